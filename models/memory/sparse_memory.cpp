@@ -1,0 +1,86 @@
+#include "models/memory/sparse_memory.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace smmu {
+
+bool MemoryPort::read64(uint64_t pa, uint64_t& v) { return read_words(pa, &v, 1); }
+
+bool MemoryPort::write64(uint64_t pa, uint64_t v) { return write_words(pa, &v, 1); }
+
+// Structures are little-endian in memory whatever the host's byte order.
+bool MemoryPort::read_words(uint64_t pa, uint64_t* w, unsigned n) {
+    uint8_t b[8 * 8];
+    if (n > 8) return false;
+    if (!read(pa, b, 8 * n)) return false;
+    for (unsigned k = 0; k < n; ++k) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) v = (v << 8) | b[8 * k + i];
+        w[k] = v;
+    }
+    return true;
+}
+
+bool MemoryPort::write_words(uint64_t pa, const uint64_t* w, unsigned n) {
+    uint8_t b[8 * 8];
+    if (n > 8) return false;
+    for (unsigned k = 0; k < n; ++k)
+        for (int i = 0; i < 8; ++i) b[8 * k + i] = static_cast<uint8_t>(w[k] >> (8 * i));
+    return write(pa, b, 8 * n);
+}
+
+SparseMemory::SparseMemory(unsigned pa_bits) : pa_bits_(std::min(pa_bits, 64u)) {}
+
+bool SparseMemory::in_range(uint64_t pa, uint64_t len) const {
+    if (pa_bits_ >= 64) return pa + len >= pa;
+    const uint64_t limit = uint64_t{1} << pa_bits_;
+    return pa < limit && len <= limit - pa;
+}
+
+const SparseMemory::Page* SparseMemory::find(uint64_t page_number) const {
+    auto it = pages_.find(page_number);
+    return it == pages_.end() ? nullptr : it->second.get();
+}
+
+uint8_t* SparseMemory::page(uint64_t pa) {
+    if (!in_range(pa, 1)) return nullptr;
+    auto& slot = pages_[pa >> kPageShift];
+    if (!slot) slot = std::make_unique<Page>(Page{});
+    return slot->data();
+}
+
+bool SparseMemory::peek(uint64_t pa, void* dst, std::size_t len) const {
+    if (!in_range(pa, len)) return false;
+    auto* out = static_cast<uint8_t*>(dst);
+    while (len > 0) {
+        const uint64_t off = pa & (kPageBytes - 1);
+        const std::size_t chunk = std::min<uint64_t>(len, kPageBytes - off);
+        if (const Page* p = find(pa >> kPageShift))
+            std::memcpy(out, p->data() + off, chunk);
+        else
+            std::memset(out, 0, chunk);
+        out += chunk;
+        pa += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+bool SparseMemory::read(uint64_t pa, void* dst, unsigned len) { return peek(pa, dst, len); }
+
+bool SparseMemory::write(uint64_t pa, const void* src, unsigned len) {
+    if (!in_range(pa, len)) return false;
+    auto* in = static_cast<const uint8_t*>(src);
+    while (len > 0) {
+        const uint64_t off = pa & (kPageBytes - 1);
+        const unsigned chunk = static_cast<unsigned>(std::min<uint64_t>(len, kPageBytes - off));
+        std::memcpy(page(pa) + off, in, chunk);
+        in += chunk;
+        pa += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+}  // namespace smmu

@@ -1,0 +1,46 @@
+// Sparse physical memory: 4 KiB pages allocated on first write, so the whole
+// 52-bit physical address space costs nothing until used. Never-written bytes
+// read as zero without allocating.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "models/memory/memory_port.h"
+
+namespace smmu {
+
+class SparseMemory : public MemoryPort {
+public:
+    static constexpr unsigned kPageShift = 12;
+    static constexpr uint64_t kPageBytes = uint64_t{1} << kPageShift;
+
+    // Accesses at or beyond 2^pa_bits abort, as a bus with nothing mapped there would.
+    explicit SparseMemory(unsigned pa_bits = 52);
+
+    bool read(uint64_t pa, void* dst, unsigned len) override;
+    bool write(uint64_t pa, const void* src, unsigned len) override;
+
+    // Side-effect-free read for debuggers and checkers.
+    bool peek(uint64_t pa, void* dst, std::size_t len) const;
+
+    // Backing store of the page holding `pa` (allocated when needed), for DMI.
+    // nullptr when `pa` is outside the address space.
+    uint8_t* page(uint64_t pa);
+
+    bool in_range(uint64_t pa, uint64_t len) const;
+    unsigned pa_bits() const { return pa_bits_; }
+    std::size_t pages_allocated() const { return pages_.size(); }
+    std::size_t bytes_allocated() const { return pages_.size() * kPageBytes; }
+
+private:
+    using Page = std::array<uint8_t, kPageBytes>;
+    const Page* find(uint64_t page_number) const;
+
+    unsigned pa_bits_;
+    std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+};
+
+}  // namespace smmu

@@ -1,0 +1,157 @@
+#include "models/smmu/stream_table/stream_table.h"
+
+#include <algorithm>
+
+#include "models/arch/registers.h"
+
+namespace smmu {
+
+using arch::EventId;
+namespace ste = arch::ste;
+namespace cd = arch::cd;
+
+namespace {
+Fault fault(EventId id, uint64_t fetch_addr = 0) {
+    Fault f{id};
+    f.fetch_addr = fetch_addr;
+    return f;
+}
+}  // namespace
+
+Expected<arch::Ste> StreamTable::fetch_ste(const StreamTableConfig& st, uint32_t sid, AccessLog& log) {
+    // LOG2SIZE beyond IDR1.SIDSIZE behaves as SIDSIZE (IHI 0070 6.3.24).
+    const unsigned log2size = std::min(st.log2size, caps_.sid_bits);
+    if (log2size < 32 && (uint64_t{sid} >> log2size) != 0) return fault(EventId::C_BAD_STREAMID);
+
+    uint64_t ste_addr = st.base + uint64_t{sid} * arch::Ste::kBytes;
+    if (st.two_level) {
+        const uint64_t l1_addr = st.base + (uint64_t{sid} >> st.split) * arch::L1StreamDescriptor::kBytes;
+        arch::L1StreamDescriptor l1;
+        const bool ok = mem_.read64(l1_addr, l1.w[0]);
+        log.add({AccessKind::L1Std, 1, sid, l1_addr, l1.w[0], ok});
+        if (!ok) return fault(EventId::F_STE_FETCH, l1_addr);
+        // Span 0 marks an invalid L1 entry; Span > SPLIT+1 is ILLEGAL and treated
+        // the same; a SID past the L2 table's 2^(Span-1) entries has no STE (5.3).
+        const unsigned span = static_cast<unsigned>(l1.get(arch::l1std::Span));
+        const uint64_t low = sid & ((uint64_t{1} << st.split) - 1);
+        if (span == 0 || span > st.split + 1 || (low >> (span - 1)) != 0) return fault(EventId::C_BAD_STREAMID);
+        ste_addr = l1.get(arch::l1std::L2Ptr) + low * arch::Ste::kBytes;
+    }
+    arch::Ste s;
+    const bool ok = mem_.read_words(ste_addr, s.w.data(), arch::Ste::kDwords);
+    log.add({AccessKind::Ste, 0, sid, ste_addr, s.w[0], ok});
+    if (!ok) return fault(EventId::F_STE_FETCH, ste_addr);
+    return s;
+}
+
+Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
+    const Fault bad{EventId::C_BAD_STE};
+    if (!s.valid()) return bad;
+    StreamConfig c;
+    c.config = s.config();
+    if (c.config == arch::SteConfig::Abort || c.config == arch::SteConfig::Bypass) return c;
+    if ((s.stage1() && !caps_.s1p) || (s.stage2() && !caps_.s2p)) return bad;
+
+    if (s.stage1()) {
+        const auto fmt = s.get(ste::S1Fmt);
+        if (fmt == 3 || (fmt != 0 && !caps_.cd2l)) return bad;
+        c.cd_format = static_cast<arch::CdTableFormat>(fmt);
+        c.s1cdmax = static_cast<unsigned>(s.get(ste::S1CDMax));
+        if (c.s1cdmax > caps_.ssid_bits) return bad;
+        const auto dss = s.get(ste::S1DSS);
+        if (dss == 3) return bad;
+        c.s1dss = static_cast<arch::S1Dss>(dss);
+        c.cd_ptr = s.get(ste::S1ContextPtr);
+    }
+    if (s.stage2()) {
+        // AArch64 little-endian tables only (IDR0.TTF = AArch64, TTENDIAN = LE).
+        if (!s.get(ste::S2AA64) || s.get(ste::S2ENDI)) return bad;
+        const auto tg = s.get(ste::S2TG);
+        if (tg == 3) return bad;
+        StageParams& p = c.s2;
+        p.stage = 2;
+        p.granule = static_cast<arch::Granule>(tg);
+        if (!caps_.granule_supported(p.granule)) return bad;
+        p.ias = 64 - static_cast<unsigned>(s.get(ste::S2T0SZ));
+        if (p.ias > arch::kDescriptorOaBits) return bad;
+        // S2SL0: 4K 0=L2 1=L1 2=L0; 16K/64K 0=L3 1=L2 2=L1 (Arm ARM VTCR_EL2.SL0).
+        const auto sl0 = static_cast<unsigned>(s.get(ste::S2SL0));
+        if (sl0 == 3) return bad;
+        p.start_level = (p.granule == arch::Granule::K4 ? 2 : 3) - sl0;
+        // The start level must resolve between 1 table and 16 concatenated tables.
+        const unsigned shift = arch::level_shift(p.granule, p.start_level);
+        if (p.ias <= shift) return bad;
+        const unsigned bits = p.ias - shift;
+        const unsigned stride = arch::level_stride(p.granule);
+        if (bits > stride + 4) return bad;
+        p.concat = bits > stride ? 1u << (bits - stride) : 1u;
+        p.oas = std::min(arch::pa_bits(static_cast<unsigned>(s.get(ste::S2PS))), caps_.oas);
+        p.ttb = s.get(ste::S2TTB);
+        p.affd = s.get(ste::S2AFFD);
+        c.vmid = static_cast<uint16_t>(s.get(ste::S2VMID) & (caps_.vmid16 ? 0xffff : 0xff));
+    }
+    c.ats = s.get(ste::EATS) != 0;
+    return c;
+}
+
+Expected<uint64_t> StreamTable::cd_table_pa(const StreamConfig& sc, uint64_t addr, Walker& walker) {
+    if (sc.config != arch::SteConfig::Nested) return addr;
+    // IHI 0070 3.4.3: with stage 2 enabled, S1ContextPtr and L1CD.L2Ptr are IPAs.
+    StageResult r = walker.walk_s2(sc.s2, addr, arch::FaultClass::CD, false, false);
+    if (!r.ok) return r.fault;
+    return r.leaf.oa;
+}
+
+Expected<arch::ContextDescriptor> StreamTable::fetch_cd(const StreamConfig& sc, uint32_t ssid, Walker& walker,
+                                                        AccessLog& log) {
+    uint64_t cd_addr = sc.cd_ptr + uint64_t{ssid} * arch::ContextDescriptor::kBytes;
+    if (sc.cd_format != arch::CdTableFormat::Linear) {
+        // A 4K leaf table holds 64 CDs, a 64K one 1024 (STE.S1Fmt).
+        const unsigned split = sc.cd_format == arch::CdTableFormat::TwoLevel4K ? 6 : 10;
+        const uint64_t l1_ipa = sc.cd_ptr + (uint64_t{ssid} >> split) * arch::L1CdDescriptor::kBytes;
+        auto l1_pa = cd_table_pa(sc, l1_ipa, walker);
+        if (!l1_pa.ok()) return l1_pa.fault();
+        arch::L1CdDescriptor l1;
+        const bool ok = mem_.read64(l1_pa.value(), l1.w[0]);
+        log.add({AccessKind::L1Cd, 1, ssid, l1_pa.value(), l1.w[0], ok});
+        if (!ok) return fault(EventId::F_CD_FETCH, l1_pa.value());
+        if (!l1.get(arch::l1cd::V)) return fault(EventId::C_BAD_SUBSTREAMID);
+        cd_addr = l1.get(arch::l1cd::L2Ptr) + (ssid & ((uint64_t{1} << split) - 1)) * arch::ContextDescriptor::kBytes;
+    }
+    auto pa = cd_table_pa(sc, cd_addr, walker);
+    if (!pa.ok()) return pa.fault();
+    arch::ContextDescriptor d;
+    const bool ok = mem_.read_words(pa.value(), d.w.data(), arch::ContextDescriptor::kDwords);
+    log.add({AccessKind::Cd, 0, ssid, pa.value(), d.w[0], ok});
+    if (!ok) return fault(EventId::F_CD_FETCH, pa.value());
+    return d;
+}
+
+Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d) const {
+    const Fault bad{EventId::C_BAD_CD};
+    // AArch64 little-endian tables only; TG0=3 is reserved (IHI 0070 5.4).
+    if (!d.valid() || !d.get(cd::AA64) || d.get(cd::ENDI)) return bad;
+    const auto tg = d.get(cd::TG0);
+    if (tg == 3) return bad;
+    ContextConfig c;
+    StageParams& p = c.s1;
+    p.stage = 1;
+    p.granule = static_cast<arch::Granule>(tg);
+    if (!caps_.granule_supported(p.granule)) return bad;
+    // T0SZ 16..39 (48- to 25-bit VA) without FEAT_LVA / small tables; outside
+    // that the CD is ILLEGAL here (a documented CONSTRAINED UNPREDICTABLE choice).
+    const auto t0sz = static_cast<unsigned>(d.get(cd::T0SZ));
+    if (t0sz < 16 || t0sz > 39) return bad;
+    p.ias = 64 - t0sz;
+    p.start_level = stage1_start_level(p.granule, p.ias);
+    // IPS beyond OAS behaves as OAS (IHI 0070 5.4, CD.IPS).
+    p.oas = std::min(arch::pa_bits(static_cast<unsigned>(d.get(cd::IPS))), caps_.oas);
+    p.ttb = d.get(cd::TTB0);
+    p.affd = d.get(cd::AFFD);
+    p.tbi = d.get(cd::TBI0);
+    c.asid = static_cast<uint16_t>(d.get(cd::ASID) & (caps_.asid16 ? 0xffff : 0xff));
+    c.epd0 = d.get(cd::EPD0);
+    return c;
+}
+
+}  // namespace smmu

@@ -1,0 +1,112 @@
+#include "models/smmu/translation/translator.h"
+
+#include <algorithm>
+
+namespace smmu {
+
+using arch::EventId;
+using arch::SteConfig;
+
+Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, const TranslationRequest& req,
+                                                 AccessLog& log) {
+    auto ste = table_.fetch_ste(st, req.sid, log);
+    if (!ste.ok()) return ste.fault();
+    auto sc = table_.decode_ste(ste.value());
+    if (!sc.ok()) return sc.fault();
+    const StreamConfig& s = sc.value();
+
+    TranslationContext ctx;
+    ctx.config = s.config;
+    ctx.vmid = s.vmid;
+    ctx.ats = s.ats;
+    ctx.s2p = s.s2;
+    ctx.s2 = s.config == SteConfig::S2Trans || s.config == SteConfig::Nested;
+    if (s.config == SteConfig::Abort) return ctx;
+
+    const bool stage1 = s.config == SteConfig::S1Trans || s.config == SteConfig::Nested;
+    // A SubstreamID needs stage 1 and a CD table with room for it (IHI 0070 3.9.1);
+    // S1DSS=0b10 reserves substream 0 for transactions without one.
+    if (req.ssv && (!stage1 || s.s1cdmax == 0 || (uint64_t{req.ssid} >> s.s1cdmax) != 0 ||
+                    (s.s1dss == arch::S1Dss::Substream0 && req.ssid == 0)))
+        return Fault{EventId::C_BAD_SUBSTREAMID};
+    if (!stage1) return ctx;
+
+    uint32_t ssid = req.ssv ? req.ssid : 0;
+    if (!req.ssv && s.s1cdmax != 0) {
+        // STE.S1DSS decides what a transaction without a SubstreamID does.
+        if (s.s1dss == arch::S1Dss::Terminate) return Fault{EventId::F_STREAM_DISABLED};
+        if (s.s1dss == arch::S1Dss::Bypass) return ctx;
+    }
+    Walker walker(mem_, log);
+    auto cd = table_.fetch_cd(s, ssid, walker, log);
+    if (!cd.ok()) return cd.fault();
+    auto cc = table_.decode_cd(cd.value());
+    if (!cc.ok()) return cc.fault();
+    ctx.s1 = true;
+    ctx.s1p = cc.value().s1;
+    ctx.asid = cc.value().asid;
+    ctx.epd0 = cc.value().epd0;
+    return ctx;
+}
+
+TranslationResult Translator::walk(const TranslationContext& ctx, const TranslationRequest& req, AccessLog& log) {
+    TranslationResult r;
+    if (ctx.config == SteConfig::Abort) {
+        r.outcome = TranslationResult::Outcome::Aborted;
+        return r;
+    }
+    auto faulted = [&](const Fault& f) {
+        r.outcome = TranslationResult::Outcome::Faulted;
+        r.fault = f;
+        return r;
+    };
+    Walker walker(mem_, log);
+    uint64_t out = req.iova;
+    uint64_t size = ~uint64_t{0};
+    Permissions perms{true, true, true};
+    if (ctx.s1) {
+        // EPD0 disables walks of TTB0: a translation fault without a walk.
+        if (ctx.epd0) return faulted(Fault{EventId::F_TRANSLATION});
+        StageResult s1 = walker.walk_s1(ctx.s1p, req.iova, ctx.s2 ? &ctx.s2p : nullptr);
+        if (!s1.ok) return faulted(s1.fault);
+        perms = stage1_permissions(s1.leaf, req.privileged);
+        if (!permits(perms, req.write, req.instruction)) return faulted(Fault{EventId::F_PERMISSION});
+        out = s1.leaf.oa;
+        size = s1.leaf.size;
+        r.global = !s1.leaf.desc.get(arch::pte::nG);
+        r.s1_level = s1.leaf.level;
+    }
+    r.ipa = out;
+    if (ctx.s2) {
+        StageResult s2 = walker.walk_s2(ctx.s2p, out, arch::FaultClass::IN, req.write, req.instruction);
+        if (!s2.ok) return faulted(s2.fault);
+        const Permissions p2 = stage2_permissions(s2.leaf);
+        perms = {perms.read && p2.read, perms.write && p2.write, perms.exec && p2.exec};
+        out = s2.leaf.oa;
+        size = std::min(size, s2.leaf.size);
+        r.s2_level = s2.leaf.level;
+    }
+    r.pa = out;
+    r.perms = perms;
+    if (!ctx.s1 && !ctx.s2) {
+        r.outcome = TranslationResult::Outcome::Bypassed;
+        r.size = arch::granule_bytes(arch::Granule::K4);
+    } else {
+        r.outcome = TranslationResult::Outcome::Translated;
+        r.size = size;
+    }
+    return r;
+}
+
+TranslationResult Translator::translate(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log) {
+    auto ctx = resolve(st, req, log);
+    if (!ctx.ok()) {
+        TranslationResult r;
+        r.outcome = TranslationResult::Outcome::Faulted;
+        r.fault = ctx.fault();
+        return r;
+    }
+    return walk(ctx.value(), req, log);
+}
+
+}  // namespace smmu
