@@ -1,0 +1,107 @@
+// The platform a run simulates, as the YAML config describes it. The format is
+// documented in README.md ("Config format"); config_loader.h reads it.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/arch/pte.h"
+
+namespace smmu::sim {
+
+// One contiguous mapping: `in` (VA or IPA) -> `out` (IPA or PA), `size` bytes.
+struct Mapping {
+    uint64_t in = 0;
+    uint64_t out = 0;
+    uint64_t size = 0;
+    bool read = true, write = true, exec = false;
+    uint64_t page = 0;   // leaf size to use; 0 = the largest block alignment allows
+    std::string where;   // "file:line" of the entry, for later error messages
+};
+
+struct S2Config {
+    arch::Granule granule = arch::Granule::K4;
+    unsigned ias = 48;  // IPA bits (S2T0SZ = 64 - ias)
+};
+
+struct VmConfig {
+    std::string name;
+    std::optional<uint16_t> vmid;  // none: the host allocates one
+    S2Config s2;
+    std::vector<Mapping> map;      // IPA -> PA
+    // Guest RAM the guest's S1 tables and CDs are carved from (nested devices):
+    // an IPA range the host also maps in S2. Size 0 = chosen by the host.
+    uint64_t guest_tables_ipa = 0;
+    uint64_t guest_tables_size = 0;
+    std::string where;
+};
+
+// One context descriptor of a device (one SubstreamID).
+struct ContextConfig {
+    uint32_t ssid = 0;
+    uint16_t asid = 0;
+    arch::Granule granule = arch::Granule::K4;
+    unsigned va_bits = 48;       // T0SZ = 64 - va_bits
+    std::vector<Mapping> map;    // VA -> IPA (nested) or PA (s1)
+    std::string where;
+};
+
+enum class AttachMode { Abort, Bypass, S1, S2, Nested };
+const char* attach_mode_name(AttachMode m);
+
+struct DeviceConfig {
+    std::string name;
+    uint32_t sid = 0;
+    AttachMode attach = AttachMode::Bypass;
+    std::string vm;                       // s2 and nested
+    std::vector<ContextConfig> contexts;  // s1 and nested, one per SSID
+    unsigned outstanding = 1;             // transactions in flight from this master
+    std::string where;
+};
+
+enum class TableFormat { Linear, TwoLevel };
+
+struct SmmuParams {
+    unsigned clock_mhz = 1000;
+    unsigned oas = 48;               // IDR5.OAS, bits
+    unsigned sid_bits = 16;          // IDR1.SIDSIZE
+    unsigned ssid_bits = 8;          // IDR1.SSIDSIZE
+    bool vmid16 = true;              // IDR0.VMID16
+    TableFormat stream_table = TableFormat::Linear;
+    unsigned strtab_split = 8;       // STRTAB_BASE_CFG.SPLIT for 2-level (6, 8 or 10)
+    TableFormat cd_table = TableFormat::Linear;  // 2-level uses 4K leaf tables
+    unsigned cmdq_log2size = 8;
+    unsigned eventq_log2size = 7;
+    unsigned pipeline_cycles = 2;    // cycles a translation spends outside memory accesses
+    unsigned cmd_cycles = 1;         // cycles to execute one command
+};
+
+struct MemoryParams {
+    unsigned pa_bits = 48;
+    unsigned read_latency_ns = 100;
+    unsigned write_latency_ns = 100;
+    // Region the host carves STEs, CDs, S2 tables and queues from (PA).
+    uint64_t table_base = 0x40000000;
+    uint64_t table_size = 0x10000000;
+};
+
+struct HostParams {
+    unsigned mmio_latency_ns = 10;  // per register access
+};
+
+struct Config {
+    uint64_t seed = 1;
+    SmmuParams smmu;
+    MemoryParams memory;
+    HostParams host;
+    std::vector<VmConfig> vms;          // in file order
+    std::vector<DeviceConfig> devices;  // in file order
+    std::vector<std::string> sources;   // files read, in order
+
+    const VmConfig* find_vm(const std::string& name) const;
+    const DeviceConfig* find_device(const std::string& name) const;
+};
+
+}  // namespace smmu::sim

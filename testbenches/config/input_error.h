@@ -1,0 +1,16 @@
+// The one error type for bad user input (config, trace, script, command line):
+// its message names the file, the line and the field, and the command exits 2.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace smmu::sim {
+
+struct InputError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// "file:line: message" (line 0 = no line).
+std::string where(const std::string& file, int line);
+
+}  // namespace smmu::sim
