@@ -78,9 +78,6 @@ inline constexpr FieldDef MSIAddr{"MSIAddr", 1, 51, 2, true};
 // SYNC completion signal (CMD_SYNC.CS).
 enum class SyncCs : uint8_t { None = 0, Irq = 1, Sev = 2 };
 
-// CMDQ_CONS.ERR codes (IHI 0070 4.8 / 6.3.27).
-enum class CmdqError : uint8_t { None = 0, Ill = 1, Abt = 2, AtcInvSync = 3 };
-
 struct OpcodeInfo {
     Opcode opcode;
     std::string_view name;

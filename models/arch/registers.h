@@ -99,6 +99,8 @@ inline constexpr FieldDef LOG2SIZE = reg_field("LOG2SIZE", 4, 0);
 inline constexpr FieldDef ADDR = reg_field("ADDR", 51, 5, true);
 inline constexpr FieldDef RA = reg_field("RA", 62, 62);
 }  // namespace queue_base
+// CMDQ_CONS.ERR codes (IHI 0070 4.8, 6.3.27).
+enum class CmdqError : uint8_t { None = 0, Ill = 1, Abt = 2, AtcInvSync = 3 };
 namespace cmdq_cons {
 inline constexpr FieldDef ERR = reg_field("ERR", 30, 24);
 }

@@ -1,0 +1,58 @@
+#include "models/smmu/cmdq/command_queue.h"
+
+namespace smmu {
+
+using arch::Opcode;
+
+bool command_is_legal(const arch::Command& c, const SmmuCaps& caps) {
+    const arch::OpcodeInfo* info = c.info();
+    if (!info) return false;
+    // This model is a Non-secure SMMU: no Secure commands, no EL3 TLBIs.
+    if (c.get(arch::cmd::SSec)) return false;
+    switch (info->opcode) {
+        case Opcode::TLBI_EL3_ALL:
+        case Opcode::TLBI_EL3_VA:
+        case Opcode::PRI_RESP:  // IDR0.PRI = 0
+            return false;
+        case Opcode::TLBI_S12_VMALL:
+        case Opcode::TLBI_S2_IPA: return caps.s2p;
+        case Opcode::TLBI_NH_ALL:
+        case Opcode::TLBI_NH_ASID:
+        case Opcode::TLBI_NH_VA:
+        case Opcode::TLBI_NH_VAA: return caps.s1p;
+        case Opcode::ATC_INV: return caps.ats;
+        case Opcode::SYNC: return c.get(arch::cmd::CS) != 3;
+        default: return true;
+    }
+}
+
+bool CommandQueue::pending() const {
+    return regs_.cmdq_enabled() && !regs_.cmdq_error_active() &&
+           !QueuePointer::empty(regs_.cmdq_prod(), regs_.cmdq_cons(), regs_.cmdq().log2size);
+}
+
+CommandQueue::Step CommandQueue::step(CommandHandler& handler) {
+    Step s;
+    if (!pending()) return s;
+    const QueueConfig q = regs_.cmdq();
+    const uint32_t cons = regs_.cmdq_cons();
+    const uint64_t addr = q.base + uint64_t{QueuePointer::index(cons, q.log2size)} * arch::Command::kBytes;
+    if (!mem_.read_words(addr, s.cmd.w.data(), arch::Command::kDwords)) {
+        s.kind = Step::Kind::Error;
+        s.error = arch::CmdqError::Abt;
+    } else if (!command_is_legal(s.cmd, regs_.caps())) {
+        s.kind = Step::Kind::Error;
+        s.error = arch::CmdqError::Ill;
+    }
+    if (s.kind == Step::Kind::Error) {
+        // CONS stays on the failing command so software can see which it was.
+        regs_.raise_cmdq_error(s.error);
+        return s;
+    }
+    handler.execute(s.cmd);
+    regs_.set_cmdq_cons(QueuePointer::next(cons, q.log2size));
+    s.kind = Step::Kind::Executed;
+    return s;
+}
+
+}  // namespace smmu

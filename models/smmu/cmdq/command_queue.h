@@ -1,0 +1,44 @@
+// The command queue (IHI 0070 4): software writes 16-byte commands at
+// CMDQ_BASE and moves CMDQ_PROD; the SMMU reads, checks and executes them in
+// order and moves CMDQ_CONS. An illegal command stops the queue with
+// CMDQ_CONS.ERR = CERROR_ILL and GERROR.CMDQ_ERR toggled, until software
+// acknowledges through GERRORN (IHI 0070 7.1).
+#pragma once
+#include "models/arch/command.h"
+#include "models/memory/memory_port.h"
+#include "models/smmu/registers/register_file.h"
+
+namespace smmu {
+
+// Whatever the commands act on (caches, SYNC completion) implements this.
+class CommandHandler {
+public:
+    virtual ~CommandHandler() = default;
+    virtual void execute(const arch::Command& c) = 0;
+};
+
+// Whether this SMMU accepts the command (IHI 0070 4.1.3, CERROR_ILL causes):
+// undefined opcodes, SSec=1 on the Non-secure queue, commands for features the
+// ID registers say are absent, reserved SYNC.CS.
+bool command_is_legal(const arch::Command& c, const SmmuCaps& caps);
+
+class CommandQueue {
+public:
+    struct Step {
+        enum class Kind : uint8_t { Idle, Executed, Error } kind = Kind::Idle;
+        arch::Command cmd;
+        arch::CmdqError error = arch::CmdqError::None;
+    };
+
+    CommandQueue(MemoryPort& mem, RegisterFile& regs) : mem_(mem), regs_(regs) {}
+
+    // Consumes at most one command.
+    Step step(CommandHandler& handler);
+    bool pending() const;
+
+private:
+    MemoryPort& mem_;
+    RegisterFile& regs_;
+};
+
+}  // namespace smmu

@@ -1,0 +1,105 @@
+// The SMMU's programming interface as plain C++ (IHI 0070 6.3): ID registers
+// built from the capabilities, control registers with their write rules, and
+// the queue and stream-table base registers the other blocks read.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include "models/arch/registers.h"
+#include "models/smmu/stream_table/stream_table.h"
+
+namespace smmu {
+
+// Queue PROD/CONS arithmetic (IHI 0070 3.5.1): index in the low LOG2SIZE bits,
+// wrap flag just above.
+struct QueuePointer {
+    static uint32_t index(uint32_t p, unsigned log2) { return p & ((1u << log2) - 1); }
+    static uint32_t wrap(uint32_t p, unsigned log2) { return (p >> log2) & 1; }
+    static uint32_t mask(unsigned log2) { return (2u << log2) - 1; }  // index + wrap
+    static uint32_t next(uint32_t p, unsigned log2) { return (p + 1) & mask(log2); }
+    static bool empty(uint32_t prod, uint32_t cons, unsigned log2) {
+        return (prod & mask(log2)) == (cons & mask(log2));
+    }
+    static bool full(uint32_t prod, uint32_t cons, unsigned log2) {
+        return index(prod, log2) == index(cons, log2) && wrap(prod, log2) != wrap(cons, log2);
+    }
+};
+
+struct QueueConfig {
+    uint64_t base = 0;
+    unsigned log2size = 0;
+};
+
+// What a register write asks the rest of the SMMU to do.
+struct WriteEffect {
+    bool cmdq_kick = false;    // CMDQ_PROD written, or the queue was re-enabled
+    bool ignored = false;      // the write had no effect (read-only, locked...)
+};
+
+enum class MmioStatus : uint8_t { Ok, BusError };
+
+class RegisterFile {
+public:
+    RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigned eventq_max_log2);
+
+    // 32-bit accesses to any register, 64-bit to the 64-bit ones; anything
+    // else (other sizes, misaligned) is a bus error. Unknown offsets RAZ/WI.
+    MmioStatus read(uint32_t offset, unsigned size, uint64_t& value) const;
+    MmioStatus write(uint32_t offset, unsigned size, uint64_t value, WriteEffect& effect);
+
+    // State the other blocks act on.
+    bool smmu_enabled() const { return cr0_ & 1; }
+    bool cmdq_enabled() const { return cr0_ & 8; }
+    bool eventq_enabled() const { return cr0_ & 4; }
+    bool gbpa_abort() const { return arch::gbpa::ABORT.get(&gbpa_); }
+    StreamTableConfig stream_table() const;
+    QueueConfig cmdq() const;
+    QueueConfig eventq() const;
+
+    // Queue pointers as the SMMU side moves them.
+    uint32_t cmdq_prod() const { return static_cast<uint32_t>(cmdq_prod_); }
+    uint32_t cmdq_cons() const { return static_cast<uint32_t>(cmdq_cons_); }
+    void set_cmdq_cons(uint32_t v) { cmdq_cons_ = (cmdq_cons_ & ~uint64_t{0xfffff}) | v; }
+    uint32_t eventq_prod() const { return static_cast<uint32_t>(eventq_prod_); }
+    uint32_t eventq_cons() const { return static_cast<uint32_t>(eventq_cons_); }
+    void set_eventq_prod(uint32_t v) { eventq_prod_ = v; }
+    uint64_t eventq_irq_addr() const { return eventq_irq_cfg0_; }
+    uint32_t eventq_irq_data() const { return static_cast<uint32_t>(eventq_irq_cfg1_); }
+    bool eventq_irq_enabled() const { return irq_ctrl_ & 4; }
+    uint64_t gerror_irq_addr() const { return gerror_irq_cfg0_; }
+    uint32_t gerror_irq_data() const { return static_cast<uint32_t>(gerror_irq_cfg1_); }
+    bool gerror_irq_enabled() const { return irq_ctrl_ & 1; }
+
+    // The command queue stopped on an error: CMDQ_CONS.ERR and GERROR.CMDQ_ERR
+    // toggled (IHI 0070 7.1). It stays stopped while GERROR != GERRORN there.
+    void raise_cmdq_error(arch::CmdqError err);
+    bool cmdq_error_active() const { return ((gerror_ ^ gerrorn_) & 1) != 0; }
+    // Any other global error: toggles the GERROR bit given.
+    void raise_gerror(const arch::FieldDef& bit);
+    bool gerror_active(const arch::FieldDef& bit) const { return ((gerror_ ^ gerrorn_) & bit.mask()) != 0; }
+
+    const SmmuCaps& caps() const { return caps_; }
+    unsigned cmdq_max_log2() const { return cmdq_max_; }
+    unsigned eventq_max_log2() const { return eventq_max_; }
+
+    // Register name at an offset, for traces and error messages.
+    static std::string_view name(uint32_t offset);
+
+private:
+    struct Reg;
+    static const Reg* find(uint32_t offset);
+
+    const SmmuCaps caps_;
+    unsigned cmdq_max_, eventq_max_;
+    uint64_t idr0_ = 0, idr1_ = 0, idr2_ = 0, idr3_ = 0, idr4_ = 0, idr5_ = 0;
+    uint64_t iidr_ = 0, aidr_ = 0;
+    uint64_t cr0_ = 0, cr0ack_ = 0, cr1_ = 0, cr2_ = 0, statusr_ = 0, gbpa_ = 0;
+    uint64_t irq_ctrl_ = 0, irq_ctrlack_ = 0, gerror_ = 0, gerrorn_ = 0;
+    uint64_t gerror_irq_cfg0_ = 0, gerror_irq_cfg1_ = 0, gerror_irq_cfg2_ = 0;
+    uint64_t strtab_base_ = 0, strtab_base_cfg_ = 0;
+    uint64_t cmdq_base_ = 0, cmdq_prod_ = 0, cmdq_cons_ = 0;
+    uint64_t eventq_base_ = 0, eventq_prod_ = 0, eventq_cons_ = 0;
+    uint64_t eventq_irq_cfg0_ = 0, eventq_irq_cfg1_ = 0, eventq_irq_cfg2_ = 0;
+};
+
+}  // namespace smmu

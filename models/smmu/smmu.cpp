@@ -1,0 +1,116 @@
+#include "models/smmu/smmu.h"
+
+#include <cstring>
+
+namespace smmu {
+
+using sc_core::sc_time;
+
+Smmu::Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, const SmmuTiming& timing)
+    : sc_module(name),
+      upstream("upstream"),
+      downstream("downstream"),
+      mmio("mmio"),
+      timing_(timing),
+      // Integer picoseconds: a clock whose period is not a whole number of ps
+      // (1.5 GHz) rounds here, once, not at every use.
+      period_(sc_time::from_value(1000000ull / timing.clock_mhz * sc_time(1, sc_core::SC_PS).value())),
+      port_(downstream),
+      core_(port_, params) {
+    upstream.register_b_transport(this, &Smmu::upstream_b_transport);
+    mmio.register_b_transport(this, &Smmu::mmio_b_transport);
+    mmio.register_transport_dbg(this, &Smmu::mmio_transport_dbg);
+    SC_THREAD(cmdq_thread);
+}
+
+uint64_t Smmu::cycles() const { return sc_core::sc_time_stamp().value() / period_.value(); }
+
+void Smmu::upstream_b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
+    SmmuExtension* ext = gp.get_extension<SmmuExtension>();
+    TranslationRequest req;
+    if (ext) {
+        req.sid = ext->sid;
+        req.ssid = ext->ssid;
+        req.ssv = ext->ssv;
+        req.privileged = ext->privileged;
+        req.instruction = ext->instruction;
+    }
+    const uint64_t iova = gp.get_address();
+    req.iova = iova;
+    req.write = gp.is_write();
+
+    delay += timing_.pipeline_cycles * period_;
+    port_.set_delay(&delay);
+    AccessLog log;
+    const TranslationResult r = core_.translate(req, log);
+    if (!r.ok()) {
+        if (ext) ext->event_id = r.records_event() ? static_cast<uint8_t>(r.fault.id) : SmmuExtension::kAbortNoEvent;
+        // The master sees a slave error: the SMMU terminated the transaction.
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
+    // A transaction must stay inside one translation (AXI bursts never cross
+    // 4 KiB, and a leaf is at least that): anything longer is a burst error.
+    const uint64_t page_end = (r.pa | (r.size - 1)) + 1;
+    if (gp.get_data_length() > page_end - r.pa) {
+        gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+        return;
+    }
+    if (ext) {
+        ext->event_id = 0;
+        ext->pa = r.pa;
+    }
+    gp.set_address(r.pa);
+    downstream->b_transport(gp, delay);
+    gp.set_address(iova);
+}
+
+bool Smmu::mmio_access(tlm::tlm_generic_payload& gp) {
+    const unsigned len = gp.get_data_length();
+    const uint64_t addr = gp.get_address();
+    if (gp.get_byte_enable_ptr() || (len != 4 && len != 8) || addr >= arch::reg::kMmioSize) {
+        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return false;
+    }
+    uint8_t* data = gp.get_data_ptr();
+    MmioStatus st;
+    if (gp.is_write()) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < len; ++i) v |= uint64_t{data[i]} << (8 * i);
+        WriteEffect effect;
+        st = core_.mmio_write(static_cast<uint32_t>(addr), len, v, effect);
+        if (effect.cmdq_kick) cmdq_kick_.notify(sc_core::SC_ZERO_TIME);
+    } else {
+        uint64_t v = 0;
+        st = core_.mmio_read(static_cast<uint32_t>(addr), len, v);
+        for (unsigned i = 0; i < len; ++i) data[i] = static_cast<uint8_t>(v >> (8 * i));
+    }
+    gp.set_response_status(st == MmioStatus::Ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return st == MmioStatus::Ok;
+}
+
+void Smmu::mmio_b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    delay += timing_.mmio_cycles * period_;
+    mmio_access(gp);
+}
+
+unsigned Smmu::mmio_transport_dbg(tlm::tlm_generic_payload& gp) {
+    // Debug reads only: a debugger must not move queues or toggle errors.
+    if (!gp.is_read()) return 0;
+    return mmio_access(gp) ? gp.get_data_length() : 0;
+}
+
+void Smmu::cmdq_thread() {
+    for (;;) {
+        wait(cmdq_kick_);
+        while (core_.cmdq_pending()) {
+            sc_time delay = sc_core::SC_ZERO_TIME;
+            port_.set_delay(&delay);
+            core_.cmdq_step();
+            delay += timing_.cmd_cycles * period_;
+            wait(delay);
+        }
+    }
+}
+
+}  // namespace smmu

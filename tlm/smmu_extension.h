@@ -1,0 +1,35 @@
+// Generic-payload extension carrying what an SMMUv3 needs to know about an
+// upstream transaction (IHI 0070 3.2: StreamID, SubstreamID, PnU, InD) and
+// what it tells the master back. A master attaches it to every transaction
+// it sends to the SMMU's upstream socket; a transaction without it is treated
+// as StreamID 0, no SubstreamID, unprivileged data.
+//
+// In:  sid, ssid, ssv, privileged, instruction.
+// Out: event_id (0 = translated; else the EventId the fault recorded, or
+//      0xff for an abort without event, e.g. STE.Config = abort), pa.
+#pragma once
+#include <cstdint>
+
+#include <tlm>
+
+namespace smmu {
+
+struct SmmuExtension : tlm::tlm_extension<SmmuExtension> {
+    static constexpr uint8_t kAbortNoEvent = 0xff;
+
+    uint32_t sid = 0;
+    uint32_t ssid = 0;
+    bool ssv = false;
+    bool privileged = false;
+    bool instruction = false;
+
+    uint8_t event_id = 0;
+    uint64_t pa = 0;
+
+    tlm::tlm_extension_base* clone() const override { return new SmmuExtension(*this); }
+    void copy_from(const tlm::tlm_extension_base& other) override {
+        *this = static_cast<const SmmuExtension&>(other);
+    }
+};
+
+}  // namespace smmu

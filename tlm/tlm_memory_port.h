@@ -1,0 +1,39 @@
+// A MemoryPort over a TLM-2.0 initiator socket: how a plain-C++ core (walker,
+// queues) reaches memory from inside a SystemC module. Each access is one
+// blocking transport call; the target's latency accumulates into the caller's
+// local-time annotation, which the caller then consumes (LT coding style).
+#pragma once
+#include <cstdint>
+
+#include <systemc>
+#include <tlm>
+
+#include "models/memory/memory_port.h"
+
+namespace smmu {
+
+class TlmMemoryPort : public MemoryPort {
+public:
+    // The socket is used at access time, so it may be bound after construction.
+    explicit TlmMemoryPort(tlm::tlm_initiator_socket<>& socket) : socket_(socket) {}
+
+    // Where accesses add their latency until the next call (the caller's delay).
+    void set_delay(sc_core::sc_time* delay) { delay_ = delay; }
+
+    bool read(uint64_t pa, void* dst, unsigned len) override { return access(tlm::TLM_READ_COMMAND, pa, dst, len); }
+    bool write(uint64_t pa, const void* src, unsigned len) override {
+        return access(tlm::TLM_WRITE_COMMAND, pa, const_cast<void*>(src), len);
+    }
+
+    uint64_t reads() const { return reads_; }
+    uint64_t writes() const { return writes_; }
+
+private:
+    bool access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
+
+    tlm::tlm_initiator_socket<>& socket_;
+    sc_core::sc_time* delay_ = nullptr;
+    uint64_t reads_ = 0, writes_ = 0;
+};
+
+}  // namespace smmu
