@@ -19,6 +19,12 @@ public:
 
     // Where accesses add their latency until the next call (the caller's delay).
     void set_delay(sc_core::sc_time* delay) { delay_ = delay; }
+    // A CPU-like initiator: reach memory through DMI where the target grants
+    // it, each access costing `per_access` (a cached store, not a DRAM trip).
+    void use_dmi(sc_core::sc_time per_access) {
+        dmi_enabled_ = true;
+        dmi_cost_ = per_access;
+    }
 
     bool read(uint64_t pa, void* dst, unsigned len) override { return access(tlm::TLM_READ_COMMAND, pa, dst, len); }
     bool write(uint64_t pa, const void* src, unsigned len) override {
@@ -30,10 +36,15 @@ public:
 
 private:
     bool access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
+    bool dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
 
     tlm::tlm_initiator_socket<>& socket_;
     sc_core::sc_time* delay_ = nullptr;
     uint64_t reads_ = 0, writes_ = 0;
+    bool dmi_enabled_ = false;
+    sc_core::sc_time dmi_cost_;
+    tlm::tlm_dmi dmi_;  // last region granted
+    bool dmi_valid_ = false;
 };
 
 }  // namespace smmu

@@ -25,7 +25,8 @@ std::vector<EventInfo> build_table() {
         {EventId::F_BAD_ATS_TREQ, "F_BAD_ATS_TREQ", cat({head, {RnW, InputAddr}})},
         {EventId::F_STREAM_DISABLED, "F_STREAM_DISABLED", {SID}},
         {EventId::F_TRANSL_FORBIDDEN, "F_TRANSL_FORBIDDEN", {SID, RnW, InputAddr}},
-        {EventId::C_BAD_SUBSTREAMID, "C_BAD_SUBSTREAMID", head},
+        // No SSV here: bits [11:8] are RES0 and SubstreamID is always valid (IHI 0070 7.3.9).
+        {EventId::C_BAD_SUBSTREAMID, "C_BAD_SUBSTREAMID", {SID, SSID}},
         {EventId::F_CD_FETCH, "F_CD_FETCH", cat({head, {FetchAddr}})},
         {EventId::C_BAD_CD, "C_BAD_CD", head},
         {EventId::F_WALK_EABT, "F_WALK_EABT", cat({head, txn, {S2, CLASS, InputAddr, FetchAddr}})},

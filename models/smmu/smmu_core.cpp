@@ -42,6 +42,8 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
         r = translator_.translate(regs_.stream_table(), req, log);
         stats_.walk_reads += log.walk_reads - walk_before;
         stats_.config_reads += log.config_reads - config_before;
+        stats_.config_cache_misses += log.config_reads != config_before;
+        stats_.tlb_misses += log.walk_reads != walk_before;
     }
     switch (r.outcome) {
         case TranslationResult::Outcome::Translated: ++stats_.translated; break;

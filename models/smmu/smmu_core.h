@@ -22,6 +22,9 @@ struct SmmuStats {
     uint64_t transactions = 0;
     uint64_t translated = 0, bypassed = 0, aborted = 0, faults = 0;
     uint64_t walk_reads = 0, config_reads = 0;
+    // PMCG events 1 and 2. With no caches modelled yet every translated
+    // transaction misses both: the config is fetched and the tables walked.
+    uint64_t tlb_misses = 0, config_cache_misses = 0;
     std::array<uint64_t, 256> events{};         // recorded, by EventID
     uint64_t events_dropped_disabled = 0;       // EVTQEN=0
     uint64_t events_dropped_overflow = 0;

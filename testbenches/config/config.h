@@ -89,6 +89,7 @@ struct MemoryParams {
 
 struct HostParams {
     unsigned mmio_latency_ns = 10;  // per register access
+    unsigned mem_access_ns = 1;     // per CPU load/store to memory (cached, via DMI)
 };
 
 struct Config {

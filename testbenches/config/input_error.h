@@ -1,6 +1,7 @@
 // The one error type for bad user input (config, trace, script, command line):
 // its message names the file, the line and the field, and the command exits 2.
 #pragma once
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -12,5 +13,8 @@ struct InputError : std::runtime_error {
 
 // "file:line: message" (line 0 = no line).
 std::string where(const std::string& file, int line);
+
+// "0x1f000" for messages.
+std::string hex(uint64_t v);
 
 }  // namespace smmu::sim

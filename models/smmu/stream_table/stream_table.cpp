@@ -87,6 +87,9 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         p.concat = bits > stride ? 1u << (bits - stride) : 1u;
         p.oas = std::min(arch::pa_bits(static_cast<unsigned>(s.get(ste::S2PS))), caps_.oas);
         p.ttb = s.get(ste::S2TTB);
+        // IHI 0070 5.2 S2TTB / 3.4: a base beyond the effective S2PS (or 48 bits
+        // without LPA) makes the STE ILLEGAL (C_BAD_STE), not an Address Size fault.
+        if ((p.ttb >> std::min(p.oas, arch::kDescriptorOaBits)) != 0) return bad;
         p.affd = s.get(ste::S2AFFD);
         c.vmid = static_cast<uint16_t>(s.get(ste::S2VMID) & (caps_.vmid16 ? 0xffff : 0xff));
     }
@@ -147,6 +150,9 @@ Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d)
     // IPS beyond OAS behaves as OAS (IHI 0070 5.4, CD.IPS).
     p.oas = std::min(arch::pa_bits(static_cast<unsigned>(d.get(cd::IPS))), caps_.oas);
     p.ttb = d.get(cd::TTB0);
+    // IHI 0070 5.4 TTBx / 3.4: a base beyond the effective IPS (or 48 bits without
+    // LPA) makes the CD ILLEGAL (C_BAD_CD), not an Address Size fault.
+    if ((p.ttb >> std::min(p.oas, arch::kDescriptorOaBits)) != 0) return bad;
     p.affd = d.get(cd::AFFD);
     p.tbi = d.get(cd::TBI0);
     c.asid = static_cast<uint16_t>(d.get(cd::ASID) & (caps_.asid16 ? 0xffff : 0xff));

@@ -26,9 +26,11 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
     const bool stage1 = s.config == SteConfig::S1Trans || s.config == SteConfig::Nested;
     // A SubstreamID needs stage 1 and a CD table with room for it (IHI 0070 3.9.1);
     // S1DSS=0b10 reserves substream 0 for transactions without one.
-    if (req.ssv && (!stage1 || s.s1cdmax == 0 || (uint64_t{req.ssid} >> s.s1cdmax) != 0 ||
-                    (s.s1dss == arch::S1Dss::Substream0 && req.ssid == 0)))
+    if (req.ssv && (!stage1 || s.s1cdmax == 0 || (uint64_t{req.ssid} >> s.s1cdmax) != 0))
         return Fault{EventId::C_BAD_SUBSTREAMID};
+    // IHI 0070 7.3.7: an explicit SubstreamID 0 with S1DSS=0b10 (CD 0 reserved for
+    // non-substream traffic) is F_STREAM_DISABLED, not C_BAD_SUBSTREAMID (7.3.9).
+    if (req.ssv && s.s1dss == arch::S1Dss::Substream0 && req.ssid == 0) return Fault{EventId::F_STREAM_DISABLED};
     if (!stage1) return ctx;
 
     uint32_t ssid = req.ssv ? req.ssid : 0;
@@ -60,6 +62,10 @@ TranslationResult Translator::walk(const TranslationContext& ctx, const Translat
         r.fault = f;
         return r;
     };
+    // IHI 0070 3.4: when stage 1 does not translate (STE bypass, stage 2 only,
+    // S1DSS=bypass), an input beyond the IAS (= OAS: AArch64 tables only) is a
+    // stage 1 Address Size fault, CLASS=IN, before any stage 2 check.
+    if (!ctx.s1 && caps_.oas < 64 && (req.iova >> caps_.oas) != 0) return faulted(Fault{EventId::F_ADDR_SIZE});
     Walker walker(mem_, log);
     uint64_t out = req.iova;
     uint64_t size = ~uint64_t{0};

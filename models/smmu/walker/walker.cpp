@@ -104,7 +104,14 @@ StageResult Walker::walk(const StageParams& p, uint64_t in, const StageParams* s
         uint64_t raw = 0;
         const bool ok = mem_.read64(desc_pa, raw);
         log_.add({kind, static_cast<uint8_t>(level), addr, desc_pa, raw, ok});
-        if (!ok) return fail(EventId::F_WALK_EABT, p.stage, desc_pa);
+        if (!ok) {
+            StageResult r = fail(EventId::F_WALK_EABT, p.stage, desc_pa);
+            // IHI 0070 7.3.12: an abort fetching a stage 1 descriptor reports S2=0,
+            // CLASS=TT (unlike the other stage 1 faults, CLASS=IN). Stage 2 walks
+            // get their CLASS from walk_s2's caller.
+            if (p.stage == 1) r.fault.cls = FaultClass::TTD;
+            return r;
+        }
 
         const Descriptor d(raw);
         if (!d.valid()) return fail(EventId::F_TRANSLATION, p.stage);

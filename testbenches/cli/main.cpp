@@ -1,0 +1,195 @@
+// smmu-sim: the command-line front end of the model library.
+//   smmu-sim run --config FILE [--config FILE2 ...] [--set key=value ...] [--trace FILE] [--stats OUT.json]
+//   smmu-sim translate --config FILE ... --device NAME --iova ADDR [--ssid N] [--write]
+//   smmu-sim decode ste|cd|cmd|event WORD64...
+// Exit codes: 0 ok, 1 translate ended in a fault, 2 bad input, 3 simulation error.
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <systemc>
+
+#include "testbenches/cli/decode.h"
+#include "testbenches/cli/translate.h"
+#include "testbenches/config/config_loader.h"
+#include "testbenches/config/input_error.h"
+#include "testbenches/config/numbers.h"
+#include "testbenches/platform/platform.h"
+
+namespace po = boost::program_options;
+using namespace smmu::sim;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: smmu-sim <command> [options]\n"
+    "  run        simulate a platform: --config FILE... [--set k=v...] [--trace FILE] [--stats OUT.json] [--quiet]\n"
+    "  translate  one cold translation, step by step: --config FILE... --device NAME --iova ADDR [--ssid N] [--write]\n"
+    "  decode     ste|cd|cmd|event WORD64... -> JSON of the architecture's fields\n"
+    "Run 'smmu-sim <command> --help' for the options of one command.\n";
+
+po::options_description config_options() {
+    po::options_description o;
+    o.add_options()("config,c", po::value<std::vector<std::string>>()->composing(),
+                    "YAML config; later files override earlier ones")(
+        "set,s", po::value<std::vector<std::string>>()->composing(), "override one value: key.path=value")(
+        "help,h", "this help");
+    return o;
+}
+
+po::variables_map parse(const po::options_description& opts, const std::vector<std::string>& args,
+                        const po::positional_options_description* pos = nullptr) {
+    po::variables_map vm;
+    po::command_line_parser p(args);
+    p.options(opts);
+    if (pos) p.positional(*pos);
+    try {
+        po::store(p.run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw InputError(std::string("command line: ") + e.what());
+    }
+    return vm;
+}
+
+Config load(const po::variables_map& vm) {
+    if (!vm.count("config")) throw InputError("command line: --config FILE is required");
+    const auto sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    return load_config(vm["config"].as<std::vector<std::string>>(), sets);
+}
+
+void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostream& out) {
+    char buf[256];
+    out << "smmu-sim run: " << cfg.devices.size() << " device(s), SMMU at " << cfg.smmu.clock_mhz << " MHz, memory "
+        << cfg.memory.read_latency_ns << " ns\n";
+    std::snprintf(buf, sizeof buf, "  host setup    %.1f ns, %llu commands\n",
+                  s["sim"]["host_config_time_ns"].get<double>(),
+                  static_cast<unsigned long long>(s["cmdq"]["by_opcode"].empty() ? 0 : [&] {
+                      uint64_t n = 0;
+                      for (const auto& [k, v] : s["cmdq"]["by_opcode"].items()) n += v.get<uint64_t>();
+                      return n;
+                  }()));
+    out << buf;
+    const auto& t = s["totals"];
+    std::snprintf(buf, sizeof buf, "  traffic       %llu transactions, %llu bytes, %llu faults in %.1f ns\n",
+                  static_cast<unsigned long long>(t["transactions"].get<uint64_t>()),
+                  static_cast<unsigned long long>(t["bytes"].get<uint64_t>()),
+                  static_cast<unsigned long long>(t["faults"].get<uint64_t>()),
+                  s["sim"]["traffic_time_ns"].get<double>());
+    out << buf;
+    const auto& l = s["latency_ns"];
+    std::snprintf(buf, sizeof buf, "  latency (ns)  mean %.1f  p50 %.1f  p99 %.1f  max %.1f\n", l["mean"].get<double>(),
+                  l["p50"].get<double>(), l["p99"].get<double>(), l["max"].get<double>());
+    out << buf;
+    out << "  pmu          ";
+    for (const auto& [k, v] : s["pmu"].items()) out << " " << k << "=" << v.dump();
+    out << "\n  events       ";
+    if (s["events"].empty()) out << " none";
+    for (const auto& [k, v] : s["events"].items()) out << " " << k << "=" << v.dump();
+    out << "\n";
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+    po::options_description opts("smmu-sim run");
+    opts.add(config_options());
+    opts.add_options()("trace,t", po::value<std::string>(), "trace file (format: traces/README.md)")(
+        "stats", po::value<std::string>(), "write the statistics as JSON here")("quiet,q", "no summary");
+    const po::variables_map vm = parse(opts, args);
+    if (vm.count("help")) {
+        std::cout << opts;
+        return 0;
+    }
+    const Config cfg = load(vm);
+    std::unique_ptr<TraceReader> trace;
+    if (vm.count("trace")) trace = std::make_unique<TraceReader>(TraceReader::open(vm["trace"].as<std::string>()));
+    std::ofstream stats_file;
+    if (vm.count("stats")) {
+        stats_file.open(vm["stats"].as<std::string>());
+        if (!stats_file) throw InputError("--stats: cannot write '" + vm["stats"].as<std::string>() + "'");
+    }
+    // A run that ends early calls sc_stop(); the kernel's note about it is no news.
+    sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    const auto t0 = std::chrono::steady_clock::now();
+    Platform platform("platform", cfg, trace.get());
+    platform.run();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::ordered_json s = platform.stats(wall);
+    if (!vm.count("quiet")) print_summary(s, cfg, std::cout);
+    if (stats_file.is_open()) stats_file << s.dump(2) << "\n";
+    return 0;
+}
+
+int cmd_translate(const std::vector<std::string>& args) {
+    po::options_description opts("smmu-sim translate");
+    opts.add(config_options());
+    opts.add_options()("device,d", po::value<std::string>(), "device name from the config")(
+        "iova", po::value<std::string>(), "input address (decimal or 0x-hex)")("ssid", po::value<std::string>(),
+                                                                               "SubstreamID")(
+        "write,w", "a write (default: read)");
+    const po::variables_map vm = parse(opts, args);
+    if (vm.count("help")) {
+        std::cout << opts;
+        return 0;
+    }
+    if (!vm.count("device") || !vm.count("iova")) throw InputError("command line: --device and --iova are required");
+    const Config cfg = load(vm);
+    TranslateRequest req;
+    req.device = vm["device"].as<std::string>();
+    const auto iova = parse_uint(vm["iova"].as<std::string>());
+    if (!iova) throw InputError("--iova: '" + vm["iova"].as<std::string>() + "' is not a number");
+    req.iova = *iova;
+    if (vm.count("ssid")) {
+        const auto ssid = parse_uint(vm["ssid"].as<std::string>());
+        if (!ssid || *ssid > 0xfffff) throw InputError("--ssid: '" + vm["ssid"].as<std::string>() + "' is not a 20-bit number");
+        req.ssv = true;
+        req.ssid = static_cast<uint32_t>(*ssid);
+    }
+    req.write = vm.count("write") > 0;
+    return translate_command(cfg, req, std::cout);
+}
+
+int cmd_decode(const std::vector<std::string>& args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        std::cout << "usage: smmu-sim decode ste|cd|cmd|event WORD64...  (hex, word 0 first; missing words are 0)\n";
+        return args.empty() ? 2 : 0;
+    }
+    const std::vector<std::string> words(args.begin() + 1, args.end());
+    std::cout << decode(args[0], words).dump() << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::string command = argv[1];
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+        if (command == "run") return cmd_run(args);
+        if (command == "translate") return cmd_translate(args);
+        if (command == "decode") return cmd_decode(args);
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::cout << kUsage;
+            return 0;
+        }
+        std::cerr << "smmu-sim: unknown command '" << command << "'\n" << kUsage;
+        return 2;
+    } catch (const InputError& e) {
+        std::cerr << "smmu-sim: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "smmu-sim: error: " << e.what() << "\n";
+        return 3;
+    }
+}
+
+int main(int argc, char* argv[]) {
+    // The kernel's banner would end up in `decode`'s JSON on stdout.
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+    return sc_core::sc_elab_and_sim(argc, argv);
+}

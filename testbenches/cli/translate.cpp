@@ -1,0 +1,74 @@
+#include "testbenches/cli/translate.h"
+
+#include <cstdio>
+
+#include "models/memory/sparse_memory.h"
+#include "models/smmu/smmu_core.h"
+#include "testbenches/cli/decode.h"
+#include "testbenches/config/input_error.h"
+#include "testbenches/config/model_params.h"
+#include "testbenches/host/direct_bus.h"
+
+namespace smmu::sim {
+
+int translate_command(const Config& cfg, const TranslateRequest& tr, std::ostream& out) {
+    const DeviceConfig* dev = cfg.find_device(tr.device);
+    if (!dev) throw InputError("--device: unknown device '" + tr.device + "'");
+    SparseMemory mem(cfg.memory.pa_bits);
+    SmmuCore core(mem, core_params(cfg));
+    DirectBus bus(core, mem);
+    HostDriver driver(bus, cfg);
+    driver.reset();
+    driver.install();
+
+    TranslationRequest req;
+    req.sid = dev->sid;
+    req.ssv = tr.ssv;
+    req.ssid = tr.ssid;
+    req.iova = tr.iova;
+    req.write = tr.write;
+    std::vector<MemAccess> trace;
+    AccessLog log;
+    log.trace = &trace;
+    const TranslationResult r = core.translate(req, log);
+
+    char line[160];
+    std::snprintf(line, sizeof line, "%s (SID %s) %s %s%s\n", dev->name.c_str(), hex(dev->sid).c_str(),
+                  tr.write ? "W" : "R", hex(tr.iova).c_str(),
+                  tr.ssv ? (" ssid=" + std::to_string(tr.ssid)).c_str() : "");
+    out << line;
+    out << "  step  what     level  input               descriptor at       value\n";
+    unsigned n = 0;
+    for (const MemAccess& a : trace) {
+        const bool walk = !is_config_access(a.kind);
+        std::snprintf(line, sizeof line, "  %4u  %-6s  %5s  %-18s  %-18s  %s%s\n", ++n,
+                      std::string(access_kind_name(a.kind)).c_str(), walk ? std::to_string(a.level).c_str() : "-",
+                      hex(a.input).c_str(), hex(a.pa).c_str(), hex(a.value).c_str(), a.ok ? "" : "  (abort)");
+        out << line;
+    }
+    out << "  reads: " << log.walk_reads << " table walk, " << log.config_reads << " configuration\n";
+    switch (r.outcome) {
+        case TranslationResult::Outcome::Translated:
+        case TranslationResult::Outcome::Bypassed:
+            std::snprintf(line, sizeof line, "  result: %s PA %s (IPA %s, leaf %s, %c%c%c)\n",
+                          r.outcome == TranslationResult::Outcome::Bypassed ? "bypass" : "translated",
+                          hex(r.pa).c_str(), hex(r.ipa).c_str(), hex(r.size).c_str(), r.perms.read ? 'r' : '-',
+                          r.perms.write ? 'w' : '-', r.perms.exec ? 'x' : '-');
+            out << line;
+            return 0;
+        case TranslationResult::Outcome::Aborted:
+            out << "  result: aborted without event (STE.Config = abort, or SMMU disabled with GBPA.ABORT)\n";
+            return 1;
+        case TranslationResult::Outcome::Faulted: {
+            const arch::EventRecord e = make_event(req, r.fault);
+            std::vector<std::string> words;
+            for (uint64_t w : e.w) words.push_back(hex(w));
+            out << "  result: fault " << arch::event_name(r.fault.id) << "\n  event: " << decode("event", words).dump()
+                << "\n";
+            return 1;
+        }
+    }
+    return 1;
+}
+
+}  // namespace smmu::sim

@@ -1,0 +1,698 @@
+#include "testbenches/config/config_loader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+#include <yaml-cpp/yaml.h>
+
+#include "testbenches/config/input_error.h"
+#include "testbenches/config/numbers.h"
+
+namespace smmu::sim {
+
+namespace {
+
+// The merged document. yaml-cpp nodes only know their line, not their file,
+// and merging several files loses even that, so every node carries its origin.
+struct Entry;
+struct Node {
+    enum class Kind { Null, Scalar, Seq, Map } kind = Kind::Null;
+    std::string scalar;
+    std::vector<Node> items;     // Seq
+    std::vector<Entry> entries;  // Map, in file order
+    std::string where;           // "file:line" or "--set key=value"
+
+    Entry* find(std::string_view key);
+    const Entry* find(std::string_view key) const;
+};
+struct Entry {
+    std::string key;
+    std::string where;  // of the key, for "unknown key" errors
+    Node value;
+};
+
+Entry* Node::find(std::string_view key) {
+    for (Entry& e : entries)
+        if (e.key == key) return &e;
+    return nullptr;
+}
+const Entry* Node::find(std::string_view key) const { return const_cast<Node*>(this)->find(key); }
+
+// ---------------------------------------------------------------------------
+// Reading YAML into Nodes, merging, --set.
+
+// Where a YAML node came from: a file (lines count) or a --set argument (they don't).
+struct Origin {
+    std::string name;
+    bool has_lines;
+    std::string at(const YAML::Mark& m) const { return has_lines ? where(name, m.line + 1) : name; }
+};
+
+Node convert(const YAML::Node& y, const Origin& origin) {
+    Node n;
+    n.where = origin.at(y.Mark());
+    switch (y.Type()) {
+        case YAML::NodeType::Undefined:
+        case YAML::NodeType::Null:
+            break;
+        case YAML::NodeType::Scalar:
+            n.kind = Node::Kind::Scalar;
+            n.scalar = y.Scalar();
+            break;
+        case YAML::NodeType::Sequence:
+            n.kind = Node::Kind::Seq;
+            for (const YAML::Node& item : y) n.items.push_back(convert(item, origin));
+            break;
+        case YAML::NodeType::Map:
+            n.kind = Node::Kind::Map;
+            for (const auto& kv : y) {
+                const std::string key_where = origin.at(kv.first.Mark());
+                if (!kv.first.IsScalar()) throw InputError(key_where + ": map keys must be plain names");
+                const std::string key = kv.first.Scalar();
+                // yaml-cpp keeps both copies of a repeated key; one would silently win.
+                if (n.find(key)) throw InputError(key_where + ": duplicate key '" + key + "'");
+                n.entries.push_back({key, key_where, convert(kv.second, origin)});
+            }
+            break;
+    }
+    return n;
+}
+
+void merge_into(Node& dst, Node src) {
+    if (dst.kind != Node::Kind::Map || src.kind != Node::Kind::Map) {
+        dst = std::move(src);
+        return;
+    }
+    for (Entry& e : src.entries) {
+        if (Entry* old = dst.find(e.key)) {
+            old->where = e.where;
+            merge_into(old->value, std::move(e.value));
+        } else {
+            dst.entries.push_back(std::move(e));
+        }
+    }
+}
+
+Node read_file(const std::string& file) {
+    if (!std::filesystem::exists(file)) throw InputError("missing file '" + file + "'");
+    std::ifstream in(file);
+    if (!in || std::filesystem::is_directory(file)) throw InputError("cannot read file '" + file + "'");
+    YAML::Node y;
+    try {
+        y = YAML::Load(in);
+    } catch (const YAML::ParserException& e) {
+        throw InputError(where(file, e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+    }
+    Node n = convert(y, {file, true});
+    if (n.kind == Node::Kind::Null) n.kind = Node::Kind::Map;  // an empty file sets nothing
+    if (n.kind != Node::Kind::Map) throw InputError(n.where + ": the top level must be a map of settings");
+    return n;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t end = s.find(sep, start);
+        parts.push_back(s.substr(start, end - start));
+        if (end == std::string::npos) return parts;
+        start = end + 1;
+    }
+}
+
+void apply_set(Node& root, const std::string& arg) {
+    const std::size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError("--set: '" + arg + "' is not key=value");
+    const std::string origin = "--set " + arg;
+    const std::vector<std::string> path = split(arg.substr(0, eq), '.');
+    for (const std::string& part : path)
+        if (part.empty()) throw InputError(origin + ": empty component in key '" + arg.substr(0, eq) + "'");
+
+    Node value;
+    try {
+        value = convert(YAML::Load(arg.substr(eq + 1)), {origin, false});
+    } catch (const YAML::ParserException& e) {
+        throw InputError(origin + ": YAML syntax error: " + e.msg);
+    }
+
+    Node* cur = &root;
+    std::string walked;
+    for (const std::string& part : path) {
+        if (cur->kind == Node::Kind::Seq) {
+            const std::optional<uint64_t> i = parse_uint(part);
+            if (!i || *i >= cur->items.size())
+                throw InputError(origin + ": " + walked + " is a list of " + std::to_string(cur->items.size()) +
+                                 ", '" + part + "' is not an index into it");
+            cur = &cur->items[*i];
+        } else {
+            if (cur->kind == Node::Kind::Null) cur->kind = Node::Kind::Map;
+            if (cur->kind != Node::Kind::Map) throw InputError(origin + ": " + walked + " is not a map");
+            Entry* e = cur->find(part);
+            if (!e) {
+                cur->entries.push_back({part, origin, Node{}});
+                e = &cur->entries.back();
+                e->value.where = origin;
+            }
+            cur = &e->value;
+        }
+        walked += (walked.empty() ? "" : ".") + part;
+    }
+    merge_into(*cur, std::move(value));
+}
+
+// ---------------------------------------------------------------------------
+// Typed reading with "where: field: problem" errors.
+
+[[noreturn]] void fail(const std::string& at, const std::string& field, const std::string& problem) {
+    throw InputError(at + ": " + field + ": " + problem);
+}
+
+std::string describe(const Node& v) {
+    switch (v.kind) {
+        case Node::Kind::Null: return "nothing";
+        case Node::Kind::Scalar: return "'" + v.scalar + "'";
+        case Node::Kind::Seq: return "a list";
+        case Node::Kind::Map: return "a map";
+    }
+    return "?";
+}
+
+uint64_t to_uint(const Node& v, const std::string& field) {
+    std::optional<uint64_t> n;
+    if (v.kind == Node::Kind::Scalar) n = parse_uint(v.scalar);
+    if (!n) fail(v.where, field, "expected an unsigned integer, got " + describe(v));
+    return *n;
+}
+
+uint64_t to_uint(const Node& v, const std::string& field, uint64_t lo, uint64_t hi) {
+    const uint64_t n = to_uint(v, field);
+    if (n < lo || n > hi)
+        fail(v.where, field, "expected " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + v.scalar);
+    return n;
+}
+
+unsigned to_uint_of(const Node& v, const std::string& field, std::initializer_list<unsigned> allowed) {
+    const uint64_t n = to_uint(v, field);
+    std::string listed;
+    for (unsigned a : allowed) {
+        if (n == a) return a;
+        listed += (listed.empty() ? "" : ", ") + std::to_string(a);
+    }
+    fail(v.where, field, "expected one of " + listed + ", got " + v.scalar);
+}
+
+uint64_t to_size(const Node& v, const std::string& field) {
+    std::optional<uint64_t> n;
+    if (v.kind == Node::Kind::Scalar) n = parse_size(v.scalar);
+    if (!n) fail(v.where, field, "expected a size (a number, optionally with K, M or G), got " + describe(v));
+    return *n;
+}
+
+bool to_bool(const Node& v, const std::string& field) {
+    if (v.kind == Node::Kind::Scalar && v.scalar == "true") return true;
+    if (v.kind == Node::Kind::Scalar && v.scalar == "false") return false;
+    fail(v.where, field, "expected true or false, got " + describe(v));
+}
+
+// Index of the scalar among `names`.
+std::size_t to_choice(const Node& v, const std::string& field, std::initializer_list<std::string_view> names) {
+    std::size_t i = 0;
+    std::string listed;
+    for (std::string_view name : names) {
+        if (v.kind == Node::Kind::Scalar && v.scalar == name) return i;
+        listed += (i++ ? ", " : "") + std::string(name);
+    }
+    fail(v.where, field, "expected one of " + listed + ", got " + describe(v));
+}
+
+arch::Granule to_granule(const Node& v, const std::string& field) {
+    std::optional<uint64_t> n;
+    if (v.kind == Node::Kind::Scalar) n = parse_size(v.scalar);
+    for (arch::Granule g : {arch::Granule::K4, arch::Granule::K16, arch::Granule::K64})
+        if (n == arch::granule_bytes(g)) return g;
+    fail(v.where, field, "expected one of 4k, 16k, 64k, got " + describe(v));
+}
+
+const std::vector<Node>& to_list(const Node& v, const std::string& field) {
+    if (v.kind != Node::Kind::Seq && v.kind != Node::Kind::Null)
+        fail(v.where, field, "expected a list, got " + describe(v));
+    return v.items;
+}
+
+// A map keyed by user-chosen names (vms, devices).
+const std::vector<Entry>& to_entries(const Node& v, const std::string& field) {
+    if (v.kind != Node::Kind::Map && v.kind != Node::Kind::Null)
+        fail(v.where, field, "expected a map, got " + describe(v));
+    return v.entries;
+}
+
+// One map of settings. Construction rejects keys outside `allowed`, so a typo
+// is an error rather than a silently ignored setting.
+class Fields {
+public:
+    Fields(const Node& n, std::string path, std::initializer_list<std::string_view> allowed)
+        : Fields(n, n.where, std::move(path), allowed) {}
+    // A named entry (a vm, a device): a missing key is reported at its name.
+    Fields(const Entry& e, std::string path, std::initializer_list<std::string_view> allowed)
+        : Fields(e.value, e.where, std::move(path), allowed) {}
+
+    const Node* get(std::string_view key) const {
+        const Entry* e = n_.find(key);
+        return e ? &e->value : nullptr;
+    }
+    const Node& require(std::string_view key) const {
+        if (const Node* v = get(key)) return *v;
+        fail(where_, field(key), "required key missing");
+    }
+    std::string field(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+
+    template <class T>
+    void read_uint(std::string_view key, T& out, uint64_t lo, uint64_t hi) const {
+        if (const Node* v = get(key)) out = static_cast<T>(to_uint(*v, field(key), lo, hi));
+    }
+    void read_bool(std::string_view key, bool& out) const {
+        if (const Node* v = get(key)) out = to_bool(*v, field(key));
+    }
+
+private:
+    Fields(const Node& n, std::string where, std::string path, std::initializer_list<std::string_view> allowed)
+        : n_(n), where_(std::move(where)), path_(std::move(path)) {
+        if (n.kind != Node::Kind::Map && n.kind != Node::Kind::Null)
+            fail(n.where, path_, "expected a map, got " + describe(n));
+        for (const Entry& e : n.entries)
+            if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end())
+                throw InputError(e.where + ": unknown key '" + field(e.key) + "'");
+    }
+
+    const Node& n_;
+    std::string where_;  // for "required key missing"
+    std::string path_;
+};
+
+// ---------------------------------------------------------------------------
+// Address ranges.
+
+// [base, base + size) lies below `limit` (no wrap-around).
+bool fits(uint64_t base, uint64_t size, uint64_t limit) { return size <= limit && base <= limit - size; }
+
+std::string range_text(uint64_t base, uint64_t size) {
+    const bool wraps = size - 1 > UINT64_MAX - base;
+    return "[" + hex(base) + ", " + (wraps ? "beyond 2^64" : hex(base + size)) + ")";
+}
+
+bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
+    return a - b < b_size || b - a < a_size;  // unsigned: a lies in b's range, or b in a's
+}
+
+// Every byte of [base, base + size) is the input of some mapping in `map`
+// (mappings may abut; `map` has no overlaps).
+bool covered(const std::vector<Mapping>& map, uint64_t base, uint64_t size) {
+    std::vector<const Mapping*> sorted;
+    for (const Mapping& m : map) sorted.push_back(&m);
+    std::sort(sorted.begin(), sorted.end(), [](const Mapping* a, const Mapping* b) { return a->in < b->in; });
+    for (const Mapping* m : sorted) {
+        if (base < m->in) return false;
+        if (base - m->in >= m->size) continue;
+        const uint64_t left = m->size - (base - m->in);  // bytes of m from base on
+        if (size <= left) return true;
+        base += left;
+        size -= left;
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------------------
+// Mapping lists.
+
+// The table a mapping list describes.
+struct Space {
+    std::string_view in_key;   // "ipa" or "va"
+    std::string_view out_key;  // "pa" or "out"
+    std::string in_name;       // "IPA" or "VA"
+    arch::Granule granule;
+    unsigned in_bits;
+    std::string in_bits_field;  // the setting that bounds the input space
+};
+
+struct ParsedMapping {
+    Mapping m;
+    std::string out_where;
+    std::string out_field;
+};
+
+// Leaf sizes the granule's descriptors can express: the page and the blocks.
+std::vector<uint64_t> leaf_sizes(arch::Granule g) {
+    std::vector<uint64_t> sizes;
+    for (unsigned level = 3; level >= 1; --level)
+        if (level == 3 || arch::block_allowed(g, level)) sizes.push_back(uint64_t{1} << arch::level_shift(g, level));
+    return sizes;
+}
+
+bool parse_perm(const std::string& s, Mapping& m) {
+    m.read = m.write = m.exec = false;
+    if (s == "none") return true;
+    if (s.empty()) return false;
+    for (char c : s) {
+        bool* bit = c == 'r' ? &m.read : c == 'w' ? &m.write : c == 'x' ? &m.exec : nullptr;
+        if (!bit || *bit) return false;
+        *bit = true;
+    }
+    return true;
+}
+
+ParsedMapping read_mapping(const Node& item, const std::string& path, const Space& s) {
+    Fields f(item, path, {s.in_key, s.out_key, "size", "perm", "page"});
+    ParsedMapping p;
+    Mapping& m = p.m;
+    m.where = item.where;
+    const Node& in = f.require(s.in_key);
+    const Node& out = f.require(s.out_key);
+    const Node& size = f.require("size");
+    m.in = to_uint(in, f.field(s.in_key));
+    m.out = to_uint(out, f.field(s.out_key));
+    m.size = to_size(size, f.field("size"));
+    p.out_where = out.where;
+    p.out_field = f.field(s.out_key);
+
+    if (const Node* perm = f.get("perm")) {
+        if (perm->kind != Node::Kind::Scalar || !parse_perm(perm->scalar, m))
+            fail(perm->where, f.field("perm"), "expected some of r, w, x (each at most once) or none, got " + describe(*perm));
+    }
+    const uint64_t granule = arch::granule_bytes(s.granule);
+    if (const Node* page = f.get("page"); page && !(page->kind == Node::Kind::Scalar && page->scalar == "auto")) {
+        const std::vector<uint64_t> valid = leaf_sizes(s.granule);
+        std::optional<uint64_t> bytes;
+        if (page->kind == Node::Kind::Scalar) bytes = parse_size(page->scalar);
+        if (!bytes || std::find(valid.begin(), valid.end(), *bytes) == valid.end()) {
+            std::string listed;
+            for (uint64_t v : valid) listed += (listed.empty() ? "" : ", ") + size_name(v);
+            fail(page->where, f.field("page"), "expected auto or a leaf size of the " + size_name(granule) +
+                                                   " granule (" + listed + "), got " + describe(*page));
+        }
+        m.page = *bytes;
+    }
+
+    if (m.size == 0) fail(size.where, f.field("size"), "must not be 0");
+    const uint64_t unit = m.page ? m.page : granule;
+    const std::string unit_name = "the " + size_name(unit) + (m.page ? " page" : " granule");
+    if (m.size % unit) fail(size.where, f.field("size"), hex(m.size) + " is not a multiple of " + unit_name);
+    if (m.in % unit) fail(in.where, f.field(s.in_key), hex(m.in) + " is not aligned to " + unit_name);
+    if (m.out % unit) fail(out.where, f.field(s.out_key), hex(m.out) + " is not aligned to " + unit_name);
+    if (!fits(m.in, m.size, uint64_t{1} << s.in_bits))
+        fail(in.where, f.field(s.in_key),
+             s.in_name + " range " + range_text(m.in, m.size) + " exceeds the " + std::to_string(s.in_bits) + "-bit " +
+                 s.in_name + " space (" + s.in_bits_field + ")");
+    return p;
+}
+
+std::vector<ParsedMapping> read_map(const Node* list, const std::string& path, const Space& s) {
+    std::vector<ParsedMapping> map;
+    if (!list) return map;
+    const std::vector<Node>& items = to_list(*list, path);
+    for (std::size_t i = 0; i < items.size(); ++i)
+        map.push_back(read_mapping(items[i], path + "[" + std::to_string(i) + "]", s));
+
+    // Sorted by input, any overlap shows between neighbours; blame the later entry.
+    std::vector<std::size_t> order(map.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return map[a].m.in < map[b].m.in; });
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        const std::size_t a = std::min(order[k - 1], order[k]), b = std::max(order[k - 1], order[k]);
+        const Mapping &ma = map[a].m, &mb = map[b].m;
+        if (overlaps(ma.in, ma.size, mb.in, mb.size))
+            throw InputError(mb.where + ": " + path + "[" + std::to_string(b) + "]: " + s.in_name + " range " +
+                             range_text(mb.in, mb.size) + " overlaps " + path + "[" + std::to_string(a) + "] " +
+                             range_text(ma.in, ma.size) + " at " + ma.where);
+    }
+    return map;
+}
+
+// Checks shared by every mapping whose output is a PA: the memory and the
+// SMMU must both reach it, and devices must not be able to write the tables.
+struct PaSpace {
+    unsigned bits;
+    std::string bits_field;
+    uint64_t table_base, table_size;
+};
+
+void check_pa(const ParsedMapping& p, const PaSpace& pa) {
+    const Mapping& m = p.m;
+    if (!fits(m.out, m.size, uint64_t{1} << pa.bits))
+        fail(p.out_where, p.out_field, "PA range " + range_text(m.out, m.size) + " exceeds the " +
+                                           std::to_string(pa.bits) + "-bit PA space (" + pa.bits_field + ")");
+    if (overlaps(m.out, m.size, pa.table_base, pa.table_size))
+        fail(p.out_where, p.out_field, "PA range " + range_text(m.out, m.size) + " overlaps the table region " +
+                                           range_text(pa.table_base, pa.table_size) +
+                                           " (memory.table_base, memory.table_size)");
+}
+
+// ---------------------------------------------------------------------------
+// Sections.
+
+// Names are trace tokens and --set path components: no spaces, '#' or '.',
+// and never a number, so a trace's device token is a name or a StreamID, not both.
+void check_name(const Entry& e, const std::string& section) {
+    const std::string& n = e.key;
+    bool ok = !n.empty() && (std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_');
+    for (char c : n) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+    if (!ok)
+        throw InputError(e.where + ": " + section + "." + n +
+                         ": a name must start with a letter or '_' and hold only letters, digits, '_' and '-'");
+}
+
+void read_smmu(const Fields& f, SmmuParams& s) {
+    f.read_uint("clock_mhz", s.clock_mhz, 1, 1000000);  // up to a 1 ps period
+    // 52 is an IDR5.OAS encoding too, but the descriptors modelled hold 48 bits.
+    if (const Node* v = f.get("oas")) s.oas = to_uint_of(*v, f.field("oas"), {32, 36, 40, 42, 44, 48});
+    f.read_uint("sid_bits", s.sid_bits, 1, 32);
+    f.read_uint("ssid_bits", s.ssid_bits, 0, 20);
+    f.read_bool("vmid16", s.vmid16);
+    static constexpr TableFormat formats[] = {TableFormat::Linear, TableFormat::TwoLevel};
+    if (const Node* v = f.get("stream_table")) s.stream_table = formats[to_choice(*v, f.field("stream_table"), {"linear", "2level"})];
+    if (const Node* v = f.get("strtab_split")) s.strtab_split = to_uint_of(*v, f.field("strtab_split"), {6, 8, 10});
+    if (const Node* v = f.get("cd_table")) s.cd_table = formats[to_choice(*v, f.field("cd_table"), {"linear", "2level"})];
+    f.read_uint("cmdq_log2size", s.cmdq_log2size, 1, 19);
+    f.read_uint("eventq_log2size", s.eventq_log2size, 1, 19);
+    f.read_uint("pipeline_cycles", s.pipeline_cycles, 0, UINT32_MAX);
+    f.read_uint("cmd_cycles", s.cmd_cycles, 0, UINT32_MAX);
+}
+
+// `smmu` is read first: the table region must lie where the SMMU can reach.
+void read_memory(const Fields& f, MemoryParams& m, const SmmuParams& smmu, const Node* oas_node) {
+    f.read_uint("pa_bits", m.pa_bits, 32, 52);
+    f.read_uint("read_latency_ns", m.read_latency_ns, 0, UINT32_MAX);
+    f.read_uint("write_latency_ns", m.write_latency_ns, 0, UINT32_MAX);
+    if (const Node* v = f.get("table_base")) {
+        m.table_base = to_uint(*v, f.field("table_base"));
+        if (m.table_base % 4096) fail(v->where, f.field("table_base"), hex(m.table_base) + " is not 4K aligned");
+    }
+    if (const Node* v = f.get("table_size")) {
+        m.table_size = to_size(*v, f.field("table_size"));
+        if (m.table_size == 0 || m.table_size % 4096)
+            fail(v->where, f.field("table_size"), hex(m.table_size) + " is not a non-zero multiple of 4K");
+    }
+    const unsigned bits = std::min(m.pa_bits, smmu.oas);
+    if (!fits(m.table_base, m.table_size, uint64_t{1} << bits)) {
+        // Blame the setting that moved the region or shrank the space: the
+        // last of these the user gave, in this order of preference.
+        const Node* culprit = oas_node;
+        std::string field = "smmu.oas";
+        for (std::string_view key : {"pa_bits", "table_size", "table_base"})
+            if (const Node* v = f.get(key)) culprit = v, field = f.field(key);
+        fail(culprit ? culprit->where : "config", field,
+             "table region " + range_text(m.table_base, m.table_size) + " exceeds the " + std::to_string(bits) +
+                 "-bit PA space (memory.pa_bits, smmu.oas)");
+    }
+}
+
+PaSpace pa_space(const Config& c) {
+    const bool memory_limits = c.memory.pa_bits <= c.smmu.oas;
+    return {memory_limits ? c.memory.pa_bits : c.smmu.oas, memory_limits ? "memory.pa_bits" : "smmu.oas",
+            c.memory.table_base, c.memory.table_size};
+}
+
+VmConfig read_vm(const Entry& e, const Config& c) {
+    check_name(e, "vms");
+    const Fields f(e, "vms." + e.key, {"vmid", "s2", "guest_tables", "map"});
+    VmConfig vm;
+    vm.name = e.key;
+    vm.where = e.where;
+    if (const Node* v = f.get("vmid")) {
+        const uint64_t max = c.smmu.vmid16 ? 0xffff : 0xff;
+        const uint64_t id = to_uint(*v, f.field("vmid"));
+        if (id > max)
+            fail(v->where, f.field("vmid"), std::to_string(id) + " does not fit in " +
+                                               (c.smmu.vmid16 ? "16 bits" : "8 bits (smmu.vmid16 is false)"));
+        for (const VmConfig& other : c.vms)
+            if (other.vmid == id)
+                fail(v->where, f.field("vmid"), std::to_string(id) + " is also the vmid of vm '" + other.name + "' at " + other.where);
+        vm.vmid = static_cast<uint16_t>(id);
+    }
+    // Without AArch32 tables the SMMU's IPA size (IAS) equals its OAS: a larger
+    // S2 input space could not be reached by S1 outputs, so it is the default and the limit.
+    vm.s2.ias = c.smmu.oas;
+    if (const Node* s2n = f.get("s2")) {
+        const Fields s2(*s2n, f.field("s2"), {"granule", "ias"});
+        if (const Node* v = s2.get("granule")) vm.s2.granule = to_granule(*v, s2.field("granule"));
+        if (const Node* v = s2.get("ias")) {
+            vm.s2.ias = static_cast<unsigned>(to_uint(*v, s2.field("ias"), 25, 48));
+            if (vm.s2.ias > c.smmu.oas)
+                fail(v->where, s2.field("ias"), std::to_string(vm.s2.ias) + " exceeds smmu.oas (" +
+                                                     std::to_string(c.smmu.oas) + ")");
+        }
+    }
+
+    const Space space{"ipa", "pa", "IPA", vm.s2.granule, vm.s2.ias, f.field("s2.ias")};
+    const PaSpace pa = pa_space(c);
+    for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
+        check_pa(p, pa);
+        vm.map.push_back(std::move(p.m));
+    }
+
+    if (const Node* g = f.get("guest_tables")) {
+        const Fields gt(*g, f.field("guest_tables"), {"ipa", "size"});
+        const Node& ipa = gt.require("ipa");
+        const Node& size = gt.require("size");
+        vm.guest_tables_ipa = to_uint(ipa, gt.field("ipa"));
+        vm.guest_tables_size = to_size(size, gt.field("size"));
+        if (vm.guest_tables_ipa % 4096) fail(ipa.where, gt.field("ipa"), hex(vm.guest_tables_ipa) + " is not 4K aligned");
+        if (vm.guest_tables_size == 0 || vm.guest_tables_size % 4096)
+            fail(size.where, gt.field("size"), hex(vm.guest_tables_size) + " is not a non-zero multiple of 4K");
+        if (!covered(vm.map, vm.guest_tables_ipa, vm.guest_tables_size))
+            fail(ipa.where, gt.field("ipa"), "IPA range not in the VM: " + range_text(vm.guest_tables_ipa, vm.guest_tables_size) +
+                                                  " is not all mapped by " + f.field("map"));
+    }
+    return vm;
+}
+
+ContextConfig read_context(const Node& n, const std::string& path, const DeviceConfig& dev, const VmConfig* vm,
+                           const Config& c) {
+    const Fields f(n, path, {"ssid", "asid", "granule", "va_bits", "map"});
+    ContextConfig ctx;
+    ctx.where = n.where;
+    if (const Node* v = f.get("ssid")) {
+        const uint64_t ssid = to_uint(*v, f.field("ssid"));
+        if (ssid >> c.smmu.ssid_bits)
+            fail(v->where, f.field("ssid"), std::to_string(ssid) + " does not fit in smmu.ssid_bits (" +
+                                               std::to_string(c.smmu.ssid_bits) + ")");
+        ctx.ssid = static_cast<uint32_t>(ssid);
+    }
+    for (const ContextConfig& other : dev.contexts)
+        if (other.ssid == ctx.ssid)
+            fail(f.get("ssid") ? f.get("ssid")->where : n.where, f.field("ssid"),
+                 std::to_string(ctx.ssid) + " is also the ssid of the context at " + other.where);
+    f.read_uint("asid", ctx.asid, 0, 0xffff);
+    if (const Node* v = f.get("granule")) ctx.granule = to_granule(*v, f.field("granule"));
+    f.read_uint("va_bits", ctx.va_bits, 25, 48);
+
+    const Space space{"va", "out", "VA", ctx.granule, ctx.va_bits, f.field("va_bits")};
+    const PaSpace pa = pa_space(c);
+    for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
+        if (vm) {
+            if (!covered(vm->map, p.m.out, p.m.size))
+                fail(p.out_where, p.out_field, "IPA range not in the VM: " + range_text(p.m.out, p.m.size) +
+                                                   " is not all mapped by vms." + vm->name + ".map");
+        } else {
+            check_pa(p, pa);
+        }
+        ctx.map.push_back(std::move(p.m));
+    }
+    return ctx;
+}
+
+DeviceConfig read_device(const Entry& e, const Config& c) {
+    check_name(e, "devices");
+    const Fields f(e, "devices." + e.key, {"sid", "attach", "vm", "outstanding", "contexts"});
+    DeviceConfig d;
+    d.name = e.key;
+    d.where = e.where;
+
+    const Node& sid = f.require("sid");
+    const uint64_t sid_value = to_uint(sid, f.field("sid"));
+    if (sid_value >> c.smmu.sid_bits)
+        fail(sid.where, f.field("sid"), hex(sid_value) + " does not fit in smmu.sid_bits (" + std::to_string(c.smmu.sid_bits) + ")");
+    d.sid = static_cast<uint32_t>(sid_value);
+    for (const DeviceConfig& other : c.devices)
+        if (other.sid == d.sid)
+            fail(sid.where, f.field("sid"), hex(d.sid) + " is also the sid of device '" + other.name + "' at " + other.where);
+
+    static constexpr AttachMode modes[] = {AttachMode::Abort, AttachMode::Bypass, AttachMode::S1, AttachMode::S2,
+                                           AttachMode::Nested};
+    d.attach = modes[to_choice(f.require("attach"), f.field("attach"), {"abort", "bypass", "s1", "s2", "nested"})];
+    const std::string mode = attach_mode_name(d.attach);
+    const bool has_s2 = d.attach == AttachMode::S2 || d.attach == AttachMode::Nested;
+    const bool has_s1 = d.attach == AttachMode::S1 || d.attach == AttachMode::Nested;
+
+    const VmConfig* vm = nullptr;
+    if (has_s2) {
+        const Node& v = f.require("vm");
+        if (v.kind != Node::Kind::Scalar || !(vm = c.find_vm(v.scalar)))
+            fail(v.where, f.field("vm"), "unknown vm " + describe(v));
+        d.vm = vm->name;
+    } else if (const Node* v = f.get("vm")) {
+        fail(v->where, f.field("vm"), "not allowed with attach " + mode + " (only s2 and nested use a vm)");
+    }
+
+    f.read_uint("outstanding", d.outstanding, 1, 256);
+
+    if (has_s1) {
+        const Node& list = f.require("contexts");
+        const std::vector<Node>& items = to_list(list, f.field("contexts"));
+        if (items.empty()) fail(list.where, f.field("contexts"), "attach " + mode + " needs at least one context");
+        for (std::size_t i = 0; i < items.size(); ++i)
+            d.contexts.push_back(read_context(items[i], f.field("contexts") + "[" + std::to_string(i) + "]", d,
+                                              d.attach == AttachMode::Nested ? vm : nullptr, c));
+    } else if (const Node* v = f.get("contexts")) {
+        fail(v->where, f.field("contexts"), "not allowed with attach " + mode + " (only s1 and nested have contexts)");
+    }
+    return d;
+}
+
+Config build(const Node& root) {
+    const Fields top(root, "", {"seed", "smmu", "memory", "host", "vms", "devices"});
+    Config c;
+    if (const Node* v = top.get("seed")) c.seed = to_uint(*v, "seed");
+
+    static const Node empty;
+    const Node* smmu_node = top.get("smmu");
+    const Fields smmu(smmu_node ? *smmu_node : empty, "smmu",
+                      {"clock_mhz", "oas", "sid_bits", "ssid_bits", "vmid16", "stream_table", "strtab_split",
+                       "cd_table", "cmdq_log2size", "eventq_log2size", "pipeline_cycles", "cmd_cycles"});
+    read_smmu(smmu, c.smmu);
+
+    const Node* memory_node = top.get("memory");
+    const Fields memory(memory_node ? *memory_node : empty, "memory",
+                        {"pa_bits", "read_latency_ns", "write_latency_ns", "table_base", "table_size"});
+    read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
+
+    const Node* host_node = top.get("host");
+    const Fields host(host_node ? *host_node : empty, "host", {"mmio_latency_ns", "mem_access_ns"});
+    host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
+    host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
+
+    // VMs before devices: a device names its VM and its S1 outputs must lie in the VM's IPA space.
+    if (const Node* vms = top.get("vms"))
+        for (const Entry& e : to_entries(*vms, "vms")) c.vms.push_back(read_vm(e, c));
+    if (const Node* devices = top.get("devices"))
+        for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c));
+    return c;
+}
+
+}  // namespace
+
+Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+    Node root;
+    root.kind = Node::Kind::Map;
+    for (const std::string& file : files) merge_into(root, read_file(file));
+    for (const std::string& set : sets) apply_set(root, set);
+    Config c = build(root);
+    c.sources = files;
+    return c;
+}
+
+}  // namespace smmu::sim

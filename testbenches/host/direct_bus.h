@@ -1,0 +1,24 @@
+// HostBus straight onto an SmmuCore, with no SystemC: the register accesses
+// are function calls and the command queue runs whenever the driver waits.
+// Used by `smmu-sim translate` and by tests of the driver sequence.
+#pragma once
+#include "models/smmu/smmu_core.h"
+#include "testbenches/host/host_driver.h"
+
+namespace smmu::sim {
+
+class DirectBus : public HostBus {
+public:
+    DirectBus(SmmuCore& core, MemoryPort& mem) : core_(core), mem_(mem) {}
+
+    uint64_t mmio_read(uint32_t offset, unsigned size) override;
+    void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
+    MemoryPort& memory() override { return mem_; }
+    void idle() override;
+
+private:
+    SmmuCore& core_;
+    MemoryPort& mem_;
+};
+
+}  // namespace smmu::sim

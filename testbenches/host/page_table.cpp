@@ -1,0 +1,105 @@
+#include "testbenches/host/page_table.h"
+
+#include "models/smmu/walker/walker.h"
+#include "testbenches/config/input_error.h"
+
+namespace smmu::sim {
+
+using arch::Descriptor;
+namespace pte = arch::pte;
+
+uint64_t TableArena::alloc(uint64_t bytes, uint64_t align) {
+    const uint64_t start = (next_ + align - 1) & ~(align - 1);
+    if (start + bytes > size_)
+        throw InputError(name_ + ": table region of " + std::to_string(size_) + " bytes is full (needs " +
+                         std::to_string(start + bytes) + "); raise its size");
+    next_ = start + bytes;
+    return base_ + start;
+}
+
+PageTable::PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias)
+    : mem_(mem), arena_(arena), stage_(stage), granule_(g), ias_(ias) {
+    start_level_ = stage1_start_level(g, ias);
+    const unsigned stride = arch::level_stride(g);
+    if (stage == 2 && start_level_ < 3) {
+        const unsigned next_bits = ias - arch::level_shift(g, start_level_ + 1);
+        if (next_bits > stride && next_bits - stride <= 4) ++start_level_;
+    }
+    const unsigned bits = ias - arch::level_shift(g, start_level_);
+    concat_ = bits > stride ? 1u << (bits - stride) : 1u;
+    // The start table(s) are aligned to their size, at least 64 bytes.
+    const uint64_t bytes = uint64_t{8} << bits;
+    root_ = arena_.alloc(bytes < 64 ? 64 : bytes, bytes < 64 ? 64 : bytes);
+}
+
+uint64_t PageTable::read_desc(uint64_t addr) {
+    uint64_t v = 0;
+    mem_.read64(arena_.to_pa(addr), v);
+    return v;
+}
+
+void PageTable::write_desc(uint64_t addr, uint64_t value) { mem_.write64(arena_.to_pa(addr), value); }
+
+uint64_t PageTable::table_for(uint64_t in, unsigned level) {
+    uint64_t table = root_;
+    for (unsigned l = start_level_; l < level; ++l) {
+        const unsigned shift = arch::level_shift(granule_, l);
+        const unsigned bits = l == start_level_ ? ias_ - shift : arch::level_stride(granule_);
+        const uint64_t slot = table + ((in >> shift) & ((uint64_t{1} << bits) - 1)) * 8;
+        const Descriptor d(read_desc(slot));
+        if (d.valid() && d.is_table(l)) {
+            table = d.table_address(granule_);
+            continue;
+        }
+        if (d.valid())
+            throw InputError("mapping at " + hex(in) + " overlaps a block mapped earlier");
+        const uint64_t page = arch::granule_bytes(granule_);
+        const uint64_t next = arena_.alloc(page, page);
+        write_desc(slot, Descriptor::make_table(granule_, next).raw());
+        table = next;
+    }
+    return table;
+}
+
+Descriptor PageTable::leaf_descriptor(unsigned level, uint64_t out, const PageAttrs& a) const {
+    Descriptor d = Descriptor::make_leaf(granule_, level, out);
+    d.set(pte::SH, 3);  // inner shareable
+    if (stage_ == 1) {
+        // io-pgtable-arm: non-global, EL0-accessible, read-only without write.
+        d.set(pte::nG, 1);
+        d.set(pte::AP, a.write ? 0b01 : 0b11);
+        d.set(pte::UXN, !a.exec);
+        d.set(pte::PXN, !a.exec);
+    } else {
+        d.set(pte::MemAttr, 0xf);  // normal, write-back
+        d.set(pte::S2AP, (a.read ? 1 : 0) | (a.write ? 2 : 0));
+        d.set(pte::XN, a.exec ? 0 : 2);
+    }
+    return d;
+}
+
+void PageTable::map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& attrs, uint64_t leaf) {
+    const uint64_t end = in + size;
+    while (in < end) {
+        unsigned level = 3;
+        for (unsigned l = start_level_; l < 3; ++l) {
+            const uint64_t block = uint64_t{1} << arch::level_shift(granule_, l);
+            const bool fits = arch::block_allowed(granule_, l) && (in % block) == 0 && (out % block) == 0 &&
+                              end - in >= block && (leaf == 0 || leaf == block);
+            if (fits) {
+                level = l;
+                break;
+            }
+        }
+        const uint64_t step = uint64_t{1} << arch::level_shift(granule_, level);
+        const uint64_t table = table_for(in, level);
+        const unsigned shift = arch::level_shift(granule_, level);
+        const unsigned bits = level == start_level_ ? ias_ - shift : arch::level_stride(granule_);
+        const uint64_t slot = table + ((in >> shift) & ((uint64_t{1} << bits) - 1)) * 8;
+        write_desc(slot, leaf_descriptor(level, out, attrs).raw());
+        in += step;
+        out += step;
+    }
+}
+
+}  // namespace smmu::sim

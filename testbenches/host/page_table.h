@@ -1,0 +1,73 @@
+// How host software lays out VMSAv8-64 translation tables in memory, like
+// Linux's io-pgtable-arm: tables carved from an arena, descriptors written
+// through a MemoryPort (the CPU's path to memory), largest blocks that fit.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "models/arch/pte.h"
+#include "models/memory/memory_port.h"
+
+namespace smmu::sim {
+
+// A region tables are carved from. `base` is the address tables have in
+// descriptors and TTBs (a PA, or an IPA for a guest's tables); `pa` is where
+// the region sits in physical memory.
+class TableArena {
+public:
+    TableArena(std::string name, uint64_t base, uint64_t pa, uint64_t size)
+        : name_(std::move(name)), base_(base), pa_(pa), size_(size) {}
+
+    // Zeroed memory is what a fresh allocation holds: sparse memory reads 0.
+    // Throws InputError naming the region when it is full.
+    uint64_t alloc(uint64_t bytes, uint64_t align);
+    uint64_t to_pa(uint64_t addr) const { return pa_ + (addr - base_); }
+    uint64_t used() const { return next_; }
+
+private:
+    std::string name_;
+    uint64_t base_, pa_, size_;
+    uint64_t next_ = 0;
+};
+
+struct PageAttrs {
+    bool read = true, write = true, exec = false;
+};
+
+class PageTable {
+public:
+    // Stage 1 starts where the input size needs; stage 2 concatenates up to 16
+    // start-level tables when that saves a level (as io-pgtable-arm does).
+    PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias);
+
+    uint64_t root() const { return root_; }
+    unsigned stage() const { return stage_; }
+    arch::Granule granule() const { return granule_; }
+    unsigned ias() const { return ias_; }
+    unsigned start_level() const { return start_level_; }
+    unsigned concat() const { return concat_; }
+
+    // Maps [in, in+size) -> [out, out+size). `leaf` = 0 picks the largest
+    // block the alignment allows; else every leaf is that size.
+    void map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& attrs, uint64_t leaf = 0);
+
+    // Leaf descriptor for this stage (VMSAv8-64 stage 1 or stage 2 attributes).
+    arch::Descriptor leaf_descriptor(unsigned level, uint64_t out, const PageAttrs& attrs) const;
+
+private:
+    // The table at `level` that covers `in`, created on the way down.
+    uint64_t table_for(uint64_t in, unsigned level);
+    uint64_t read_desc(uint64_t addr);
+    void write_desc(uint64_t addr, uint64_t value);
+
+    MemoryPort& mem_;
+    TableArena& arena_;
+    unsigned stage_;
+    arch::Granule granule_;
+    unsigned ias_;
+    unsigned start_level_ = 0;
+    unsigned concat_ = 1;
+    uint64_t root_ = 0;
+};
+
+}  // namespace smmu::sim

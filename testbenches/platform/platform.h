@@ -1,0 +1,57 @@
+// The simulated platform a `run` builds from a Config: memory, one SMMU, the
+// host CPU running the driver model, and one traffic generator per device,
+// bound by TLM-2.0 sockets:
+//
+//   TrafficGenerator[i] --upstream--> Smmu --downstream--> Memory
+//   Host --mmio--> Smmu.mmio          Host --mem--> Memory
+//
+// A dispatcher thread streams the trace and hands each record to its
+// device's generator at the record's time (time 0 = host done configuring).
+#pragma once
+#include <exception>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "models/memory/memory.h"
+#include "models/smmu/smmu.h"
+#include "testbenches/config/config.h"
+#include "testbenches/config/model_params.h"
+#include "testbenches/config/trace.h"
+#include "testbenches/host/host.h"
+#include "testbenches/traffic/traffic_generator.h"
+
+namespace smmu::sim {
+
+SmmuTiming smmu_timing(const Config& cfg);
+
+class Platform : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(Platform);
+    // `trace` may be null: the host configures the SMMU and the run ends.
+    Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace);
+
+    // Runs the simulation to the end; rethrows what stopped it early.
+    void run();
+    // The --stats JSON (see README, "Reading the stats").
+    nlohmann::ordered_json stats(double wall_s) const;
+
+    const Smmu& smmu() const { return smmu_; }
+    const Host& host() const { return host_; }
+
+private:
+    void dispatch();
+
+    const Config& cfg_;
+    TraceReader* trace_;
+    Memory memory_;
+    Smmu smmu_;
+    Host host_;
+    std::vector<std::unique_ptr<TrafficGenerator>> gens_;
+    std::exception_ptr error_;
+    sc_core::sc_time traffic_start_, traffic_end_;
+};
+
+}  // namespace smmu::sim

@@ -1,0 +1,136 @@
+// Trace format v1: records, comments, number syntax, errors with file:line,
+// and resolving the device token against a config.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "testbenches/config/config_loader.h"
+#include "testbenches/config/input_error.h"
+#include "testbenches/config/trace.h"
+
+using namespace smmu::sim;
+
+namespace {
+
+std::string data(const std::string& name) { return std::string(SMMUSIM_TEST_DATA) + "/" + name; }
+
+// Reads all of `text` as trace "t.trace".
+std::vector<TraceRecord> read_all(const std::string& text) {
+    std::istringstream in(text);
+    TraceReader reader(in, "t.trace");
+    std::vector<TraceRecord> out;
+    for (TraceRecord r; reader.next(r);) out.push_back(r);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("trace: a file with comments, hex and ssid", "[trace]") {
+    TraceReader reader = TraceReader::open(data("trace/good.trace"));
+    CHECK(reader.filename() == data("trace/good.trace"));
+    std::vector<TraceRecord> recs;
+    for (TraceRecord r; reader.next(r);) recs.push_back(r);
+    REQUIRE(recs.size() == 4);
+
+    CHECK(recs[0].time_ns == 0);
+    CHECK(recs[0].device == "gpu");
+    CHECK_FALSE(recs[0].write);
+    CHECK(recs[0].iova == 0x10000000);
+    CHECK(recs[0].size == 64);
+    CHECK_FALSE(recs[0].ssv);
+    CHECK(recs[0].line == 3);
+
+    CHECK(recs[1].time_ns == 10);
+    CHECK(recs[1].write);
+    CHECK(recs[1].iova == 0x10000040);
+    CHECK(recs[1].size == 0x40);
+    CHECK(recs[1].ssv);
+    CHECK(recs[1].ssid == 3);
+    CHECK(recs[1].line == 4);
+
+    CHECK(recs[2].time_ns == 10);  // equal times are in order
+    CHECK(recs[2].device == "0x11");
+    CHECK(recs[2].iova == 4096);
+    CHECK(recs[2].size == 4);
+    CHECK(recs[2].line == 5);
+
+    CHECK(recs[3].time_ns == 0x20);
+    CHECK(recs[3].device == "nic");
+    CHECK(recs[3].write);
+    CHECK(recs[3].iova == 0xffffffffffffffc0);
+    CHECK(recs[3].ssv);
+    CHECK(recs[3].ssid == 0);
+    CHECK(recs[3].line == 6);
+
+    TraceRecord r;
+    CHECK_FALSE(reader.next(r));  // stays at the end
+}
+
+TEST_CASE("trace: empty and comment-only input has no records", "[trace]") {
+    CHECK(read_all("").empty());
+    CHECK(read_all("# nothing\n\n   \t\n#0 gpu R 0 4\n").empty());
+    // The last line needs no newline.
+    const std::vector<TraceRecord> r = read_all("5 dev R 0x0 8#comment right after");
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].size == 8);
+}
+
+TEST_CASE("trace: errors name file, line and field", "[trace]") {
+    struct Case {
+        const char* text;
+        const char* message;
+    };
+    const Case cases[] = {
+        {"0 gpu R 0x1000\n", "t.trace:1: size: missing (expected <time_ns> <device> <R|W> <iova> <size> [ssid=<n>])"},
+        {"# c\n0\n", "t.trace:2: device: missing (expected <time_ns> <device> <R|W> <iova> <size> [ssid=<n>])"},
+        {"0 gpu\n", "t.trace:1: direction: missing (expected <time_ns> <device> <R|W> <iova> <size> [ssid=<n>])"},
+        {"0 gpu R 0x1000 4\nfast gpu R 0 4\n", "t.trace:2: time_ns: expected an unsigned integer, got 'fast'"},
+        {"0 gpu X 0x1000 4\n", "t.trace:1: direction: expected R or W, got 'X'"},
+        {"0 gpu r 0x1000 4\n", "t.trace:1: direction: expected R or W, got 'r'"},
+        {"0 gpu R 0x10g0 4\n", "t.trace:1: iova: expected an unsigned integer, got '0x10g0'"},
+        {"0 gpu R 0x1000 -4\n", "t.trace:1: size: expected an unsigned integer, got '-4'"},
+        {"0 gpu R 0x1000 0\n", "t.trace:1: size: must not be 0"},
+        {"0 gpu R 0x1000 0x100000000\n", "t.trace:1: size: 0x100000000 exceeds 0xffffffff"},
+        {"0 gpu R 0xfffffffffffffff0 32\n", "t.trace:1: size: iova + size wraps past 2^64"},
+        {"0 gpu R 0x1000 4 extra\n", "t.trace:1: token 6: unexpected 'extra' (only ssid=<n> may follow the size)"},
+        {"0 gpu R 0x1000 4 ssid=x\n", "t.trace:1: ssid: expected an unsigned integer, got 'x'"},
+        {"0 gpu R 0x1000 4 ssid=\n", "t.trace:1: ssid: expected an unsigned integer, got ''"},
+        {"0 gpu R 0x1000 4 ssid=0x100000\n", "t.trace:1: ssid: 0x100000 exceeds 20 bits"},
+        {"0 gpu R 0x1000 4 ssid=1 ssid=2\n", "t.trace:1: ssid: given twice"},
+        {"100 gpu R 0 4\n\n# gap\n90 gpu R 0 4\n", "t.trace:4: time_ns: 90 is before 100 at line 1"},
+        {"99999999999999999999 gpu R 0 4\n", "t.trace:1: time_ns: expected an unsigned integer, got '99999999999999999999'"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.text);
+        CHECK_THROWS_WITH(read_all(c.text), c.message);
+    }
+}
+
+TEST_CASE("trace: records before an error are delivered", "[trace]") {
+    std::istringstream in("0 gpu R 0 4\n1 gpu Q 0 4\n");
+    TraceReader reader(in, "t.trace");
+    TraceRecord r;
+    REQUIRE(reader.next(r));
+    CHECK(r.line == 1);
+    CHECK_THROWS_WITH(reader.next(r), "t.trace:2: direction: expected R or W, got 'Q'");
+}
+
+TEST_CASE("trace: a missing file", "[trace]") {
+    CHECK_THROWS_WITH(TraceReader::open("nope.trace"), "missing file 'nope.trace'");
+}
+
+TEST_CASE("trace: the device token is a name or a StreamID", "[trace]") {
+    const Config config = load_config({data("config/full.yaml")}, {});
+    TraceRecord r;
+    r.line = 7;
+    r.device = "dma";
+    CHECK(resolve_device(config, r, "t.trace") == 2);
+    r.device = "0x11";  // nic
+    CHECK(resolve_device(config, r, "t.trace") == 1);
+    r.device = "16";  // gpu
+    CHECK(resolve_device(config, r, "t.trace") == 0);
+    r.device = "tpu";
+    CHECK_THROWS_WITH(resolve_device(config, r, "t.trace"), "t.trace:7: device: unknown device 'tpu'");
+    r.device = "0x99";
+    CHECK_THROWS_WITH(resolve_device(config, r, "t.trace"), "t.trace:7: device: unknown device '0x99'");
+}
