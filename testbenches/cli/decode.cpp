@@ -1,5 +1,7 @@
 #include "testbenches/cli/decode.h"
 
+#include <algorithm>
+
 #include "models/arch/cd.h"
 #include "models/arch/command.h"
 #include "models/arch/event.h"
@@ -50,12 +52,19 @@ nlohmann::ordered_json decode(const std::string& kind, const std::vector<std::st
         out["name"] = info ? std::string(info->name) : "ILLEGAL";
         if (info) put_fields(out, info->fields, w);
     } else {
-        const uint8_t id = static_cast<uint8_t>(arch::evt::EventID.get(w));
-        out["EventID"] = id;
-        const arch::EventInfo* info = arch::event_info(id);
-        out["name"] = info ? std::string(info->name) : "UNKNOWN";
-        if (info) put_fields(out, info->fields, w);
+        arch::EventRecord e;
+        std::copy(w, w + arch::EventRecord::kDwords, e.w.begin());
+        out = describe(e);
     }
+    return out;
+}
+
+nlohmann::ordered_json describe(const arch::EventRecord& e) {
+    nlohmann::ordered_json out;
+    out["EventID"] = e.id();
+    const arch::EventInfo* info = arch::event_info(e.id());
+    out["name"] = info ? std::string(info->name) : "UNKNOWN";
+    if (info) put_fields(out, info->fields, e.w.data());
     return out;
 }
 

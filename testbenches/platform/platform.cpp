@@ -2,6 +2,7 @@
 
 #include "models/arch/command.h"
 #include "models/arch/event.h"
+#include "testbenches/cli/decode.h"
 
 namespace smmu::sim {
 
@@ -103,6 +104,10 @@ nlohmann::ordered_json Platform::stats(double wall_s) const {
     for (const auto& info : arch::all_events())
         if (s.events[static_cast<uint8_t>(info.id)]) events[std::string(info.name)] = s.events[static_cast<uint8_t>(info.id)];
     j["events"] = events;
+    // The records themselves, as the host drained them from the event queue.
+    ordered_json records = ordered_json::array();
+    for (const arch::EventRecord& e : host_.events()) records.push_back(describe(e));
+    j["event_queue"] = records;
     j["events_dropped"] = {{"eventq_disabled", s.events_dropped_disabled}, {"overflow", s.events_dropped_overflow}};
     ordered_json cmds = ordered_json::object();
     for (const auto& info : arch::all_opcodes())

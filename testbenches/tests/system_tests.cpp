@@ -1,0 +1,206 @@
+// System tests: each case runs the smmu-sim command as its own process (the
+// SystemC kernel cannot restart within one) and checks its output and stats.
+#include <algorithm>
+#include <cstdio>
+#include <sys/wait.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+const std::string kBin = SMMUSIM_BIN;
+const std::string kSrc = SMMUSIM_SOURCE_DIR;
+const std::string kData = kSrc + "/testbenches/tests/data/system/";
+
+struct Run {
+    int exit_code = -1;
+    std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// Runs `smmu-sim ARGS` from the source directory (example paths are relative).
+Run smmu_sim(const std::string& args) {
+    static int n = 0;
+    const std::string err_file = "system_test_stderr_" + std::to_string(++n) + ".txt";
+    const std::string cmd = "cd '" + kSrc + "' && '" + kBin + "' " + args + " 2>'" +
+                            (std::string(CMAKE_BINARY_DIR) + "/" + err_file) + "'";
+    Run r;
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[4096];
+    std::size_t k;
+    while ((k = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, k);
+    const int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = slurp(std::string(CMAKE_BINARY_DIR) + "/" + err_file);
+    return r;
+}
+
+nlohmann::json run_stats(const std::string& args, const std::string& name) {
+    const std::string stats = std::string(CMAKE_BINARY_DIR) + "/" + name + ".json";
+    const Run r = smmu_sim("run " + args + " --stats '" + stats + "' --quiet");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(slurp(stats));
+}
+
+}  // namespace
+
+TEST_CASE("nested-cold: one DMA walks 28 table entries and 2 config structures", "[system]") {
+    const auto s = run_stats("--config configs/examples/nested-cold.yaml --trace traces/examples/one-dma.trace",
+                             "nested_cold");
+    CHECK(s["pmu"]["transaction"] == 1);
+    CHECK(s["pmu"]["trans_table_walk_access"] == 28);
+    CHECK(s["pmu"]["config_struct_access"] == 2);
+    CHECK(s["pmu"]["tlb_miss"] == 1);
+    CHECK(s["pmu"]["config_cache_miss"] == 1);
+    CHECK(s["totals"]["faults"] == 0);
+    CHECK(s["totals"]["transactions"] == 1);
+    CHECK(s["totals"]["bytes"] == 64);
+    // 30 memory reads and the data read at 100 ns each, plus 2 pipeline cycles at 1 GHz.
+    CHECK(s["latency_ns"]["mean"].get<double>() == 3102.0);
+    CHECK(s["latency_ns"]["p50"].get<double>() == 3102.0);
+    CHECK(s["latency_ns"]["p99"].get<double>() == 3102.0);
+    CHECK(s["pmu"]["cycles"] == 3102);
+    CHECK(s["events"].empty());
+    // The host's reset sequence and the device install went through the queue.
+    CHECK(s["cmdq"]["by_opcode"]["CFGI_STE_RANGE"] == 1);
+    CHECK(s["cmdq"]["by_opcode"]["TLBI_NSNH_ALL"] == 1);
+    CHECK(s["cmdq"]["by_opcode"]["CFGI_STE"] == 1);
+    CHECK(s["cmdq"]["by_opcode"]["SYNC"] == 4);
+    CHECK(s["cmdq"]["errors"] == 0);
+    CHECK(s["sim"]["sim_time_ns"].get<double>() > 0);
+}
+
+TEST_CASE("the README demo prints a readable summary", "[system]") {
+    const Run r = smmu_sim("run --config configs/examples/nested-cold.yaml --trace traces/examples/one-dma.trace");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("trans_table_walk_access=28") != std::string::npos);
+    CHECK(r.out.find("1 transactions, 64 bytes, 0 faults") != std::string::npos);
+    CHECK(r.err.empty());
+}
+
+TEST_CASE("stage 1 only walks 4 levels", "[system]") {
+    const auto s = run_stats("--config " + kData + "s1-only.yaml --trace " + kData + "s1.trace", "s1_only");
+    CHECK(s["pmu"]["trans_table_walk_access"] == 4);
+    CHECK(s["pmu"]["config_struct_access"] == 2);
+    CHECK(s["totals"]["faults"] == 0);
+}
+
+TEST_CASE("stage 2 only: 4 reads at 48-bit IPA, 3 at 40-bit (concatenated level 1)", "[system]") {
+    const auto s48 = run_stats("--config " + kData + "s2-only.yaml --trace " + kData + "dma.trace", "s2_48");
+    // First DMA: full walk; second: unmapped, faults after the levels that exist.
+    CHECK(s48["pmu"]["config_struct_access"] == 2);
+    CHECK(s48["devices"]["dev0"]["faults"] == 1);
+    const auto s40 = run_stats("--config " + kData + "s2-only.yaml --set vms.vm0.s2.ias=40 --trace " + kData +
+                                   "dma.trace",
+                               "s2_40");
+    // 48-bit: 4 + 3 (L0, L1 shared; L2 entry invalid); 40-bit: 3 + 2.
+    CHECK(s48["pmu"]["trans_table_walk_access"] == 7);
+    CHECK(s40["pmu"]["trans_table_walk_access"] == 5);
+    // The fault is in the event queue with the architecture's fields.
+    REQUIRE(s40["event_queue"].size() == 1);
+    const auto& e = s40["event_queue"][0];
+    CHECK(e["name"] == "F_TRANSLATION");
+    CHECK(e["SID"] == 5);
+    CHECK(e["S2"] == 1);
+    CHECK(e["CLASS"] == 2);
+    CHECK(e["RnW"] == 1);
+    CHECK(e["InputAddr"] == 0x90000000ull);
+    CHECK(e["IPA"] == 0x90000000ull);
+    CHECK(s40["events"]["F_TRANSLATION"] == 1);
+}
+
+TEST_CASE("later --config files and --set override earlier values", "[system]") {
+    const std::string override_file = std::string(CMAKE_BINARY_DIR) + "/latency50.yaml";
+    std::ofstream(override_file) << "memory: {read_latency_ns: 50}\n";
+    const auto s = run_stats("--config configs/examples/nested-cold.yaml --config " + override_file +
+                                 " --trace traces/examples/one-dma.trace",
+                             "override");
+    CHECK(s["latency_ns"]["mean"].get<double>() == 31 * 50 + 2);  // 30 table reads + the data read
+    const auto s2 = run_stats("--config configs/examples/nested-cold.yaml --config " + override_file +
+                                  " --set memory.read_latency_ns=10 --set smmu.pipeline_cycles=5"
+                                  " --trace traces/examples/one-dma.trace",
+                              "override_set");
+    CHECK(s2["latency_ns"]["mean"].get<double>() == 31 * 10 + 5);
+}
+
+TEST_CASE("same config and trace give byte-identical stats", "[system]") {
+    auto a = run_stats("--config configs/examples/four-modes.yaml --trace traces/examples/four-modes.trace", "rep_a");
+    auto b = run_stats("--config configs/examples/four-modes.yaml --trace traces/examples/four-modes.trace", "rep_b");
+    a["sim"].erase("wall_s");
+    b["sim"].erase("wall_s");
+    CHECK(a.dump() == b.dump());
+    CHECK(a["events"]["F_PERMISSION"] == 1);
+    CHECK(a["events"]["F_TRANSLATION"] == 1);
+    CHECK(a["totals"]["transactions"] == 10);
+}
+
+TEST_CASE("translate prints the walk step by step", "[system]") {
+    const Run r = smmu_sim("translate --config configs/examples/nested-cold.yaml --device dev0 --iova 0x10000040");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("reads: 28 table walk, 2 configuration") != std::string::npos);
+    CHECK(r.out.find("result: translated PA 0x100200040") != std::string::npos);
+    const Run f = smmu_sim("translate --config configs/examples/nested-cold.yaml --device dev0 --iova 0x20000040");
+    CHECK(f.exit_code == 1);
+    CHECK(f.out.find("result: fault F_TRANSLATION") != std::string::npos);
+}
+
+TEST_CASE("decode prints the architecture's field names", "[system]") {
+    const Run r = smmu_sim("decode cmd 0x0000001000000003 0x1");
+    REQUIRE(r.exit_code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["name"] == "CFGI_STE");
+    CHECK(j["SID"] == 16);
+    CHECK(j["Leaf"] == 1);
+    CHECK(smmu_sim("decode ste 0x1 0xzz").exit_code == 2);
+    CHECK(smmu_sim("decode cmd 1 2 3").exit_code == 2);
+    CHECK(smmu_sim("decode thing 1").exit_code == 2);
+}
+
+TEST_CASE("bad input: one clear message with file and line, exit 2", "[system]") {
+    const std::string errors = kSrc + "/testbenches/tests/data/config/errors/";
+    Run r = smmu_sim("run --config " + errors + "unknown_key.yaml");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("unknown_key.yaml:") != std::string::npos);
+    CHECK(r.err.find("unknown key") != std::string::npos);
+
+    r = smmu_sim("run --config nope.yaml");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("nope.yaml") != std::string::npos);
+
+    r = smmu_sim("run --config " + kData + "s1-only.yaml --trace " + kData + "bad-syntax.trace");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("bad-syntax.trace:2") != std::string::npos);
+
+    r = smmu_sim("run --config " + kData + "s1-only.yaml --trace " + kData + "unknown-device.trace");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("unknown-device.trace:1") != std::string::npos);
+    CHECK(r.err.find("nodev") != std::string::npos);
+
+    r = smmu_sim("run --config " + kData + "s1-only.yaml --trace missing.trace");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("missing.trace") != std::string::npos);
+
+    r = smmu_sim("run --config " + kData + "s1-only.yaml --set smmu.clock_mhz=fast");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("smmu.clock_mhz") != std::string::npos);
+
+    r = smmu_sim("run --bogus");
+    CHECK(r.exit_code == 2);
+    r = smmu_sim("translate --config " + kData + "s1-only.yaml --device nodev --iova 0");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("nodev") != std::string::npos);
+    // Every one of these is a single line.
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
