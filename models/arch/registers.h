@@ -81,6 +81,7 @@ namespace gerror {
 inline constexpr FieldDef CMDQ_ERR = reg_field("CMDQ_ERR", 0, 0);
 inline constexpr FieldDef EVTQ_ABT_ERR = reg_field("EVTQ_ABT_ERR", 2, 2);
 inline constexpr FieldDef MSI_CMDQ_ABT_ERR = reg_field("MSI_CMDQ_ABT_ERR", 4, 4);
+inline constexpr FieldDef MSI_EVTQ_ABT_ERR = reg_field("MSI_EVTQ_ABT_ERR", 5, 5);
 inline constexpr FieldDef SFM_ERR = reg_field("SFM_ERR", 8, 8);
 inline constexpr uint32_t kDefined = 0x1fd;
 }  // namespace gerror

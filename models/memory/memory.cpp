@@ -10,10 +10,11 @@ Memory::Memory(sc_core::sc_module_name name, unsigned pa_bits, sc_core::sc_time 
     socket.register_get_direct_mem_ptr(this, &Memory::get_direct_mem_ptr);
 }
 
-bool Memory::access(tlm::tlm_generic_payload& gp) {
+bool Memory::access(tlm::tlm_generic_payload& gp, bool debug) {
     const unsigned len = gp.get_data_length();
-    // Byte enables and streaming are not modelled: refuse rather than ignore them.
-    if (gp.get_byte_enable_ptr() || gp.get_streaming_width() < len) {
+    // Byte enables and streaming are not modelled: refuse rather than ignore
+    // them. Debug transport uses only command, address, data and length.
+    if (!debug && (gp.get_byte_enable_ptr() || gp.get_streaming_width() < len)) {
         gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
         return false;
     }
@@ -29,7 +30,7 @@ bool Memory::access(tlm::tlm_generic_payload& gp) {
 }
 
 void Memory::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (!access(gp)) return;
+    if (!access(gp, false)) return;
     if (gp.is_read()) {
         ++reads_;
         delay += read_latency_;
@@ -41,7 +42,7 @@ void Memory::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& de
 }
 
 unsigned Memory::transport_dbg(int, tlm::tlm_generic_payload& gp) {
-    return access(gp) ? gp.get_data_length() : 0;
+    return access(gp, true) ? gp.get_data_length() : 0;
 }
 
 bool Memory::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {

@@ -26,7 +26,7 @@ private:
     unsigned transport_dbg(int id, tlm::tlm_generic_payload& gp);
     bool get_direct_mem_ptr(int id, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
     // Checks and performs the access; false sets the response status.
-    bool access(tlm::tlm_generic_payload& gp);
+    bool access(tlm::tlm_generic_payload& gp, bool debug);
 
     SparseMemory store_;
     sc_core::sc_time read_latency_, write_latency_;

@@ -25,7 +25,11 @@ void SmmuCore::execute(const arch::Command& c) {
     if (static_cast<Opcode>(c.opcode()) == Opcode::SYNC &&
         c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0) {
         const uint32_t data = static_cast<uint32_t>(c.get(arch::cmd::MSIData));
-        if (mem_.write(c.get(arch::cmd::MSIAddr), &data, 4)) ++stats_.sync_msis;
+        if (mem_.write(c.get(arch::cmd::MSIAddr), &data, 4))
+            ++stats_.sync_msis;
+        else
+            // An aborted CMD_SYNC MSI is reported in GERROR.MSI_CMDQ_ABT_ERR (IHI 0070 6.3.11).
+            regs_.raise_gerror(arch::gerror::MSI_CMDQ_ABT_ERR);
     }
 }
 
@@ -33,8 +37,11 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
     ++stats_.transactions;
     TranslationResult r;
     if (!regs_.smmu_enabled()) {
-        // SMMUEN=0: GBPA decides, without events (IHI 0070 6.3.14).
-        r.outcome = regs_.gbpa_abort() ? TranslationResult::Outcome::Aborted : TranslationResult::Outcome::Bypassed;
+        // SMMUEN=0: GBPA decides, without events (IHI 0070 6.3.14); an input
+        // beyond the OAS aborts, also without an event (IHI 0070 3.4).
+        const bool beyond_oas = caps().oas < 64 && (req.iova >> caps().oas) != 0;
+        r.outcome = regs_.gbpa_abort() || beyond_oas ? TranslationResult::Outcome::Aborted
+                                                     : TranslationResult::Outcome::Bypassed;
         r.pa = r.ipa = req.iova;
         r.perms = {true, true, true};
     } else {
@@ -51,6 +58,9 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
         case TranslationResult::Outcome::Aborted: ++stats_.aborted; break;
         case TranslationResult::Outcome::Faulted: {
             ++stats_.faults;
+            // CR2.RECINVSID=0: C_BAD_STREAMID is not recorded; the transaction is
+            // still terminated (IHI 0070 6.3.4).
+            if (r.fault.id == arch::EventId::C_BAD_STREAMID && !regs_.record_invalid_sid()) break;
             bool msi = false;
             switch (eventq_.record(make_event(req, r.fault), msi)) {
                 case EventQueue::Outcome::Written: ++stats_.events[static_cast<uint8_t>(r.fault.id)]; break;

@@ -19,6 +19,7 @@
 #include "models/arch/event.h"
 #include "models/arch/ste.h"
 #include "models/memory/sparse_memory.h"
+#include "models/smmu/smmu_core.h"
 #include "models/smmu/translation/translator.h"
 
 using namespace smmu;
@@ -1116,4 +1117,19 @@ TEST_CASE("F_STE_FETCH and F_CD_FETCH: aborts on configuration fetches", "[walke
         CHECK(e.id() == 0x09);
         CHECK(e.get(evt::FetchAddr) == 0x100'0000'0000ull);
     }
+}
+
+TEST_CASE("SMMUEN=0: global bypass, input beyond the OAS aborts without an event", "[walker][config]") {
+    SparseMemory mem;
+    SmmuCore core(mem, SmmuCoreParams{});  // reset: SMMUEN=0, GBPA.ABORT=0
+    AccessLog log;
+    TranslationResult res = core.translate(rq(7, 0xFFFF'FFFF'F123ull), log);
+    CHECK(res.outcome == Outcome::Bypassed);
+    CHECK(res.pa == 0xFFFF'FFFF'F123ull);
+    res = core.translate(rq(7, 1ull << 48), log);  // IHI 0070 3.4
+    CHECK(res.outcome == Outcome::Aborted);
+    CHECK_FALSE(res.records_event());
+    CHECK(core.stats().faults == 0);
+    CHECK(core.stats().aborted == 1);
+    CHECK(log.walk_reads + log.config_reads == 0);
 }

@@ -25,6 +25,8 @@ EventQueue::Outcome EventQueue::record(const arch::EventRecord& e, bool& msi_wri
     if (regs_.eventq_irq_enabled() && regs_.eventq_irq_addr() != 0) {
         const uint32_t data = regs_.eventq_irq_data();
         msi_written = mem_.write(regs_.eventq_irq_addr(), &data, 4);
+        // An aborted event queue MSI is reported in GERROR.MSI_EVTQ_ABT_ERR (IHI 0070 6.3.11).
+        if (!msi_written) regs_.raise_gerror(arch::gerror::MSI_EVTQ_ABT_ERR);
     }
     return Outcome::Written;
 }

@@ -52,6 +52,8 @@ public:
     bool cmdq_enabled() const { return cr0_ & 8; }
     bool eventq_enabled() const { return cr0_ & 4; }
     bool gbpa_abort() const { return arch::gbpa::ABORT.get(&gbpa_); }
+    // CR2.RECINVSID: record C_BAD_STREAMID for invalid input StreamIDs (IHI 0070 6.3.4).
+    bool record_invalid_sid() const { return cr2_ & 2; }
     StreamTableConfig stream_table() const;
     QueueConfig cmdq() const;
     QueueConfig eventq() const;
