@@ -1,0 +1,221 @@
+// The one cache template every SMMU cache is built from (IOTLB, configuration
+// cache, walk caches, IPA cache, micro-TLBs): bounded, set-associative, with a
+// real replacement policy and statistics. What an entry is and when it
+// matches belong to the user: lookups take the set key (what picks the set)
+// and a predicate (the architecture's tag match), so a 2 MB block entry is
+// found by indexing with the block's own page number, not the 4 KB one.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace smmu {
+
+enum class Replacement : uint8_t { Lru, Plru, Random, RoundRobin };
+
+std::optional<Replacement> replacement_from_name(const std::string& name);
+const char* replacement_name(Replacement r);
+
+struct CacheGeometry {
+    unsigned entries = 0;   // 0 = no cache (every lookup misses, nothing is kept)
+    unsigned ways = 1;      // ways == entries: fully associative
+    Replacement policy = Replacement::Lru;
+    uint64_t seed = 1;      // Random: the run's seed, so runs repeat exactly
+};
+
+struct CacheStats {
+    uint64_t lookups = 0, hits = 0, misses = 0, fills = 0, evictions = 0, invalidations = 0;
+};
+
+template <class Entry>
+class Cache {
+public:
+    // Throws std::invalid_argument for a geometry no hardware could have:
+    // entries not a multiple of ways, a set count not a power of two, or
+    // PLRU with ways not a power of two. Config loaders check first.
+    explicit Cache(const CacheGeometry& g);
+
+    bool enabled() const { return sets_ != 0; }
+    unsigned sets() const { return sets_; }
+    unsigned ways() const { return ways_; }
+
+    // The first valid entry of the set `set_key` selects that satisfies `match`;
+    // a hit makes it the most recently used.
+    template <class Match>
+    Entry* lookup(uint64_t set_key, Match match);
+
+    // Puts `e` in the set `set_key` selects: an entry `same` says is the same
+    // translation is overwritten, else an invalid way, else the victim.
+    template <class Same>
+    void insert(uint64_t set_key, const Entry& e, Same same);
+
+    // Invalidates every entry `pred` accepts; returns how many.
+    template <class Pred>
+    unsigned invalidate_if(Pred pred);
+    unsigned invalidate_all() {
+        return invalidate_if([](const Entry&) { return true; });
+    }
+
+    // Valid entries, for checkers and tests.
+    template <class Fn>
+    void for_each(Fn fn) const {
+        for (const Slot& s : slots_)
+            if (s.valid) fn(s.entry);
+    }
+    unsigned occupancy() const;
+    const CacheStats& stats() const { return stats_; }
+
+private:
+    struct Slot {
+        bool valid = false;
+        uint64_t stamp = 0;  // LRU: last use
+        Entry entry{};
+    };
+    unsigned set_of(uint64_t key) const { return static_cast<unsigned>(key & (sets_ - 1)); }
+    Slot* set_base(unsigned set) { return &slots_[std::size_t{set} * ways_]; }
+    void touch(unsigned set, unsigned way);
+    unsigned victim(unsigned set);
+
+    unsigned sets_ = 0, ways_ = 0;
+    Replacement policy_;
+    std::vector<Slot> slots_;
+    std::vector<uint8_t> plru_;     // ways-1 tree bits per set
+    std::vector<unsigned> rr_;      // next way per set
+    std::mt19937_64 rng_;
+    uint64_t clock_ = 0;
+    CacheStats stats_;
+};
+
+// ---------------------------------------------------------------------------
+
+template <class Entry>
+Cache<Entry>::Cache(const CacheGeometry& g) : policy_(g.policy), rng_(g.seed) {
+    if (g.entries == 0) return;
+    auto pow2 = [](unsigned v) { return v != 0 && (v & (v - 1)) == 0; };
+    if (g.ways == 0 || g.entries % g.ways != 0)
+        throw std::invalid_argument("cache entries (" + std::to_string(g.entries) + ") must be a multiple of ways (" +
+                                    std::to_string(g.ways) + ")");
+    if (!pow2(g.entries / g.ways))
+        throw std::invalid_argument("cache sets (entries / ways = " + std::to_string(g.entries / g.ways) +
+                                    ") must be a power of two");
+    if (g.policy == Replacement::Plru && !pow2(g.ways))
+        throw std::invalid_argument("plru needs a power-of-two number of ways");
+    sets_ = g.entries / g.ways;
+    ways_ = g.ways;
+    slots_.resize(g.entries);
+    plru_.assign(std::size_t{sets_} * ways_, 0);
+    rr_.assign(sets_, 0);
+}
+
+template <class Entry>
+template <class Match>
+Entry* Cache<Entry>::lookup(uint64_t set_key, Match match) {
+    ++stats_.lookups;
+    if (!enabled()) {
+        ++stats_.misses;
+        return nullptr;
+    }
+    const unsigned set = set_of(set_key);
+    Slot* base = set_base(set);
+    for (unsigned w = 0; w < ways_; ++w) {
+        if (base[w].valid && match(base[w].entry)) {
+            ++stats_.hits;
+            touch(set, w);
+            return &base[w].entry;
+        }
+    }
+    ++stats_.misses;
+    return nullptr;
+}
+
+template <class Entry>
+template <class Same>
+void Cache<Entry>::insert(uint64_t set_key, const Entry& e, Same same) {
+    if (!enabled()) return;
+    const unsigned set = set_of(set_key);
+    Slot* base = set_base(set);
+    unsigned way = ways_;
+    for (unsigned w = 0; w < ways_ && way == ways_; ++w)
+        if (base[w].valid && same(base[w].entry)) way = w;
+    for (unsigned w = 0; w < ways_ && way == ways_; ++w)
+        if (!base[w].valid) way = w;
+    if (way == ways_) {
+        way = victim(set);
+        ++stats_.evictions;
+    }
+    base[way].valid = true;
+    base[way].entry = e;
+    ++stats_.fills;
+    touch(set, way);
+}
+
+template <class Entry>
+template <class Pred>
+unsigned Cache<Entry>::invalidate_if(Pred pred) {
+    unsigned n = 0;
+    for (Slot& s : slots_) {
+        if (s.valid && pred(s.entry)) {
+            s.valid = false;
+            ++n;
+        }
+    }
+    stats_.invalidations += n;
+    return n;
+}
+
+template <class Entry>
+unsigned Cache<Entry>::occupancy() const {
+    unsigned n = 0;
+    for (const Slot& s : slots_) n += s.valid;
+    return n;
+}
+
+template <class Entry>
+void Cache<Entry>::touch(unsigned set, unsigned way) {
+    set_base(set)[way].stamp = ++clock_;
+    if (policy_ == Replacement::Plru) {
+        // Tree PLRU: every node on the path points away from the way just used.
+        uint8_t* bits = &plru_[std::size_t{set} * ways_];
+        unsigned node = 0;
+        for (unsigned span = ways_; span > 1; span /= 2) {
+            const bool right = (way % span) >= span / 2;
+            bits[node] = right ? 0 : 1;  // 1 = victim on the right
+            node = 2 * node + (right ? 2 : 1);
+        }
+    }
+}
+
+template <class Entry>
+unsigned Cache<Entry>::victim(unsigned set) {
+    const Slot* base = set_base(set);
+    switch (policy_) {
+        case Replacement::Lru: {
+            unsigned v = 0;
+            for (unsigned w = 1; w < ways_; ++w)
+                if (base[w].stamp < base[v].stamp) v = w;
+            return v;
+        }
+        case Replacement::Plru: {
+            const uint8_t* bits = &plru_[std::size_t{set} * ways_];
+            unsigned node = 0, way = 0;
+            for (unsigned span = ways_; span > 1; span /= 2) {
+                const bool right = bits[node] != 0;
+                if (right) way += span / 2;
+                node = 2 * node + (right ? 2 : 1);
+            }
+            return way;
+        }
+        case Replacement::Random: return static_cast<unsigned>(rng_() % ways_);
+        case Replacement::RoundRobin: {
+            const unsigned v = rr_[set];
+            rr_[set] = (v + 1) % ways_;
+            return v;
+        }
+    }
+    return 0;
+}
+
+}  // namespace smmu
