@@ -21,6 +21,7 @@ bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, un
     else
         std::memcpy(data, host, len);
     if (delay_) *delay_ += dmi_cost_;
+    last_ps_ = static_cast<uint64_t>(dmi_cost_.to_seconds() * 1e12 + 0.5);
     (write ? writes_ : reads_)++;
     return true;
 }
@@ -36,8 +37,9 @@ bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsign
     gp.set_byte_enable_ptr(nullptr);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time local = sc_core::SC_ZERO_TIME;
-    sc_core::sc_time& delay = delay_ ? *delay_ : local;
-    socket_->b_transport(gp, delay);
+    socket_->b_transport(gp, local);
+    last_ps_ = static_cast<uint64_t>(local.to_seconds() * 1e12 + 0.5);
+    if (delay_) *delay_ += local;
     (cmd == tlm::TLM_READ_COMMAND ? reads_ : writes_)++;
     return gp.is_response_ok();
 }

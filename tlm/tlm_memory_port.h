@@ -31,6 +31,7 @@ public:
         return access(tlm::TLM_WRITE_COMMAND, pa, const_cast<void*>(src), len);
     }
 
+    uint64_t last_latency_ps() const override { return last_ps_; }
     uint64_t reads() const { return reads_; }
     uint64_t writes() const { return writes_; }
 
@@ -41,6 +42,7 @@ private:
     tlm::tlm_initiator_socket<>& socket_;
     sc_core::sc_time* delay_ = nullptr;
     uint64_t reads_ = 0, writes_ = 0;
+    uint64_t last_ps_ = 0;
     bool dmi_enabled_ = false;
     sc_core::sc_time dmi_cost_;
     tlm::tlm_dmi dmi_;  // last region granted

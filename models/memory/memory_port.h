@@ -14,6 +14,9 @@ public:
     // architecture says for the structure being accessed.
     virtual bool read(uint64_t pa, void* dst, unsigned len) = 0;
     virtual bool write(uint64_t pa, const void* src, unsigned len) = 0;
+    // What the last access cost in picoseconds, as the target reported it
+    // (TLM's annotated delay). Untimed ports cost nothing.
+    virtual uint64_t last_latency_ps() const { return 0; }
 
     // Little-endian 64-bit accessors: every SMMU structure is an array of them.
     bool read64(uint64_t pa, uint64_t& v);

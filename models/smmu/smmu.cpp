@@ -6,15 +6,15 @@ namespace smmu {
 
 using sc_core::sc_time;
 
-Smmu::Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, const SmmuTiming& timing)
+Smmu::Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles)
     : sc_module(name),
       upstream("upstream"),
       downstream("downstream"),
       mmio("mmio"),
-      timing_(timing),
+      mmio_cycles_(mmio_cycles),
       // Integer picoseconds: a clock whose period is not a whole number of ps
       // (1.5 GHz) rounds here, once, not at every use.
-      period_(sc_time::from_value(1000000ull / timing.clock_mhz * sc_time(1, sc_core::SC_PS).value())),
+      period_(sc_time::from_value(params.uarch.period_ps() * sc_time(1, sc_core::SC_PS).value())),
       port_(downstream),
       core_(port_, params) {
     upstream.register_b_transport(this, &Smmu::upstream_b_transport);
@@ -23,9 +23,12 @@ Smmu::Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, const Smm
     SC_THREAD(cmdq_thread);
 }
 
-uint64_t Smmu::cycles() const { return sc_core::sc_time_stamp().value() / period_.value(); }
+Cycle Smmu::now_cycles(sc_time offset) const {
+    const uint64_t v = (sc_core::sc_time_stamp() + offset).value();
+    return (v + period_.value() - 1) / period_.value();
+}
 
-void Smmu::upstream_b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
+void Smmu::upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_time& delay) {
     SmmuExtension* ext = gp.get_extension<SmmuExtension>();
     TranslationRequest req;
     if (ext) {
@@ -39,10 +42,10 @@ void Smmu::upstream_b_transport(int, tlm::tlm_generic_payload& gp, sc_time& dela
     req.iova = iova;
     req.write = gp.is_write();
 
-    delay += timing_.pipeline_cycles * period_;
-    port_.set_delay(&delay);
     AccessLog log;
-    const TranslationResult r = core_.translate(req, log);
+    Cycle done = 0;
+    const TranslationResult r = core_.translate(req, log, static_cast<unsigned>(port), now_cycles(delay), &done);
+    delay = time_of(done) - sc_core::sc_time_stamp();
     if (!r.ok()) {
         if (ext) ext->event_id = r.records_event() ? static_cast<uint8_t>(r.fault.id) : SmmuExtension::kAbortNoEvent;
         // The master sees a slave error: the SMMU terminated the transaction.
@@ -90,7 +93,7 @@ bool Smmu::mmio_access(tlm::tlm_generic_payload& gp) {
 }
 
 void Smmu::mmio_b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
-    delay += timing_.mmio_cycles * period_;
+    delay += mmio_cycles_ * period_;
     mmio_access(gp);
 }
 
@@ -104,11 +107,9 @@ void Smmu::cmdq_thread() {
     for (;;) {
         wait(cmdq_kick_);
         while (core_.cmdq_pending()) {
-            sc_time delay = sc_core::SC_ZERO_TIME;
-            port_.set_delay(&delay);
-            core_.cmdq_step();
-            delay += timing_.cmd_cycles * period_;
-            wait(delay);
+            Cycle done = 0;
+            core_.cmdq_step(now_cycles(), &done);
+            wait(time_of(done) - sc_core::sc_time_stamp());
         }
     }
 }

@@ -3,8 +3,10 @@
 //  downstream (initiator):     table walks, config fetches, queue accesses and
 //                              the translated DMA, to memory
 //  mmio       (target):        the register file (2 x 64 KiB pages)
-// Timing (loosely timed): each memory access costs what the downstream target
-// annotates; a translation adds `pipeline_cycles`; each command `cmd_cycles`.
+// Timing: the core computes each translation's completion cycle from its
+// caches, slots and ports (docs/timing.md); this shell turns cycles into
+// sc_time: it annotates the upstream transaction's delay (loosely timed) and
+// waits out each command in its command-queue thread.
 #pragma once
 #include <cstdint>
 
@@ -20,13 +22,6 @@
 
 namespace smmu {
 
-struct SmmuTiming {
-    unsigned clock_mhz = 1000;
-    unsigned pipeline_cycles = 2;  // per translation, outside memory accesses
-    unsigned cmd_cycles = 1;       // per command executed
-    unsigned mmio_cycles = 1;      // per register access
-};
-
 class Smmu : public sc_core::sc_module {
 public:
     tlm_utils::multi_passthrough_target_socket<Smmu> upstream;
@@ -34,13 +29,15 @@ public:
     tlm_utils::simple_target_socket<Smmu> mmio;
 
     SC_HAS_PROCESS(Smmu);
-    Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, const SmmuTiming& timing);
+    // `mmio_cycles`: what one register access costs.
+    Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles = 1);
 
     SmmuCore& core() { return core_; }
     const SmmuCore& core() const { return core_; }
     sc_core::sc_time clock_period() const { return period_; }
-    // SMMU clock cycles elapsed so far (the PMCG cycle counter).
-    uint64_t cycles() const;
+    // The current simulation time in SMMU cycles (rounded up to a clock edge).
+    Cycle now_cycles(sc_core::sc_time offset = sc_core::SC_ZERO_TIME) const;
+    sc_core::sc_time time_of(Cycle c) const { return c * period_; }
 
 private:
     void upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -49,7 +46,7 @@ private:
     bool mmio_access(tlm::tlm_generic_payload& gp);
     void cmdq_thread();
 
-    SmmuTiming timing_;
+    unsigned mmio_cycles_;
     sc_core::sc_time period_;
     TlmMemoryPort port_;
     SmmuCore core_;

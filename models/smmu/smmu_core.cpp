@@ -1,31 +1,80 @@
 #include "models/smmu/smmu_core.h"
 
+#include <algorithm>
+
 namespace smmu {
 
 using arch::Opcode;
 
-SmmuCore::SmmuCore(MemoryPort& mem, const SmmuCoreParams& p)
-    : mem_(mem),
-      regs_(p.caps, p.cmdq_max_log2, p.eventq_max_log2),
-      cmdq_(mem, regs_),
-      eventq_(mem, regs_),
-      translator_(mem, regs_.caps()) {}
+namespace {
+bool is_invalidation(Opcode op) {
+    switch (op) {
+        case Opcode::CFGI_STE:
+        case Opcode::CFGI_STE_RANGE:
+        case Opcode::CFGI_CD:
+        case Opcode::CFGI_CD_ALL:
+        case Opcode::TLBI_NH_ALL:
+        case Opcode::TLBI_NH_ASID:
+        case Opcode::TLBI_NH_VA:
+        case Opcode::TLBI_NH_VAA:
+        case Opcode::TLBI_EL2_ALL:
+        case Opcode::TLBI_EL2_ASID:
+        case Opcode::TLBI_EL2_VA:
+        case Opcode::TLBI_EL2_VAA:
+        case Opcode::TLBI_S12_VMALL:
+        case Opcode::TLBI_S2_IPA:
+        case Opcode::TLBI_NSNH_ALL:
+        case Opcode::ATC_INV: return true;
+        default: return false;
+    }
+}
+}  // namespace
 
-CommandQueue::Step SmmuCore::cmdq_step() {
+SmmuCore::SmmuCore(MemoryPort& mem, const SmmuCoreParams& p)
+    : regs_(p.caps, p.cmdq_max_log2, p.eventq_max_log2),
+      unit_(mem, regs_.caps(), p.uarch),
+      cmdq_(unit_.port(), regs_),
+      eventq_(unit_.port(), regs_) {}
+
+CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done) {
+    Cycle t = now;
+    cmd_clock_ = &t;
+    unit_.port().set_cursor(&t);
     CommandQueue::Step s = cmdq_.step(*this);
+    unit_.port().set_cursor(nullptr);
+    cmd_clock_ = nullptr;
     if (s.kind == CommandQueue::Step::Kind::Error) ++stats_.command_errors;
+    if (s.kind == CommandQueue::Step::Kind::Executed) {
+        const auto op = static_cast<Opcode>(s.cmd.opcode());
+        t += unit_.params().cmd_cycles + (is_invalidation(op) ? unit_.params().inv_cycles : 0);
+        if (op == Opcode::SYNC) {
+            ++stats_.syncs;
+            stats_.sync_cycles_total += t - now;
+            stats_.sync_cycles_max = std::max(stats_.sync_cycles_max, t - now);
+        }
+    }
+    if (done) *done = t;
     return s;
 }
 
 void SmmuCore::execute(const arch::Command& c) {
     ++stats_.commands[c.opcode()];
-    // This SMMU caches no configuration or translations yet, so CFGI_*, TLBI_*
-    // and PREFETCH_* have nothing to act on; commands complete in order, so a
-    // SYNC completes as soon as it is consumed (IHI 0070 4.7.3).
-    if (static_cast<Opcode>(c.opcode()) == Opcode::SYNC &&
-        c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0) {
+    const auto op = static_cast<Opcode>(c.opcode());
+    if (op == Opcode::PREFETCH_CONFIG || op == Opcode::PREFETCH_ADDR) {
+        unit_.prefetch(regs_.stream_table(), c);
+        return;
+    }
+    if (op != Opcode::SYNC) {
+        stats_.invalidated_entries += unit_.invalidate(c);
+        return;
+    }
+    // CMD_SYNC completes when every earlier command has (they run in order)
+    // and every translation accepted before it has finished, so none can
+    // still use an entry an earlier invalidation removed (IHI 0070 4.7.3).
+    if (cmd_clock_) *cmd_clock_ = std::max(*cmd_clock_, unit_.busy_until());
+    if (c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0) {
         const uint32_t data = static_cast<uint32_t>(c.get(arch::cmd::MSIData));
-        if (mem_.write(c.get(arch::cmd::MSIAddr), &data, 4))
+        if (unit_.port().write(c.get(arch::cmd::MSIAddr), &data, 4))
             ++stats_.sync_msis;
         else
             // An aborted CMD_SYNC MSI is reported in GERROR.MSI_CMDQ_ABT_ERR (IHI 0070 6.3.11).
@@ -33,9 +82,11 @@ void SmmuCore::execute(const arch::Command& c) {
     }
 }
 
-TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& log) {
+TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& log, unsigned port, Cycle arrival,
+                                      Cycle* done) {
     ++stats_.transactions;
     TranslationResult r;
+    Cycle t = arrival;
     if (!regs_.smmu_enabled()) {
         // SMMUEN=0: GBPA decides, without events (IHI 0070 6.3.14); an input
         // beyond the OAS aborts, also without an event (IHI 0070 3.4).
@@ -43,14 +94,16 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
         r.outcome = regs_.gbpa_abort() || beyond_oas ? TranslationResult::Outcome::Aborted
                                                      : TranslationResult::Outcome::Bypassed;
         r.pa = r.ipa = req.iova;
-        r.perms = {true, true, true};
+        r.size = arch::granule_bytes(arch::Granule::K4);
+        r.perms = r.priv = r.unpriv = {true, true, true};
+        t += unit_.params().pipeline_cycles;
     } else {
         const unsigned walk_before = log.walk_reads, config_before = log.config_reads;
-        r = translator_.translate(regs_.stream_table(), req, log);
+        const TimedTranslation tt = unit_.translate(regs_.stream_table(), req, port, arrival, log);
+        r = tt.result;
+        t = tt.done;
         stats_.walk_reads += log.walk_reads - walk_before;
         stats_.config_reads += log.config_reads - config_before;
-        stats_.config_cache_misses += log.config_reads != config_before;
-        stats_.tlb_misses += log.walk_reads != walk_before;
     }
     switch (r.outcome) {
         case TranslationResult::Outcome::Translated: ++stats_.translated; break;
@@ -62,7 +115,11 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
             // still terminated (IHI 0070 6.3.4).
             if (r.fault.id == arch::EventId::C_BAD_STREAMID && !regs_.record_invalid_sid()) break;
             bool msi = false;
-            switch (eventq_.record(make_event(req, r.fault), msi)) {
+            // The record is written before the master sees the abort.
+            unit_.port().set_cursor(&t);
+            const EventQueue::Outcome o = eventq_.record(make_event(req, r.fault), msi);
+            unit_.port().set_cursor(nullptr);
+            switch (o) {
                 case EventQueue::Outcome::Written: ++stats_.events[static_cast<uint8_t>(r.fault.id)]; break;
                 case EventQueue::Outcome::Disabled: ++stats_.events_dropped_disabled; break;
                 case EventQueue::Outcome::Overflow: ++stats_.events_dropped_overflow; break;
@@ -72,6 +129,7 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
             break;
         }
     }
+    if (done) *done = t;
     return r;
 }
 

@@ -1,6 +1,7 @@
 // The whole SMMU as plain C++: register file, command queue, event queue and
-// translation, over one MemoryPort. The SystemC module (smmu.h) wraps it with
-// sockets and time; tools and tests drive it directly.
+// the translation unit (caches, slots, ports), over one MemoryPort, in cycles
+// of its clock. The SystemC module (smmu.h) wraps it with sockets and turns
+// cycles into sc_time; tools and tests drive it directly.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -8,7 +9,7 @@
 #include "models/smmu/cmdq/command_queue.h"
 #include "models/smmu/eventq/event_queue.h"
 #include "models/smmu/registers/register_file.h"
-#include "models/smmu/translation/translator.h"
+#include "models/smmu/translation/translation_unit.h"
 
 namespace smmu {
 
@@ -16,22 +17,23 @@ struct SmmuCoreParams {
     SmmuCaps caps;
     unsigned cmdq_max_log2 = 19;    // IDR1.CMDQS
     unsigned eventq_max_log2 = 19;  // IDR1.EVENTQS
+    MicroArchParams uarch;
 };
 
 struct SmmuStats {
     uint64_t transactions = 0;
     uint64_t translated = 0, bypassed = 0, aborted = 0, faults = 0;
     uint64_t walk_reads = 0, config_reads = 0;
-    // PMCG events 1 and 2. With no caches modelled yet every translated
-    // transaction misses both: the config is fetched and the tables walked.
-    uint64_t tlb_misses = 0, config_cache_misses = 0;
     std::array<uint64_t, 256> events{};         // recorded, by EventID
     uint64_t events_dropped_disabled = 0;       // EVTQEN=0
     uint64_t events_dropped_overflow = 0;
     uint64_t event_msis = 0;
     std::array<uint64_t, 256> commands{};       // executed, by opcode
     uint64_t command_errors = 0;
+    uint64_t invalidated_entries = 0;           // removed by CFGI_* / TLBI_*
     uint64_t sync_msis = 0;
+    uint64_t syncs = 0;
+    uint64_t sync_cycles_total = 0, sync_cycles_max = 0;  // from consumption to completion
 };
 
 class SmmuCore : private CommandHandler {
@@ -45,28 +47,34 @@ public:
         return regs_.write(offset, size, value, effect);
     }
 
-    // One command off the queue, if any.
-    CommandQueue::Step cmdq_step();
+    // One command off the queue, if any, starting at cycle `now`; `done` (if
+    // given) receives the cycle it completes (a SYNC waits for every
+    // translation accepted before it).
+    CommandQueue::Step cmdq_step(Cycle now = 0, Cycle* done = nullptr);
     bool cmdq_pending() const { return cmdq_.pending(); }
 
-    // One upstream transaction: global bypass/abort when disabled (GBPA),
-    // else the translation; a fault is recorded in the event queue.
-    TranslationResult translate(const TranslationRequest& req, AccessLog& log);
+    // One upstream transaction arriving on `port` at cycle `arrival`: global
+    // bypass/abort when disabled (GBPA), else the translation; a fault is
+    // recorded in the event queue. `done` receives the completion cycle.
+    TranslationResult translate(const TranslationRequest& req, AccessLog& log, unsigned port = 0, Cycle arrival = 0,
+                                Cycle* done = nullptr);
 
     RegisterFile& regs() { return regs_; }
     const RegisterFile& regs() const { return regs_; }
     const SmmuStats& stats() const { return stats_; }
     const SmmuCaps& caps() const { return regs_.caps(); }
+    const TranslationUnit& unit() const { return unit_; }
+    uint64_t period_ps() const { return unit_.params().period_ps(); }
 
 private:
     void execute(const arch::Command& c) override;
 
-    MemoryPort& mem_;
     RegisterFile regs_;
+    TranslationUnit unit_;  // its TimedPort is the SMMU's path to memory
     CommandQueue cmdq_;
     EventQueue eventq_;
-    Translator translator_;
     SmmuStats stats_;
+    Cycle* cmd_clock_ = nullptr;  // the timeline of the command being executed
 };
 
 }  // namespace smmu

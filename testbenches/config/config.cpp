@@ -25,4 +25,11 @@ const DeviceConfig* Config::find_device(const std::string& name) const {
     return nullptr;
 }
 
+const std::vector<std::string>& cache_names() {
+    static const std::vector<std::string> names{"iotlb",      "config",     "walk_s1_l0", "walk_s1_l1", "walk_s1_l2",
+                                                "walk_s1_l3", "walk_s2_l0", "walk_s2_l1", "walk_s2_l2", "walk_s2_l3",
+                                                "ipa",        "utlb"};
+    return names;
+}
+
 }  // namespace smmu::sim

@@ -63,6 +63,17 @@ struct DeviceConfig {
 
 enum class TableFormat { Linear, TwoLevel };
 
+// One cache of the SMMU (README, "Caches"); entries 0 = absent.
+struct CacheConfig {
+    unsigned entries = 0;
+    unsigned ways = 0;           // 0 = fully associative (ways = entries)
+    std::string policy = "lru";  // lru | plru | random | round-robin
+    unsigned latency = 1;        // cycles per lookup
+};
+
+// The cache names a config may use, in the order stats list them.
+const std::vector<std::string>& cache_names();
+
 struct SmmuParams {
     unsigned clock_mhz = 1000;
     unsigned oas = 48;               // IDR5.OAS, bits
@@ -76,6 +87,13 @@ struct SmmuParams {
     unsigned eventq_log2size = 7;
     unsigned pipeline_cycles = 2;    // cycles a translation spends outside memory accesses
     unsigned cmd_cycles = 1;         // cycles to execute one command
+    unsigned inv_cycles = 0;         // extra cycles for each CFGI/TLBI/ATC_INV
+    unsigned mmio_cycles = 1;        // cycles per register access
+    unsigned translation_slots = 0;  // translations in flight; 0 = unlimited
+    unsigned walk_slots = 0;         // table walks in flight; 0 = unlimited
+    unsigned tlb_ports = 0;          // IOTLB lookups per cycle; 0 = unlimited
+    unsigned walk_port_bytes = 0;    // table-walk port bytes per cycle; 0 = unlimited
+    std::map<std::string, CacheConfig> caches;  // by name: iotlb, config, walk_s1_l0.., ipa, utlb
 };
 
 struct MemoryParams {

@@ -480,6 +480,44 @@ void read_smmu(const Fields& f, SmmuParams& s) {
     f.read_uint("eventq_log2size", s.eventq_log2size, 1, 19);
     f.read_uint("pipeline_cycles", s.pipeline_cycles, 0, UINT32_MAX);
     f.read_uint("cmd_cycles", s.cmd_cycles, 0, UINT32_MAX);
+    f.read_uint("inv_cycles", s.inv_cycles, 0, UINT32_MAX);
+    f.read_uint("mmio_cycles", s.mmio_cycles, 0, UINT32_MAX);
+    f.read_uint("translation_slots", s.translation_slots, 0, 65536);
+    f.read_uint("walk_slots", s.walk_slots, 0, 65536);
+    f.read_uint("tlb_ports", s.tlb_ports, 0, 64);
+    f.read_uint("walk_port_bytes", s.walk_port_bytes, 0, 4096);
+    if (const Node* caches = f.get("caches")) {
+        const Fields cf(*caches, f.field("caches"),
+                        {"iotlb", "config", "walk_s1_l0", "walk_s1_l1", "walk_s1_l2", "walk_s1_l3", "walk_s2_l0",
+                         "walk_s2_l1", "walk_s2_l2", "walk_s2_l3", "ipa", "utlb"});
+        for (const std::string& name : cache_names()) {
+            const Node* node = cf.get(name);
+            if (!node) continue;
+            const Fields c(*node, cf.field(name), {"entries", "ways", "policy", "latency"});
+            CacheConfig cc;
+            c.read_uint("entries", cc.entries, 0, 1u << 24);
+            c.read_uint("ways", cc.ways, 0, 1u << 24);
+            static const char* const policies[] = {"lru", "plru", "random", "round-robin"};
+            if (const Node* v = c.get("policy"))
+                cc.policy = policies[to_choice(*v, c.field("policy"), {"lru", "plru", "random", "round-robin"})];
+            c.read_uint("latency", cc.latency, 0, 1000000);
+            // The geometry must be one hardware could have (the cache template's rules).
+            const unsigned ways = cc.ways ? cc.ways : cc.entries;
+            const auto pow2 = [](unsigned v) { return v != 0 && (v & (v - 1)) == 0; };
+            if (cc.entries != 0) {
+                if (ways > cc.entries || cc.entries % ways != 0)
+                    fail(node->where, c.field("ways"), std::to_string(ways) + " ways do not divide " +
+                                                           std::to_string(cc.entries) + " entries");
+                if (!pow2(cc.entries / ways))
+                    fail(node->where, c.field("entries"), "entries / ways = " + std::to_string(cc.entries / ways) +
+                                                              " sets: must be a power of two");
+                if (cc.policy == "plru" && !pow2(ways))
+                    fail(node->where, c.field("policy"), "plru needs a power-of-two number of ways, not " +
+                                                             std::to_string(ways));
+            }
+            s.caches[name] = cc;
+        }
+    }
 }
 
 // `smmu` is read first: the table region must lie where the SMMU can reach.
@@ -662,7 +700,8 @@ Config build(const Node& root) {
     const Node* smmu_node = top.get("smmu");
     const Fields smmu(smmu_node ? *smmu_node : empty, "smmu",
                       {"clock_mhz", "oas", "sid_bits", "ssid_bits", "vmid16", "stream_table", "strtab_split",
-                       "cd_table", "cmdq_log2size", "eventq_log2size", "pipeline_cycles", "cmd_cycles"});
+                       "cd_table", "cmdq_log2size", "eventq_log2size", "pipeline_cycles", "cmd_cycles", "inv_cycles",
+                       "mmio_cycles", "translation_slots", "walk_slots", "tlb_ports", "walk_port_bytes", "caches"});
     read_smmu(smmu, c.smmu);
 
     const Node* memory_node = top.get("memory");

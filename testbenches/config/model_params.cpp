@@ -2,14 +2,44 @@
 
 namespace smmu::sim {
 
+namespace {
+CacheParams cache_params(const SmmuParams& s, const std::string& name) {
+    CacheParams p;
+    auto it = s.caches.find(name);
+    if (it == s.caches.end()) return p;  // absent: entries 0
+    const CacheConfig& c = it->second;
+    p.geometry.entries = c.entries;
+    p.geometry.ways = c.ways ? c.ways : c.entries;
+    p.geometry.policy = replacement_from_name(c.policy).value_or(Replacement::Lru);
+    p.latency = c.latency;
+    return p;
+}
+}  // namespace
+
 SmmuCoreParams core_params(const Config& cfg) {
+    const SmmuParams& s = cfg.smmu;
     SmmuCoreParams p;
-    p.caps.oas = cfg.smmu.oas;
-    p.caps.sid_bits = cfg.smmu.sid_bits;
-    p.caps.ssid_bits = cfg.smmu.ssid_bits;
-    p.caps.vmid16 = cfg.smmu.vmid16;
+    p.caps.oas = s.oas;
+    p.caps.sid_bits = s.sid_bits;
+    p.caps.ssid_bits = s.ssid_bits;
+    p.caps.vmid16 = s.vmid16;
     p.cmdq_max_log2 = 19;
     p.eventq_max_log2 = 19;
+    MicroArchParams& u = p.uarch;
+    u.clock_mhz = s.clock_mhz;
+    u.iotlb = cache_params(s, "iotlb");
+    u.config = cache_params(s, "config");
+    u.ipa = cache_params(s, "ipa");
+    u.utlb = cache_params(s, "utlb");
+    for (unsigned i = 0; i < 8; ++i) u.walk[i] = cache_params(s, walk_cache_name(i));
+    u.translation_slots = s.translation_slots;
+    u.walk_slots = s.walk_slots;
+    u.tlb_ports = s.tlb_ports;
+    u.walk_port_bytes = s.walk_port_bytes;
+    u.pipeline_cycles = s.pipeline_cycles;
+    u.cmd_cycles = s.cmd_cycles;
+    u.inv_cycles = s.inv_cycles;
+    u.seed = cfg.seed;
     return p;
 }
 

@@ -8,21 +8,13 @@ namespace smmu::sim {
 
 using sc_core::sc_time;
 
-SmmuTiming smmu_timing(const Config& cfg) {
-    SmmuTiming t;
-    t.clock_mhz = cfg.smmu.clock_mhz;
-    t.pipeline_cycles = cfg.smmu.pipeline_cycles;
-    t.cmd_cycles = cfg.smmu.cmd_cycles;
-    return t;
-}
-
 Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace)
     : sc_module(name),
       cfg_(cfg),
       trace_(trace),
       memory_("memory", cfg.memory.pa_bits, sc_time(cfg.memory.read_latency_ns, sc_core::SC_NS),
               sc_time(cfg.memory.write_latency_ns, sc_core::SC_NS)),
-      smmu_("smmu", core_params(cfg), smmu_timing(cfg)),
+      smmu_("smmu", core_params(cfg), cfg.smmu.mmio_cycles),
       host_("host", cfg) {
     smmu_.downstream.bind(memory_.socket);
     host_.mem.bind(memory_.socket);
@@ -81,14 +73,24 @@ nlohmann::ordered_json Platform::stats(double wall_s) const {
     }
     auto ns = [](uint64_t ps) { return static_cast<double>(ps) / 1000.0; };
 
+    const UnitStats& u = smmu_.core().unit().stats();
     ordered_json j;
     j["pmu"] = {{"transaction", s.transactions},
-                {"tlb_miss", s.tlb_misses},
-                {"config_cache_miss", s.config_cache_misses},
+                {"tlb_miss", u.tlb_misses},
+                {"config_cache_miss", u.config_misses},
                 {"trans_table_walk_access", s.walk_reads},
                 {"config_struct_access", s.config_reads},
                 // Counted over the traffic window, like a PMCG enabled when traffic starts.
                 {"cycles", (traffic_end_ - traffic_start_).value() / smmu_.clock_period().value()}};
+    ordered_json caches = ordered_json::object();
+    smmu_.core().unit().for_each_cache([&](const std::string& name, const CacheStats& c) {
+        caches[name] = {{"lookups", c.lookups},         {"hits", c.hits},   {"misses", c.misses},
+                        {"evictions", c.evictions}, {"fills", c.fills}, {"invalidations", c.invalidations}};
+    });
+    j["caches"] = caches;
+    ordered_json reads = ordered_json::object();
+    for (const auto& [n, count] : u.reads_per_walk) reads[std::to_string(n)] = count;
+    j["walks"] = {{"count", u.walks}, {"reads_histogram", reads}, {"merged_misses", u.merged}};
     j["totals"] = {{"records", all.records},
                    {"transactions", all.transactions},
                    {"faults", all.faults},
@@ -96,10 +98,13 @@ nlohmann::ordered_json Platform::stats(double wall_s) const {
                    {"translated", s.translated},
                    {"bypassed", s.bypassed},
                    {"aborted", s.aborted}};
+    ordered_json histogram = ordered_json::object();
+    for (const auto& [ps, count] : all.latency.counts()) histogram[std::to_string(ns(ps))] = count;
     j["latency_ns"] = {{"mean", all.latency.mean() / 1000.0},
                        {"p50", ns(all.latency.percentile(50))},
                        {"p99", ns(all.latency.percentile(99))},
-                       {"max", ns(all.latency.max())}};
+                       {"max", ns(all.latency.max())},
+                       {"histogram", histogram}};
     ordered_json events = ordered_json::object();
     for (const auto& info : arch::all_events())
         if (s.events[static_cast<uint8_t>(info.id)]) events[std::string(info.name)] = s.events[static_cast<uint8_t>(info.id)];
@@ -113,7 +118,14 @@ nlohmann::ordered_json Platform::stats(double wall_s) const {
     for (const auto& info : arch::all_opcodes())
         if (s.commands[static_cast<uint8_t>(info.opcode)])
             cmds[std::string(info.name)] = s.commands[static_cast<uint8_t>(info.opcode)];
-    j["cmdq"] = {{"by_opcode", cmds}, {"errors", s.command_errors}};
+    const double period_ns = static_cast<double>(smmu_.core().period_ps()) / 1000.0;
+    j["cmdq"] = {{"by_opcode", cmds},
+                 {"errors", s.command_errors},
+                 {"invalidated_entries", s.invalidated_entries},
+                 {"sync_latency_ns",
+                  {{"count", s.syncs},
+                   {"mean", s.syncs ? static_cast<double>(s.sync_cycles_total) * period_ns / s.syncs : 0.0},
+                   {"max", static_cast<double>(s.sync_cycles_max) * period_ns}}}};
     j["devices"] = devices;
     j["sim"] = {{"sim_time_ns", ns(sc_core::sc_time_stamp().value())},
                 {"traffic_time_ns", ns((traffic_end_ - traffic_start_).value())},

@@ -25,7 +25,6 @@
 
 namespace smmu::sim {
 
-SmmuTiming smmu_timing(const Config& cfg);
 
 class Platform : public sc_core::sc_module {
 public:

@@ -179,9 +179,8 @@ int sc_main(int argc, char* argv[]) {
     smmu::Memory memory("memory", 40, sc_time(5, SC_NS), sc_time(7, SC_NS));
     smmu::SmmuCoreParams params;
     params.caps.sid_bits = 12;
-    smmu::SmmuTiming timing;
-    timing.clock_mhz = 500;
-    smmu::Smmu smmu("smmu", params, timing);
+    params.uarch.clock_mhz = 500;
+    smmu::Smmu smmu("smmu", params);
     Tester tester("tester", observed);
     tester.mem.bind(memory.socket);
     tester.mmio.bind(smmu.mmio);

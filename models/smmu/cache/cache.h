@@ -43,9 +43,21 @@ public:
     unsigned ways() const { return ways_; }
 
     // The first valid entry of the set `set_key` selects that satisfies `match`;
-    // a hit makes it the most recently used.
+    // a hit makes it the most recently used. Counted as one lookup.
     template <class Match>
-    Entry* lookup(uint64_t set_key, Match match);
+    Entry* lookup(uint64_t set_key, Match match) {
+        Entry* e = find(set_key, match);
+        count_lookup(e != nullptr);
+        return e;
+    }
+    // The same without counting: a lookup that probes several sets (one per
+    // page size a TLB holds) counts itself once with count_lookup().
+    template <class Match>
+    Entry* find(uint64_t set_key, Match match);
+    void count_lookup(bool hit) {
+        ++stats_.lookups;
+        ++(hit ? stats_.hits : stats_.misses);
+    }
 
     // Puts `e` in the set `set_key` selects: an entry `same` says is the same
     // translation is overwritten, else an invalid way, else the victim.
@@ -112,22 +124,16 @@ Cache<Entry>::Cache(const CacheGeometry& g) : policy_(g.policy), rng_(g.seed) {
 
 template <class Entry>
 template <class Match>
-Entry* Cache<Entry>::lookup(uint64_t set_key, Match match) {
-    ++stats_.lookups;
-    if (!enabled()) {
-        ++stats_.misses;
-        return nullptr;
-    }
+Entry* Cache<Entry>::find(uint64_t set_key, Match match) {
+    if (!enabled()) return nullptr;
     const unsigned set = set_of(set_key);
     Slot* base = set_base(set);
     for (unsigned w = 0; w < ways_; ++w) {
         if (base[w].valid && match(base[w].entry)) {
-            ++stats_.hits;
             touch(set, w);
             return &base[w].entry;
         }
     }
-    ++stats_.misses;
     return nullptr;
 }
 

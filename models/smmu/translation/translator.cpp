@@ -8,7 +8,7 @@ using arch::EventId;
 using arch::SteConfig;
 
 Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, const TranslationRequest& req,
-                                                 AccessLog& log) {
+                                                 AccessLog& log, WalkResources res) {
     auto ste = table_.fetch_ste(st, req.sid, log);
     if (!ste.ok()) return ste.fault();
     auto sc = table_.decode_ste(ste.value());
@@ -39,7 +39,7 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
         if (s.s1dss == arch::S1Dss::Terminate) return Fault{EventId::F_STREAM_DISABLED};
         if (s.s1dss == arch::S1Dss::Bypass) return ctx;
     }
-    Walker walker(mem_, log);
+    Walker walker(mem_, log, WalkEnv{res.caches, res.now, s.vmid, 0});
     auto cd = table_.fetch_cd(s, ssid, walker, log);
     if (!cd.ok()) return cd.fault();
     auto cc = table_.decode_cd(cd.value());
@@ -48,10 +48,13 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
     ctx.s1p = cc.value().s1;
     ctx.asid = cc.value().asid;
     ctx.epd0 = cc.value().epd0;
+    ctx.has_cd = true;
+    ctx.cd_index = ssid;
     return ctx;
 }
 
-TranslationResult Translator::walk(const TranslationContext& ctx, const TranslationRequest& req, AccessLog& log) {
+TranslationResult Translator::walk(const TranslationContext& ctx, const TranslationRequest& req, AccessLog& log,
+                                   WalkResources res) {
     TranslationResult r;
     if (ctx.config == SteConfig::Abort) {
         r.outcome = TranslationResult::Outcome::Aborted;
@@ -66,17 +69,20 @@ TranslationResult Translator::walk(const TranslationContext& ctx, const Translat
     // S1DSS=bypass), an input beyond the IAS (= OAS: AArch64 tables only) is a
     // stage 1 Address Size fault, CLASS=IN, before any stage 2 check.
     if (!ctx.s1 && caps_.oas < 64 && (req.iova >> caps_.oas) != 0) return faulted(Fault{EventId::F_ADDR_SIZE});
-    Walker walker(mem_, log);
+    Walker walker(mem_, log, WalkEnv{res.caches, res.now, ctx.vmid, ctx.asid});
     uint64_t out = req.iova;
     uint64_t size = ~uint64_t{0};
-    Permissions perms{true, true, true};
+    // Both privilege levels' rights: a TLB entry serves either kind of request.
+    Permissions priv{true, true, true}, unpriv{true, true, true};
     if (ctx.s1) {
         // EPD0 disables walks of TTB0: a translation fault without a walk.
         if (ctx.epd0) return faulted(Fault{EventId::F_TRANSLATION});
         StageResult s1 = walker.walk_s1(ctx.s1p, req.iova, ctx.s2 ? &ctx.s2p : nullptr);
         if (!s1.ok) return faulted(s1.fault);
-        perms = stage1_permissions(s1.leaf, req.privileged);
-        if (!permits(perms, req.write, req.instruction)) return faulted(Fault{EventId::F_PERMISSION});
+        priv = stage1_permissions(s1.leaf, true);
+        unpriv = stage1_permissions(s1.leaf, false);
+        if (!permits(req.privileged ? priv : unpriv, req.write, req.instruction))
+            return faulted(Fault{EventId::F_PERMISSION});
         out = s1.leaf.oa;
         size = s1.leaf.size;
         r.global = !s1.leaf.desc.get(arch::pte::nG);
@@ -86,14 +92,16 @@ TranslationResult Translator::walk(const TranslationContext& ctx, const Translat
     if (ctx.s2) {
         StageResult s2 = walker.walk_s2(ctx.s2p, out, arch::FaultClass::IN, req.write, req.instruction);
         if (!s2.ok) return faulted(s2.fault);
-        const Permissions p2 = stage2_permissions(s2.leaf);
-        perms = {perms.read && p2.read, perms.write && p2.write, perms.exec && p2.exec};
+        const Permissions p2 = s2.leaf.s2_perms;
+        for (Permissions* p : {&priv, &unpriv}) *p = {p->read && p2.read, p->write && p2.write, p->exec && p2.exec};
         out = s2.leaf.oa;
         size = std::min(size, s2.leaf.size);
         r.s2_level = s2.leaf.level;
     }
     r.pa = out;
-    r.perms = perms;
+    r.priv = priv;
+    r.unpriv = unpriv;
+    r.perms = req.privileged ? priv : unpriv;
     if (!ctx.s1 && !ctx.s2) {
         r.outcome = TranslationResult::Outcome::Bypassed;
         r.size = arch::granule_bytes(arch::Granule::K4);

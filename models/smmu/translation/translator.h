@@ -20,6 +20,14 @@ struct TranslationContext {
     uint16_t vmid = 0;
     uint16_t asid = 0;
     bool ats = false;
+    bool has_cd = false;     // a CD was fetched: CFGI_CD(cd_index) must drop this
+    uint32_t cd_index = 0;
+};
+
+// The caches a walk may use and the timeline it advances; both optional.
+struct WalkResources {
+    WalkCaches* caches = nullptr;
+    Cycle* now = nullptr;
 };
 
 struct TranslationResult {
@@ -28,7 +36,8 @@ struct TranslationResult {
     uint64_t pa = 0;
     uint64_t ipa = 0;        // stage 1 output (the IOVA itself without stage 1)
     uint64_t size = 0;       // bytes mapped around pa by the smallest leaf
-    Permissions perms;
+    Permissions perms;          // for this request's privilege
+    Permissions priv, unpriv;   // for either, as a TLB entry keeps them
     bool global = true;      // stage 1 nG clear
     unsigned s1_level = 0, s2_level = 0;
     Fault fault{arch::EventId::F_TRANSLATION};
@@ -42,8 +51,10 @@ class Translator {
 public:
     Translator(MemoryPort& mem, const SmmuCaps& caps) : mem_(mem), caps_(caps), table_(mem, caps) {}
 
-    Expected<TranslationContext> resolve(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log);
-    TranslationResult walk(const TranslationContext& ctx, const TranslationRequest& req, AccessLog& log);
+    Expected<TranslationContext> resolve(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log,
+                                         WalkResources res = {});
+    TranslationResult walk(const TranslationContext& ctx, const TranslationRequest& req, AccessLog& log,
+                           WalkResources res = {});
     TranslationResult translate(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log);
 
     StreamTable& stream_table() { return table_; }

@@ -60,8 +60,43 @@ bool permits(const Permissions& p, bool write, bool instruction) {
 }
 
 StageResult Walker::walk_s2(const StageParams& s2, uint64_t ipa, FaultClass cls, bool write, bool instruction) {
-    StageResult r = walk(s2, ipa, nullptr);
-    if (r.ok && !permits(stage2_permissions(r.leaf), write, instruction)) {
+    StageResult r;
+    Permissions perms;
+    // The IPA cache holds final stage 2 translations (VMID + IPA): a hit is the
+    // walk's result, a PA, whatever the IPA was for (table, CD or input).
+    Tlb* ipa_cache = env_.caches && env_.caches->ipa.enabled() ? &env_.caches->ipa : nullptr;
+    const TlbEntry* hit = nullptr;
+    if (ipa_cache) {
+        advance(env_.caches->ipa_latency);
+        hit = ipa_cache->lookup(TlbKind::Stage2, env_.vmid, 0, ipa);
+    }
+    if (hit) {
+        wait_until(hit->ready);
+        r.ok = true;
+        r.leaf.size = hit->size();
+        r.leaf.oa = hit->out_base | (ipa & (r.leaf.size - 1));
+        r.leaf.level = hit->level;
+        perms = hit->unpriv;
+    } else {
+        r = walk(s2, ipa, nullptr);
+        if (r.ok) {
+            perms = stage2_permissions(r.leaf);
+            if (ipa_cache) {
+                TlbEntry e;
+                e.kind = TlbKind::Stage2;
+                e.vmid = env_.vmid;
+                e.shift = static_cast<uint8_t>(__builtin_ctzll(r.leaf.size));
+                e.level = static_cast<uint8_t>(r.leaf.level);
+                e.in_base = ipa & ~(r.leaf.size - 1);
+                e.out_base = r.leaf.oa & ~(r.leaf.size - 1);
+                e.priv = e.unpriv = perms;
+                e.ready = env_.now ? *env_.now : 0;
+                ipa_cache->fill(e);
+            }
+        }
+    }
+    r.leaf.s2_perms = perms;
+    if (r.ok && !permits(perms, write, instruction)) {
         r.ok = false;
         r.fault = Fault{EventId::F_PERMISSION};
     }
@@ -86,7 +121,64 @@ StageResult Walker::walk(const StageParams& p, uint64_t in, const StageParams* s
 
     StageLeaf leaf;
     uint64_t table = p.ttb;
-    for (unsigned level = p.start_level; level <= 3; ++level) {
+    unsigned level = p.start_level;
+    const uint16_t asid = p.stage == 1 ? env_.asid : 0;
+    WalkCaches* caches = env_.caches && env_.caches->any_enabled(p.stage) ? env_.caches : nullptr;
+    auto same_walk = [&](const WalkEntry& e, uint64_t prefix, unsigned shift) {
+        return e.vmid == env_.vmid && e.asid == asid && e.prefix == prefix && e.shift == shift;
+    };
+    auto leaf_result = [&](const Descriptor& d, unsigned lvl) {
+        leaf.size = uint64_t{1} << arch::level_shift(g, lvl);
+        leaf.oa = d.output_address(g, lvl) | (addr & (leaf.size - 1));
+        leaf.level = lvl;
+        leaf.desc = d;
+        StageResult r;
+        r.ok = true;
+        r.leaf = leaf;
+        return r;
+    };
+    if (caches) {
+        // All levels are looked up at once; the deepest hit skips the most reads.
+        advance(caches->stage_latency(p.stage));
+        for (unsigned l = 4; l-- > p.start_level;) {
+            Cache<WalkEntry>& c = caches->level[walk_cache_index(p.stage, l)];
+            const unsigned shift = arch::level_shift(g, l);
+            const uint64_t prefix = addr >> shift;
+            WalkEntry* e = c.enabled() ? c.lookup(prefix, [&](const WalkEntry& w) { return same_walk(w, prefix, shift); })
+                                       : nullptr;
+            if (!e) continue;
+            wait_until(e->ready);
+            leaf.table_read_only = e->table_read_only;
+            leaf.table_no_unpriv = e->table_no_unpriv;
+            leaf.table_uxn = e->table_uxn;
+            leaf.table_pxn = e->table_pxn;
+            const Descriptor d(e->desc);
+            if (e->leaf) return leaf_result(d, l);
+            table = d.table_address(g);
+            level = l + 1;
+            break;
+        }
+    }
+    auto remember = [&](unsigned lvl, uint64_t raw, bool is_leaf) {
+        if (!caches) return;
+        Cache<WalkEntry>& c = caches->level[walk_cache_index(p.stage, lvl)];
+        const unsigned shift = arch::level_shift(g, lvl);
+        WalkEntry e;
+        e.vmid = env_.vmid;
+        e.asid = asid;
+        e.prefix = addr >> shift;
+        e.shift = static_cast<uint8_t>(shift);
+        e.desc = raw;
+        e.leaf = is_leaf;
+        e.table_read_only = leaf.table_read_only;
+        e.table_no_unpriv = leaf.table_no_unpriv;
+        e.table_uxn = leaf.table_uxn;
+        e.table_pxn = leaf.table_pxn;
+        e.ready = env_.now ? *env_.now : 0;
+        c.insert(e.prefix, e, [&](const WalkEntry& o) { return same_walk(o, e.prefix, shift); });
+    };
+
+    for (; level <= 3; ++level) {
         const unsigned shift = arch::level_shift(g, level);
         // The start level resolves the rest of the input, concatenated tables included.
         const unsigned bits = level == p.start_level ? p.ias - shift : arch::level_stride(g);
@@ -125,6 +217,7 @@ StageResult Walker::walk(const StageParams& p, uint64_t in, const StageParams* s
                 leaf.table_uxn |= d.get(pte::XNTable) != 0;
                 leaf.table_pxn |= d.get(pte::PXNTable) != 0;
             }
+            remember(level, raw, false);
             table = next;
             continue;
         }
@@ -135,14 +228,8 @@ StageResult Walker::walk(const StageParams& p, uint64_t in, const StageParams* s
         if ((raw & kHighOaBits) || out_of_range(oa, p.oas)) return fail(EventId::F_ADDR_SIZE, p.stage);
         // No hardware access-flag update (IDR0.HTTU = 0): AF=0 faults unless disabled.
         if (!d.get(pte::AF) && !p.affd) return fail(EventId::F_ACCESS, p.stage);
-        leaf.size = uint64_t{1} << shift;
-        leaf.oa = oa | (addr & (leaf.size - 1));
-        leaf.level = level;
-        leaf.desc = d;
-        StageResult r;
-        r.ok = true;
-        r.leaf = leaf;
-        return r;
+        remember(level, raw, true);
+        return leaf_result(d, level);
     }
     return fail(EventId::F_TRANSLATION, p.stage);  // unreachable: level 3 always ends the walk
 }

@@ -6,7 +6,9 @@
 
 #include "models/arch/pte.h"
 #include "models/memory/memory_port.h"
+#include "models/smmu/timing/resources.h"
 #include "models/smmu/translation/types.h"
+#include "models/smmu/walker/walk_cache.h"
 
 namespace smmu {
 
@@ -33,7 +35,8 @@ struct StageLeaf {
     uint64_t oa = 0;          // output address of the input (block base + offset)
     uint64_t size = 0;        // bytes the leaf maps
     unsigned level = 0;
-    arch::Descriptor desc;    // the leaf descriptor
+    arch::Descriptor desc;    // the leaf descriptor (empty on an IPA-cache hit)
+    Permissions s2_perms;     // walk_s2: the stage 2 rights, walked or cached
     // Stage 1 hierarchical controls accumulated from table descriptors.
     bool table_read_only = false;    // APTable[1]
     bool table_no_unpriv = false;    // APTable[0]
@@ -53,9 +56,19 @@ Permissions stage1_permissions(const StageLeaf& leaf, bool privileged);
 Permissions stage2_permissions(const StageLeaf& leaf);
 bool permits(const Permissions& p, bool write, bool instruction);
 
+// What a walk may use besides memory: the caches (none when null), the
+// timeline their lookups advance (memory time is the MemoryPort's business),
+// and the tags of the translation being walked.
+struct WalkEnv {
+    WalkCaches* caches = nullptr;
+    Cycle* now = nullptr;
+    uint16_t vmid = 0;
+    uint16_t asid = 0;
+};
+
 class Walker {
 public:
-    Walker(MemoryPort& mem, AccessLog& log) : mem_(mem), log_(log) {}
+    Walker(MemoryPort& mem, AccessLog& log, WalkEnv env = {}) : mem_(mem), log_(log), env_(env) {}
 
     // Stage 2 alone: IPA -> PA. `cls` says what the IPA is for (CD fetch, S1
     // table fetch or the input), which a stage 2 fault reports as CLASS.
@@ -69,9 +82,18 @@ public:
 private:
     // The walk common to both stages. `s2` non-null: table addresses are IPAs.
     StageResult walk(const StageParams& p, uint64_t in, const StageParams* s2);
+    void advance(unsigned cycles) {
+        if (env_.now) *env_.now += cycles;
+    }
+    // A cached entry filled by a walk still in flight is usable when it lands:
+    // this is how concurrent misses to the same tables merge.
+    void wait_until(Cycle ready) {
+        if (env_.now && *env_.now < ready) *env_.now = ready;
+    }
 
     MemoryPort& mem_;
     AccessLog& log_;
+    WalkEnv env_;
 };
 
 }  // namespace smmu

@@ -1,0 +1,114 @@
+// The SMMU's translation machinery with its caches and resources, in cycles:
+//
+//   arrival -> translation slot -> micro-TLB (per port, by stream)
+//           -> configuration cache (STE+CD per SID/SSID; miss: fetch)
+//           -> TLB lookup port -> IOTLB (by VMID/ASID/address)
+//           -> walk slot -> walker (walk caches, IPA cache, table-walk port)
+//           -> fill TLBs -> + pipeline cycles = done
+//
+// Each translation is computed whole when it arrives (arrivals come in time
+// order), booking the resources it crosses; a cache entry filled by a walk
+// still in flight carries the cycle it lands, so a second miss to the same
+// page waits for the first walk instead of walking again (miss merging).
+// docs/timing.md has the diagram and the formulas.
+#pragma once
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/arch/command.h"
+#include "models/smmu/timing/resources.h"
+#include "models/smmu/timing/timed_port.h"
+#include "models/smmu/tlb/tlb.h"
+#include "models/smmu/translation/translator.h"
+#include "models/smmu/walker/walk_cache.h"
+
+namespace smmu {
+
+struct MicroArchParams {
+    unsigned clock_mhz = 1000;
+    CacheParams iotlb, config, ipa, utlb;  // entries 0: absent
+    std::array<CacheParams, 8> walk{};     // walk_s1_l0 .. walk_s2_l3
+    unsigned translation_slots = 0;        // 0 = unlimited
+    unsigned walk_slots = 0;
+    unsigned tlb_ports = 0;                // IOTLB lookups per cycle
+    unsigned walk_port_bytes = 0;          // table-walk port bytes per cycle
+    unsigned pipeline_cycles = 2;
+    unsigned cmd_cycles = 1;               // every command
+    unsigned inv_cycles = 0;               // more for each CFGI/TLBI/ATC_INV
+    uint64_t seed = 1;                     // random replacement
+
+    uint64_t period_ps() const { return 1000000ull / clock_mhz; }
+};
+
+struct TimedTranslation {
+    TranslationResult result;
+    Cycle done = 0;
+    bool utlb_hit = false, tlb_hit = false, config_hit = false, walked = false;
+};
+
+struct UnitStats {
+    uint64_t tlb_misses = 0;            // PMCG TLB_MISS: IOTLB lookups that missed
+    uint64_t config_misses = 0;         // PMCG CONFIG_CACHE_MISS
+    uint64_t walks = 0;
+    std::map<unsigned, uint64_t> reads_per_walk;  // table-walk reads -> walks
+    uint64_t merged = 0;                // hits on an entry still being filled
+};
+
+class TranslationUnit {
+public:
+    TranslationUnit(MemoryPort& mem, const SmmuCaps& caps, const MicroArchParams& p);
+
+    TimedTranslation translate(const StreamTableConfig& st, const TranslationRequest& req, unsigned port,
+                               Cycle arrival, AccessLog& log);
+    // Removes what the command's scope covers; returns the entries removed.
+    // Commands that invalidate nothing (SYNC, PREFETCH...) return 0.
+    unsigned invalidate(const arch::Command& c);
+    // PREFETCH_CONFIG / PREFETCH_ADDR: fill without recording faults.
+    void prefetch(const StreamTableConfig& st, const arch::Command& c);
+
+    // The last cycle any accepted translation completes (CMD_SYNC waits for it).
+    Cycle busy_until() const { return busy_until_; }
+    TimedPort& port() { return timed_; }
+    const MicroArchParams& params() const { return p_; }
+    const UnitStats& stats() const { return stats_; }
+    // Every cache present, with its stats ("iotlb", "config", "walk_s1_l0"...,
+    // "ipa", "utlb" summed over ports).
+    void for_each_cache(const std::function<void(const std::string&, const CacheStats&)>& fn) const;
+    // Entries of the IOTLB, for checkers.
+    const Tlb& iotlb() const { return iotlb_; }
+
+private:
+    struct ConfigEntry {
+        uint32_t sid = 0;
+        bool ssv = false;
+        uint32_t ssid = 0;
+        TranslationContext ctx;
+        Cycle ready = 0;
+    };
+    Tlb* utlb(unsigned port);
+    TlbEntry make_entry(const TranslationRequest& req, const TranslationContext& ctx, const TranslationResult& r,
+                        Cycle ready) const;
+    static TranslationResult from_entry(const TlbEntry& e, const TranslationRequest& req);
+    // Configuration for the request: cached, else fetched (and cached).
+    Expected<TranslationContext> configuration(const StreamTableConfig& st, const TranslationRequest& req, Cycle& t,
+                                               AccessLog& log, bool& hit);
+
+    MicroArchParams p_;
+    BandwidthCalendar walk_port_, tlb_ports_;
+    TimedPort timed_;
+    SlotPool translation_slots_, walk_slots_;
+    Translator translator_;
+    Cache<ConfigEntry> config_;
+    Tlb iotlb_;
+    std::vector<std::unique_ptr<Tlb>> utlbs_;
+    WalkCaches walks_;
+    Cycle busy_until_ = 0;
+    Cycle last_arrival_ = 0;
+    UnitStats stats_;
+};
+
+}  // namespace smmu
