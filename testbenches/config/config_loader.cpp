@@ -508,9 +508,6 @@ void read_smmu(const Fields& f, SmmuParams& s) {
                 if (ways > cc.entries || cc.entries % ways != 0)
                     fail(node->where, c.field("ways"), std::to_string(ways) + " ways do not divide " +
                                                            std::to_string(cc.entries) + " entries");
-                if (!pow2(cc.entries / ways))
-                    fail(node->where, c.field("entries"), "entries / ways = " + std::to_string(cc.entries / ways) +
-                                                              " sets: must be a power of two");
                 if (cc.policy == "plru" && !pow2(ways))
                     fail(node->where, c.field("policy"), "plru needs a power-of-two number of ways, not " +
                                                              std::to_string(ways));

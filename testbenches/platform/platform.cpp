@@ -1,5 +1,7 @@
 #include "testbenches/platform/platform.h"
 
+#include <cstdio>
+
 #include "models/arch/command.h"
 #include "models/arch/event.h"
 #include "testbenches/cli/decode.h"
@@ -99,7 +101,15 @@ nlohmann::ordered_json Platform::stats(double wall_s) const {
                    {"bypassed", s.bypassed},
                    {"aborted", s.aborted}};
     ordered_json histogram = ordered_json::object();
-    for (const auto& [ps, count] : all.latency.counts()) histogram[std::to_string(ns(ps))] = count;
+    for (const auto& [ps, count] : all.latency.counts()) {
+        // Keys in ns: whole numbers print as such, others with ps precision.
+        char key[32];
+        if (ps % 1000 == 0)
+            std::snprintf(key, sizeof key, "%llu", static_cast<unsigned long long>(ps / 1000));
+        else
+            std::snprintf(key, sizeof key, "%.3f", ns(ps));
+        histogram[key] = count;
+    }
     j["latency_ns"] = {{"mean", all.latency.mean() / 1000.0},
                        {"p50", ns(all.latency.percentile(50))},
                        {"p99", ns(all.latency.percentile(99))},

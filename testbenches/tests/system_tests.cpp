@@ -204,3 +204,35 @@ TEST_CASE("bad input: one clear message with file and line, exit 2", "[system]")
     // Every one of these is a single line.
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
+
+TEST_CASE("nested-warm: the second DMA to a page is an IOTLB hit", "[system]") {
+    const auto s = run_stats("--config configs/examples/nested-cold.yaml --config configs/examples/nested-warm.yaml"
+                             " --trace traces/examples/same-page-twice.trace",
+                             "nested_warm");
+    CHECK(s["pmu"]["transaction"] == 2);
+    CHECK(s["pmu"]["tlb_miss"] == 1);
+    CHECK(s["pmu"]["trans_table_walk_access"] == 28);
+    CHECK(s["pmu"]["config_struct_access"] == 2);
+    CHECK(s["caches"]["iotlb"]["hits"] == 1);
+    CHECK(s["caches"]["iotlb"]["misses"] == 1);
+    CHECK(s["caches"]["config"]["hits"] == 1);
+    // The hit: pipeline 2 + config cache 3 + IOTLB 3 cycles at 1 GHz, then the 100 ns data read.
+    CHECK(s["latency_ns"]["histogram"]["108"] == 1);
+    // The miss: config lookup 3 + 30 reads x 100 + IOTLB 3 + pipeline 2 + data 100.
+    CHECK(s["latency_ns"]["histogram"]["3108"] == 1);
+    CHECK(s["walks"]["count"] == 1);
+}
+
+TEST_CASE("presets combine with a topology config", "[system]") {
+    for (const char* preset : {"gem5-default", "mmu600-agilex"}) {
+        INFO(preset);
+        const auto s = run_stats(std::string("--config configs/smmu/") + preset +
+                                     ".yaml --config configs/examples/four-modes.yaml"
+                                     " --trace traces/examples/four-modes.trace",
+                                 std::string("preset_") + preset);
+        CHECK(s["totals"]["transactions"] == 10);
+        CHECK(s["events"]["F_PERMISSION"] == 1);
+        CHECK(s["caches"].contains("walk_s2_l3"));
+        CHECK(s["caches"].contains("iotlb"));
+    }
+}

@@ -31,7 +31,12 @@ bool holds(Cache<E>& c, uint64_t t) {
 
 TEST_CASE("cache geometry is checked", "[cache]") {
     CHECK_THROWS_AS(Cache<E>(CacheGeometry{6, 4}), std::invalid_argument);   // not a multiple
-    CHECK_THROWS_AS(Cache<E>(CacheGeometry{12, 4}), std::invalid_argument);  // 3 sets
+    Cache<E> three(CacheGeometry{12, 4});  // 3 sets, indexed by modulo (gem5's 28-entry 4-way walk caches)
+    CHECK(three.sets() == 3);
+    three.insert(5, E{5}, tag_is(5));
+    CHECK(three.lookup(5, tag_is(5)) != nullptr);
+    CHECK(three.lookup(2, tag_is(5)) != nullptr);  // 5 % 3 == 2: the same set
+    CHECK(three.lookup(3, tag_is(5)) == nullptr);
     CHECK_THROWS_AS(Cache<E>(CacheGeometry{12, 3, Replacement::Plru}), std::invalid_argument);
     Cache<E> c(CacheGeometry{2048, 4});
     CHECK(c.sets() == 512);

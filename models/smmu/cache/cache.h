@@ -33,9 +33,10 @@ struct CacheStats {
 template <class Entry>
 class Cache {
 public:
-    // Throws std::invalid_argument for a geometry no hardware could have:
-    // entries not a multiple of ways, a set count not a power of two, or
-    // PLRU with ways not a power of two. Config loaders check first.
+    // Throws std::invalid_argument for a geometry no cache could have:
+    // entries not a multiple of ways, or PLRU with ways not a power of two.
+    // Config loaders check first. Any number of sets works (gem5's defaults
+    // have 7 and 87); a power of two indexes with a mask, others by modulo.
     explicit Cache(const CacheGeometry& g);
 
     bool enabled() const { return sets_ != 0; }
@@ -86,12 +87,15 @@ private:
         uint64_t stamp = 0;  // LRU: last use
         Entry entry{};
     };
-    unsigned set_of(uint64_t key) const { return static_cast<unsigned>(key & (sets_ - 1)); }
+    unsigned set_of(uint64_t key) const {
+        return static_cast<unsigned>(set_mask_ ? key & set_mask_ : (sets_ == 1 ? 0 : key % sets_));
+    }
     Slot* set_base(unsigned set) { return &slots_[std::size_t{set} * ways_]; }
     void touch(unsigned set, unsigned way);
     unsigned victim(unsigned set);
 
     unsigned sets_ = 0, ways_ = 0;
+    uint64_t set_mask_ = 0;  // sets - 1 when sets is a power of two (> 1)
     Replacement policy_;
     std::vector<Slot> slots_;
     std::vector<uint8_t> plru_;     // ways-1 tree bits per set
@@ -110,13 +114,11 @@ Cache<Entry>::Cache(const CacheGeometry& g) : policy_(g.policy), rng_(g.seed) {
     if (g.ways == 0 || g.entries % g.ways != 0)
         throw std::invalid_argument("cache entries (" + std::to_string(g.entries) + ") must be a multiple of ways (" +
                                     std::to_string(g.ways) + ")");
-    if (!pow2(g.entries / g.ways))
-        throw std::invalid_argument("cache sets (entries / ways = " + std::to_string(g.entries / g.ways) +
-                                    ") must be a power of two");
     if (g.policy == Replacement::Plru && !pow2(g.ways))
         throw std::invalid_argument("plru needs a power-of-two number of ways");
     sets_ = g.entries / g.ways;
     ways_ = g.ways;
+    if (sets_ > 1 && pow2(sets_)) set_mask_ = sets_ - 1;
     slots_.resize(g.entries);
     plru_.assign(std::size_t{sets_} * ways_, 0);
     rr_.assign(sets_, 0);
