@@ -9,6 +9,7 @@ const char* attach_mode_name(AttachMode m) {
         case AttachMode::S1: return "s1";
         case AttachMode::S2: return "s2";
         case AttachMode::Nested: return "nested";
+        case AttachMode::Proxy: return "proxy";
     }
     return "?";
 }
@@ -23,6 +24,18 @@ const DeviceConfig* Config::find_device(const std::string& name) const {
     for (const DeviceConfig& d : devices)
         if (d.name == name) return &d;
     return nullptr;
+}
+
+const ViommuConfig* Config::find_viommu(const std::string& name) const {
+    for (const ViommuConfig& v : viommus)
+        if (v.name == name) return &v;
+    return nullptr;
+}
+
+int Config::smmu_index(const std::string& name) const {
+    for (std::size_t i = 0; i < smmus.size(); ++i)
+        if (smmus[i] == name) return static_cast<int>(i);
+    return -1;
 }
 
 const std::vector<std::string>& cache_names() {

@@ -48,12 +48,19 @@ struct ContextConfig {
     std::string where;
 };
 
-enum class AttachMode { Abort, Bypass, S1, S2, Nested };
+// abort, bypass: no translation. s1: a host DMA domain. s2: direct attach to a
+// VM's S2 domain. nested: a guest S1 (vSTE S1_TRANS) under a vIOMMU. proxy: a
+// vSTE BYPASS under a vIOMMU, the "proxy identity S1": S2 only, with the
+// vIOMMU's VMID.
+enum class AttachMode { Abort, Bypass, S1, S2, Nested, Proxy };
 const char* attach_mode_name(AttachMode m);
 
 struct DeviceConfig {
     std::string name;
+    std::string smmu;                     // the SMMU instance it sits behind
     uint32_t sid = 0;
+    std::string viommu;                   // nested, proxy: the vIOMMU (implicit one per VM/SMMU if empty)
+    uint32_t vsid = 0;                    // its virtual StreamID there (vDEVICE)
     AttachMode attach = AttachMode::Bypass;
     std::string vm;                       // s2 and nested
     std::vector<ContextConfig> contexts;  // s1 and nested, one per SSID
@@ -105,7 +112,26 @@ struct MemoryParams {
     uint64_t table_size = 0x10000000;
 };
 
+// Who owns a VMID (see ../shared/reference/iommufd-topologies.md).
+enum class VmidPolicy { PerS2Domain, PerViommu };
+
+// A vIOMMU: a VM's presence on one physical SMMU instance.
+struct ViommuConfig {
+    std::string name;
+    std::string vm;
+    std::string smmu;
+    bool implicit = false;  // made for a nested device that named only its vm
+    std::string where;
+};
+
 struct HostParams {
+    VmidPolicy vmid_policy = VmidPolicy::PerViommu;
+    // Compare every translation with a fresh walk of memory (the
+    // missing-invalidation checker).
+    bool check_invalidations = false;
+    // Fault injection for the checker's own test: the host forgets the TLBI
+    // after a stage 2 unmap.
+    bool bug_skip_s2_tlbi = false;
     unsigned mmio_latency_ns = 10;  // per register access
     unsigned mem_access_ns = 1;     // per CPU load/store to memory (cached, via DMI)
 };
@@ -115,12 +141,17 @@ struct Config {
     SmmuParams smmu;
     MemoryParams memory;
     HostParams host;
+    std::vector<std::string> smmus{"smmu0"};  // SMMU instances, by name
     std::vector<VmConfig> vms;          // in file order
+    std::vector<ViommuConfig> viommus;  // explicit ones, then implicit ones
     std::vector<DeviceConfig> devices;  // in file order
     std::vector<std::string> sources;   // files read, in order
 
     const VmConfig* find_vm(const std::string& name) const;
     const DeviceConfig* find_device(const std::string& name) const;
+    const ViommuConfig* find_viommu(const std::string& name) const;
+    // Index of an SMMU instance by name, or -1.
+    int smmu_index(const std::string& name) const;
 };
 
 }  // namespace smmu::sim

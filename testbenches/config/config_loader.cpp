@@ -640,38 +640,79 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
     return ctx;
 }
 
-DeviceConfig read_device(const Entry& e, const Config& c) {
+DeviceConfig read_device(const Entry& e, Config& c) {
     check_name(e, "devices");
-    const Fields f(e, "devices." + e.key, {"sid", "attach", "vm", "outstanding", "contexts"});
+    const Fields f(e, "devices." + e.key, {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts"});
     DeviceConfig d;
     d.name = e.key;
     d.where = e.where;
 
+    d.smmu = c.smmus.front();
+    if (const Node* v = f.get("smmu")) {
+        if (v->kind != Node::Kind::Scalar || c.smmu_index(v->scalar) < 0)
+            fail(v->where, f.field("smmu"), "unknown SMMU " + describe(*v) + " (smmus lists them)");
+        d.smmu = v->scalar;
+    }
     const Node& sid = f.require("sid");
     const uint64_t sid_value = to_uint(sid, f.field("sid"));
     if (sid_value >> c.smmu.sid_bits)
         fail(sid.where, f.field("sid"), hex(sid_value) + " does not fit in smmu.sid_bits (" + std::to_string(c.smmu.sid_bits) + ")");
     d.sid = static_cast<uint32_t>(sid_value);
+    // StreamIDs are per SMMU instance.
     for (const DeviceConfig& other : c.devices)
-        if (other.sid == d.sid)
-            fail(sid.where, f.field("sid"), hex(d.sid) + " is also the sid of device '" + other.name + "' at " + other.where);
+        if (other.sid == d.sid && other.smmu == d.smmu)
+            fail(sid.where, f.field("sid"), hex(d.sid) + " is also the sid of device '" + other.name + "' at " +
+                                                other.where + " on " + d.smmu);
 
-    static constexpr AttachMode modes[] = {AttachMode::Abort, AttachMode::Bypass, AttachMode::S1, AttachMode::S2,
-                                           AttachMode::Nested};
-    d.attach = modes[to_choice(f.require("attach"), f.field("attach"), {"abort", "bypass", "s1", "s2", "nested"})];
+    static constexpr AttachMode modes[] = {AttachMode::Abort, AttachMode::Bypass, AttachMode::S1,
+                                           AttachMode::S2,    AttachMode::Nested, AttachMode::Proxy};
+    d.attach = modes[to_choice(f.require("attach"), f.field("attach"),
+                               {"abort", "bypass", "s1", "s2", "nested", "proxy"})];
     const std::string mode = attach_mode_name(d.attach);
-    const bool has_s2 = d.attach == AttachMode::S2 || d.attach == AttachMode::Nested;
+    const bool via_viommu = d.attach == AttachMode::Nested || d.attach == AttachMode::Proxy;
     const bool has_s1 = d.attach == AttachMode::S1 || d.attach == AttachMode::Nested;
 
     const VmConfig* vm = nullptr;
-    if (has_s2) {
+    const Node* viommu_node = f.get("viommu");
+    if (viommu_node && !via_viommu)
+        fail(viommu_node->where, f.field("viommu"), "not allowed with attach " + mode + " (only nested and proxy)");
+    if (viommu_node) {
+        const ViommuConfig* vi = viommu_node->kind == Node::Kind::Scalar ? c.find_viommu(viommu_node->scalar) : nullptr;
+        if (!vi || vi->implicit) fail(viommu_node->where, f.field("viommu"), "unknown viommu " + describe(*viommu_node));
+        if (vi->smmu != d.smmu)
+            fail(viommu_node->where, f.field("viommu"), "viommu " + vi->name + " is on " + vi->smmu + ", the device on " +
+                                                            d.smmu + ": a vIOMMU serves one SMMU instance");
+        if (const Node* v = f.get("vm"))
+            fail(v->where, f.field("vm"), "not allowed with a viommu (the vIOMMU names the VM)");
+        d.viommu = vi->name;
+        vm = c.find_vm(vi->vm);
+    } else if (d.attach == AttachMode::S2 || d.attach == AttachMode::Nested) {
         const Node& v = f.require("vm");
         if (v.kind != Node::Kind::Scalar || !(vm = c.find_vm(v.scalar)))
             fail(v.where, f.field("vm"), "unknown vm " + describe(v));
-        d.vm = vm->name;
+        if (d.attach == AttachMode::Nested) {
+            // A nested device naming only its VM gets the VM's vIOMMU on its SMMU.
+            const std::string name = vm->name + "@" + d.smmu;
+            if (!c.find_viommu(name)) c.viommus.push_back(ViommuConfig{name, vm->name, d.smmu, true, d.where});
+            d.viommu = name;
+        }
+    } else if (d.attach == AttachMode::Proxy) {
+        f.require("viommu");
     } else if (const Node* v = f.get("vm")) {
         fail(v->where, f.field("vm"), "not allowed with attach " + mode + " (only s2 and nested use a vm)");
     }
+    if (vm) d.vm = vm->name;
+
+    d.vsid = d.sid;
+    if (const Node* v = f.get("vsid")) {
+        if (!via_viommu) fail(v->where, f.field("vsid"), "not allowed with attach " + mode + " (only nested and proxy)");
+        d.vsid = static_cast<uint32_t>(to_uint(*v, f.field("vsid"), 0, 0xffffffffu));
+    }
+    if (via_viommu)
+        for (const DeviceConfig& other : c.devices)
+            if (other.viommu == d.viommu && other.vsid == d.vsid)
+                fail(f.get("vsid") ? f.get("vsid")->where : d.where, f.field("vsid"),
+                     hex(d.vsid) + " is also the vSID of device '" + other.name + "' on viommu " + d.viommu);
 
     f.read_uint("outstanding", d.outstanding, 1, 256);
 
@@ -688,12 +729,40 @@ DeviceConfig read_device(const Entry& e, const Config& c) {
     return d;
 }
 
+ViommuConfig read_viommu(const Entry& e, const Config& c) {
+    check_name(e, "viommus");
+    const Fields f(e, "viommus." + e.key, {"vm", "smmu"});
+    ViommuConfig v;
+    v.name = e.key;
+    v.where = e.where;
+    const Node& vm = f.require("vm");
+    if (vm.kind != Node::Kind::Scalar || !c.find_vm(vm.scalar)) fail(vm.where, f.field("vm"), "unknown vm " + describe(vm));
+    v.vm = vm.scalar;
+    v.smmu = c.smmus.front();
+    if (const Node* s = f.get("smmu")) {
+        if (s->kind != Node::Kind::Scalar || c.smmu_index(s->scalar) < 0)
+            fail(s->where, f.field("smmu"), "unknown SMMU " + describe(*s) + " (smmus lists them)");
+        v.smmu = s->scalar;
+    }
+    return v;
+}
+
 Config build(const Node& root) {
-    const Fields top(root, "", {"seed", "smmu", "memory", "host", "vms", "devices"});
+    const Fields top(root, "", {"seed", "smmus", "smmu", "memory", "host", "vms", "viommus", "devices"});
     Config c;
     if (const Node* v = top.get("seed")) c.seed = to_uint(*v, "seed");
 
     static const Node empty;
+    if (const Node* list = top.get("smmus")) {
+        c.smmus.clear();
+        for (const Node& n : to_list(*list, "smmus")) {
+            if (n.kind != Node::Kind::Scalar) fail(n.where, "smmus", "expected a name, got " + describe(n));
+            check_name(Entry{n.scalar, n.where, n}, "smmus");
+            if (c.smmu_index(n.scalar) >= 0) fail(n.where, "smmus", "'" + n.scalar + "' is listed twice");
+            c.smmus.push_back(n.scalar);
+        }
+        if (c.smmus.empty()) fail(list->where, "smmus", "at least one SMMU instance is needed");
+    }
     const Node* smmu_node = top.get("smmu");
     const Fields smmu(smmu_node ? *smmu_node : empty, "smmu",
                       {"clock_mhz", "oas", "sid_bits", "ssid_bits", "vmid16", "stream_table", "strtab_split",
@@ -707,15 +776,45 @@ Config build(const Node& root) {
     read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
 
     const Node* host_node = top.get("host");
-    const Fields host(host_node ? *host_node : empty, "host", {"mmio_latency_ns", "mem_access_ns"});
+    const Fields host(host_node ? *host_node : empty, "host",
+                      {"mmio_latency_ns", "mem_access_ns", "vmid_policy", "check_invalidations", "bug_skip_s2_tlbi"});
     host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
     host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
+    if (const Node* v = host.get("vmid_policy"))
+        c.host.vmid_policy = to_choice(*v, host.field("vmid_policy"), {"per-s2-domain", "per-viommu"}) == 0
+                                 ? VmidPolicy::PerS2Domain
+                                 : VmidPolicy::PerViommu;
+    host.read_bool("check_invalidations", c.host.check_invalidations);
+    host.read_bool("bug_skip_s2_tlbi", c.host.bug_skip_s2_tlbi);
 
     // VMs before devices: a device names its VM and its S1 outputs must lie in the VM's IPA space.
     if (const Node* vms = top.get("vms"))
         for (const Entry& e : to_entries(*vms, "vms")) c.vms.push_back(read_vm(e, c));
+    if (const Node* viommus = top.get("viommus"))
+        for (const Entry& e : to_entries(*viommus, "viommus")) c.viommus.push_back(read_viommu(e, c));
     if (const Node* devices = top.get("devices"))
         for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c));
+    // Mainline Linux keeps the VMID in the S2 domain, so an S2 cannot be used
+    // on two SMMU instances (arm_vsmmu_init checks the S2 belongs to the SMMU).
+    if (c.host.vmid_policy == VmidPolicy::PerS2Domain) {
+        for (const VmConfig& vm : c.vms) {
+            std::string first, first_where;
+            auto use = [&](const std::string& smmu, const std::string& where, const std::string& who) {
+                if (first.empty()) {
+                    first = smmu;
+                    first_where = who;
+                } else if (smmu != first) {
+                    fail(where, "host.vmid_policy",
+                         "per-s2-domain: the S2 of vms." + vm.name + " is used on " + first + " (" + first_where +
+                             ") and on " + smmu + " (" + who + "); an S2 domain owns one VMID on one SMMU");
+                }
+            };
+            for (const ViommuConfig& v : c.viommus)
+                if (v.vm == vm.name) use(v.smmu, v.where, "viommu " + v.name);
+            for (const DeviceConfig& d : c.devices)
+                if (d.vm == vm.name) use(d.smmu, d.where, "device " + d.name);
+        }
+    }
     return c;
 }
 

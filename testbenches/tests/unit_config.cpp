@@ -237,7 +237,7 @@ TEST_CASE("config: --set errors name the argument", "[config]") {
     // A value set on the command line is checked against the files' settings.
     CHECK_THROWS_WITH(load_config({base}, {"devices.dev1.sid=1"}),
                       "--set devices.dev1.sid=1: devices.dev1.sid: 0x1 is also the sid of device 'dev0' at " + base +
-                          ":10");
+                          ":10 on smmu0");
 }
 
 TEST_CASE("config: file and syntax errors", "[config]") {
@@ -271,10 +271,10 @@ TEST_CASE("config: value errors", "[config]") {
 TEST_CASE("config: device errors", "[config]") {
     const std::string dup_sid = data("errors/dup_sid.yaml"), dup_ssid = data("errors/dup_ssid.yaml");
     check_errors({
-        {"dup_sid.yaml", 6, "devices.dev1.sid: 0x10 is also the sid of device 'dev0' at " + dup_sid + ":2"},
+        {"dup_sid.yaml", 6, "devices.dev1.sid: 0x10 is also the sid of device 'dev0' at " + dup_sid + ":2 on smmu0"},
         {"sid_range.yaml", 5, "devices.dev0.sid: 0x100 does not fit in smmu.sid_bits (8)"},
         {"sid_missing.yaml", 2, "devices.dev0.sid: required key missing"},
-        {"attach_bad.yaml", 4, "devices.dev0.attach: expected one of abort, bypass, s1, s2, nested, got 'stage1'"},
+        {"attach_bad.yaml", 4, "devices.dev0.attach: expected one of abort, bypass, s1, s2, nested, proxy, got 'stage1'"},
         {"bad_name.yaml", 2,
          "devices.16: a name must start with a letter or '_' and hold only letters, digits, '_' and '-'"},
         {"ssid_range.yaml", 7, "devices.dev0.contexts[0].ssid: 4 does not fit in smmu.ssid_bits (2)"},
