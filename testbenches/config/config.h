@@ -65,6 +65,9 @@ struct DeviceConfig {
     std::string vm;                       // s2 and nested
     std::vector<ContextConfig> contexts;  // s1 and nested, one per SSID
     unsigned outstanding = 1;             // transactions in flight from this master
+    // nested, proxy: extra fields the guest sets in its vSTE, by STE field name
+    // (for testing the kernel's vSTE check: anything outside its list is refused).
+    std::vector<std::pair<std::string, uint64_t>> vste_fields;
     std::string where;
 };
 
@@ -125,7 +128,7 @@ struct ViommuConfig {
 };
 
 struct HostParams {
-    VmidPolicy vmid_policy = VmidPolicy::PerViommu;
+    VmidPolicy vmid_policy = VmidPolicy::PerS2Domain;  // mainline Linux
     // Compare every translation with a fresh walk of memory (the
     // missing-invalidation checker).
     bool check_invalidations = false;

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "models/arch/ste.h"
 #include "testbenches/config/input_error.h"
 #include "testbenches/config/numbers.h"
 
@@ -642,7 +643,8 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
 
 DeviceConfig read_device(const Entry& e, Config& c) {
     check_name(e, "devices");
-    const Fields f(e, "devices." + e.key, {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts"});
+    const Fields f(e, "devices." + e.key,
+                   {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields"});
     DeviceConfig d;
     d.name = e.key;
     d.where = e.where;
@@ -715,6 +717,16 @@ DeviceConfig read_device(const Entry& e, Config& c) {
                      hex(d.vsid) + " is also the vSID of device '" + other.name + "' on viommu " + d.viommu);
 
     f.read_uint("outstanding", d.outstanding, 1, 256);
+    if (const Node* v = f.get("vste_fields")) {
+        if (!via_viommu) fail(v->where, f.field("vste_fields"), "not allowed with attach " + mode + " (only nested and proxy)");
+        for (const Entry& fe : to_entries(*v, f.field("vste_fields"))) {
+            const auto known = std::find_if(std::begin(arch::ste::kAll), std::end(arch::ste::kAll),
+                                            [&](const arch::FieldDef& fd) { return fd.name == fe.key; });
+            if (known == std::end(arch::ste::kAll))
+                fail(fe.where, f.field("vste_fields") + "." + fe.key, "not an STE field name");
+            d.vste_fields.emplace_back(fe.key, to_uint(fe.value, f.field("vste_fields") + "." + fe.key));
+        }
+    }
 
     if (has_s1) {
         const Node& list = f.require("contexts");

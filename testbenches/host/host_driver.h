@@ -1,98 +1,93 @@
-// The host software model: an arm-smmu-v3-like driver that programs one SMMU
-// only through its registers (HostBus) and memory writes, in the order of
-// Linux's arm_smmu_device_reset(), then builds each VM's stage 2, each
-// device's CDs and stage 1 tables and its STE, and invalidates through the
-// command queue (CFGI_ALL, TLBI_NSNH_ALL, CFGI_STE, SYNC).
+// The host software model, shaped like iommufd over arm-smmu-v3 (see
+// ../shared/reference/iommufd-topologies.md). Objects: a VM's stage 2
+// "nesting parent" domain (one page table, shared by every SMMU instance that
+// uses it); vIOMMUs (a VM on one SMMU instance) with their vDEVICEs (vSID ->
+// SID); nested domains made from a guest vSTE (ABORT, BYPASS = the proxy
+// identity S1, S1_TRANS), checked as the kernel checks them; direct S2
+// attaches; host DMA (S1) domains; bypass. VMIDs follow the configured policy:
+// per-s2-domain (mainline Linux) or per-viommu (the proposed decoupling).
+// Every SMMU instance is programmed by its own SmmuDriver, through its MMIO
+// and memory only.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "models/arch/command.h"
-#include "models/arch/event.h"
-#include "models/arch/ste.h"
-#include "models/memory/memory_port.h"
-#include "testbenches/config/config.h"
-#include "testbenches/host/page_table.h"
+#include "testbenches/host/smmu_driver.h"
 
 namespace smmu::sim {
 
-// The CPU's view of one SMMU: its registers and memory.
-class HostBus {
-public:
-    virtual ~HostBus() = default;
-    virtual uint64_t mmio_read(uint32_t offset, unsigned size) = 0;
-    virtual void mmio_write(uint32_t offset, unsigned size, uint64_t value) = 0;
-    virtual MemoryPort& memory() = 0;
-    // Called between two polls of a register: lets the SMMU make progress.
-    virtual void idle() = 0;
-};
-
-// A failure of the simulated software/hardware pair (not of user input): the
-// SMMU never acknowledged, the command queue stopped...
-struct HostError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+// The kernel's vSTE check (arm_smmu_validate_vste): Config ABORT, BYPASS or
+// S1_TRANS and no fields but V, Config, S1Fmt, S1ContextPtr, S1CDMax, S1DSS,
+// S1CIR, S1COR, S1CSH, S1STALLD, EATS in the two words. Throws InputError
+// naming `who` and the offending field (the kernel answers -EIO).
+void validate_vste(const arch::Ste& vste, const std::string& who);
 
 class HostDriver {
 public:
-    static constexpr unsigned kMaxPolls = 100000;
+    static constexpr unsigned kMaxPolls = SmmuDriver::kMaxPolls;
 
+    // One SMMU instance (config with one entry in `smmus`).
     HostDriver(HostBus& bus, const Config& cfg);
+    // One bus per instance, in the order of cfg.smmus.
+    HostDriver(const std::vector<HostBus*>& buses, const Config& cfg);
 
-    // Linux's reset sequence: CR0=0; CR1, CR2; STRTAB_BASE(_CFG); CMDQ_BASE,
-    // PROD=CONS=0; CR0=CMDQEN; CFGI_ALL+SYNC; TLBI_EL2_ALL+SYNC;
-    // TLBI_NSNH_ALL+SYNC; EVENTQ_BASE, PROD/CONS; CR0|=EVTQEN; IRQ_CTRL;
-    // CR0|=SMMUEN. Each CR0/IRQ_CTRL write is polled for its ACK.
+    // Every instance: feature probe and Linux's reset sequence.
     void reset();
-    // Every VM's stage 2, every device's tables and STE (+ CFGI_STE, SYNC).
+    // VMs' S2 domains, vIOMMUs, devices: tables, CDs, STEs (+ CFGI_STE, SYNC).
     void install();
 
-    void submit(const arch::Command& c);
-    // SYNC and wait for the queue to drain; throws HostError if it stopped.
-    void sync();
-    // Event records the SMMU wrote since the last call (CONS moved past them).
-    std::vector<arch::EventRecord> drain_events();
+    void submit(const arch::Command& c, unsigned smmu = 0) { drivers_.at(smmu)->submit(c); }
+    void sync(unsigned smmu = 0) { drivers_.at(smmu)->sync(); }
+    std::vector<arch::EventRecord> drain_events(unsigned smmu = 0) { return drivers_.at(smmu)->drain_events(); }
+    uint64_t commands_submitted(unsigned smmu = 0) const { return drivers_.at(smmu)->commands_submitted(); }
+    uint64_t ste_address(uint32_t sid, unsigned smmu = 0) const { return drivers_.at(smmu)->ste_address(sid); }
+    SmmuDriver& driver(unsigned smmu) { return *drivers_.at(smmu); }
+    unsigned smmu_count() const { return static_cast<unsigned>(drivers_.size()); }
 
-    uint64_t commands_submitted() const { return commands_; }
+    // The S2 domain's own VMID on the first instance it has one (0: none).
     uint16_t vmid(const std::string& vm) const;
-    uint64_t ste_address(uint32_t sid) const;
+    uint16_t viommu_vmid(const std::string& viommu) const;
+    // The VMID in the device's STE (0 when it has no stage 2).
+    uint16_t device_vmid(const std::string& device) const;
+    // VMIDs in use on each instance.
+    std::vector<unsigned> vmids_per_smmu() const;
 
 private:
     struct VmState {
-        uint16_t vmid = 0;
         std::unique_ptr<PageTable> s2;
         std::unique_ptr<TableArena> guest;  // guest RAM for S1 tables and CDs (IPA)
+        std::map<unsigned, uint16_t> own_vmid;  // per instance: the S2 domain's VMID
+    };
+    struct ViommuState {
+        std::string vm;
+        unsigned smmu = 0;
+        uint16_t vmid = 0;
+        std::map<uint32_t, uint32_t> vdevices;  // vSID -> SID
     };
 
-    uint32_t read32(uint32_t off) { return static_cast<uint32_t>(bus_.mmio_read(off, 4)); }
-    void write32(uint32_t off, uint32_t v) { bus_.mmio_write(off, 4, v); }
-    void write64(uint32_t off, uint64_t v) { bus_.mmio_write(off, 8, v); }
-    void poll(uint32_t off, uint32_t mask, uint32_t want, const char* what);
-    void write_cr0(uint32_t v);
-
     void install_vm(const VmConfig& vm);
+    ViommuState& install_viommu(const std::string& name, const std::string& vm, unsigned smmu);
     void install_device(const DeviceConfig& dev);
-    // Address of the STE for `sid`, creating its level-2 table if needed.
-    uint64_t ste_slot(uint32_t sid);
+    // The S2 domain's VMID on an instance, allocated on first use.
+    uint16_t s2_vmid(const std::string& vm, unsigned smmu);
     // CD table for the device's contexts; returns the STE's S1ContextPtr.
     uint64_t build_cds(const DeviceConfig& dev, TableArena& arena, unsigned& s1cdmax);
-    arch::Ste make_ste(const DeviceConfig& dev);
+    // The guest's vSTE for a nested or proxy device.
+    arch::Ste guest_vste(const DeviceConfig& dev);
+    void set_stage2(arch::Ste& s, const std::string& vm, uint16_t vmid) const;
+    void set_stage1(arch::Ste& s, const DeviceConfig& dev, TableArena& arena);
+    unsigned smmu_of(const DeviceConfig& dev) const;
 
-    HostBus& bus_;
     const Config& cfg_;
+    MemoryPort& mem_;   // the CPU's path to memory
     TableArena arena_;  // host-owned PA region
-    uint64_t strtab_ = 0;
-    std::map<uint32_t, uint64_t> l2_tables_;  // L1 index -> L2 table (2-level)
-    uint64_t cmdq_base_ = 0, eventq_base_ = 0;
-    unsigned cmdq_log2_ = 0, eventq_log2_ = 0;
-    uint32_t cmdq_prod_ = 0;
-    uint64_t commands_ = 0;
+    std::vector<std::unique_ptr<SmmuDriver>> drivers_;
     std::map<std::string, VmState> vms_;
-    uint32_t next_vmid_ = 1;  // VMID 0 is kept for S2-bypass STEs
+    std::map<std::string, ViommuState> viommus_;
+    std::map<std::string, uint16_t> device_vmids_;
 };
 
 }  // namespace smmu::sim
