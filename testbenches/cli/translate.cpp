@@ -1,6 +1,7 @@
 #include "testbenches/cli/translate.h"
 
 #include <cstdio>
+#include <memory>
 
 #include "models/memory/sparse_memory.h"
 #include "models/smmu/smmu_core.h"
@@ -15,11 +16,20 @@ int translate_command(const Config& cfg, const TranslateRequest& tr, std::ostrea
     const DeviceConfig* dev = cfg.find_device(tr.device);
     if (!dev) throw InputError("--device: unknown device '" + tr.device + "'");
     SparseMemory mem(cfg.memory.pa_bits);
-    SmmuCore core(mem, core_params(cfg));
-    DirectBus bus(core, mem);
-    HostDriver driver(bus, cfg);
+    // Every instance is programmed (an S2 may be shared between them).
+    std::vector<std::unique_ptr<SmmuCore>> cores;
+    std::vector<std::unique_ptr<DirectBus>> buses;
+    std::vector<HostBus*> bus_ptrs;
+    for (std::size_t i = 0; i < cfg.smmus.size(); ++i) {
+        cores.push_back(std::make_unique<SmmuCore>(mem, core_params(cfg)));
+        buses.push_back(std::make_unique<DirectBus>(*cores.back(), mem));
+        bus_ptrs.push_back(buses.back().get());
+    }
+    HostDriver driver(bus_ptrs, cfg);
     driver.reset();
     driver.install();
+    const int index = cfg.smmu_index(dev->smmu);
+    SmmuCore& core = *cores.at(index < 0 ? 0 : index);
 
     TranslationRequest req;
     req.sid = dev->sid;

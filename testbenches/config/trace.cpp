@@ -40,6 +40,18 @@ bool TraceReader::next(TraceRecord& rec) {
         auto fail = [&](const std::string& field, const std::string& problem) -> void {
             throw InputError(at + ": " + field + ": " + problem);
         };
+        if (tok.size() >= 2 && (tok[1] == "map" || tok[1] == "unmap" || tok[1] == "guest_inv")) {
+            TraceRecord r;
+            r.line = line_;
+            const std::optional<uint64_t> t = parse_uint(tok[0]);
+            if (!t) fail("time_ns", "expected an unsigned integer, got '" + tok[0] + "'");
+            r.time_ns = *t;
+            r.change = parse_change(tok, at);
+            r.change->time_ns = r.time_ns;
+            check_time(r, at);
+            rec = std::move(r);
+            return true;
+        }
         static const char* const fields[] = {"time_ns", "device", "direction", "iova", "size"};
         if (tok.size() < 5) fail(fields[tok.size()], "missing (expected <time_ns> <device> <R|W> <iova> <size> [ssid=<n>])");
         auto number = [&](std::size_t i, uint64_t max) {
@@ -70,17 +82,94 @@ bool TraceReader::next(TraceRecord& rec) {
             r.ssv = true;
             r.ssid = static_cast<uint32_t>(*v);
         }
-        if (any_ && r.time_ns < prev_time_)
-            fail("time_ns", std::to_string(r.time_ns) + " is before " + std::to_string(prev_time_) + " at line " +
-                                std::to_string(prev_line_));
-        any_ = true;
-        prev_time_ = r.time_ns;
-        prev_line_ = line_;
+        check_time(r, at);
         rec = std::move(r);
         return true;
     }
     if (in_->bad()) throw InputError(file_ + ": read error after line " + std::to_string(line_));
     return false;
+}
+
+void TraceReader::check_time(const TraceRecord& r, const std::string& at) {
+    if (any_ && r.time_ns < prev_time_)
+        throw InputError(at + ": time_ns: " + std::to_string(r.time_ns) + " is before " + std::to_string(prev_time_) +
+                         " at line " + std::to_string(prev_line_));
+    any_ = true;
+    prev_time_ = r.time_ns;
+    prev_line_ = line_;
+}
+
+ChangeRecord parse_change(const std::vector<std::string>& tok, const std::string& at) {
+    auto fail = [&](const std::string& field, const std::string& problem) {
+        throw InputError(at + ": " + field + ": " + problem);
+    };
+    auto number = [&](std::size_t i, const char* field) {
+        if (i >= tok.size()) fail(field, "missing");
+        const std::optional<uint64_t> v = parse_size(tok[i]);
+        if (!v) fail(field, "expected an unsigned integer, got '" + tok[i] + "'");
+        return *v;
+    };
+    ChangeRecord c;
+    c.where = at;
+    if (tok[1] == "guest_inv") {
+        // <t> guest_inv <viommu> <OPCODE> [Field=value ...]
+        c.kind = ChangeRecord::Kind::GuestInvalidate;
+        if (tok.size() < 4) fail(tok.size() < 3 ? "viommu" : "opcode", "missing (expected <t> guest_inv <viommu> <OPCODE> [Field=value ...])");
+        c.target = tok[2];
+        const arch::OpcodeInfo* info = nullptr;
+        for (const arch::OpcodeInfo& o : arch::all_opcodes())
+            if (o.name == tok[3]) info = &o;
+        if (!info) fail("opcode", "unknown command '" + tok[3] + "'");
+        c.command = arch::Command::make(info->opcode);
+        for (std::size_t i = 4; i < tok.size(); ++i) {
+            const std::size_t eq = tok[i].find('=');
+            if (eq == std::string::npos) fail("token " + std::to_string(i + 1), "expected Field=value, got '" + tok[i] + "'");
+            const std::string name = tok[i].substr(0, eq);
+            const arch::FieldDef* fd = nullptr;
+            for (const arch::FieldDef& f : info->fields)
+                if (f.name == name) fd = &f;
+            if (!fd) fail(name, "not a field of " + std::string(info->name));
+            const std::optional<uint64_t> v = parse_uint(tok[i].substr(eq + 1));
+            if (!v || !fd->fits(*v)) fail(name, "'" + tok[i].substr(eq + 1) + "' does not fit the field");
+            c.command.set(*fd, *v);
+        }
+        return c;
+    }
+    // <t> map|unmap s2:<vm>|s1:<device>[/<ssid>] <in> [<out>] <size> [perm=<rwx>]
+    c.kind = tok[1] == "map" ? ChangeRecord::Kind::Map : ChangeRecord::Kind::Unmap;
+    if (tok.size() < 3) fail("target", "missing (expected s2:<vm> or s1:<device>[/<ssid>])");
+    const std::string& target = tok[2];
+    if (target.rfind("s2:", 0) == 0) {
+        c.stage2 = true;
+        c.target = target.substr(3);
+    } else if (target.rfind("s1:", 0) == 0) {
+        c.target = target.substr(3);
+        if (const std::size_t slash = c.target.find('/'); slash != std::string::npos) {
+            const std::optional<uint64_t> ssid = parse_uint(c.target.substr(slash + 1));
+            if (!ssid || *ssid > kMaxSsid) fail("target", "bad SubstreamID in '" + target + "'");
+            c.ssid = static_cast<uint32_t>(*ssid);
+            c.target.erase(slash);
+        }
+    } else {
+        fail("target", "expected s2:<vm> or s1:<device>[/<ssid>], got '" + target + "'");
+    }
+    if (c.target.empty()) fail("target", "no name in '" + target + "'");
+    std::size_t i = 3;
+    c.in = number(i++, "in");
+    if (c.kind == ChangeRecord::Kind::Map) c.out = number(i++, "out");
+    c.size = number(i++, "size");
+    if (c.size == 0 || c.size % 4096 || c.in % 4096 || c.out % 4096)
+        fail("size", "addresses and size must be multiples of 4K");
+    for (; i < tok.size(); ++i) {
+        if (tok[i].rfind("perm=", 0) != 0 || c.kind != ChangeRecord::Kind::Map)
+            fail("token " + std::to_string(i + 1), "unexpected '" + tok[i] + "'");
+        const std::string perm = tok[i].substr(5);
+        if (perm.find_first_not_of("rwx") != std::string::npos) fail("perm", "expected letters of rwx, got '" + perm + "'");
+        c.read = perm.find('r') != std::string::npos;
+        c.write = perm.find('w') != std::string::npos;
+        c.exec = perm.find('x') != std::string::npos;
+    }
+    return c;
 }
 
 std::size_t resolve_device(const Config& config, const TraceRecord& rec, const std::string& file) {

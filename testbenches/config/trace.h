@@ -9,8 +9,11 @@
 #include <fstream>
 #include <istream>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
+#include "testbenches/config/change.h"
 #include "testbenches/config/config.h"
 
 namespace smmu::sim {
@@ -24,6 +27,9 @@ struct TraceRecord {
     bool ssv = false;    // an ssid= was given
     uint32_t ssid = 0;
     int line = 0;        // 1-based line in the trace file
+    // A control record (map, unmap, guest_inv) instead of a DMA; `time_ns`
+    // and `line` still apply, the DMA fields do not.
+    std::optional<ChangeRecord> change;
 };
 
 // Reads records one line at a time, so traces of any length stream through.
@@ -42,6 +48,7 @@ public:
 
 private:
     TraceReader(std::unique_ptr<std::ifstream> owned, std::string filename);
+    void check_time(const TraceRecord& r, const std::string& at);
 
     std::unique_ptr<std::ifstream> owned_;  // set by open()
     std::istream* in_;
@@ -54,6 +61,9 @@ private:
 
 // Index into config.devices of the device the record names: a device name,
 // else a StreamID number. Throws InputError "file:line: device: unknown device 'x'".
+// A control record's words after the time (throws InputError at `at`).
+ChangeRecord parse_change(const std::vector<std::string>& tok, const std::string& at);
+
 std::size_t resolve_device(const Config& config, const TraceRecord& rec, const std::string& file);
 
 }  // namespace smmu::sim

@@ -6,11 +6,37 @@ namespace smmu::sim {
 
 using sc_core::sc_time;
 
+std::vector<HostBus*> Host::bus_pointers(std::vector<std::unique_ptr<Bus>>& buses) {
+    std::vector<HostBus*> out;
+    for (auto& b : buses) out.push_back(b.get());
+    return out;
+}
+
+namespace {
+// The buses must exist before the driver that holds them: build them first.
+template <class Bus, class Host>
+std::vector<std::unique_ptr<Bus>>& make_buses(std::vector<std::unique_ptr<Bus>>& buses, Host& host, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) buses.push_back(std::make_unique<Bus>(host, static_cast<unsigned>(i)));
+    return buses;
+}
+}  // namespace
+
 Host::Host(sc_core::sc_module_name name, const Config& cfg)
-    : sc_module(name), mmio("mmio"), mem("mem"), cfg_(cfg), port_(mem), driver_(*this, cfg) {
+    : sc_module(name),
+      mem("mem"),
+      cfg_(cfg),
+      port_(mem),
+      driver_(bus_pointers(make_buses(buses_, *this, cfg.smmus.size())), cfg) {
+    for (const std::string& s : cfg.smmus)
+        mmio.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Host>>(("mmio_" + s).c_str()));
     port_.set_delay(&local_);
     port_.use_dmi(sc_time(cfg.host.mem_access_ns, sc_core::SC_NS));
     SC_THREAD(run);
+}
+
+void Host::post(const ChangeRecord& change) {
+    changes_.push_back(change);
+    work_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void Host::run() {
@@ -22,8 +48,21 @@ void Host::run() {
         is_configured_ = true;
         configured_at_ = sc_core::sc_time_stamp();
         configured_.notify(sc_core::SC_ZERO_TIME);
-        wait(finish_);
-        events_ = driver_.drain_events();
+        for (;;) {
+            while (changes_.empty() && !finishing_) wait(work_);
+            if (changes_.empty()) break;
+            busy_ = true;
+            const ChangeRecord change = changes_.front();
+            changes_.pop_front();
+            const sc_time start = sc_core::sc_time_stamp();
+            const std::string path = driver_.apply(change);
+            wait(local_);
+            local_ = sc_core::SC_ZERO_TIME;
+            change_ns_[path].add((sc_core::sc_time_stamp() - start).value());
+            busy_ = false;
+            if (changes_.empty()) idle_event_.notify(sc_core::SC_ZERO_TIME);
+        }
+        for (unsigned i = 0; i < driver_.smmu_count(); ++i) events_.push_back(driver_.drain_events(i));
     } catch (...) {
         // Never thrown through the SystemC scheduler: stop, report afterwards.
         error_ = std::current_exception();
@@ -31,7 +70,7 @@ void Host::run() {
     }
 }
 
-void Host::mmio_access(tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value) {
+void Host::mmio_access(unsigned smmu, tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value) {
     // Memory writes before this register access take effect before it.
     wait(local_);
     local_ = sc_core::SC_ZERO_TIME;
@@ -45,25 +84,25 @@ void Host::mmio_access(tlm::tlm_command cmd, uint32_t offset, unsigned size, uin
     gp.set_streaming_width(size);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_time delay = sc_time(cfg_.host.mmio_latency_ns, sc_core::SC_NS);
-    mmio->b_transport(gp, delay);
+    (*mmio[smmu])->b_transport(gp, delay);
     wait(delay);
     if (!gp.is_response_ok())
-        throw HostError(std::string("host: bus error ") + (cmd == tlm::TLM_READ_COMMAND ? "reading" : "writing") +
-                        " SMMU register " + hex(offset));
+        throw HostError(std::string("host: bus error ") + (cmd == tlm::TLM_READ_COMMAND ? "reading" : "writing") + " " +
+                        cfg_.smmus[smmu] + " register " + hex(offset));
     value = 0;
     for (unsigned i = 0; i < size; ++i) value |= uint64_t{data[i]} << (8 * i);
 }
 
-uint64_t Host::mmio_read(uint32_t offset, unsigned size) {
+uint64_t Host::Bus::mmio_read(uint32_t offset, unsigned size) {
     uint64_t v = 0;
-    mmio_access(tlm::TLM_READ_COMMAND, offset, size, v);
+    host_.mmio_access(index_, tlm::TLM_READ_COMMAND, offset, size, v);
     return v;
 }
 
-void Host::mmio_write(uint32_t offset, unsigned size, uint64_t value) {
-    mmio_access(tlm::TLM_WRITE_COMMAND, offset, size, value);
+void Host::Bus::mmio_write(uint32_t offset, unsigned size, uint64_t value) {
+    host_.mmio_access(index_, tlm::TLM_WRITE_COMMAND, offset, size, value);
 }
 
-void Host::idle() { wait(sc_time(cfg_.host.mmio_latency_ns, sc_core::SC_NS)); }
+void Host::Bus::idle() { host_.wait(sc_time(host_.cfg_.host.mmio_latency_ns, sc_core::SC_NS)); }
 
 }  // namespace smmu::sim

@@ -1,56 +1,88 @@
-// SystemC shell of the host: a CPU thread that runs the HostDriver over two
-// TLM initiator sockets (SMMU registers, memory). Memory writes accumulate
-// local time that is synchronised before every register access, so the SMMU
-// always sees tables written before the MMIO write that publishes them.
+// SystemC shell of the host: a CPU thread that runs the HostDriver over TLM
+// initiator sockets: one to each SMMU instance's registers, one to memory.
+// Memory writes accumulate local time that is synchronised before every
+// register access, so an SMMU always sees tables written before the MMIO
+// write that publishes them. Besides setting up, the CPU applies the trace's
+// map/unmap records (HostDriver::apply) when the platform hands them over.
 #pragma once
+#include <deque>
+#include <map>
 #include <exception>
 #include <memory>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "testbenches/host/host_driver.h"
+#include "testbenches/traffic/latency_histogram.h"
 #include "tlm/tlm_memory_port.h"
 
 namespace smmu::sim {
 
-class Host : public sc_core::sc_module, private HostBus {
+class Host : public sc_core::sc_module {
 public:
-    tlm_utils::simple_initiator_socket<Host> mmio;
+    std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<Host>>> mmio;  // one per SMMU instance
     tlm_utils::simple_initiator_socket<Host> mem;
 
     SC_HAS_PROCESS(Host);
     Host(sc_core::sc_module_name name, const Config& cfg);
 
-    // Notified once the SMMU is reset and every device installed.
+    // Notified once every SMMU is reset and every device installed.
     const sc_core::sc_event& configured() const { return configured_; }
     bool is_configured() const { return is_configured_; }
-    // Ask the host to drain the event queue and stop the simulation.
-    void finish() { finish_.notify(sc_core::SC_ZERO_TIME); }
+    // A change to apply (map/unmap); the CPU does them in order.
+    void post(const ChangeRecord& change);
+    // Ask the host to finish pending changes, drain the event queues and stop.
+    void finish() {
+        finishing_ = true;
+        work_.notify(sc_core::SC_ZERO_TIME);
+    }
+    bool idle() const { return changes_.empty() && !busy_; }
+    const sc_core::sc_event& idle_event() const { return idle_event_; }
 
     HostDriver& driver() { return driver_; }
-    const std::vector<arch::EventRecord>& events() const { return events_; }
+    const HostDriver& driver() const { return driver_; }
+    // Event records drained from each instance's queue, by instance.
+    const std::vector<std::vector<arch::EventRecord>>& events() const { return events_; }
     // What stopped the host thread, rethrown by the platform after the kernel returns.
     std::exception_ptr error() const { return error_; }
     sc_core::sc_time configured_at() const { return configured_at_; }
+    // Per invalidation path: time from the change's start to its last SYNC (ps).
+    const std::map<std::string, LatencyHistogram>& change_times() const { return change_ns_; }
 
 private:
+    // The CPU's path to one SMMU's registers.
+    class Bus : public HostBus {
+    public:
+        Bus(Host& host, unsigned index) : host_(host), index_(index) {}
+        uint64_t mmio_read(uint32_t offset, unsigned size) override;
+        void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
+        MemoryPort& memory() override { return host_.port_; }
+        void idle() override;
+
+    private:
+        Host& host_;
+        unsigned index_;
+    };
+
+    static std::vector<HostBus*> bus_pointers(std::vector<std::unique_ptr<Bus>>& buses);
     void run();
-    uint64_t mmio_read(uint32_t offset, unsigned size) override;
-    void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
-    MemoryPort& memory() override { return port_; }
-    void idle() override;
-    void mmio_access(tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value);
+    void mmio_access(unsigned smmu, tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value);
 
     const Config& cfg_;
     TlmMemoryPort port_;
     sc_core::sc_time local_;  // CPU time not yet synchronised
+    std::vector<std::unique_ptr<Bus>> buses_;
     HostDriver driver_;
-    sc_core::sc_event configured_, finish_;
+    sc_core::sc_event configured_, work_, idle_event_;
+    std::deque<ChangeRecord> changes_;
+    bool busy_ = false, finishing_ = false;
     bool is_configured_ = false;
     sc_core::sc_time configured_at_;
-    std::vector<arch::EventRecord> events_;
+    std::vector<std::vector<arch::EventRecord>> events_;
+    std::map<std::string, LatencyHistogram> change_ns_;
     std::exception_ptr error_;
 };
 

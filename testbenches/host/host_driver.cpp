@@ -167,8 +167,10 @@ uint64_t HostDriver::build_cds(const DeviceConfig& dev, TableArena& arena, unsig
         ptr = arena.alloc(bytes, std::max<uint64_t>(bytes, 64));
     }
     for (const ContextConfig& c : dev.contexts) {
-        PageTable s1(mem, arena, 1, c.granule, c.va_bits);
+        auto table = std::make_unique<PageTable>(mem, arena, 1, c.granule, c.va_bits);
+        PageTable& s1 = *table;
         for (const Mapping& m : c.map) s1.map(m.in, m.out, m.size, attrs_of(m), m.page);
+        s1_tables_[{dev.name, c.ssid}] = S1Table{std::move(table), c.asid};
 
         ContextDescriptor d;
         d.set(cd::T0SZ, 64 - c.va_bits);
@@ -303,6 +305,140 @@ void HostDriver::install_device(const DeviceConfig& dev) {
     }
     device_vmids_[dev.name] = vmid;
     drivers_[smmu]->write_ste(dev.sid, s);
+}
+
+std::vector<uint16_t> HostDriver::vmids_using(const std::string& vm, unsigned smmu) const {
+    std::vector<uint16_t> out;
+    const VmState& st = vms_.at(vm);
+    if (auto it = st.own_vmid.find(smmu); it != st.own_vmid.end()) out.push_back(it->second);
+    for (const auto& [name, vi] : viommus_)
+        if (vi.vm == vm && vi.smmu == smmu && std::find(out.begin(), out.end(), vi.vmid) == out.end())
+            out.push_back(vi.vmid);
+    return out;
+}
+
+std::vector<Command> HostDriver::tlbi_range(Opcode op, uint64_t vmid, uint64_t asid, uint64_t addr, uint64_t size) {
+    // Range invalidation (IDR3.RIL): each command covers (NUM+1) << SCALE 4K
+    // pages; a size is cut into such pieces, lowest set bit first (as Linux's
+    // __arm_smmu_tlb_inv_range does).
+    std::vector<Command> out;
+    uint64_t pages = size >> 12;
+    while (pages) {
+        const unsigned scale = static_cast<unsigned>(__builtin_ctzll(pages));
+        const uint64_t num = (pages >> scale) & 31;
+        Command c = Command::make(op, {{cmd::NUM, num - 1}, {cmd::SCALE, scale}, {cmd::TG, 1}, {cmd::Leaf, 1}});
+        c.set(cmd::VMID, vmid);
+        if (op == Opcode::TLBI_NH_VA) c.set(cmd::ASID, asid);
+        c.set(op == Opcode::TLBI_S2_IPA ? cmd::IPA : cmd::VA, addr);
+        out.push_back(c);
+        addr += (num << scale) << 12;
+        pages -= num << scale;
+    }
+    return out;
+}
+
+void HostDriver::issue(unsigned smmu, const std::vector<Command>& cmds, PathStats& path) {
+    for (const Command& c : cmds) {
+        drivers_[smmu]->submit(c);
+        ++path.commands;
+        ++path.by_opcode[std::string(c.info()->name)];
+    }
+    drivers_[smmu]->sync();
+    ++path.syncs;
+}
+
+std::string HostDriver::apply(const ChangeRecord& ch) {
+    const std::string at = ch.where + ": ";
+    if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return guest_invalidate(ch);
+    const PageAttrs attrs{ch.read, ch.write, ch.exec};
+    if (ch.stage2) {
+        auto vm = vms_.find(ch.target);
+        if (vm == vms_.end()) throw InputError(at + "target: unknown vm '" + ch.target + "'");
+        PathStats& path = paths_["s2_change"];
+        ++path.changes;
+        if (ch.kind == ChangeRecord::Kind::Map) {
+            vm->second.s2->map(ch.in, ch.out, ch.size, attrs);
+            return "s2_change";  // a new entry needs no invalidation
+        }
+        vm->second.s2->unmap(ch.in, ch.size);
+        // Every VMID that uses this S2, on every instance: TLBI_S2_IPA for the
+        // range, then TLBI_NH_ALL for the nested stage 1 entries built on it
+        // (arm_smmu_tlb_inv_range_domain for a nesting parent), then SYNC.
+        for (unsigned i = 0; i < drivers_.size(); ++i) {
+            std::vector<Command> cmds;
+            for (uint16_t vmid : vmids_using(ch.target, i)) {
+                if (cfg_.host.bug_skip_s2_tlbi) continue;  // the injected bug: forget the TLBIs
+                for (const Command& c : tlbi_range(Opcode::TLBI_S2_IPA, vmid, 0, ch.in, ch.size)) cmds.push_back(c);
+                cmds.push_back(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, vmid}}));
+            }
+            if (!vmids_using(ch.target, i).empty()) issue(i, cmds, path);
+        }
+        return "s2_change";
+    }
+    const DeviceConfig* dev = cfg_.find_device(ch.target);
+    if (!dev) throw InputError(at + "target: unknown device '" + ch.target + "'");
+    auto t = s1_tables_.find({dev->name, ch.ssid});
+    if (t == s1_tables_.end())
+        throw InputError(at + "target: device " + dev->name + " has no stage 1 context with ssid " +
+                         std::to_string(ch.ssid));
+    // A host DMA domain, a guest S1 under an explicit vIOMMU (VIOMMU_INVALIDATE)
+    // or a nested device outside any vIOMMU (the per-device DEV_INVALIDATE).
+    const std::string name = dev->attach == AttachMode::S1 ? "dma_domain"
+                             : dev->viommu.empty() || !cfg_.find_viommu(dev->viommu) ||
+                                       cfg_.find_viommu(dev->viommu)->implicit
+                                 ? "dev_invalidate"
+                                 : "viommu_invalidate";
+    PathStats& path = paths_[name];
+    ++path.changes;
+    if (ch.kind == ChangeRecord::Kind::Map) {
+        t->second.table->map(ch.in, ch.out, ch.size, attrs);
+        return name;
+    }
+    t->second.table->unmap(ch.in, ch.size);
+    const unsigned smmu = smmu_of(*dev);
+    issue(smmu, tlbi_range(Opcode::TLBI_NH_VA, device_vmid(dev->name), t->second.asid, ch.in, ch.size), path);
+    return name;
+}
+
+std::string HostDriver::guest_invalidate(const ChangeRecord& ch) {
+    auto vi = viommus_.find(ch.target);
+    if (vi == viommus_.end()) throw InputError(ch.where + ": viommu: unknown viommu '" + ch.target + "'");
+    PathStats& path = paths_["viommu_invalidate"];
+    ++path.changes;
+    // IOMMU_HWPT_INVALIDATE on a vIOMMU (arm_vsmmu_cache_invalidate): only
+    // these guest commands pass, with the vIOMMU's VMID forced in and vSIDs
+    // turned into physical SIDs; the kernel appends a SYNC to the batch.
+    Command c = ch.command;
+    const auto op = static_cast<Opcode>(c.opcode());
+    switch (op) {
+        case Opcode::TLBI_NSNH_ALL:
+            c = Command::make(Opcode::TLBI_NH_ALL);
+            [[fallthrough]];
+        case Opcode::TLBI_NH_ALL:
+        case Opcode::TLBI_NH_ASID:
+        case Opcode::TLBI_NH_VA:
+        case Opcode::TLBI_NH_VAA: c.set(cmd::VMID, vi->second.vmid); break;
+        case Opcode::CFGI_CD:
+        case Opcode::CFGI_CD_ALL:
+        case Opcode::ATC_INV: {
+            auto sid = vi->second.vdevices.find(static_cast<uint32_t>(c.get(cmd::SID)));
+            if (sid == vi->second.vdevices.end()) {
+                ++path.rejected;
+                rejected_.push_back(ch.where + ": " + std::string(c.info()->name) + " names vSID " +
+                                    hex(c.get(cmd::SID)) + ", which no vDEVICE of " + ch.target + " has (-EIO)");
+                return "viommu_invalidate";
+            }
+            c.set(cmd::SID, sid->second);
+            break;
+        }
+        default:
+            ++path.rejected;
+            rejected_.push_back(ch.where + ": " + std::string(c.info()->name) +
+                                " is not allowed through VIOMMU_INVALIDATE (-EIO)");
+            return "viommu_invalidate";
+    }
+    issue(vi->second.smmu, {c}, path);
+    return "viommu_invalidate";
 }
 
 }  // namespace smmu::sim

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "testbenches/config/change.h"
 #include "testbenches/host/smmu_driver.h"
 
 namespace smmu::sim {
@@ -24,6 +25,13 @@ namespace smmu::sim {
 // S1CIR, S1COR, S1CSH, S1STALLD, EATS in the two words. Throws InputError
 // naming `who` and the offending field (the kernel answers -EIO).
 void validate_vste(const arch::Ste& vste, const std::string& who);
+
+// What one invalidation path cost: changes made, commands and SYNCs issued,
+// guest commands the kernel refused.
+struct PathStats {
+    uint64_t changes = 0, commands = 0, syncs = 0, rejected = 0;
+    std::map<std::string, uint64_t> by_opcode;
+};
 
 class HostDriver {
 public:
@@ -55,6 +63,14 @@ public:
     // VMIDs in use on each instance.
     std::vector<unsigned> vmids_per_smmu() const;
 
+    // Applies a map/unmap or a guest command and issues the invalidations its
+    // topology needs (docs/topologies.md). Returns the path taken:
+    // s2_change, viommu_invalidate, dev_invalidate or dma_domain.
+    std::string apply(const ChangeRecord& change);
+    const std::map<std::string, PathStats>& paths() const { return paths_; }
+    // Guest commands the kernel refused, with where and why.
+    const std::vector<std::string>& rejected() const { return rejected_; }
+
 private:
     struct VmState {
         std::unique_ptr<PageTable> s2;
@@ -78,6 +94,12 @@ private:
     // The guest's vSTE for a nested or proxy device.
     arch::Ste guest_vste(const DeviceConfig& dev);
     void set_stage2(arch::Ste& s, const std::string& vm, uint16_t vmid) const;
+    std::string guest_invalidate(const ChangeRecord& change);
+    // The VMIDs the S2 of `vm` is used under on instance `smmu`.
+    std::vector<uint16_t> vmids_using(const std::string& vm, unsigned smmu) const;
+    static std::vector<arch::Command> tlbi_range(arch::Opcode op, uint64_t vmid, uint64_t asid, uint64_t addr,
+                                                 uint64_t size);
+    void issue(unsigned smmu, const std::vector<arch::Command>& cmds, PathStats& path);
     void set_stage1(arch::Ste& s, const DeviceConfig& dev, TableArena& arena);
     unsigned smmu_of(const DeviceConfig& dev) const;
 
@@ -88,6 +110,13 @@ private:
     std::map<std::string, VmState> vms_;
     std::map<std::string, ViommuState> viommus_;
     std::map<std::string, uint16_t> device_vmids_;
+    struct S1Table {
+        std::unique_ptr<PageTable> table;
+        uint16_t asid = 0;
+    };
+    std::map<std::pair<std::string, uint32_t>, S1Table> s1_tables_;  // (device, ssid)
+    std::map<std::string, PathStats> paths_;
+    std::vector<std::string> rejected_;
 };
 
 }  // namespace smmu::sim

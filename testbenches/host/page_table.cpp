@@ -78,6 +78,53 @@ Descriptor PageTable::leaf_descriptor(unsigned level, uint64_t out, const PageAt
     return d;
 }
 
+uint64_t PageTable::slot_of(uint64_t table, uint64_t in, unsigned level) const {
+    const unsigned shift = arch::level_shift(granule_, level);
+    const unsigned bits = level == start_level_ ? ias_ - shift : arch::level_stride(granule_);
+    return table + ((in >> shift) & ((uint64_t{1} << bits) - 1)) * 8;
+}
+
+void PageTable::split(uint64_t slot, const Descriptor& block, unsigned level) {
+    const uint64_t page = arch::granule_bytes(granule_);
+    const uint64_t next = arena_.alloc(page, page);
+    const uint64_t child_size = uint64_t{1} << arch::level_shift(granule_, level + 1);
+    const uint64_t attrs = block.raw() & ~Descriptor::output_mask(granule_, level) & ~uint64_t{3};
+    const uint64_t base = block.output_address(granule_, level);
+    const uint64_t type = level + 1 == 3 ? 3 : 1;  // page or block
+    for (uint64_t i = 0; i < page / 8; ++i) write_desc(next + i * 8, attrs | (base + i * child_size) | type);
+    write_desc(slot, Descriptor::make_table(granule_, next).raw());
+}
+
+uint64_t PageTable::unmap(uint64_t in, uint64_t size) {
+    const uint64_t end = in + size;
+    uint64_t removed = 0;
+    while (in < end) {
+        uint64_t table = root_;
+        for (unsigned level = start_level_;;) {
+            const uint64_t slot = slot_of(table, in, level);
+            const Descriptor d(read_desc(slot));
+            const uint64_t span = uint64_t{1} << arch::level_shift(granule_, level);
+            if (!d.valid()) {
+                in = (in | (span - 1)) + 1;  // a hole: nothing to remove here
+                break;
+            }
+            if (d.is_table(level)) {
+                table = d.table_address(granule_);
+                ++level;
+                continue;
+            }
+            if (in % span == 0 && end - in >= span) {
+                write_desc(slot, 0);
+                removed += span;
+                in += span;
+                break;
+            }
+            split(slot, d, level);  // then look at the same slot again: now a table
+        }
+    }
+    return removed;
+}
+
 void PageTable::map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& attrs, uint64_t leaf) {
     const uint64_t end = in + size;
     while (in < end) {
@@ -96,6 +143,9 @@ void PageTable::map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& a
         const unsigned shift = arch::level_shift(granule_, level);
         const unsigned bits = level == start_level_ ? ias_ - shift : arch::level_stride(granule_);
         const uint64_t slot = table + ((in >> shift) & ((uint64_t{1} << bits) - 1)) * 8;
+        // io-pgtable refuses to map over a live entry (-EEXIST): unmap first.
+        if (Descriptor(read_desc(slot)).valid())
+            throw InputError("mapping at " + hex(in) + " overlaps one already mapped (unmap it first)");
         write_desc(slot, leaf_descriptor(level, out, attrs).raw());
         in += step;
         out += step;

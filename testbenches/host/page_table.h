@@ -51,12 +51,21 @@ public:
     // block the alignment allows; else every leaf is that size.
     void map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& attrs, uint64_t leaf = 0);
 
+    // Removes [in, in+size): leaves inside it are cleared, a block only partly
+    // inside is first split into a table of the next level (as io-pgtable
+    // does), holes are skipped. Returns the bytes that were mapped.
+    uint64_t unmap(uint64_t in, uint64_t size);
+
     // Leaf descriptor for this stage (VMSAv8-64 stage 1 or stage 2 attributes).
     arch::Descriptor leaf_descriptor(unsigned level, uint64_t out, const PageAttrs& attrs) const;
 
 private:
     // The table at `level` that covers `in`, created on the way down.
     uint64_t table_for(uint64_t in, unsigned level);
+    uint64_t slot_of(uint64_t table, uint64_t in, unsigned level) const;
+    // Replaces the block at `slot` by a table of next-level leaves with the same
+    // attributes and output.
+    void split(uint64_t slot, const arch::Descriptor& block, unsigned level);
     uint64_t read_desc(uint64_t addr);
     void write_desc(uint64_t addr, uint64_t value);
 

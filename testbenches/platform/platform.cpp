@@ -1,14 +1,37 @@
 #include "testbenches/platform/platform.h"
 
-#include <cstdio>
+#include <algorithm>
 
-#include "models/arch/command.h"
-#include "models/arch/event.h"
 #include "testbenches/cli/decode.h"
+#include "testbenches/platform/stats_json.h"
 
 namespace smmu::sim {
 
+using nlohmann::ordered_json;
 using sc_core::sc_time;
+
+namespace {
+double ns(uint64_t ps) { return static_cast<double>(ps) / 1000.0; }
+
+// Adds per-instance stats into a total: numbers add, "max" keeps the larger,
+// "mean" is left for the caller (it needs the counts).
+void accumulate(ordered_json& total, const ordered_json& part) {
+    for (const auto& [key, value] : part.items()) {
+        if (!total.contains(key)) {
+            total[key] = value;
+        } else if (value.is_object()) {
+            accumulate(total[key], value);
+        } else if (value.is_number()) {
+            if (key == "max")
+                total[key] = std::max(total[key].get<double>(), value.get<double>());
+            else if (value.is_number_float())
+                total[key] = total[key].get<double>() + value.get<double>();
+            else
+                total[key] = total[key].get<uint64_t>() + value.get<uint64_t>();
+        }
+    }
+}
+}  // namespace
 
 Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace)
     : sc_module(name),
@@ -16,14 +39,17 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
       trace_(trace),
       memory_("memory", cfg.memory.pa_bits, sc_time(cfg.memory.read_latency_ns, sc_core::SC_NS),
               sc_time(cfg.memory.write_latency_ns, sc_core::SC_NS)),
-      smmu_("smmu", core_params(cfg), cfg.smmu.mmio_cycles),
       host_("host", cfg) {
-    smmu_.downstream.bind(memory_.socket);
+    for (std::size_t i = 0; i < cfg.smmus.size(); ++i) {
+        smmus_.push_back(std::make_unique<Smmu>(cfg.smmus[i].c_str(), core_params(cfg), cfg.smmu.mmio_cycles));
+        smmus_.back()->downstream.bind(memory_.socket);
+        host_.mmio[i]->bind(smmus_.back()->mmio);
+    }
     host_.mem.bind(memory_.socket);
-    host_.mmio.bind(smmu_.mmio);
     for (const DeviceConfig& d : cfg.devices) {
         gens_.push_back(std::make_unique<TrafficGenerator>(d.name.c_str(), d.sid, d.outstanding));
-        gens_.back()->socket.bind(smmu_.upstream);
+        const int smmu = cfg.smmu_index(d.smmu);
+        gens_.back()->socket.bind(smmus_.at(smmu < 0 ? 0 : smmu)->upstream);
     }
     SC_THREAD(dispatch);
 }
@@ -34,14 +60,18 @@ void Platform::dispatch() {
         traffic_start_ = sc_core::sc_time_stamp();
         TraceRecord rec;
         while (trace_ && trace_->next(rec)) {
-            const std::size_t dev = resolve_device(cfg_, rec, trace_->filename());
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
             if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
-            gens_[dev]->push(rec);
+            if (rec.change) {
+                host_.post(*rec.change);
+                continue;
+            }
+            gens_[resolve_device(cfg_, rec, trace_->filename())]->push(rec);
         }
         for (auto& g : gens_) g->close();
         for (auto& g : gens_)
             while (!g->done()) wait(g->idle_event());
+        while (!host_.idle()) wait(host_.idle_event());
         traffic_end_ = sc_core::sc_time_stamp();
         host_.finish();
     } catch (...) {
@@ -56,9 +86,7 @@ void Platform::run() {
     if (host_.error()) std::rethrow_exception(host_.error());
 }
 
-nlohmann::ordered_json Platform::stats(double wall_s) const {
-    using nlohmann::ordered_json;
-    const SmmuStats& s = smmu_.core().stats();
+ordered_json Platform::stats(double wall_s) const {
     MasterStats all;
     ordered_json devices = ordered_json::object();
     for (std::size_t i = 0; i < gens_.size(); ++i) {
@@ -68,74 +96,91 @@ nlohmann::ordered_json Platform::stats(double wall_s) const {
         all.bytes += m.bytes;
         all.faults += m.faults;
         all.latency.merge(m.latency);
-        devices[cfg_.devices[i].name] = {{"transactions", m.transactions},
+        devices[cfg_.devices[i].name] = {{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
+                                         {"vmid", host_.driver().device_vmid(cfg_.devices[i].name)},
+                                         {"transactions", m.transactions},
                                          {"bytes", m.bytes},
                                          {"faults", m.faults},
                                          {"latency_ns_mean", m.latency.mean() / 1000.0}};
     }
-    auto ns = [](uint64_t ps) { return static_cast<double>(ps) / 1000.0; };
 
-    const UnitStats& u = smmu_.core().unit().stats();
-    ordered_json j;
-    j["pmu"] = {{"transaction", s.transactions},
-                {"tlb_miss", u.tlb_misses},
-                {"config_cache_miss", u.config_misses},
-                {"trans_table_walk_access", s.walk_reads},
-                {"config_struct_access", s.config_reads},
-                // Counted over the traffic window, like a PMCG enabled when traffic starts.
-                {"cycles", (traffic_end_ - traffic_start_).value() / smmu_.clock_period().value()}};
-    ordered_json caches = ordered_json::object();
-    smmu_.core().unit().for_each_cache([&](const std::string& name, const CacheStats& c) {
-        caches[name] = {{"lookups", c.lookups},         {"hits", c.hits},   {"misses", c.misses},
-                        {"evictions", c.evictions}, {"fills", c.fills}, {"invalidations", c.invalidations}};
-    });
-    j["caches"] = caches;
-    ordered_json reads = ordered_json::object();
-    for (const auto& [n, count] : u.reads_per_walk) reads[std::to_string(n)] = count;
-    j["walks"] = {{"count", u.walks}, {"reads_histogram", reads}, {"merged_misses", u.merged}};
-    j["totals"] = {{"records", all.records},
-                   {"transactions", all.transactions},
-                   {"faults", all.faults},
-                   {"bytes", all.bytes},
-                   {"translated", s.translated},
-                   {"bypassed", s.bypassed},
-                   {"aborted", s.aborted}};
-    ordered_json histogram = ordered_json::object();
-    for (const auto& [ps, count] : all.latency.counts()) {
-        // Keys in ns: whole numbers print as such, others with ps precision.
-        char key[32];
-        if (ps % 1000 == 0)
-            std::snprintf(key, sizeof key, "%llu", static_cast<unsigned long long>(ps / 1000));
-        else
-            std::snprintf(key, sizeof key, "%.3f", ns(ps));
-        histogram[key] = count;
-    }
-    j["latency_ns"] = {{"mean", all.latency.mean() / 1000.0},
-                       {"p50", ns(all.latency.percentile(50))},
-                       {"p99", ns(all.latency.percentile(99))},
-                       {"max", ns(all.latency.max())},
-                       {"histogram", histogram}};
-    ordered_json events = ordered_json::object();
-    for (const auto& info : arch::all_events())
-        if (s.events[static_cast<uint8_t>(info.id)]) events[std::string(info.name)] = s.events[static_cast<uint8_t>(info.id)];
-    j["events"] = events;
-    // The records themselves, as the host drained them from the event queue.
+    // Each instance on its own, then the platform's totals.
+    ordered_json per_smmu = ordered_json::array();
+    ordered_json pmu, caches = ordered_json::object(), walks, events = ordered_json::object(), dropped, cmdq;
     ordered_json records = ordered_json::array();
-    for (const arch::EventRecord& e : host_.events()) records.push_back(describe(e));
+    uint64_t translated = 0, bypassed = 0, aborted = 0, syncs = 0, sync_cycles = 0;
+    for (std::size_t i = 0; i < smmus_.size(); ++i) {
+        const SmmuCore& core = smmus_[i]->core();
+        const uint64_t cycles = (traffic_end_ - traffic_start_).value() / smmus_[i]->clock_period().value();
+        ordered_json one = {{"name", cfg_.smmus[i]},
+                            {"pmu", pmu_json(core, cycles)},
+                            {"caches", caches_json(core)},
+                            {"walks", walks_json(core)},
+                            {"events", events_json(core.stats())},
+                            {"cmdq", cmdq_json(core)}};
+        accumulate(pmu, one["pmu"]);
+        if (i > 0) pmu["cycles"] = std::max(pmu["cycles"].get<uint64_t>(), cycles);  // one clock, not a sum
+        accumulate(caches, one["caches"]);
+        accumulate(walks, one["walks"]);
+        accumulate(events, one["events"]);
+        accumulate(dropped, events_dropped_json(core.stats()));
+        accumulate(cmdq, one["cmdq"]);
+        per_smmu.push_back(one);
+        const SmmuStats& s = core.stats();
+        translated += s.translated;
+        bypassed += s.bypassed;
+        aborted += s.aborted;
+        syncs += s.syncs;
+        sync_cycles += s.sync_cycles_total;
+        // The records themselves, as the host drained them from the event queue.
+        if (i < host_.events().size())
+            for (const arch::EventRecord& e : host_.events()[i]) {
+                ordered_json r = describe(e);
+                r["smmu"] = cfg_.smmus[i];
+                records.push_back(r);
+            }
+    }
+    const double period_ns = static_cast<double>(smmus_.front()->core().period_ps()) / 1000.0;
+    cmdq["sync_latency_ns"]["mean"] = syncs ? static_cast<double>(sync_cycles) * period_ns / syncs : 0.0;
+
+    ordered_json j;
+    j["pmu"] = pmu;
+    j["totals"] = {{"records", all.records},    {"transactions", all.transactions}, {"faults", all.faults},
+                   {"bytes", all.bytes},        {"translated", translated},         {"bypassed", bypassed},
+                   {"aborted", aborted}};
+    j["latency_ns"] = latency_json(all.latency);
+    j["caches"] = caches;
+    j["walks"] = walks;
+    j["events"] = events;
     j["event_queue"] = records;
-    j["events_dropped"] = {{"eventq_disabled", s.events_dropped_disabled}, {"overflow", s.events_dropped_overflow}};
-    ordered_json cmds = ordered_json::object();
-    for (const auto& info : arch::all_opcodes())
-        if (s.commands[static_cast<uint8_t>(info.opcode)])
-            cmds[std::string(info.name)] = s.commands[static_cast<uint8_t>(info.opcode)];
-    const double period_ns = static_cast<double>(smmu_.core().period_ps()) / 1000.0;
-    j["cmdq"] = {{"by_opcode", cmds},
-                 {"errors", s.command_errors},
-                 {"invalidated_entries", s.invalidated_entries},
-                 {"sync_latency_ns",
-                  {{"count", s.syncs},
-                   {"mean", s.syncs ? static_cast<double>(s.sync_cycles_total) * period_ns / s.syncs : 0.0},
-                   {"max", static_cast<double>(s.sync_cycles_max) * period_ns}}}};
+    j["events_dropped"] = dropped;
+    j["cmdq"] = cmdq;
+
+    // VMIDs and what the topology's invalidations cost.
+    const HostDriver& host = host_.driver();
+    ordered_json vmids_per = ordered_json::array();
+    unsigned vmids_used = 0;
+    for (unsigned n : host.vmids_per_smmu()) {
+        vmids_per.push_back(n);
+        vmids_used += n;
+    }
+    j["vmids"] = {{"used", vmids_used}, {"per_smmu", vmids_per},
+                  {"policy", cfg_.host.vmid_policy == VmidPolicy::PerS2Domain ? "per-s2-domain" : "per-viommu"}};
+    ordered_json paths = ordered_json::object(), by_opcode = ordered_json::object();
+    uint64_t inv_commands = 0, inv_syncs = 0;
+    for (const auto& [name, p] : host.paths()) {
+        ordered_json pj = {{"changes", p.changes}, {"commands", p.commands}, {"syncs", p.syncs}, {"rejected", p.rejected}};
+        if (auto t = host_.change_times().find(name); t != host_.change_times().end())
+            pj["change_to_sync_ns"] = {{"mean", t->second.mean() / 1000.0}, {"max", ns(t->second.max())}};
+        paths[name] = pj;
+        inv_commands += p.commands;
+        inv_syncs += p.syncs;
+        for (const auto& [op, n] : p.by_opcode)
+            by_opcode[op] = (by_opcode.contains(op) ? by_opcode[op].get<uint64_t>() : 0) + n;
+    }
+    j["invalidation"] = {{"commands", inv_commands}, {"syncs", inv_syncs}, {"by_opcode", by_opcode},
+                         {"paths", paths},           {"rejected", host.rejected()}};
+    j["smmus"] = per_smmu;
     j["devices"] = devices;
     j["sim"] = {{"sim_time_ns", ns(sc_core::sc_time_stamp().value())},
                 {"traffic_time_ns", ns((traffic_end_ - traffic_start_).value())},

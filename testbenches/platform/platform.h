@@ -1,12 +1,13 @@
-// The simulated platform a `run` builds from a Config: memory, one SMMU, the
-// host CPU running the driver model, and one traffic generator per device,
-// bound by TLM-2.0 sockets:
+// The simulated platform a `run` builds from a Config: memory, one Smmu per
+// instance in `smmus`, the host CPU running the iommufd-like host model, and
+// one traffic generator per device, bound by TLM-2.0 sockets:
 //
-//   TrafficGenerator[i] --upstream--> Smmu --downstream--> Memory
-//   Host --mmio--> Smmu.mmio          Host --mem--> Memory
+//   TrafficGenerator[d] --upstream--> Smmu[smmu of d] --downstream--> Memory
+//   Host --mmio_<smmu>--> Smmu[i].mmio        Host --mem--> Memory
 //
-// A dispatcher thread streams the trace and hands each record to its
-// device's generator at the record's time (time 0 = host done configuring).
+// A dispatcher thread streams the trace: DMA records go to their device's
+// generator, map/unmap/guest_inv records to the host, each at its time
+// (time 0 = the host done configuring).
 #pragma once
 #include <exception>
 #include <memory>
@@ -25,11 +26,10 @@
 
 namespace smmu::sim {
 
-
 class Platform : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(Platform);
-    // `trace` may be null: the host configures the SMMU and the run ends.
+    // `trace` may be null: the host configures the SMMUs and the run ends.
     Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace);
 
     // Runs the simulation to the end; rethrows what stopped it early.
@@ -37,7 +37,7 @@ public:
     // The --stats JSON (see README, "Reading the stats").
     nlohmann::ordered_json stats(double wall_s) const;
 
-    const Smmu& smmu() const { return smmu_; }
+    const Smmu& smmu(unsigned i = 0) const { return *smmus_.at(i); }
     const Host& host() const { return host_; }
 
 private:
@@ -46,7 +46,7 @@ private:
     const Config& cfg_;
     TraceReader* trace_;
     Memory memory_;
-    Smmu smmu_;
+    std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
     std::exception_ptr error_;
