@@ -61,7 +61,7 @@ void SmmuCore::execute(const arch::Command& c) {
     ++stats_.commands[c.opcode()];
     const auto op = static_cast<Opcode>(c.opcode());
     if (op == Opcode::PREFETCH_CONFIG || op == Opcode::PREFETCH_ADDR) {
-        unit_.prefetch(regs_.stream_table(), c);
+        unit_.prefetch(regs_.stream_table(), c, cmd_clock_);
         return;
     }
     if (op != Opcode::SYNC) {
@@ -129,6 +129,9 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
             break;
         }
     }
+    // A SYNC waits for the whole transaction: a fault's event record write
+    // (and the SMMUEN=0 path) ends after what the translation unit booked.
+    unit_.extend_busy_until(t);
     if (done) *done = t;
     return r;
 }

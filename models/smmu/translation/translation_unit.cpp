@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "models/arch/pte.h"
+
 namespace smmu {
 
 using arch::Opcode;
@@ -23,6 +25,10 @@ bool sid_in_range(uint32_t sid, const arch::Command& c) {
     const uint64_t base = c.get(cmd::SID) & ~(span - 1);
     return sid >= base && sid < base + span;
 }
+
+// A stage 1 walk-cache leaf with nG=0 is a global translation: TLBI by ASID
+// leaves it, TLBI by VA removes it whatever ASID walked it (IHI 0070 4.4.2).
+bool global_leaf(const WalkEntry& e) { return e.leaf && !arch::Descriptor(e.desc).get(arch::pte::nG); }
 }  // namespace
 
 TranslationUnit::TranslationUnit(MemoryPort& mem, const SmmuCaps& caps, const MicroArchParams& p)
@@ -184,20 +190,26 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     return finish();
 }
 
-void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command& c) {
+void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command& c, Cycle* now) {
     TranslationRequest req;
     req.sid = static_cast<uint32_t>(c.get(cmd::SID));
     req.ssv = c.get(cmd::SSV);
     req.ssid = static_cast<uint32_t>(c.get(cmd::SSID));
     AccessLog log;
-    Cycle t = last_arrival_;
+    // The fetch's reads advance the command's timeline (the port's cursor), so
+    // its lookups and the entries' ready cycles must follow that timeline too.
+    // (They used to start from the last arrival, with an untimed walk: a
+    // prefetched entry was usable before its reads were back, and its walk-cache
+    // entries were ready at cycle 0.)
+    Cycle from_last_arrival = last_arrival_;
+    Cycle& t = now ? *now : from_last_arrival;
     bool hit = false;
     auto ctx = configuration(st, req, t, log, hit);
     if (!ctx.ok() || static_cast<Opcode>(c.opcode()) != Opcode::PREFETCH_ADDR) return;
     const TranslationContext& tc = ctx.value();
     if (!tc.s1 && !tc.s2) return;
     req.iova = c.get(cmd::PrefetchAddr);
-    const TranslationResult r = translator_.walk(tc, req, log, WalkResources{&walks_, nullptr});
+    const TranslationResult r = translator_.walk(tc, req, log, WalkResources{&walks_, &t});
     if (r.outcome == TranslationResult::Outcome::Translated) iotlb_.fill(make_entry(req, tc, r, t));
 }
 
@@ -218,21 +230,35 @@ unsigned TranslationUnit::invalidate(const arch::Command& c) {
     auto walk_stage = [&](unsigned stage, auto pred) {
         for (unsigned l = 0; l < 4; ++l) n += walks_.level[walk_cache_index(stage, l)].invalidate_if(pred);
     };
+    // A micro-TLB entry is found by StreamID/SubstreamID alone: it caches the
+    // STE and CD that led to its translation as well, so a CFGI of them must
+    // remove it too (IHI 0070 4.3: a CFGI invalidates everything cached from
+    // the structure; 16.2: combined entries go with any of their parts).
+    // Without this a stream whose STE moved to another VMID/ASID kept using
+    // its old translations after CFGI_STE + SYNC.
+    auto utlbs = [&](auto pred) {
+        for (auto& u : utlbs_) n += u->invalidate_if(pred);
+    };
     switch (op) {
         case Opcode::CFGI_STE:
             n += config_.invalidate_if([&](const ConfigEntry& e) { return e.sid == sid; });
+            utlbs([&](const TlbEntry& e) { return e.sid == sid; });
             break;
         case Opcode::CFGI_STE_RANGE:
             n += config_.invalidate_if([&](const ConfigEntry& e) { return sid_in_range(e.sid, c); });
+            utlbs([&](const TlbEntry& e) { return sid_in_range(e.sid, c); });
             break;
         case Opcode::CFGI_CD: {
             const uint32_t ssid = static_cast<uint32_t>(c.get(cmd::SSID));
             n += config_.invalidate_if(
                 [&](const ConfigEntry& e) { return e.sid == sid && e.ctx.has_cd && e.ctx.cd_index == ssid; });
+            // Stage 1 entries came through a CD: SSID's, or CD 0 for untagged traffic (ssid 0).
+            utlbs([&](const TlbEntry& e) { return e.sid == sid && e.kind == TlbKind::Stage1 && e.ssid == ssid; });
             break;
         }
         case Opcode::CFGI_CD_ALL:
             n += config_.invalidate_if([&](const ConfigEntry& e) { return e.sid == sid && e.ctx.has_cd; });
+            utlbs([&](const TlbEntry& e) { return e.sid == sid && e.kind == TlbKind::Stage1; });
             break;
         case Opcode::TLBI_NH_ALL:
             // Stage 1 (and nested, which stage 1 tags) of one VMID, every ASID.
@@ -244,7 +270,7 @@ unsigned TranslationUnit::invalidate(const arch::Command& c) {
             tlbs([&](const TlbEntry& e) {
                 return e.kind == TlbKind::Stage1 && e.vmid == vmid && !e.global && e.asid == asid;
             });
-            walk_stage(1, [&](const WalkEntry& e) { return e.vmid == vmid && e.asid == asid; });
+            walk_stage(1, [&](const WalkEntry& e) { return e.vmid == vmid && e.asid == asid && !global_leaf(e); });
             break;
         case Opcode::TLBI_NH_VA:
         case Opcode::TLBI_NH_VAA: {
@@ -255,7 +281,7 @@ unsigned TranslationUnit::invalidate(const arch::Command& c) {
             });
             // Leaf=1 leaves the table entries above the leaf in the walk caches.
             walk_stage(1, [&](const WalkEntry& e) {
-                return e.vmid == vmid && (any_asid || e.asid == asid) && (!leaf_only || e.leaf) &&
+                return e.vmid == vmid && (any_asid || e.asid == asid || global_leaf(e)) && (!leaf_only || e.leaf) &&
                        e.overlaps(range.base, range.size);
             });
             break;

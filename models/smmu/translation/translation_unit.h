@@ -12,6 +12,7 @@
 // page waits for the first walk instead of walking again (miss merging).
 // docs/timing.md has the diagram and the formulas.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <map>
@@ -67,11 +68,16 @@ public:
     // Removes what the command's scope covers; returns the entries removed.
     // Commands that invalidate nothing (SYNC, PREFETCH...) return 0.
     unsigned invalidate(const arch::Command& c);
-    // PREFETCH_CONFIG / PREFETCH_ADDR: fill without recording faults.
-    void prefetch(const StreamTableConfig& st, const arch::Command& c);
+    // PREFETCH_CONFIG / PREFETCH_ADDR: fill without recording faults. `now`:
+    // the command's timeline (the port's cursor), which the fetch advances and
+    // whose cycle the filled entries become ready at; null: from the last arrival.
+    void prefetch(const StreamTableConfig& st, const arch::Command& c, Cycle* now = nullptr);
 
     // The last cycle any accepted translation completes (CMD_SYNC waits for it).
     Cycle busy_until() const { return busy_until_; }
+    // A transaction that completes later than its translation did (the event
+    // record of a fault is written first; SMMUEN=0 bypass has no translation).
+    void extend_busy_until(Cycle t) { busy_until_ = std::max(busy_until_, t); }
     TimedPort& port() { return timed_; }
     const MicroArchParams& params() const { return p_; }
     const UnitStats& stats() const { return stats_; }
