@@ -59,6 +59,8 @@ CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done) {
 
 void SmmuCore::execute(const arch::Command& c) {
     ++stats_.commands[c.opcode()];
+    recent_.push_back(c);
+    if (recent_.size() > kRecentCommands) recent_.pop_front();
     const auto op = static_cast<Opcode>(c.opcode());
     if (op == Opcode::PREFETCH_CONFIG || op == Opcode::PREFETCH_ADDR) {
         unit_.prefetch(regs_.stream_table(), c, cmd_clock_);
@@ -133,6 +135,7 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
     // (and the SMMUEN=0 path) ends after what the translation unit booked.
     unit_.extend_busy_until(t);
     if (done) *done = t;
+    if (observer_) observer_(req, r);
     return r;
 }
 

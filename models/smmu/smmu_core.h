@@ -5,6 +5,8 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <deque>
+#include <functional>
 
 #include "models/smmu/cmdq/command_queue.h"
 #include "models/smmu/eventq/event_queue.h"
@@ -64,6 +66,13 @@ public:
     const SmmuStats& stats() const { return stats_; }
     const SmmuCaps& caps() const { return regs_.caps(); }
     const TranslationUnit& unit() const { return unit_; }
+
+    // Called with every translation's outcome (checkers, tracers).
+    using Observer = std::function<void(const TranslationRequest&, const TranslationResult&)>;
+    void set_observer(Observer o) { observer_ = std::move(o); }
+    // The last commands executed, oldest first (at most kRecentCommands).
+    static constexpr std::size_t kRecentCommands = 8;
+    const std::deque<arch::Command>& recent_commands() const { return recent_; }
     uint64_t period_ps() const { return unit_.params().period_ps(); }
 
 private:
@@ -75,6 +84,8 @@ private:
     EventQueue eventq_;
     SmmuStats stats_;
     Cycle* cmd_clock_ = nullptr;  // the timeline of the command being executed
+    Observer observer_;
+    std::deque<arch::Command> recent_;
 };
 
 }  // namespace smmu

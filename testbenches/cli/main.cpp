@@ -2,7 +2,9 @@
 //   smmu-sim run --config FILE [--config FILE2 ...] [--set key=value ...] [--trace FILE] [--stats OUT.json]
 //   smmu-sim translate --config FILE ... --device NAME --iova ADDR [--ssid N] [--write]
 //   smmu-sim decode ste|cd|cmd|event WORD64...
-// Exit codes: 0 ok, 1 translate ended in a fault, 2 bad input, 3 simulation error.
+//   smmu-sim replay SCRIPT [--config FILE ...] [--set key=value ...] [--stats OUT.json]
+// Exit codes: 0 ok, 1 translate ended in a fault or a replay expectation failed, 2 bad input,
+// 3 simulation error.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <systemc>
 
 #include "testbenches/cli/decode.h"
+#include "testbenches/cli/replay.h"
 #include "testbenches/cli/translate.h"
 #include "testbenches/config/config_loader.h"
 #include "testbenches/config/input_error.h"
@@ -28,6 +31,7 @@ constexpr const char* kUsage =
     "  run        simulate a platform: --config FILE... [--set k=v...] [--trace FILE] [--stats OUT.json] [--quiet]\n"
     "  translate  one cold translation, step by step: --config FILE... --device NAME --iova ADDR [--ssid N] [--write]\n"
     "  decode     ste|cd|cmd|event WORD64... -> JSON of the architecture's fields\n"
+    "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
 
 po::options_description config_options() {
@@ -85,6 +89,14 @@ void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostr
     out << buf;
     out << "  pmu          ";
     for (const auto& [k, v] : s["pmu"].items()) out << " " << k << "=" << v.dump();
+    const auto& v = s["vmids"];
+    out << "\n  vmids         " << v["used"].dump() << " used, per SMMU " << v["per_smmu"].dump() << " ("
+        << v["policy"].get<std::string>() << ")";
+    const auto& inv = s["invalidation"];
+    if (inv["commands"].get<uint64_t>() || inv["syncs"].get<uint64_t>()) {
+        out << "\n  invalidation  " << inv["commands"].dump() << " commands, " << inv["syncs"].dump() << " SYNCs:";
+        for (const auto& [k, v2] : inv["by_opcode"].items()) out << " " << k << "=" << v2.dump();
+    }
     out << "\n  events       ";
     if (s["events"].empty()) out << " none";
     for (const auto& [k, v] : s["events"].items()) out << " " << k << "=" << v.dump();
@@ -117,6 +129,12 @@ int cmd_run(const std::vector<std::string>& args) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::ordered_json s = platform.stats(wall);
     if (!vm.count("quiet")) print_summary(s, cfg, std::cout);
+    if (!vm.count("quiet") && s.contains("checker")) {
+        const uint64_t n = s["checker"]["mismatches"].get<uint64_t>();
+        std::cout << "  checker       " << s["checker"]["checked"].get<uint64_t>() << " translations checked, " << n
+                  << " stale (missing invalidation?)\n";
+        for (const std::string& line : platform.checker_lines()) std::cout << "    " << line << "\n";
+    }
     if (stats_file.is_open()) stats_file << s.dump(2) << "\n";
     return 0;
 }
@@ -173,6 +191,7 @@ int sc_main(int argc, char* argv[]) {
         if (command == "run") return cmd_run(args);
         if (command == "translate") return cmd_translate(args);
         if (command == "decode") return cmd_decode(args);
+        if (command == "replay") return replay_command(args);
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsage;
             return 0;

@@ -351,6 +351,17 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
     const std::string at = ch.where + ": ";
     if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return guest_invalidate(ch);
     const PageAttrs attrs{ch.read, ch.write, ch.exec};
+    if (ch.stage2 && ch.target == "*") {
+        // Guest RAM changed: every S2 domain that maps it (one per VM, or one
+        // per device when S2s are not shared) gets the same edit.
+        std::string path;
+        for (const VmConfig& vm : cfg_.vms) {
+            ChangeRecord one = ch;
+            one.target = vm.name;
+            path = apply(one);
+        }
+        return path.empty() ? "s2_change" : path;
+    }
     if (ch.stage2) {
         auto vm = vms_.find(ch.target);
         if (vm == vms_.end()) throw InputError(at + "target: unknown vm '" + ch.target + "'");

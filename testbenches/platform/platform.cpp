@@ -46,6 +46,16 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         host_.mmio[i]->bind(smmus_.back()->mmio);
     }
     host_.mem.bind(memory_.socket);
+    if (cfg.host.check_invalidations) {
+        for (std::size_t i = 0; i < smmus_.size(); ++i) {
+            SmmuCore& core = smmus_[i]->core();
+            checkers_.push_back(std::make_unique<InvalidationChecker>(
+                cfg.smmus[i], core, memory_.store(), [this] { return !host_.idle(); },
+                [] { return static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0; }));
+            InvalidationChecker* checker = checkers_.back().get();
+            core.set_observer([checker](const TranslationRequest& req, const TranslationResult& r) { checker->check(req, r); });
+        }
+    }
     for (const DeviceConfig& d : cfg.devices) {
         gens_.push_back(std::make_unique<TrafficGenerator>(d.name.c_str(), d.sid, d.outstanding));
         const int smmu = cfg.smmu_index(d.smmu);
@@ -78,6 +88,13 @@ void Platform::dispatch() {
         error_ = std::current_exception();
         sc_core::sc_stop();
     }
+}
+
+std::vector<std::string> Platform::checker_lines() const {
+    std::vector<std::string> out;
+    for (const auto& c : checkers_)
+        for (const std::string& l : c->lines()) out.push_back(l);
+    return out;
 }
 
 void Platform::run() {
@@ -180,6 +197,20 @@ ordered_json Platform::stats(double wall_s) const {
     }
     j["invalidation"] = {{"commands", inv_commands}, {"syncs", inv_syncs}, {"by_opcode", by_opcode},
                          {"paths", paths},           {"rejected", host.rejected()}};
+    if (!checkers_.empty()) {
+        uint64_t checked = 0, mismatches = 0, tolerated = 0;
+        ordered_json reports = ordered_json::array();
+        for (const auto& c : checkers_) {
+            checked += c->checked();
+            mismatches += c->mismatches();
+            tolerated += c->tolerated();
+            for (const auto& r : c->reports()) reports.push_back(r);
+        }
+        j["checker"] = {{"checked", checked},
+                        {"mismatches", mismatches},
+                        {"tolerated_during_change", tolerated},
+                        {"reports", reports}};
+    }
     j["smmus"] = per_smmu;
     j["devices"] = devices;
     j["sim"] = {{"sim_time_ns", ns(sc_core::sc_time_stamp().value())},

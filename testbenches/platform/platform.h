@@ -22,6 +22,7 @@
 #include "testbenches/config/model_params.h"
 #include "testbenches/config/trace.h"
 #include "testbenches/host/host.h"
+#include "testbenches/platform/invalidation_checker.h"
 #include "testbenches/traffic/traffic_generator.h"
 
 namespace smmu::sim {
@@ -39,6 +40,8 @@ public:
 
     const Smmu& smmu(unsigned i = 0) const { return *smmus_.at(i); }
     const Host& host() const { return host_; }
+    // Mismatches the missing-invalidation checker found, as text lines.
+    std::vector<std::string> checker_lines() const;
 
 private:
     void dispatch();
@@ -49,6 +52,7 @@ private:
     std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
+    std::vector<std::unique_ptr<InvalidationChecker>> checkers_;  // host.check_invalidations
     std::exception_ptr error_;
     sc_core::sc_time traffic_start_, traffic_end_;
 };
