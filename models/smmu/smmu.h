@@ -24,7 +24,9 @@ namespace smmu {
 
 class Smmu : public sc_core::sc_module {
 public:
-    tlm_utils::multi_passthrough_target_socket<Smmu> upstream;
+    // Any number of masters, none included (an instance may have no devices).
+    tlm_utils::multi_passthrough_target_socket<Smmu, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND>
+        upstream;
     tlm_utils::simple_initiator_socket<Smmu> downstream;
     tlm_utils::simple_target_socket<Smmu> mmio;
 

@@ -724,6 +724,9 @@ DeviceConfig read_device(const Entry& e, Config& c) {
                                             [&](const arch::FieldDef& fd) { return fd.name == fe.key; });
             if (known == std::end(arch::ste::kAll))
                 fail(fe.where, f.field("vste_fields") + "." + fe.key, "not an STE field name");
+            if (known->word >= 2)
+                fail(fe.where, f.field("vste_fields") + "." + fe.key,
+                     "not in the two words of a vSTE (a guest passes STE words 0 and 1 only)");
             d.vste_fields.emplace_back(fe.key, to_uint(fe.value, f.field("vste_fields") + "." + fe.key));
         }
     }
