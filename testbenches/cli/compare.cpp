@@ -1,0 +1,114 @@
+#include "testbenches/cli/compare.h"
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "testbenches/config/input_error.h"
+
+namespace smmu::sim {
+
+namespace {
+using nlohmann::json;
+
+double num(const json& j, std::initializer_list<const char*> path) {
+    const json* p = &j;
+    for (const char* k : path) {
+        if (!p->is_object() || !p->contains(k)) return 0;
+        p = &(*p)[k];
+    }
+    return p->is_number() ? p->get<double>() : 0;
+}
+
+// hits / lookups over the caches whose name starts with `prefix`, in percent;
+// "-" when none of them is present.
+std::string hit_rate(const json& j, const std::string& prefix) {
+    double hits = 0, lookups = 0;
+    bool any = false;
+    if (j.contains("caches"))
+        for (const auto& [name, c] : j["caches"].items())
+            if (name.rfind(prefix, 0) == 0) {
+                any = true;
+                hits += c.value("hits", 0.0);
+                lookups += c.value("lookups", 0.0);
+            }
+    if (!any || lookups == 0) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * hits / lookups);
+    return buf;
+}
+
+std::string fmt(double v, const char* f = "%.0f") {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+}  // namespace
+
+void compare_command(const std::vector<std::string>& args, std::ostream& out) {
+    if (args.empty()) throw InputError("compare: give LABEL=STATS.json for each run");
+    std::vector<std::string> labels;
+    std::vector<json> runs;
+    for (const std::string& a : args) {
+        const std::size_t eq = a.find('=');
+        if (eq == std::string::npos || eq == 0) throw InputError("compare: '" + a + "' is not LABEL=STATS.json");
+        const std::string file = a.substr(eq + 1);
+        std::ifstream in(file);
+        if (!in) throw InputError("compare: missing file '" + file + "'");
+        try {
+            runs.push_back(json::parse(in));
+        } catch (const json::exception& e) {
+            throw InputError("compare: " + file + ": not a stats JSON (" + e.what() + ")");
+        }
+        labels.push_back(a.substr(0, eq));
+    }
+    struct Row {
+        const char* name;
+        std::function<std::string(const json&)> value;
+    };
+    const std::vector<Row> rows = {
+        {"VMIDs used", [](const json& j) { return fmt(num(j, {"vmids", "used"})); }},
+        {"VMIDs per SMMU", [](const json& j) { return j.contains("vmids") ? j["vmids"]["per_smmu"].dump() : "-"; }},
+        {"transactions", [](const json& j) { return fmt(num(j, {"totals", "transactions"})); }},
+        {"faults", [](const json& j) { return fmt(num(j, {"totals", "faults"})); }},
+        {"micro-TLB hit rate", [](const json& j) { return hit_rate(j, "utlb"); }},
+        {"IOTLB hit rate", [](const json& j) { return hit_rate(j, "iotlb"); }},
+        {"config cache hit rate", [](const json& j) { return hit_rate(j, "config"); }},
+        {"S1 walk-cache hit rate", [](const json& j) { return hit_rate(j, "walk_s1"); }},
+        {"S2 walk-cache hit rate", [](const json& j) { return hit_rate(j, "walk_s2"); }},
+        {"IPA cache hit rate", [](const json& j) { return hit_rate(j, "ipa"); }},
+        {"IOTLB misses", [](const json& j) { return fmt(num(j, {"pmu", "tlb_miss"})); }},
+        {"table-walk reads", [](const json& j) { return fmt(num(j, {"pmu", "trans_table_walk_access"})); }},
+        {"invalidation commands", [](const json& j) { return fmt(num(j, {"invalidation", "commands"})); }},
+        {"  TLBI_S2_IPA", [](const json& j) { return fmt(num(j, {"invalidation", "by_opcode", "TLBI_S2_IPA"})); }},
+        {"  TLBI_NH_ALL", [](const json& j) { return fmt(num(j, {"invalidation", "by_opcode", "TLBI_NH_ALL"})); }},
+        {"invalidation SYNCs", [](const json& j) { return fmt(num(j, {"invalidation", "syncs"})); }},
+        {"S2 change to SYNC (ns, mean)",
+         [](const json& j) {
+             return fmt(num(j, {"invalidation", "paths", "s2_change", "change_to_sync_ns", "mean"}), "%.1f");
+         }},
+        {"latency mean (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "mean"}), "%.1f"); }},
+        {"latency p99 (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "p99"}), "%.1f"); }},
+    };
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%-30s", "");
+    out << buf;
+    for (const std::string& l : labels) {
+        std::snprintf(buf, sizeof buf, " %16s", l.c_str());
+        out << buf;
+    }
+    out << "\n";
+    for (const Row& r : rows) {
+        std::snprintf(buf, sizeof buf, "%-30s", r.name);
+        out << buf;
+        for (const json& j : runs) {
+            std::snprintf(buf, sizeof buf, " %16s", r.value(j).c_str());
+            out << buf;
+        }
+        out << "\n";
+    }
+}
+
+}  // namespace smmu::sim
