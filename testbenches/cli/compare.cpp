@@ -89,6 +89,10 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
          [](const json& j) {
              return fmt(num(j, {"invalidation", "paths", "s2_change", "change_to_sync_ns", "mean"}), "%.1f");
          }},
+        {"DMAs during a change",
+         [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "transactions"})); }},
+        {"  their latency mean (ns)",
+         [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "latency_ns_mean"}), "%.1f"); }},
         {"latency mean (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "mean"}), "%.1f"); }},
         {"latency p99 (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "p99"}), "%.1f"); }},
     };

@@ -66,12 +66,14 @@ void TrafficGenerator::issue(const TraceRecord& r, uint64_t addr, unsigned len) 
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     gp.set_extension(&ext);
     const sc_core::sc_time start = sc_core::sc_time_stamp();
+    const bool during_change = changing_ && changing_();
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket->b_transport(gp, delay);
     wait(delay);
     gp.clear_extension(&ext);
     ++stats_.transactions;
     stats_.latency.add((sc_core::sc_time_stamp() - start).value());
+    if (during_change) stats_.during_change.add((sc_core::sc_time_stamp() - start).value());
     if (gp.is_response_ok())
         stats_.bytes += len;
     else

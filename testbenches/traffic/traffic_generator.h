@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include <systemc>
@@ -23,6 +24,9 @@ struct MasterStats {
     uint64_t bytes = 0;          // bytes of transactions that completed OK
     uint64_t faults = 0;         // transactions the SMMU terminated
     LatencyHistogram latency;    // per transaction, issue to completion
+    // The transactions issued while the host was changing tables (between a
+    // change and its last SYNC): what the invalidations delayed.
+    LatencyHistogram during_change;
 };
 
 class TrafficGenerator : public sc_core::sc_module {
@@ -40,6 +44,8 @@ public:
     const sc_core::sc_event& idle_event() const { return idle_; }
 
     const MasterStats& stats() const { return stats_; }
+    // Tells whether the host is in the middle of a change (set by the platform).
+    void watch_changes(std::function<bool()> changing) { changing_ = std::move(changing); }
     uint32_t sid() const { return sid_; }
 
 private:
@@ -52,6 +58,7 @@ private:
     bool closed_ = false;
     unsigned busy_ = 0;
     MasterStats stats_;
+    std::function<bool()> changing_;
 };
 
 }  // namespace smmu::sim
