@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <systemc>
 
+#include "testbenches/cli/compare.h"
 #include "testbenches/cli/decode.h"
 #include "testbenches/cli/replay.h"
 #include "testbenches/cli/translate.h"
@@ -31,6 +32,7 @@ constexpr const char* kUsage =
     "  run        simulate a platform: --config FILE... [--set k=v...] [--trace FILE] [--stats OUT.json] [--quiet]\n"
     "  translate  one cold translation, step by step: --config FILE... --device NAME --iova ADDR [--ssid N] [--write]\n"
     "  decode     ste|cd|cmd|event WORD64... -> JSON of the architecture's fields\n"
+    "  compare    LABEL=STATS.json... -> the key figures of several runs side by side\n"
     "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
 
@@ -191,6 +193,10 @@ int sc_main(int argc, char* argv[]) {
         if (command == "run") return cmd_run(args);
         if (command == "translate") return cmd_translate(args);
         if (command == "decode") return cmd_decode(args);
+        if (command == "compare") {
+            compare_command(args, std::cout);
+            return 0;
+        }
         if (command == "replay") return replay_command(args);
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsage;

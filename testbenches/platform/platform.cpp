@@ -58,6 +58,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
     }
     for (const DeviceConfig& d : cfg.devices) {
         gens_.push_back(std::make_unique<TrafficGenerator>(d.name.c_str(), d.sid, d.outstanding));
+        gens_.back()->watch_changes([this] { return !host_.idle(); });
         const int smmu = cfg.smmu_index(d.smmu);
         gens_.back()->socket.bind(smmus_.at(smmu < 0 ? 0 : smmu)->upstream);
     }
@@ -113,6 +114,7 @@ ordered_json Platform::stats(double wall_s) const {
         all.bytes += m.bytes;
         all.faults += m.faults;
         all.latency.merge(m.latency);
+        all.during_change.merge(m.during_change);
         devices[cfg_.devices[i].name] = {{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
                                          {"vmid", host_.driver().device_vmid(cfg_.devices[i].name)},
                                          {"transactions", m.transactions},
@@ -195,8 +197,14 @@ ordered_json Platform::stats(double wall_s) const {
         for (const auto& [op, n] : p.by_opcode)
             by_opcode[op] = (by_opcode.contains(op) ? by_opcode[op].get<uint64_t>() : 0) + n;
     }
-    j["invalidation"] = {{"commands", inv_commands}, {"syncs", inv_syncs}, {"by_opcode", by_opcode},
-                         {"paths", paths},           {"rejected", host.rejected()}};
+    j["invalidation"] = {{"commands", inv_commands},
+                         {"syncs", inv_syncs},
+                         {"by_opcode", by_opcode},
+                         {"paths", paths},
+                         {"dma_during_change",
+                          {{"transactions", all.during_change.count()},
+                           {"latency_ns_mean", all.during_change.mean() / 1000.0}}},
+                         {"rejected", host.rejected()}};
     if (!checkers_.empty()) {
         uint64_t checked = 0, mismatches = 0, tolerated = 0;
         ordered_json reports = ordered_json::array();

@@ -1,50 +1,22 @@
 // System tests: each case runs the smmu-sim command as its own process (the
 // SystemC kernel cannot restart within one) and checks its output and stats.
 #include <algorithm>
-#include <cstdio>
-#include <sys/wait.h>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "run_command.h"
+
 namespace {
 
-const std::string kBin = SMMUSIM_BIN;
+using smmu_sim_test::Run;
+using smmu_sim_test::slurp;
+using smmu_sim_test::smmu_sim;
+
 const std::string kSrc = SMMUSIM_SOURCE_DIR;
 const std::string kData = kSrc + "/testbenches/tests/data/system/";
-
-struct Run {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-// Runs `smmu-sim ARGS` from the source directory (example paths are relative).
-Run smmu_sim(const std::string& args) {
-    static int n = 0;
-    const std::string err_file = "system_test_stderr_" + std::to_string(++n) + ".txt";
-    const std::string cmd = "cd '" + kSrc + "' && '" + kBin + "' " + args + " 2>'" +
-                            (std::string(CMAKE_BINARY_DIR) + "/" + err_file) + "'";
-    Run r;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    std::size_t k;
-    while ((k = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, k);
-    const int status = pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = slurp(std::string(CMAKE_BINARY_DIR) + "/" + err_file);
-    return r;
-}
 
 nlohmann::json run_stats(const std::string& args, const std::string& name) {
     const std::string stats = std::string(CMAKE_BINARY_DIR) + "/" + name + ".json";

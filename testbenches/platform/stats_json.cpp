@@ -1,0 +1,90 @@
+#include "testbenches/platform/stats_json.h"
+
+#include <cstdio>
+#include <string>
+
+#include "models/arch/command.h"
+#include "models/arch/event.h"
+
+namespace smmu::sim {
+
+using nlohmann::ordered_json;
+
+namespace {
+double ns(uint64_t ps) { return static_cast<double>(ps) / 1000.0; }
+}  // namespace
+
+ordered_json pmu_json(const SmmuCore& core, uint64_t cycles) {
+    const SmmuStats& s = core.stats();
+    const UnitStats& u = core.unit().stats();
+    return {{"transaction", s.transactions},
+            {"tlb_miss", u.tlb_misses},
+            {"config_cache_miss", u.config_misses},
+            {"trans_table_walk_access", s.walk_reads},
+            {"config_struct_access", s.config_reads},
+            {"cycles", cycles}};
+}
+
+ordered_json caches_json(const SmmuCore& core) {
+    ordered_json caches = ordered_json::object();
+    core.unit().for_each_cache([&](const std::string& name, const CacheStats& c) {
+        caches[name] = {{"lookups", c.lookups},         {"hits", c.hits},   {"misses", c.misses},
+                        {"evictions", c.evictions}, {"fills", c.fills}, {"invalidations", c.invalidations}};
+    });
+    return caches;
+}
+
+ordered_json walks_json(const SmmuCore& core) {
+    const UnitStats& u = core.unit().stats();
+    ordered_json reads = ordered_json::object();
+    for (const auto& [n, count] : u.reads_per_walk) reads[std::to_string(n)] = count;
+    return {{"count", u.walks}, {"reads_histogram", reads}, {"merged_misses", u.merged}};
+}
+
+ordered_json latency_json(const LatencyHistogram& latency) {
+    ordered_json histogram = ordered_json::object();
+    for (const auto& [ps, count] : latency.counts()) {
+        // Keys in ns: whole numbers print as such, others with ps precision.
+        char key[32];
+        if (ps % 1000 == 0)
+            std::snprintf(key, sizeof key, "%llu", static_cast<unsigned long long>(ps / 1000));
+        else
+            std::snprintf(key, sizeof key, "%.3f", ns(ps));
+        histogram[key] = count;
+    }
+    return {{"mean", latency.mean() / 1000.0},
+            {"p50", ns(latency.percentile(50))},
+            {"p99", ns(latency.percentile(99))},
+            {"max", ns(latency.max())},
+            {"histogram", histogram}};
+}
+
+ordered_json events_json(const SmmuStats& s) {
+    ordered_json events = ordered_json::object();
+    for (const auto& info : arch::all_events())
+        if (s.events[static_cast<uint8_t>(info.id)])
+            events[std::string(info.name)] = s.events[static_cast<uint8_t>(info.id)];
+    return events;
+}
+
+ordered_json events_dropped_json(const SmmuStats& s) {
+    return {{"eventq_disabled", s.events_dropped_disabled}, {"overflow", s.events_dropped_overflow}};
+}
+
+ordered_json cmdq_json(const SmmuCore& core) {
+    const SmmuStats& s = core.stats();
+    ordered_json cmds = ordered_json::object();
+    for (const auto& info : arch::all_opcodes())
+        if (s.commands[static_cast<uint8_t>(info.opcode)])
+            cmds[std::string(info.name)] = s.commands[static_cast<uint8_t>(info.opcode)];
+    const double period_ns = static_cast<double>(core.period_ps()) / 1000.0;
+    return {{"by_opcode", cmds},
+            {"errors", s.command_errors},
+            {"invalidated_entries", s.invalidated_entries},
+            {"sync_latency_ns",
+             {{"count", s.syncs},
+              {"mean", s.syncs ? static_cast<double>(s.sync_cycles_total) * period_ns / s.syncs : 0.0},
+              {"max", static_cast<double>(s.sync_cycles_max) * period_ns}}}};
+}
+
+}  // namespace smmu::sim

@@ -1,0 +1,164 @@
+// System tests of `smmu-sim replay`: driver-session scripts against one SMMU,
+// each run as a process of its own.
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "run_command.h"
+
+namespace {
+
+using smmu_sim_test::Run;
+using smmu_sim_test::slurp;
+using smmu_sim_test::smmu_sim;
+
+const std::string kData = std::string(SMMUSIM_SOURCE_DIR) + "/testbenches/tests/data/replay/";
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+// The output line of script line `line` ("" if none).
+std::string line_of(const std::string& out, int line) {
+    std::size_t start = 0;
+    while (start < out.size()) {
+        const std::size_t end = std::min(out.find('\n', start), out.size());
+        const std::string l = out.substr(start, end - start);
+        // "     time_ns  line  op ...": the line number is the second column.
+        char time[32];
+        int n = 0;
+        if (std::sscanf(l.c_str(), "%31s %d", time, &n) == 2 && n == line && time[0] >= '0' && time[0] <= '9')
+            return l;
+        start = end + 1;
+    }
+    return "";
+}
+
+// The 1-based line of `file` (under the source directory) that contains `what`.
+int script_line(const std::string& file, const std::string& what) {
+    std::istringstream in(slurp(std::string(SMMUSIM_SOURCE_DIR) + "/" + file));
+    int n = 0;
+    for (std::string l; std::getline(in, l);)
+        if (++n, has(l, what)) return n;
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("replay: Linux's probe by hand, every expectation holds", "[system][replay]") {
+    const std::string stats = std::string(CMAKE_BINARY_DIR) + "/replay_linux_probe.json";
+    const Run r = smmu_sim("replay traces/examples/linux-probe.script --stats '" + stats + "'");
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK_FALSE(has(r.out, "MISMATCH"));
+    CHECK(has(r.out, "0 mismatches"));
+    // One line per statement, with the register's name and the outcome.
+    CHECK(has(line_of(r.out, script_line("traces/examples/linux-probe.script", "write32 CR0 0")),
+              "write32  0x00020 CR0               0x0"));
+    CHECK(has(r.out, "pa=0x140001040"));
+    CHECK(has(r.out, "fault=C_BAD_STREAMID"));
+    // The fault the script left in the queue is decoded at the end.
+    CHECK(has(r.out, "1 record(s) not consumed"));
+    CHECK(has(r.out, "\"name\":\"F_TRANSLATION\""));
+
+    const auto s = nlohmann::json::parse(slurp(stats));
+    CHECK(s["replay"]["mismatches"] == 0);
+    CHECK(s["replay"]["lines"] == 58);
+    CHECK(s["replay"]["expectations"] == 26);
+    // The same keys as `run` where they apply.
+    for (const char* key : {"pmu", "caches", "walks", "totals", "latency_ns", "events", "event_queue", "events_dropped",
+                            "cmdq", "sim"})
+        CHECK(s.contains(key));
+    CHECK(s["pmu"]["transaction"] == 8);
+    CHECK(s["pmu"]["trans_table_walk_access"] == 3);  // three S2 DMAs, one L1 block read each
+    CHECK(s["totals"]["translated"] == 2);
+    CHECK(s["totals"]["bypassed"] == 2);
+    CHECK(s["totals"]["aborted"] == 1);
+    CHECK(s["events"]["C_BAD_STREAMID"] == 1);
+    CHECK(s["events"]["C_BAD_STE"] == 1);
+    CHECK(s["events"]["F_TRANSLATION"] == 1);
+    REQUIRE(s["event_queue"].size() == 1);
+    CHECK(s["event_queue"][0]["name"] == "F_TRANSLATION");
+    CHECK(s["event_queue"][0]["SID"] == 3);
+    CHECK(s["event_queue"][0]["S2"] == 1);
+    CHECK(s["cmdq"]["by_opcode"]["CFGI_STE_RANGE"] == 1);
+    CHECK(s["cmdq"]["by_opcode"]["CFGI_STE"] == 3);
+    CHECK(s["cmdq"]["by_opcode"]["SYNC"] == 4);
+    CHECK(s["cmdq"]["errors"] == 0);
+    CHECK(s["pmu"]["cycles"] == s["sim"]["sim_time_ns"].get<double>());  // 1 GHz, whole script
+}
+
+TEST_CASE("replay: a missing CMD_SYNC wait shows with a configuration cache", "[system][replay]") {
+    const int bug = script_line("traces/examples/missing-sync.script", "# BUG");
+    REQUIRE(bug > 0);
+    Run r = smmu_sim("replay traces/examples/missing-sync.script --config configs/smmu/gem5-default.yaml");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(has(line_of(r.out, bug), "MISMATCH expected abort got pa=0x80000000"));
+    CHECK(has(r.out, "1 mismatches"));
+    // --quiet keeps the mismatch and the summary only.
+    r = smmu_sim("replay traces/examples/missing-sync.script --config configs/smmu/gem5-default.yaml --quiet");
+    CHECK(r.exit_code == 1);
+    CHECK(has(line_of(r.out, bug), "MISMATCH"));
+    CHECK(line_of(r.out, bug + 1).empty());
+    // Without caches the STE is read from memory on every DMA: the bug hides.
+    r = smmu_sim("replay traces/examples/missing-sync.script");
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "0 mismatches"));
+}
+
+TEST_CASE("replay: a poll that times out is a mismatch and the run goes on", "[system][replay]") {
+    const Run r = smmu_sim("replay " + kData + "poll-timeout.script");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(has(line_of(r.out, 6), "MISMATCH expected & 0x1ff == 0x1 within 1000 ns got 0x0"));
+    CHECK(has(line_of(r.out, 7), "MISMATCH expected 0x1 got 0x0"));
+    CHECK(has(line_of(r.out, 8), "0x1  ok"));
+    CHECK(has(r.out, "2 mismatches"));
+}
+
+TEST_CASE("replay: @ times, waits and access costs", "[system][replay]") {
+    const std::string stats = std::string(CMAKE_BINARY_DIR) + "/replay_timing.json";
+    const Run r = smmu_sim("replay " + kData + "timing.script --stats '" + stats + "'");
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    // A read costs 10 ns (CPU) + 1 SMMU cycle; a store 1 ns; @10 after t=164 starts at once.
+    CHECK(has(line_of(r.out, 3), "         0.0     3  read32"));
+    CHECK(has(line_of(r.out, 4), "       100.0     4  read32"));
+    CHECK(has(line_of(r.out, 5), "       111.0     5  wait"));
+    CHECK(has(line_of(r.out, 6), "       161.0     6  memw64"));
+    CHECK(has(line_of(r.out, 7), "       164.0     7  read32"));
+    const auto s = nlohmann::json::parse(slurp(stats));
+    CHECK(s["sim"]["sim_time_ns"].get<double>() == 175.0);
+    CHECK(s["replay"]["mmio_reads"] == 3);
+    CHECK(s["replay"]["mem_writes"] == 3);
+    // --set reaches the CPU's costs too.
+    const Run slow = smmu_sim("replay " + kData + "timing.script --set host.mmio_latency_ns=20");
+    CHECK(has(line_of(slow.out, 4), "       100.0     4  read32"));
+    CHECK(has(line_of(slow.out, 5), "       121.0     5  wait"));
+}
+
+TEST_CASE("replay: bad input exits 2 with file and line", "[system][replay]") {
+    Run r = smmu_sim("replay " + kData + "bad.script");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "bad.script:4: direction: expected R or W, got 'Q'"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.empty());  // nothing ran
+
+    r = smmu_sim("replay no-such.script");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "missing file 'no-such.script'"));
+
+    r = smmu_sim("replay");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "SCRIPT"));
+
+    r = smmu_sim("replay traces/examples/linux-probe.script --set smmu.clock_mhz=fast");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "smmu.clock_mhz"));
+
+    r = smmu_sim("replay traces/examples/linux-probe.script --bogus");
+    CHECK(r.exit_code == 2);
+}
