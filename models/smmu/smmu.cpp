@@ -108,8 +108,9 @@ void Smmu::cmdq_thread() {
         wait(cmdq_kick_);
         while (core_.cmdq_pending()) {
             Cycle done = 0;
-            core_.cmdq_step(now_cycles(), &done);
+            core_.cmdq_step(now_cycles(), &done, true);
             wait(time_of(done) - sc_core::sc_time_stamp());
+            core_.cmdq_complete();
         }
     }
 }

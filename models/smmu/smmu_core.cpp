@@ -36,11 +36,11 @@ SmmuCore::SmmuCore(MemoryPort& mem, const SmmuCoreParams& p)
       cmdq_(unit_.port(), regs_),
       eventq_(unit_.port(), regs_) {}
 
-CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done) {
+CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done, bool defer_cons) {
     Cycle t = now;
     cmd_clock_ = &t;
     unit_.port().set_cursor(&t);
-    CommandQueue::Step s = cmdq_.step(*this);
+    CommandQueue::Step s = cmdq_.step(*this, defer_cons);
     unit_.port().set_cursor(nullptr);
     cmd_clock_ = nullptr;
     if (s.kind == CommandQueue::Step::Kind::Error) ++stats_.command_errors;

@@ -52,7 +52,10 @@ public:
     // One command off the queue, if any, starting at cycle `now`; `done` (if
     // given) receives the cycle it completes (a SYNC waits for every
     // translation accepted before it).
-    CommandQueue::Step cmdq_step(Cycle now = 0, Cycle* done = nullptr);
+    // With `defer_cons`, CMDQ_CONS moves only at cmdq_complete() (the SystemC
+    // shell calls it at `done`).
+    CommandQueue::Step cmdq_step(Cycle now = 0, Cycle* done = nullptr, bool defer_cons = false);
+    void cmdq_complete() { cmdq_.complete(); }
     bool cmdq_pending() const { return cmdq_.pending(); }
 
     // One upstream transaction arriving on `port` at cycle `arrival`: global

@@ -27,11 +27,17 @@ bool command_is_legal(const arch::Command& c, const SmmuCaps& caps) {
 }
 
 bool CommandQueue::pending() const {
-    return regs_.cmdq_enabled() && !regs_.cmdq_error_active() &&
+    return !in_flight_ && regs_.cmdq_enabled() && !regs_.cmdq_error_active() &&
            !QueuePointer::empty(regs_.cmdq_prod(), regs_.cmdq_cons(), regs_.cmdq().log2size);
 }
 
-CommandQueue::Step CommandQueue::step(CommandHandler& handler) {
+void CommandQueue::complete() {
+    if (!in_flight_) return;
+    regs_.set_cmdq_cons(next_cons_);
+    in_flight_ = false;
+}
+
+CommandQueue::Step CommandQueue::step(CommandHandler& handler, bool defer_cons) {
     Step s;
     if (!pending()) return s;
     const QueueConfig q = regs_.cmdq();
@@ -50,7 +56,9 @@ CommandQueue::Step CommandQueue::step(CommandHandler& handler) {
         return s;
     }
     handler.execute(s.cmd);
-    regs_.set_cmdq_cons(QueuePointer::next(cons, q.log2size));
+    next_cons_ = QueuePointer::next(cons, q.log2size);
+    in_flight_ = true;
+    if (!defer_cons) complete();
     s.kind = Step::Kind::Executed;
     return s;
 }

@@ -32,13 +32,19 @@ public:
 
     CommandQueue(MemoryPort& mem, RegisterFile& regs) : mem_(mem), regs_(regs) {}
 
-    // Consumes at most one command.
-    Step step(CommandHandler& handler);
+    // Consumes at most one command. CMDQ_CONS moves past it at once, or, with
+    // `defer_cons`, only at complete(): a timed SMMU moves CONS when the
+    // command has completed, so software polling CONS sees a SYNC finish at
+    // its modelled time (IHI 0070 4.7.3: CONS passing a SYNC means it is done).
+    Step step(CommandHandler& handler, bool defer_cons = false);
+    void complete();
     bool pending() const;
 
 private:
     MemoryPort& mem_;
     RegisterFile& regs_;
+    bool in_flight_ = false;  // a command executed, CONS not yet moved
+    uint32_t next_cons_ = 0;
 };
 
 }  // namespace smmu
