@@ -2,6 +2,8 @@
 // builds for each attach mode, and what SmmuCore translates through them.
 #include <catch2/catch.hpp>
 
+#include "config_builders.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -24,7 +26,8 @@ using namespace smmu;
 using namespace smmu::arch;
 using namespace smmu::sim;
 using Outcome = TranslationResult::Outcome;
-using CtxConfig = smmu::sim::ContextConfig;  // not smmu::ContextConfig (a decoded CD)
+
+using namespace smmu_test;
 
 namespace {
 
@@ -32,34 +35,6 @@ constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kTableBase = 0x4000'0000;
 
 uint8_t op(Opcode o) { return static_cast<uint8_t>(o); }
-
-Mapping map(uint64_t in, uint64_t out, uint64_t size, uint64_t page = 0) {
-    Mapping m;
-    m.in = in;
-    m.out = out;
-    m.size = size;
-    m.page = page;
-    return m;
-}
-
-CtxConfig context(uint32_t ssid, uint16_t asid, std::vector<Mapping> maps) {
-    CtxConfig c;
-    c.ssid = ssid;
-    c.asid = asid;
-    c.map = std::move(maps);
-    return c;
-}
-
-DeviceConfig device(std::string name, uint32_t sid, AttachMode mode, std::string vm = "",
-                    std::vector<CtxConfig> contexts = {}) {
-    DeviceConfig d;
-    d.name = std::move(name);
-    d.sid = sid;
-    d.attach = mode;
-    d.vm = std::move(vm);
-    d.contexts = std::move(contexts);
-    return d;
-}
 
 VmConfig vm(std::string name, unsigned ias, std::vector<Mapping> maps) {
     VmConfig v;

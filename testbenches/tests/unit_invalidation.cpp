@@ -11,6 +11,8 @@
 //     table-walk reads the walk took (what the walk and IPA caches kept).
 #include <catch2/catch.hpp>
 
+#include "config_builders.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -32,7 +34,8 @@ using namespace smmu;
 using namespace smmu::arch;
 using namespace smmu::sim;
 using Outcome = TranslationResult::Outcome;
-using CtxConfig = smmu::sim::ContextConfig;
+
+using namespace smmu_test;
 
 namespace {
 
@@ -58,34 +61,6 @@ constexpr uint32_t kS1 = 0x08, kS1x = 0x09, kNA0 = 0x0c, kNA1 = 0x0d, kNB = 0x10
                    kByp = 0x18;
 constexpr uint16_t kVmidA = 1, kVmidB = 2;
 
-Mapping map(uint64_t in, uint64_t out, uint64_t size, uint64_t page = 0) {
-    Mapping m;
-    m.in = in;
-    m.out = out;
-    m.size = size;
-    m.page = page;
-    return m;
-}
-
-CtxConfig context(uint32_t ssid, uint16_t asid, std::vector<Mapping> maps) {
-    CtxConfig c;
-    c.ssid = ssid;
-    c.asid = asid;
-    c.map = std::move(maps);
-    return c;
-}
-
-DeviceConfig device(std::string name, uint32_t sid, AttachMode mode, std::string vm = "",
-                    std::vector<CtxConfig> contexts = {}) {
-    DeviceConfig d;
-    d.name = std::move(name);
-    d.sid = sid;
-    d.attach = mode;
-    d.vm = std::move(vm);
-    d.contexts = std::move(contexts);
-    return d;
-}
-
 VmConfig vm(std::string name, uint64_t pa) {
     VmConfig v;
     v.name = std::move(name);
@@ -94,13 +69,6 @@ VmConfig vm(std::string name, uint64_t pa) {
     v.guest_tables_ipa = 0x9000'0000;
     v.guest_tables_size = kMiB;  // less than a block: 4K pages
     return v;
-}
-
-CacheConfig cache(unsigned entries, unsigned ways = 0) {
-    CacheConfig c;
-    c.entries = entries;
-    c.ways = ways;
-    return c;
 }
 
 // Caches large enough that warming evicts nothing (checked), so every count

@@ -11,6 +11,8 @@
 // forgotten shows up in the number.
 #include <catch2/catch.hpp>
 
+#include "config_builders.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -29,7 +31,7 @@ using namespace smmu;
 using namespace smmu::arch;
 using namespace smmu::sim;
 using Outcome = TranslationResult::Outcome;
-using CtxConfig = smmu::sim::ContextConfig;
+using smmu_test::CtxConfig;
 
 namespace {
 
@@ -71,31 +73,10 @@ private:
     uint64_t latency_ps_;
 };
 
-Mapping map(uint64_t in, uint64_t out, uint64_t size, uint64_t page = 0x1000) {
-    Mapping m;
-    m.in = in;
-    m.out = out;
-    m.size = size;
-    m.page = page;
-    return m;
-}
-
-CtxConfig context(uint16_t asid, std::vector<Mapping> maps) {
-    CtxConfig c;
-    c.asid = asid;
-    c.map = std::move(maps);
-    return c;
-}
-
-DeviceConfig device(std::string name, uint32_t sid, AttachMode mode, std::string vm, std::vector<CtxConfig> ctx) {
-    DeviceConfig d;
-    d.name = std::move(name);
-    d.sid = sid;
-    d.attach = mode;
-    d.vm = std::move(vm);
-    d.contexts = std::move(ctx);
-    return d;
-}
+// Every mapping here uses 4K pages, so walks have all their levels.
+Mapping map(uint64_t in, uint64_t out, uint64_t size) { return smmu_test::map(in, out, size, 0x1000); }
+CtxConfig context(uint16_t asid, std::vector<Mapping> maps) { return smmu_test::context(0, asid, std::move(maps)); }
+using smmu_test::device;
 
 VmConfig vm(std::string name, std::vector<Mapping> maps) {
     VmConfig v;
