@@ -2,7 +2,7 @@
 # Installs smmu-sim's build dependencies from Debian's packages (Debian 12),
 # only when something is missing: apt-get update + install on a fresh machine.
 set -euo pipefail
-packages=(g++ make cmake pkg-config libsystemc-dev catch2 libboost-dev libboost-program-options-dev
+packages=(g++ make cmake pkg-config libsystemc-dev catch2 libboost-dev libboost-program-options-dev libboost-iostreams-dev
           libyaml-cpp-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do

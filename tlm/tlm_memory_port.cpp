@@ -4,12 +4,28 @@
 
 namespace smmu {
 
+namespace {
+// A time in whole picoseconds (rounded), without going through a double when
+// the kernel's resolution is a whole number of picoseconds (1 ps by default).
+uint64_t to_ps(const sc_core::sc_time& t) {
+    static const uint64_t res_ps = [] {
+        const double ps = sc_core::sc_get_time_resolution().to_seconds() * 1e12;
+        const uint64_t whole = static_cast<uint64_t>(ps + 0.5);
+        return whole >= 1 && static_cast<double>(whole) == ps ? whole : 0;
+    }();
+    return res_ps ? t.value() * res_ps : static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
+}
+}  // namespace
+
 bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
     const auto inside = [&] { return dmi_valid_ && pa >= dmi_.get_start_address() && pa + len - 1 <= dmi_.get_end_address(); };
     if (!inside()) {
-        tlm::tlm_generic_payload gp;
+        tlm::tlm_generic_payload& gp = gp_;
         gp.set_command(cmd);
         gp.set_address(pa);
+        gp.set_data_ptr(nullptr);
+        gp.set_data_length(0);
+        dmi_.init();
         dmi_valid_ = socket_->get_direct_mem_ptr(gp, dmi_);
         if (!inside()) return false;
     }
@@ -21,14 +37,14 @@ bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, un
     else
         std::memcpy(data, host, len);
     if (delay_) *delay_ += dmi_cost_;
-    last_ps_ = static_cast<uint64_t>(dmi_cost_.to_seconds() * 1e12 + 0.5);
+    last_ps_ = to_ps(dmi_cost_);
     (write ? writes_ : reads_)++;
     return true;
 }
 
 bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
     if (dmi_enabled_ && dmi_access(cmd, pa, data, len)) return true;
-    tlm::tlm_generic_payload gp;
+    tlm::tlm_generic_payload& gp = gp_;
     gp.set_command(cmd);
     gp.set_address(pa);
     gp.set_data_ptr(static_cast<unsigned char*>(data));
@@ -38,7 +54,7 @@ bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsign
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time local = sc_core::SC_ZERO_TIME;
     socket_->b_transport(gp, local);
-    last_ps_ = static_cast<uint64_t>(local.to_seconds() * 1e12 + 0.5);
+    last_ps_ = to_ps(local);
     if (delay_) *delay_ += local;
     (cmd == tlm::TLM_READ_COMMAND ? reads_ : writes_)++;
     return gp.is_response_ok();

@@ -47,6 +47,8 @@ private:
     sc_core::sc_time dmi_cost_;
     tlm::tlm_dmi dmi_;  // last region granted
     bool dmi_valid_ = false;
+    // One payload for every access (constructing one allocates its extension array).
+    tlm::tlm_generic_payload gp_;
 };
 
 }  // namespace smmu

@@ -39,14 +39,25 @@ bool SparseMemory::in_range(uint64_t pa, uint64_t len) const {
 }
 
 const SparseMemory::Page* SparseMemory::find(uint64_t page_number) const {
+    Recent& r = recent_[page_number % kRecent];
+    if (r.number == page_number) return r.page;
     auto it = pages_.find(page_number);
-    return it == pages_.end() ? nullptr : it->second.get();
+    // An absent page is remembered too: page() is the only way one appears,
+    // and it updates what is remembered.
+    r.number = page_number;
+    r.page = it == pages_.end() ? nullptr : it->second.get();
+    return r.page;
 }
 
 uint8_t* SparseMemory::page(uint64_t pa) {
     if (!in_range(pa, 1)) return nullptr;
-    auto& slot = pages_[pa >> kPageShift];
+    const uint64_t number = pa >> kPageShift;
+    Recent& r = recent_[number % kRecent];
+    if (r.number == number && r.page) return r.page->data();
+    auto& slot = pages_[number];
     if (!slot) slot = std::make_unique<Page>(Page{});
+    r.number = number;
+    r.page = slot.get();
     return slot->data();
 }
 
@@ -75,7 +86,10 @@ bool SparseMemory::write(uint64_t pa, const void* src, unsigned len) {
     while (len > 0) {
         const uint64_t off = pa & (kPageBytes - 1);
         const unsigned chunk = static_cast<unsigned>(std::min<uint64_t>(len, kPageBytes - off));
-        std::memcpy(page(pa) + off, in, chunk);
+        // Zeros into a page never written: it reads as zero already, so a
+        // DMA writing zeros all over memory allocates nothing.
+        const bool zeros = in[0] == 0 && std::memcmp(in, in + 1, chunk - 1) == 0;
+        if (!zeros || find(pa >> kPageShift)) std::memcpy(page(pa) + off, in, chunk);
         in += chunk;
         pa += chunk;
         len -= chunk;

@@ -41,6 +41,15 @@ private:
 
     unsigned pa_bits_;
     std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+    // Pages looked up lately, direct-mapped by page number, null if absent
+    // (pages are never freed, so the pointers stay good): DMA and walks come
+    // back to a few pages again and again, and a hash lookup costs more.
+    static constexpr unsigned kRecent = 64;
+    struct Recent {
+        uint64_t number = ~uint64_t{0};
+        Page* page = nullptr;
+    };
+    mutable std::array<Recent, kRecent> recent_{};
 };
 
 }  // namespace smmu

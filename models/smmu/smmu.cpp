@@ -15,6 +15,7 @@ Smmu::Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned 
       // Integer picoseconds: a clock whose period is not a whole number of ps
       // (1.5 GHz) rounds here, once, not at every use.
       period_(sc_time::from_value(params.uarch.period_ps() * sc_time(1, sc_core::SC_PS).value())),
+      inv_period_(1.0 / static_cast<double>(period_.value())),
       port_(downstream),
       core_(port_, params) {
     upstream.register_b_transport(this, &Smmu::upstream_b_transport);
@@ -25,11 +26,28 @@ Smmu::Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned 
 
 Cycle Smmu::now_cycles(sc_time offset) const {
     const uint64_t v = (sc_core::sc_time_stamp() + offset).value();
-    return (v + period_.value() - 1) / period_.value();
+    const uint64_t p = period_.value();
+    // ceil(v / p) without a 64-bit divide on every transaction: a floating
+    // estimate, corrected to the exact quotient (v below 2^52: exact range).
+    if (v < (uint64_t{1} << 52)) {
+        uint64_t c = static_cast<uint64_t>(static_cast<double>(v) * inv_period_);
+        while (c * p < v) ++c;
+        while (c > 0 && (c - 1) * p >= v) --c;
+        return c;
+    }
+    return (v + p - 1) / p;
 }
 
 void Smmu::upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_time& delay) {
     SmmuExtension* ext = gp.get_extension<SmmuExtension>();
+    // Robustness (docs/robustness.md): a zero-length transaction is no AXI
+    // burst; it is refused before translation (no event, no statistics) with
+    // a generic error rather than passed on to memory as a successful no-op.
+    if (gp.get_data_length() == 0) {
+        if (ext) ext->event_id = SmmuExtension::kAbortNoEvent;
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
     TranslationRequest req;
     if (ext) {
         req.sid = ext->sid;

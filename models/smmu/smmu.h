@@ -39,7 +39,7 @@ public:
     sc_core::sc_time clock_period() const { return period_; }
     // The current simulation time in SMMU cycles (rounded up to a clock edge).
     Cycle now_cycles(sc_core::sc_time offset = sc_core::SC_ZERO_TIME) const;
-    sc_core::sc_time time_of(Cycle c) const { return c * period_; }
+    sc_core::sc_time time_of(Cycle c) const { return sc_core::sc_time::from_value(c * period_.value()); }
 
 private:
     void upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -50,6 +50,7 @@ private:
 
     unsigned mmio_cycles_;
     sc_core::sc_time period_;
+    double inv_period_;  // 1 / period_.value(), for now_cycles()
     TlmMemoryPort port_;
     SmmuCore core_;
     sc_core::sc_event cmdq_kick_;

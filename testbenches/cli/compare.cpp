@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -70,7 +72,13 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
     };
     const std::vector<Row> rows = {
         {"VMIDs used", [](const json& j) { return fmt(num(j, {"vmids", "used"})); }},
-        {"VMIDs per SMMU", [](const json& j) { return j.contains("vmids") ? j["vmids"]["per_smmu"].dump() : "-"; }},
+        // Robustness: a stats file without vmids.per_smmu must not index a missing key (UB on a const json).
+        {"VMIDs per SMMU",
+         [](const json& j) {
+             return j.contains("vmids") && j["vmids"].is_object() && j["vmids"].contains("per_smmu")
+                        ? j["vmids"]["per_smmu"].dump()
+                        : "-";
+         }},
         {"transactions", [](const json& j) { return fmt(num(j, {"totals", "transactions"})); }},
         {"faults", [](const json& j) { return fmt(num(j, {"totals", "faults"})); }},
         {"micro-TLB hit rate", [](const json& j) { return hit_rate(j, "utlb"); }},
@@ -96,6 +104,17 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
         {"latency mean (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "mean"}), "%.1f"); }},
         {"latency p99 (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "p99"}), "%.1f"); }},
     };
+    // Every cell first: a JSON of the wrong shape (a string where a number goes...)
+    // is bad input, reported before anything is printed (docs/robustness.md).
+    std::vector<std::vector<std::string>> cells(rows.size());
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        try {
+            for (std::size_t r = 0; r < rows.size(); ++r) cells[r].push_back(rows[r].value(runs[i]));
+        } catch (const json::exception& e) {
+            const std::string& a = args[i];
+            throw InputError("compare: " + a.substr(a.find('=') + 1) + ": not a stats JSON (" + e.what() + ")");
+        }
+    }
     char buf[256];
     std::snprintf(buf, sizeof buf, "%-30s", "");
     out << buf;
@@ -104,11 +123,11 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
         out << buf;
     }
     out << "\n";
-    for (const Row& r : rows) {
-        std::snprintf(buf, sizeof buf, "%-30s", r.name);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::snprintf(buf, sizeof buf, "%-30s", rows[r].name);
         out << buf;
-        for (const json& j : runs) {
-            std::snprintf(buf, sizeof buf, " %16s", r.value(j).c_str());
+        for (const std::string& cell : cells[r]) {
+            std::snprintf(buf, sizeof buf, " %16s", cell.c_str());
             out << buf;
         }
         out << "\n";

@@ -3,6 +3,7 @@
 //   smmu-sim translate --config FILE ... --device NAME --iova ADDR [--ssid N] [--write]
 //   smmu-sim decode ste|cd|cmd|event WORD64...
 //   smmu-sim replay SCRIPT [--config FILE ...] [--set key=value ...] [--stats OUT.json]
+//   smmu-sim bench [--json OUT.json] [--quick] [--quantum-ns N]
 // Exit codes: 0 ok, 1 translate ended in a fault or a replay expectation failed, 2 bad input,
 // 3 simulation error.
 #include <chrono>
@@ -13,9 +14,11 @@
 #include <boost/program_options.hpp>
 #include <systemc>
 
+#include "testbenches/cli/bench.h"
 #include "testbenches/cli/compare.h"
 #include "testbenches/cli/decode.h"
 #include "testbenches/cli/replay.h"
+#include "testbenches/cli/trace_tools.h"
 #include "testbenches/cli/translate.h"
 #include "testbenches/config/config_loader.h"
 #include "testbenches/config/input_error.h"
@@ -34,6 +37,8 @@ constexpr const char* kUsage =
     "  decode     ste|cd|cmd|event WORD64... -> JSON of the architecture's fields\n"
     "  compare    LABEL=STATS.json... -> the key figures of several runs side by side\n"
     "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
+    "  trace      convert IN OUT [--config FILE...] (text/gzip -> binary) | stats IN: big-trace tools\n"
+    "  bench      simulation speed, one process: [--json OUT.json] [--quick] [--quantum-ns N]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
 
 po::options_description config_options() {
@@ -50,7 +55,11 @@ po::variables_map parse(const po::options_description& opts, const std::vector<s
     po::variables_map vm;
     po::command_line_parser p(args);
     p.options(opts);
-    if (pos) p.positional(*pos);
+    // Robustness (docs/robustness.md): with no positional arguments declared, boost
+    // silently ignores stray words (`run --config a.yaml b.yaml` dropped b.yaml);
+    // an empty description makes each one an error.
+    const po::positional_options_description none;
+    p.positional(pos ? *pos : none);
     try {
         po::store(p.run(), vm);
         po::notify(vm);
@@ -198,6 +207,8 @@ int sc_main(int argc, char* argv[]) {
             return 0;
         }
         if (command == "replay") return replay_command(args);
+        if (command == "bench") return bench_command(args);
+        if (command == "trace") return trace_command(args, std::cout);
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsage;
             return 0;

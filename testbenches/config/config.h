@@ -65,6 +65,7 @@ struct DeviceConfig {
     std::string vm;                       // s2 and nested
     std::vector<ContextConfig> contexts;  // s1 and nested, one per SSID
     unsigned outstanding = 1;             // transactions in flight from this master
+    bool ats = false;                     // an ATS-capable device: STE.EATS, ATC_INV on changes
     // nested, proxy: extra fields the guest sets in its vSTE, by STE field name
     // (for testing the kernel's vSTE check: anything outside its list is refused).
     std::vector<std::pair<std::string, uint64_t>> vste_fields;
@@ -139,8 +140,17 @@ struct HostParams {
     unsigned mem_access_ns = 1;     // per CPU load/store to memory (cached, via DMI)
 };
 
+// How masters keep time (docs/timing.md, "Timing modes").
+enum class TimingMode { Accurate, Fast };
+
+struct SimParams {
+    TimingMode mode = TimingMode::Accurate;  // accurate: a wait per transaction; fast: quantum keeper
+    unsigned quantum_ns = 1000;              // fast: the global quantum
+};
+
 struct Config {
     uint64_t seed = 1;
+    SimParams sim;
     SmmuParams smmu;
     MemoryParams memory;
     HostParams host;

@@ -52,11 +52,22 @@ struct Origin {
     std::string name;
     bool has_lines;
     std::string at(const YAML::Mark& m) const { return has_lines ? where(name, m.line + 1) : name; }
+    mutable std::size_t nodes = 0;  // converted so far (see kMaxYamlNodes)
 };
 
-Node convert(const YAML::Node& y, const Origin& origin) {
+// A config is a small tree. A YAML alias inside the node it names (`a: &x [*x]`)
+// makes it infinite, and aliases of aliases make it exponential ("billion
+// laughs"): both are input errors, not a stack overflow or a hang (found by
+// fuzz/config_loader, docs/fuzzing.md).
+constexpr unsigned kMaxYamlDepth = 64;
+constexpr std::size_t kMaxYamlNodes = 100000;
+
+Node convert(const YAML::Node& y, const Origin& origin, unsigned depth = 0) {
     Node n;
     n.where = origin.at(y.Mark());
+    if (depth > kMaxYamlDepth || ++origin.nodes > kMaxYamlNodes)
+        throw InputError(n.where + ": YAML nested deeper than " + std::to_string(kMaxYamlDepth) + " levels or over " +
+                         std::to_string(kMaxYamlNodes) + " nodes (a recursive or exponential alias?)");
     switch (y.Type()) {
         case YAML::NodeType::Undefined:
         case YAML::NodeType::Null:
@@ -67,7 +78,7 @@ Node convert(const YAML::Node& y, const Origin& origin) {
             break;
         case YAML::NodeType::Sequence:
             n.kind = Node::Kind::Seq;
-            for (const YAML::Node& item : y) n.items.push_back(convert(item, origin));
+            for (const YAML::Node& item : y) n.items.push_back(convert(item, origin, depth + 1));
             break;
         case YAML::NodeType::Map:
             n.kind = Node::Kind::Map;
@@ -77,7 +88,7 @@ Node convert(const YAML::Node& y, const Origin& origin) {
                 const std::string key = kv.first.Scalar();
                 // yaml-cpp keeps both copies of a repeated key; one would silently win.
                 if (n.find(key)) throw InputError(key_where + ": duplicate key '" + key + "'");
-                n.entries.push_back({key, key_where, convert(kv.second, origin)});
+                n.entries.push_back({key, key_where, convert(kv.second, origin, depth + 1)});
             }
             break;
     }
@@ -644,7 +655,7 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
 DeviceConfig read_device(const Entry& e, Config& c) {
     check_name(e, "devices");
     const Fields f(e, "devices." + e.key,
-                   {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields"});
+                   {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields", "ats"});
     DeviceConfig d;
     d.name = e.key;
     d.where = e.where;
@@ -717,6 +728,9 @@ DeviceConfig read_device(const Entry& e, Config& c) {
                      hex(d.vsid) + " is also the vSID of device '" + other.name + "' on viommu " + d.viommu);
 
     f.read_uint("outstanding", d.outstanding, 1, 256);
+    f.read_bool("ats", d.ats);
+    if (d.ats && (d.attach == AttachMode::Abort || d.attach == AttachMode::Bypass))
+        fail(f.get("ats")->where, f.field("ats"), "ATS needs a translating attach (s1, s2, nested or proxy)");
     if (const Node* v = f.get("vste_fields")) {
         if (!via_viommu) fail(v->where, f.field("vste_fields"), "not allowed with attach " + mode + " (only nested and proxy)");
         for (const Entry& fe : to_entries(*v, f.field("vste_fields"))) {
@@ -763,7 +777,7 @@ ViommuConfig read_viommu(const Entry& e, const Config& c) {
 }
 
 Config build(const Node& root) {
-    const Fields top(root, "", {"seed", "smmus", "smmu", "memory", "host", "vms", "viommus", "devices"});
+    const Fields top(root, "", {"seed", "sim", "smmus", "smmu", "memory", "host", "vms", "viommus", "devices"});
     Config c;
     if (const Node* v = top.get("seed")) c.seed = to_uint(*v, "seed");
 
@@ -789,6 +803,12 @@ Config build(const Node& root) {
     const Fields memory(memory_node ? *memory_node : empty, "memory",
                         {"pa_bits", "read_latency_ns", "write_latency_ns", "table_base", "table_size"});
     read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
+
+    const Node* sim_node = top.get("sim");
+    const Fields sim(sim_node ? *sim_node : empty, "sim", {"mode", "quantum_ns"});
+    if (const Node* v = sim.get("mode"))
+        c.sim.mode = to_choice(*v, sim.field("mode"), {"accurate", "fast"}) == 0 ? TimingMode::Accurate : TimingMode::Fast;
+    sim.read_uint("quantum_ns", c.sim.quantum_ns, 1, 1000000000);
 
     const Node* host_node = top.get("host");
     const Fields host(host_node ? *host_node : empty, "host",

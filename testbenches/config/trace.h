@@ -3,6 +3,9 @@
 // whitespace-separated, numbers decimal or 0x-hex, '#' to end of line is a
 // comment, blank lines are skipped, times never decrease. <device> is a config
 // device name or a StreamID number; resolve_device() maps it to a device.
+// TraceReader::open also reads the binary format (fixed 32-byte records, see
+// traces/README.md and binary_trace below) and gzip-compressed files of
+// either, detected by their first bytes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,10 +29,14 @@ struct TraceRecord {
     uint32_t size = 0;
     bool ssv = false;    // an ssid= was given
     uint32_t ssid = 0;
-    int line = 0;        // 1-based line in the trace file
+    int line = 0;        // 1-based line in the trace file (record number in a binary trace)
+    // Set by a binary trace whose device field is an index into config.devices
+    // (-1: `device` holds the name or StreamID).
+    int32_t device_index = -1;
     // A control record (map, unmap, guest_inv) instead of a DMA; `time_ns`
     // and `line` still apply, the DMA fields do not.
     std::optional<ChangeRecord> change;
+    std::string text;    // a control record's words after the time, as read (for the converter)
 };
 
 // Reads records one line at a time, so traces of any length stream through.
@@ -39,20 +46,38 @@ public:
     // `in` must outlive the reader; `filename` is only used in messages.
     TraceReader(std::istream& in, std::string filename);
     // Throws InputError("missing file 'path'") when `path` does not exist.
+    // Text, binary (by its magic) and gzip of either (by 1f 8b) are accepted.
     static TraceReader open(const std::string& path);
+    TraceReader(TraceReader&&) noexcept;
+    TraceReader& operator=(TraceReader&&) noexcept;
+    ~TraceReader();
 
     // The next record, or false at the end of the trace.
     bool next(TraceRecord& rec);
 
     const std::string& filename() const { return file_; }
+    bool binary() const { return binary_; }
+    bool gzip() const { return gzip_; }
+    // Bytes of the file consumed so far (compressed bytes for gzip; read
+    // ahead by the buffers) and the file's size; both 0 for a stream.
+    uint64_t bytes_read() const;
+    uint64_t file_size() const { return file_size_; }
 
 private:
-    TraceReader(std::unique_ptr<std::ifstream> owned, std::string filename);
+    struct Source;  // the opened file: stream, decompressor, byte counter
+    explicit TraceReader(std::unique_ptr<Source> src, std::string filename);
     void check_time(const TraceRecord& r, const std::string& at);
+    void detect_binary();
+    bool next_text(TraceRecord& rec);
+    bool next_binary(TraceRecord& rec);
+    [[noreturn]] void read_failed(const char* what) const;
 
-    std::unique_ptr<std::ifstream> owned_;  // set by open()
+    std::unique_ptr<Source> src_;  // set by open()
     std::istream* in_;
     std::string file_;
+    bool binary_ = false;
+    bool gzip_ = false;
+    uint64_t file_size_ = 0;
     int line_ = 0;
     bool any_ = false;  // a record was read: prev_time_ is meaningful
     uint64_t prev_time_ = 0;
@@ -65,5 +90,26 @@ private:
 ChangeRecord parse_change(const std::vector<std::string>& tok, const std::string& at);
 
 std::size_t resolve_device(const Config& config, const TraceRecord& rec, const std::string& file);
+
+// The binary trace format (traces/README.md, "Binary trace format"): a 16-byte
+// header, then 32-byte little-endian records.
+namespace binary_trace {
+inline constexpr unsigned char kMagic[8] = {0x89, 'S', 'M', 'T', 'R', '\r', '\n', 0x1a};
+inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kRecordSize = 32;
+inline constexpr std::size_t kHeaderSize = 16;
+// flags (offset 28)
+inline constexpr uint32_t kWrite = 1u << 0;
+inline constexpr uint32_t kSsv = 1u << 1;
+inline constexpr uint32_t kDeviceIndex = 1u << 2;  // `device` is an index into the config's devices
+inline constexpr uint32_t kControl = 1u << 3;      // `size` bytes of a control record's text follow
+inline constexpr uint32_t kKnownFlags = kWrite | kSsv | kDeviceIndex | kControl;
+
+// The header's 16 bytes.
+std::string header();
+// One record's bytes. A DMA needs `device` (a StreamID, or an index with
+// kDeviceIndex); a control record carries r.text (its words after the time).
+std::string encode(const TraceRecord& r, uint32_t device, bool device_is_index);
+}  // namespace binary_trace
 
 }  // namespace smmu::sim

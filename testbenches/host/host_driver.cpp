@@ -303,6 +303,8 @@ void HostDriver::install_device(const DeviceConfig& dev) {
             break;
         }
     }
+    // EATS=0b01: full ATS, translated requests checked against the STE.
+    if (dev.ats && s.config() != SteConfig::Abort) s.set(ste::EATS, 1);
     device_vmids_[dev.name] = vmid;
     drivers_[smmu]->write_ste(dev.sid, s);
 }
@@ -335,6 +337,19 @@ std::vector<Command> HostDriver::tlbi_range(Opcode op, uint64_t vmid, uint64_t a
         pages -= num << scale;
     }
     return out;
+}
+
+Command HostDriver::atc_inv(uint32_t sid, uint64_t addr, uint64_t size) {
+    // ATC_INV covers 2^Size 4K pages aligned to that span (PCIe ATS invalidation).
+    unsigned span = 0;
+    while (((addr >> 12) >> span) != (((addr + size - 1) >> 12) >> span)) ++span;
+    const uint64_t base = (addr >> (12 + span)) << (12 + span);
+    return Command::make(Opcode::ATC_INV, {{cmd::SID, sid}, {cmd::AtcSize, span}, {cmd::AtcAddr, base}});
+}
+
+Command HostDriver::atc_inv_all(uint32_t sid) {
+    // Size 52: the whole address space (Linux's arm_smmu_atc_inv_to_cmd for size 0).
+    return Command::make(Opcode::ATC_INV, {{cmd::SID, sid}, {cmd::AtcSize, 52}});
 }
 
 void HostDriver::issue(unsigned smmu, const std::vector<Command>& cmds, PathStats& path) {
@@ -382,6 +397,12 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
                 for (const Command& c : tlbi_range(Opcode::TLBI_S2_IPA, vmid, 0, ch.in, ch.size)) cmds.push_back(c);
                 cmds.push_back(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, vmid}}));
             }
+            // ATS devices cache translations in their own ATC: after the SMMU's
+            // TLBs, invalidate theirs (all substreams: a nested device's guest
+            // mappings of the IPA are unknown to the host).
+            for (const DeviceConfig& d : cfg_.devices)
+                if (d.ats && d.vm == ch.target && smmu_of(d) == i && !cfg_.host.bug_skip_s2_tlbi)
+                    cmds.push_back(d.attach == AttachMode::Nested ? atc_inv_all(d.sid) : atc_inv(d.sid, ch.in, ch.size));
             if (!vmids_using(ch.target, i).empty()) issue(i, cmds, path);
         }
         return "s2_change";
@@ -407,7 +428,16 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
     }
     t->second.table->unmap(ch.in, ch.size);
     const unsigned smmu = smmu_of(*dev);
-    issue(smmu, tlbi_range(Opcode::TLBI_NH_VA, device_vmid(dev->name), t->second.asid, ch.in, ch.size), path);
+    std::vector<Command> cmds = tlbi_range(Opcode::TLBI_NH_VA, device_vmid(dev->name), t->second.asid, ch.in, ch.size);
+    if (dev->ats) {
+        Command atc = atc_inv(dev->sid, ch.in, ch.size);
+        if (dev->contexts.size() > 1 || ch.ssid != 0) {
+            atc.set(cmd::SSV, 1);
+            atc.set(cmd::SSID, ch.ssid);
+        }
+        cmds.push_back(atc);
+    }
+    issue(smmu, cmds, path);
     return name;
 }
 

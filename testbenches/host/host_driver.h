@@ -100,6 +100,8 @@ private:
     static std::vector<arch::Command> tlbi_range(arch::Opcode op, uint64_t vmid, uint64_t asid, uint64_t addr,
                                                  uint64_t size);
     void issue(unsigned smmu, const std::vector<arch::Command>& cmds, PathStats& path);
+    static arch::Command atc_inv(uint32_t sid, uint64_t addr, uint64_t size);
+    static arch::Command atc_inv_all(uint32_t sid);
     void set_stage1(arch::Ste& s, const DeviceConfig& dev, TableArena& arena);
     unsigned smmu_of(const DeviceConfig& dev) const;
 

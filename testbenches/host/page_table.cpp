@@ -42,21 +42,30 @@ void PageTable::write_desc(uint64_t addr, uint64_t value) { mem_.write64(arena_.
 
 uint64_t PageTable::table_for(uint64_t in, unsigned level) {
     uint64_t table = root_;
-    for (unsigned l = start_level_; l < level; ++l) {
+    unsigned from = start_level_;
+    for (unsigned k = level; k > start_level_; --k) {
+        const CachedTable& c = cached_[k];
+        if (c.valid && c.key == in >> arch::level_shift(granule_, k - 1)) {
+            table = c.table;
+            from = k;
+            break;
+        }
+    }
+    for (unsigned l = from; l < level; ++l) {
         const unsigned shift = arch::level_shift(granule_, l);
         const unsigned bits = l == start_level_ ? ias_ - shift : arch::level_stride(granule_);
         const uint64_t slot = table + ((in >> shift) & ((uint64_t{1} << bits) - 1)) * 8;
         const Descriptor d(read_desc(slot));
         if (d.valid() && d.is_table(l)) {
             table = d.table_address(granule_);
-            continue;
+        } else {
+            if (d.valid()) throw InputError("mapping at " + hex(in) + " overlaps a block mapped earlier");
+            const uint64_t page = arch::granule_bytes(granule_);
+            const uint64_t next = arena_.alloc(page, page);
+            write_desc(slot, Descriptor::make_table(granule_, next).raw());
+            table = next;
         }
-        if (d.valid())
-            throw InputError("mapping at " + hex(in) + " overlaps a block mapped earlier");
-        const uint64_t page = arch::granule_bytes(granule_);
-        const uint64_t next = arena_.alloc(page, page);
-        write_desc(slot, Descriptor::make_table(granule_, next).raw());
-        table = next;
+        cached_[l + 1] = {true, in >> shift, table};
     }
     return table;
 }

@@ -77,6 +77,15 @@ private:
     unsigned start_level_ = 0;
     unsigned concat_ = 1;
     uint64_t root_ = 0;
+    // The last table found at each level below the start, with the input
+    // range it covers (`in` >> the parent level's shift): map() of a big range
+    // writes leaf after leaf into one table without walking from the root.
+    // Tables are never freed or replaced, so an entry never goes stale.
+    struct CachedTable {
+        bool valid = false;
+        uint64_t key = 0, table = 0;
+    };
+    CachedTable cached_[4];
 };
 
 }  // namespace smmu::sim

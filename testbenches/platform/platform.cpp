@@ -1,6 +1,10 @@
 #include "testbenches/platform/platform.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
 
 #include "testbenches/cli/decode.h"
 #include "testbenches/platform/stats_json.h"
@@ -33,6 +37,58 @@ void accumulate(ordered_json& total, const ordered_json& part) {
 }
 }  // namespace
 
+namespace {
+// The progress line on stderr: only when stderr is a terminal and the run has
+// lasted kAfter; at most 4 updates a second; erased at the end.
+class Progress {
+public:
+    explicit Progress(const TraceReader* t) : trace_(t), on_(t && isatty(2)), t0_(Clock::now()) {}
+    void tick() {
+        if (!on_ || ++records_ % 1024) return;
+        const Clock::time_point now = Clock::now();
+        if (now < next_) return;
+        const double elapsed = std::chrono::duration<double>(now - t0_).count();
+        if (elapsed < 3.0) return;
+        next_ = now + std::chrono::milliseconds(250);
+        char line[160];
+        const double rate = static_cast<double>(records_) / elapsed;
+        const uint64_t size = trace_->file_size(), done = trace_->bytes_read();
+        if (size > 0 && done > 0) {
+            const double f = std::min(1.0, static_cast<double>(done) / static_cast<double>(size));
+            std::snprintf(line, sizeof line, "\r  trace: %llu records, %.0f records/s, %.0f%%, ETA %.0f s\033[K",
+                          static_cast<unsigned long long>(records_), rate, 100.0 * f, elapsed * (1.0 - f) / f);
+        } else {
+            std::snprintf(line, sizeof line, "\r  trace: %llu records, %.0f records/s\033[K",
+                          static_cast<unsigned long long>(records_), rate);
+        }
+        std::fputs(line, stderr);
+        std::fflush(stderr);
+        shown_ = true;
+    }
+    void finish() {
+        if (shown_) std::fputs("\r\033[K", stderr), std::fflush(stderr);
+        shown_ = false;
+    }
+    ~Progress() { finish(); }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    const TraceReader* trace_;
+    bool on_;
+    Clock::time_point t0_, next_;
+    uint64_t records_ = 0;
+    bool shown_ = false;
+};
+
+// Peak resident set size of this process (VmHWM), 0 where /proc is missing.
+uint64_t peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    return 0;
+}
+}  // namespace
+
 Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace)
     : sc_module(name),
       cfg_(cfg),
@@ -57,7 +113,9 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         }
     }
     for (const DeviceConfig& d : cfg.devices) {
-        gens_.push_back(std::make_unique<TrafficGenerator>(d.name.c_str(), d.sid, d.outstanding));
+        gens_.push_back(std::make_unique<TrafficGenerator>(
+            d.name.c_str(), d.sid, d.outstanding,
+            MasterTiming{cfg.sim.mode == TimingMode::Fast, sc_time(cfg.sim.quantum_ns, sc_core::SC_NS)}));
         gens_.back()->watch_changes([this] { return !host_.idle(); });
         const int smmu = cfg.smmu_index(d.smmu);
         gens_.back()->socket.bind(smmus_.at(smmu < 0 ? 0 : smmu)->upstream);
@@ -68,22 +126,32 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
 void Platform::dispatch() {
     try {
         if (!host_.is_configured()) wait(host_.configured());
+        build_wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count();
+        build_bytes_ = memory_.store().bytes_allocated();
         traffic_start_ = sc_core::sc_time_stamp();
         TraceRecord rec;
+        Progress progress(trace_);
         while (trace_ && trace_->next(rec)) {
+            progress.tick();
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
             if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
             if (rec.change) {
                 host_.post(*rec.change);
                 continue;
             }
-            gens_[resolve_device(cfg_, rec, trace_->filename())]->push(rec);
+            TrafficGenerator& g = *gens_[resolve_device(cfg_, rec, trace_->filename())];
+            // Back-pressure: a device far behind its records holds the trace
+            // (and every later record) until it catches up, so memory stays flat.
+            while (g.queued() >= kMaxQueued) wait(g.taken_event());
+            g.push(rec);
         }
+        progress.finish();
         for (auto& g : gens_) g->close();
         for (auto& g : gens_)
             while (!g->done()) wait(g->idle_event());
         while (!host_.idle()) wait(host_.idle_event());
         traffic_end_ = sc_core::sc_time_stamp();
+        end_bytes_ = memory_.store().bytes_allocated();
         host_.finish();
     } catch (...) {
         error_ = std::current_exception();
@@ -221,11 +289,17 @@ ordered_json Platform::stats(double wall_s) const {
     }
     j["smmus"] = per_smmu;
     j["devices"] = devices;
+    j["memory"] = {{"allocated_bytes", end_bytes_ ? end_bytes_ : build_bytes_},
+                   {"allocated_bytes_at_build", build_bytes_},
+                   {"peak_rss_bytes", peak_rss_bytes()}};
     j["sim"] = {{"sim_time_ns", ns(sc_core::sc_time_stamp().value())},
+                {"build_wall_s", build_wall_s_},
                 {"traffic_time_ns", ns((traffic_end_ - traffic_start_).value())},
                 {"host_config_time_ns", ns(host_.configured_at().value())},
                 {"wall_s", wall_s},
-                {"seed", cfg_.seed}};
+                {"seed", cfg_.seed},
+                {"mode", cfg_.sim.mode == TimingMode::Fast ? "fast" : "accurate"},
+                {"quantum_ns", cfg_.sim.quantum_ns}};
     return j;
 }
 

@@ -9,6 +9,7 @@
 // generator, map/unmap/guest_inv records to the host, each at its time
 // (time 0 = the host done configuring).
 #pragma once
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -40,12 +41,20 @@ public:
 
     const Smmu& smmu(unsigned i = 0) const { return *smmus_.at(i); }
     const Host& host() const { return host_; }
+    // The master of config device `i` (the `bench` command feeds them directly).
+    TrafficGenerator& generator(std::size_t i) { return *gens_.at(i); }
     // Mismatches the missing-invalidation checker found, as text lines.
     std::vector<std::string> checker_lines() const;
 
 private:
     void dispatch();
 
+    // Records a device may have waiting before the dispatcher waits for it.
+    static constexpr std::size_t kMaxQueued = 4096;
+    // Wall clock from construction to the host done configuring (sim.build_wall_s).
+    std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+    double build_wall_s_ = 0;
+    uint64_t build_bytes_ = 0, end_bytes_ = 0;  // SparseMemory at build and at the end
     const Config& cfg_;
     TraceReader* trace_;
     Memory memory_;

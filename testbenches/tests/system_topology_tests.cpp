@@ -146,3 +146,17 @@ TEST_CASE("topology errors are reported at load", "[topology]") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("a vIOMMU serves one SMMU instance") != std::string::npos);
 }
+
+TEST_CASE("an S2 change invalidates the ATCs of ATS devices using it", "[topology]") {
+    const auto s = run_stats("--config configs/seed/shared-s2-direct.yaml" + kSeedTrace +
+                                 " --set devices.devc.ats=true --set devices.deva.ats=true",
+                             "ats");
+    // One ATC_INV per ATS device per unmap (11), on top of the TLBIs; counted by the SMMU.
+    CHECK(s["invalidation"]["by_opcode"]["ATC_INV"] == 22);
+    CHECK(s["invalidation"]["by_opcode"]["TLBI_S2_IPA"] == 33);
+    CHECK(s["cmdq"]["by_opcode"]["ATC_INV"] == 22);
+    // ATS needs a translating STE.
+    const auto r = smmu_sim("run --config configs/examples/four-modes.yaml --set devices.uart.ats=true");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("devices.uart.ats") != std::string::npos);
+}

@@ -10,12 +10,15 @@ namespace smmu::sim {
 class LatencyHistogram {
 public:
     void add(uint64_t ps) {
-        ++counts_[ps];
+        // Runs of one latency (TLB hits) count without a map lookup each.
+        if (pending_n_ && ps != pending_ps_) flush();
+        pending_ps_ = ps;
+        ++pending_n_;
         ++n_;
         sum_ += ps;
     }
     void merge(const LatencyHistogram& o) {
-        for (const auto& [v, c] : o.counts_) counts_[v] += c;
+        for (const auto& [v, c] : o.counts()) counts_[v] += c;
         n_ += o.n_;
         sum_ += o.sum_;
     }
@@ -24,11 +27,20 @@ public:
     // Nearest-rank percentile (p in 0..100): the smallest value with at least
     // p% of samples at or below it.
     uint64_t percentile(double p) const;
-    uint64_t max() const { return counts_.empty() ? 0 : counts_.rbegin()->first; }
-    const std::map<uint64_t, uint64_t>& counts() const { return counts_; }
+    uint64_t max() const { return counts().empty() ? 0 : counts_.rbegin()->first; }
+    const std::map<uint64_t, uint64_t>& counts() const {
+        flush();
+        return counts_;
+    }
 
 private:
-    std::map<uint64_t, uint64_t> counts_;
+    void flush() const {
+        if (pending_n_) counts_[pending_ps_] += pending_n_;
+        pending_n_ = 0;
+    }
+
+    mutable std::map<uint64_t, uint64_t> counts_;
+    mutable uint64_t pending_ps_ = 0, pending_n_ = 0;
     uint64_t n_ = 0;
     uint64_t sum_ = 0;
 };

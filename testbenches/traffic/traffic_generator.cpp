@@ -1,6 +1,7 @@
 #define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "testbenches/traffic/traffic_generator.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "tlm/smmu_extension.h"
@@ -11,14 +12,33 @@ namespace {
 constexpr uint64_t kBoundary = 4096;  // AXI: a burst never crosses 4 KiB
 }
 
-TrafficGenerator::TrafficGenerator(sc_core::sc_module_name name, uint32_t sid, unsigned outstanding)
-    : sc_module(name), socket("socket"), sid_(sid) {
+struct TrafficGenerator::Lane {
+    tlm::tlm_generic_payload gp;
+    SmmuExtension ext;
+    std::vector<unsigned char> data = std::vector<unsigned char>(kBoundary);
+    tlm_utils::tlm_quantumkeeper qk;
+
+    Lane() { gp.set_extension(&ext); }
+    // The payload would delete a still-attached extension it does not own.
+    ~Lane() { gp.clear_extension(&ext); }
+};
+
+TrafficGenerator::TrafficGenerator(sc_core::sc_module_name name, uint32_t sid, unsigned outstanding,
+                                   const MasterTiming& timing)
+    : sc_module(name), socket("socket"), sid_(sid), timing_(timing) {
+    if (timing_.fast) tlm_utils::tlm_quantumkeeper::set_global_quantum(timing_.quantum);
     for (unsigned i = 0; i < outstanding; ++i)
         sc_core::sc_spawn(sc_core::sc_bind(&TrafficGenerator::worker, this), sc_core::sc_gen_unique_name("worker"));
 }
 
 void TrafficGenerator::push(const TraceRecord& r) {
-    queue_.push_back(r);
+    Dma d;
+    d.iova = r.iova;
+    d.size = r.size;
+    d.ssid = r.ssid;
+    d.write = r.write;
+    d.ssv = r.ssv;
+    queue_.push_back(d);
     pushed_.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -28,52 +48,90 @@ void TrafficGenerator::close() {
     if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
 }
 
-void TrafficGenerator::worker() {
+// The next record: queued, else from the source; false when there will be none.
+bool TrafficGenerator::take(Dma& d, Lane& lane) {
     for (;;) {
-        while (queue_.empty()) {
-            if (closed_) return;
-            wait(pushed_);
+        if (!queue_.empty()) {
+            d = queue_.front();
+            queue_.pop_front();
+            taken_.notify(sc_core::SC_ZERO_TIME);
+            return true;
         }
-        const TraceRecord r = queue_.front();
-        queue_.pop_front();
-        ++busy_;
-        ++stats_.records;
-        uint64_t addr = r.iova;
-        uint64_t left = r.size;
-        while (left > 0) {
-            const uint64_t chunk = std::min(left, kBoundary - (addr % kBoundary));
-            issue(r, addr, static_cast<unsigned>(chunk));
-            addr += chunk;
-            left -= chunk;
+        if (source_ && !source_done_) {
+            if (source_->next(d)) return true;
+            source_done_ = true;
+            continue;
         }
-        --busy_;
-        if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
+        if (timing_.fast) lane.qk.sync();  // idle: catch up before waiting for work
+        if (!queue_.empty()) continue;
+        if (closed_) return false;
+        sc_core::wait(pushed_);
     }
 }
 
-void TrafficGenerator::issue(const TraceRecord& r, uint64_t addr, unsigned len) {
-    std::array<unsigned char, kBoundary> data{};
-    SmmuExtension ext;
+void TrafficGenerator::worker() {
+    Lane lane;
+    lane.qk.reset();
+    Dma d;
+    while (take(d, lane)) {
+        ++busy_;
+        ++stats_.records;
+        uint64_t addr = d.iova;
+        uint64_t left = d.size;
+        while (left > 0) {
+            const uint64_t chunk = std::min(left, kBoundary - (addr % kBoundary));
+            issue(d, addr, static_cast<unsigned>(chunk), lane);
+            addr += chunk;
+            left -= chunk;
+        }
+        // The last record done: be at its end before saying so.
+        if (timing_.fast && out_of_work()) lane.qk.sync();
+        --busy_;
+        if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
+    }
+    // The source ran dry after the last record (nothing above said so).
+    if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& lane) {
+    SmmuExtension& ext = lane.ext;
     ext.sid = sid_;
-    ext.ssv = r.ssv;
-    ext.ssid = r.ssid;
-    tlm::tlm_generic_payload gp;
-    gp.set_command(r.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    ext.ssv = d.ssv;
+    ext.ssid = d.ssid;
+    ext.privileged = ext.instruction = false;
+    ext.event_id = 0;
+    ext.pa = 0;
+    tlm::tlm_generic_payload& gp = lane.gp;
+    gp.set_command(d.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
     gp.set_address(addr);
-    gp.set_data_ptr(data.data());
+    gp.set_data_ptr(lane.data.data());
     gp.set_data_length(len);
     gp.set_streaming_width(len);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_byte_enable_length(0);
+    gp.set_dmi_allowed(false);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    gp.set_extension(&ext);
-    const sc_core::sc_time start = sc_core::sc_time_stamp();
     const bool during_change = changing_ && changing_();
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    socket->b_transport(gp, delay);
-    wait(delay);
-    gp.clear_extension(&ext);
+    uint64_t latency;
+    if (timing_.fast) {
+        // Loosely timed: the annotation carries this worker's local time in and
+        // the transaction's end out.
+        sc_core::sc_time delay = lane.qk.get_local_time();
+        const sc_core::sc_time start = delay;
+        socket->b_transport(gp, delay);
+        latency = (delay - start).value();
+        lane.qk.set(delay);
+        if (lane.qk.need_sync()) lane.qk.sync();
+    } else {
+        const sc_core::sc_time start = sc_core::sc_time_stamp();
+        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        socket->b_transport(gp, delay);
+        sc_core::wait(delay);
+        latency = (sc_core::sc_time_stamp() - start).value();
+    }
     ++stats_.transactions;
-    stats_.latency.add((sc_core::sc_time_stamp() - start).value());
-    if (during_change) stats_.during_change.add((sc_core::sc_time_stamp() - start).value());
+    stats_.latency.add(latency);
+    if (during_change) stats_.during_change.add(latency);
     if (gp.is_response_ok())
         stats_.bytes += len;
     else

@@ -2,8 +2,13 @@
 // into the SMMU's upstream socket, with up to `outstanding` in flight. Each
 // record is split at 4 KiB boundaries as an AXI master must; every
 // transaction carries the device's StreamID (and SubstreamID) in SmmuExtension.
+//
+// Timing (docs/timing.md, "Timing modes"): accurate waits out each
+// transaction's annotated delay before the next one (every master is in step
+// with the kernel); fast keeps each worker's time locally with a TLM-2.0
+// quantum keeper and synchronises only when the global quantum is used up (or
+// when it runs out of work).
 #pragma once
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -12,6 +17,7 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "testbenches/config/trace.h"
 #include "testbenches/traffic/latency_histogram.h"
@@ -29,32 +35,72 @@ struct MasterStats {
     LatencyHistogram during_change;
 };
 
+// What a master needs of a trace record (the queue holds these, not records).
+struct Dma {
+    uint64_t iova = 0;
+    uint32_t size = 0;
+    uint32_t ssid = 0;
+    bool write = false;
+    bool ssv = false;
+};
+
+// Records pulled by the workers themselves whenever the queue is empty (the
+// `bench` command's in-memory traces). next() runs in a worker's thread and may
+// wait; false: no more records.
+class DmaSource {
+public:
+    virtual ~DmaSource() = default;
+    virtual bool next(Dma& d) = 0;
+};
+
+struct MasterTiming {
+    bool fast = false;  // temporal decoupling with a quantum keeper
+    // fast: the global quantum (tlm_global_quantum, one for the whole kernel).
+    sc_core::sc_time quantum = sc_core::sc_time(1000, sc_core::SC_NS);
+};
+
 class TrafficGenerator : public sc_core::sc_module {
 public:
     tlm_utils::simple_initiator_socket<TrafficGenerator> socket;
 
     SC_HAS_PROCESS(TrafficGenerator);
-    TrafficGenerator(sc_core::sc_module_name name, uint32_t sid, unsigned outstanding);
+    TrafficGenerator(sc_core::sc_module_name name, uint32_t sid, unsigned outstanding,
+                     const MasterTiming& timing = MasterTiming{});
 
     // The dispatcher hands records over at their trace time.
     void push(const TraceRecord& r);
     // No more records will come; workers stop when the queue is empty.
     void close();
-    bool done() const { return closed_ && queue_.empty() && busy_ == 0; }
+    // Pull records from `s` when the queue is empty (before any push; not owned).
+    void set_source(DmaSource* s) { source_ = s; }
+    bool done() const { return closed_ && queue_.empty() && busy_ == 0 && (!source_ || source_done_); }
     const sc_core::sc_event& idle_event() const { return idle_; }
+    // Records waiting for a free slot, and the event a worker taking one
+    // notifies (the dispatcher's back-pressure).
+    std::size_t queued() const { return queue_.size(); }
+    const sc_core::sc_event& taken_event() const { return taken_; }
 
     const MasterStats& stats() const { return stats_; }
     // Tells whether the host is in the middle of a change (set by the platform).
     void watch_changes(std::function<bool()> changing) { changing_ = std::move(changing); }
     uint32_t sid() const { return sid_; }
+    bool fast() const { return timing_.fast; }
 
 private:
+    // Per worker: its payload, data buffer and extension, reused for every
+    // transaction, and its local time (fast mode).
+    struct Lane;
     void worker();
-    void issue(const TraceRecord& r, uint64_t addr, unsigned len);
+    bool take(Dma& d, Lane& lane);
+    void issue(const Dma& d, uint64_t addr, unsigned len, Lane& lane);
+    bool out_of_work() const { return queue_.empty() && (!source_ || source_done_); }
 
     uint32_t sid_;
-    std::deque<TraceRecord> queue_;
-    sc_core::sc_event pushed_, idle_;
+    MasterTiming timing_;
+    std::deque<Dma> queue_;
+    DmaSource* source_ = nullptr;
+    bool source_done_ = false;
+    sc_core::sc_event pushed_, idle_, taken_;
     bool closed_ = false;
     unsigned busy_ = 0;
     MasterStats stats_;

@@ -28,10 +28,18 @@ Cycle BandwidthCalendar::book(Cycle t, unsigned units) {
     return c;
 }
 
-void BandwidthCalendar::retire_before(Cycle t) { used_.erase(used_.begin(), used_.lower_bound(t)); }
+void BandwidthCalendar::retire_before(Cycle t) {
+    if (used_.empty() || used_.begin()->first >= t) return;  // (erasing an empty range still costs)
+    used_.erase(used_.begin(), used_.lower_bound(t));
+}
 
 SlotPool::Grant SlotPool::acquire(Cycle t) {
     if (free_at_.empty()) return {0, t};
+    // Any slot already free by `t` starts at `t`, as the earliest one would.
+    if (free_at_[hint_] <= t) {
+        free_at_[hint_] = ~Cycle{0};
+        return {hint_, t};
+    }
     const auto it = std::min_element(free_at_.begin(), free_at_.end());
     const unsigned slot = static_cast<unsigned>(it - free_at_.begin());
     const Cycle start = std::max(t, *it);
@@ -44,7 +52,9 @@ SlotPool::Grant SlotPool::acquire(Cycle t) {
 }
 
 void SlotPool::release(const Grant& g, Cycle end) {
-    if (!free_at_.empty()) free_at_[g.slot] = end;
+    if (free_at_.empty()) return;
+    free_at_[g.slot] = end;
+    hint_ = g.slot;
 }
 
 }  // namespace smmu

@@ -52,6 +52,7 @@ public:
 
 private:
     std::vector<Cycle> free_at_;
+    unsigned hint_ = 0;  // the slot released last: usually free again for the next request
     uint64_t waits_ = 0;
     uint64_t wait_cycles_ = 0;
 };

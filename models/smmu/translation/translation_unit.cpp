@@ -82,8 +82,8 @@ TlbEntry TranslationUnit::make_entry(const TranslationRequest& req, const Transl
     return e;
 }
 
-Expected<TranslationContext> TranslationUnit::configuration(const StreamTableConfig& st, const TranslationRequest& req,
-                                                            Cycle& t, AccessLog& log, bool& hit) {
+const TranslationContext* TranslationUnit::configuration(const StreamTableConfig& st, const TranslationRequest& req,
+                                                         Cycle& t, AccessLog& log, bool& hit, Fault& fault) {
     const uint32_t ssid = req.ssv ? req.ssid : 0;
     auto same = [&](const ConfigEntry& e) { return e.sid == req.sid && e.ssv == req.ssv && e.ssid == ssid; };
     hit = false;
@@ -92,15 +92,20 @@ Expected<TranslationContext> TranslationUnit::configuration(const StreamTableCon
         if (const ConfigEntry* e = config_.lookup(config_key(req.sid, ssid), same)) {
             t = std::max(t, e->ready);
             hit = true;
-            return e->ctx;
+            return &e->ctx;
         }
     }
     ++stats_.config_misses;
     auto ctx = translator_.resolve(st, req, log, WalkResources{&walks_, &t});
+    if (!ctx.ok()) {
+        fault = ctx.fault();
+        return nullptr;
+    }
     // Only usable configurations are cached; a bad STE is re-read every time.
-    if (ctx.ok() && config_.enabled())
+    if (config_.enabled())
         config_.insert(config_key(req.sid, ssid), ConfigEntry{req.sid, req.ssv, ssid, ctx.value(), t}, same);
-    return ctx;
+    fetched_ = ctx.value();
+    return &fetched_;
 }
 
 TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const TranslationRequest& req,
@@ -115,13 +120,14 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     const SlotPool::Grant slot = translation_slots_.acquire(arrival);
     Cycle t = slot.start;
     timed_.set_cursor(&t);
+    // Every exit returns `out` itself, so it is built in the caller's place
+    // (a returned copy of it was a visible part of a TLB hit's cost).
     auto finish = [&]() {
         t += p_.pipeline_cycles;
         translation_slots_.release(slot, t);
         timed_.set_cursor(nullptr);
         busy_until_ = std::max(busy_until_, t);
         out.done = t;
-        return out;
     };
     auto usable = [&](const TlbEntry* e) {
         // A hit that would deny the access is not trusted: the walk decides,
@@ -142,21 +148,25 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
         if (usable(e)) {
             take(*e);
             out.utlb_hit = true;
-            return finish();
+            finish();
+            return out;
         }
     }
 
-    auto ctx = configuration(st, req, t, log, out.config_hit);
-    if (!ctx.ok()) {
+    Fault fault{arch::EventId::F_TRANSLATION};
+    const TranslationContext* ctx = configuration(st, req, t, log, out.config_hit, fault);
+    if (!ctx) {
         out.result.outcome = TranslationResult::Outcome::Faulted;
-        out.result.fault = ctx.fault();
-        return finish();
+        out.result.fault = fault;
+        finish();
+        return out;
     }
-    const TranslationContext& c = ctx.value();
+    const TranslationContext& c = *ctx;
     if (c.config == arch::SteConfig::Abort || (!c.s1 && !c.s2)) {
         // Abort and bypass need no translation to be looked up.
         out.result = translator_.walk(c, req, log);
-        return finish();
+        finish();
+        return out;
     }
 
     const TlbKind kind = c.s1 ? TlbKind::Stage1 : TlbKind::Stage2;
@@ -169,7 +179,8 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
             take(*e);
             out.tlb_hit = true;
             if (micro) micro->fill(*e);
-            return finish();
+            finish();
+            return out;
         }
     }
     ++stats_.tlb_misses;
@@ -187,7 +198,8 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
         iotlb_.fill(e);
         if (micro) micro->fill(e);
     }
-    return finish();
+    finish();
+    return out;
 }
 
 void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command& c, Cycle* now) {
@@ -204,9 +216,10 @@ void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command&
     Cycle from_last_arrival = last_arrival_;
     Cycle& t = now ? *now : from_last_arrival;
     bool hit = false;
-    auto ctx = configuration(st, req, t, log, hit);
-    if (!ctx.ok() || static_cast<Opcode>(c.opcode()) != Opcode::PREFETCH_ADDR) return;
-    const TranslationContext& tc = ctx.value();
+    Fault fault{arch::EventId::F_TRANSLATION};
+    const TranslationContext* ctx = configuration(st, req, t, log, hit, fault);
+    if (!ctx || static_cast<Opcode>(c.opcode()) != Opcode::PREFETCH_ADDR) return;
+    const TranslationContext tc = *ctx;
     if (!tc.s1 && !tc.s2) return;
     req.iova = c.get(cmd::PrefetchAddr);
     const TranslationResult r = translator_.walk(tc, req, log, WalkResources{&walks_, &t});

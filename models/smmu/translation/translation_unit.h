@@ -99,9 +99,10 @@ private:
     TlbEntry make_entry(const TranslationRequest& req, const TranslationContext& ctx, const TranslationResult& r,
                         Cycle ready) const;
     static TranslationResult from_entry(const TlbEntry& e, const TranslationRequest& req);
-    // Configuration for the request: cached, else fetched (and cached).
-    Expected<TranslationContext> configuration(const StreamTableConfig& st, const TranslationRequest& req, Cycle& t,
-                                               AccessLog& log, bool& hit);
+    // Configuration for the request: cached, else fetched (and cached). Points
+    // into the cache or at fetched_ (valid until the next call); null: `fault`.
+    const TranslationContext* configuration(const StreamTableConfig& st, const TranslationRequest& req, Cycle& t,
+                                            AccessLog& log, bool& hit, Fault& fault);
 
     MicroArchParams p_;
     BandwidthCalendar walk_port_, tlb_ports_;
@@ -114,6 +115,7 @@ private:
     WalkCaches walks_;
     Cycle busy_until_ = 0;
     Cycle last_arrival_ = 0;
+    TranslationContext fetched_;  // the last configuration fetched
     UnitStats stats_;
 };
 

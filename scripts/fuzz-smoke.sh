@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in ./build-fuzz (clang++, SMMUSIM_FUZZ=ON) and
+# runs each for a few seconds against a copy of its seed corpus (fuzz/corpus/
+# is never written). Exits non-zero if any target crashes, hangs, leaks or
+# breaks an invariant; the input that did it is kept in build-fuzz/fuzz-artifacts/.
+# FUZZ_SECONDS (default 8) sets the time per target. docs/fuzzing.md.
+# Needs scripts/deps.sh and scripts/deps-fuzz.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-8}"
+targets=(trace_parser config_loader replay_script decoders walker smmu)
+build=build-fuzz
+
+cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DSMMUSIM_FUZZ=ON -DSMMUSIM_TESTS=OFF \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build "$build" -j "$(nproc)" --target fuzz_all
+
+rm -rf "$build/fuzz-corpus" "$build/fuzz-artifacts"
+mkdir -p "$build/fuzz-artifacts"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+failed=()
+start=$(date +%s)
+for t in "${targets[@]}"; do
+  corpus="$build/fuzz-corpus/$t"
+  mkdir -p "$corpus"
+  cp fuzz/corpus/"$t"/* "$corpus"/
+  log="$build/fuzz-artifacts/$t.log"
+  dict=()
+  [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
+  if "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+       "${dict[@]}" -artifact_prefix="$build/fuzz-artifacts/$t-" "$corpus" > "$log" 2>&1; then
+    echo "fuzz $t: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$') runs)"
+  else
+    echo "fuzz $t: FAILED (log $log)"
+    grep -E "ERROR|invariant|SUMMARY|Test unit written" "$log" | head -20 || true
+    failed+=("$t")
+  fi
+done
+echo "fuzz smoke: ${#targets[@]} targets in $(( $(date +%s) - start )) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz smoke FAILED: ${failed[*]}"
+  exit 1
+fi

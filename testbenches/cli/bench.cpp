@@ -1,0 +1,351 @@
+// smmu-sim bench: see bench.h and docs/performance.md.
+//
+// Phases, in order, each one a module tree of its own in the one elaboration:
+//   probe_quantum  TrafficGenerator (fast)     -> trivial target (fixed latency)
+//   probe_wait     TrafficGenerator (accurate) -> trivial target
+//   fast_hit, fast_miss, accurate_hit, accurate_miss: a whole Platform (host,
+//                  SMMU, memory) whose one S1 device is fed from memory.
+// Every generator pulls its records from a source that holds it at a gate
+// until its phase's turn; the phases run in rounds (3, each ~0.6 s of wall
+// clock per phase; --quick: 1 round of 20000), and each phase reports its best
+// round, so a burst of load from elsewhere on the machine spoils one round. The
+// traces: hit = 64-byte reads cycling over 16 pages (IOTLB hits after the
+// first 16); miss = 64-byte reads of random pages of a 256 MiB window of 4K
+// pages with a 64-entry IOTLB and small walk caches (nearly every one a walk).
+#include "testbenches/cli/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "testbenches/config/input_error.h"
+#include "testbenches/platform/platform.h"
+#include "testbenches/traffic/traffic_generator.h"
+
+namespace smmu::sim {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint64_t kIovaBase = 0x10000000;
+constexpr uint64_t kPaBase = 0x100000000;
+constexpr uint64_t kHitPages = 16;
+constexpr uint64_t kMissWindow = 256ull << 20;
+
+// What the SMMU's place holds in the probe: a fixed latency, nothing else.
+class ProbeTarget : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<ProbeTarget> socket;
+    explicit ProbeTarget(sc_core::sc_module_name name) : sc_module(name), socket("socket") {
+        socket.register_b_transport(this, &ProbeTarget::b_transport);
+    }
+
+private:
+    void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+        delay += latency_;
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+    const sc_core::sc_time latency_{100, sc_core::SC_NS};  // the memory's, without the SMMU
+};
+
+// A phase's in-memory trace, behind a gate the controller opens.
+class PatternSource : public DmaSource {
+public:
+    PatternSource(bool hit, uint64_t max_records, double seconds)
+        : hit_(hit), max_(max_records), seconds_(seconds) {}
+
+    // One round: records until `max_records` or the wall-clock time are used
+    // up; then round_done() fires and the source holds the worker until the
+    // next open() (after the last round: no more records).
+    void open(bool last) {
+        deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds_));
+        round_n_ = 0;
+        last_ = last;
+        open_ = true;
+        gate_.notify(sc_core::SC_ZERO_TIME);
+    }
+    const sc_core::sc_event& round_done() const { return round_done_; }
+    bool next(Dma& d) override {
+        for (;;) {
+            while (!open_) sc_core::wait(gate_);
+            // Enough wall time spent? (checked every 64K records)
+            const bool stop = round_n_ == max_ || ((round_n_ & 0xffff) == 0xffff && Clock::now() >= deadline_);
+            if (!stop) break;
+            open_ = false;
+            round_done_.notify(sc_core::SC_ZERO_TIME);
+            if (last_) return false;
+        }
+        ++round_n_;
+        ++n_;
+        d.size = 64;
+        d.write = false;
+        if (hit_) {
+            d.iova = kIovaBase + ((n_ % kHitPages) << 12) + ((n_ * 64) & 0xfc0);
+        } else {
+            rng_ ^= rng_ << 13;
+            rng_ ^= rng_ >> 7;
+            rng_ ^= rng_ << 17;
+            d.iova = kIovaBase + ((rng_ % (kMissWindow >> 12)) << 12) + ((n_ * 64) & 0xfc0);
+        }
+        return true;
+    }
+
+private:
+    bool hit_;
+    uint64_t max_;
+    double seconds_;
+    uint64_t n_ = 0, round_n_ = 0;
+    uint64_t rng_ = 0x9e3779b97f4a7c15ull;
+    bool open_ = false, last_ = false;
+    sc_core::sc_event gate_, round_done_;
+    Clock::time_point deadline_;
+};
+
+CacheConfig cache(unsigned entries, unsigned ways, unsigned latency = 1) {
+    CacheConfig c;
+    c.entries = entries;
+    c.ways = ways;
+    c.latency = latency;
+    return c;
+}
+
+// One S1 device (a host DMA domain) behind one SMMU with MMU-600-like
+// resources; `hit`: large caches over 16 pages, else small caches over 256 MiB.
+Config bench_config(bool hit, bool fast, unsigned quantum_ns) {
+    Config c;
+    c.sim.mode = fast ? TimingMode::Fast : TimingMode::Accurate;
+    c.sim.quantum_ns = quantum_ns;
+    c.smmu.translation_slots = 64;
+    c.smmu.walk_slots = 8;
+    c.smmu.walk_port_bytes = 16;
+    if (hit) {
+        c.smmu.caches["config"] = cache(256, 4, 2);
+        c.smmu.caches["iotlb"] = cache(2048, 4, 2);
+        for (unsigned l = 0; l < 4; ++l) c.smmu.caches["walk_s1_l" + std::to_string(l)] = cache(256, 4, 2);
+    } else {
+        c.smmu.caches["config"] = cache(16, 4, 2);
+        c.smmu.caches["iotlb"] = cache(64, 4, 2);
+        for (unsigned l = 0; l < 4; ++l) c.smmu.caches["walk_s1_l" + std::to_string(l)] = cache(16, 4, 2);
+    }
+    DeviceConfig d;
+    d.name = "dev0";
+    d.smmu = c.smmus.front();
+    d.sid = 0x10;
+    d.attach = AttachMode::S1;
+    d.where = "bench";
+    ContextConfig ctx;
+    ctx.ssid = 0;
+    ctx.asid = 1;
+    ctx.where = "bench";
+    Mapping m;
+    m.in = kIovaBase;
+    m.out = kPaBase;
+    m.size = hit ? kHitPages << 12 : kMissWindow;
+    m.page = 4096;
+    m.where = "bench";
+    ctx.map.push_back(m);
+    d.contexts.push_back(ctx);
+    c.devices.push_back(d);
+    c.sources.push_back("bench");
+    return c;
+}
+
+struct Phase {
+    std::string name;
+    std::unique_ptr<PatternSource> source;
+    TrafficGenerator* gen = nullptr;
+    Platform* platform = nullptr;  // null: a probe
+    double wall_s = 0;           // over all rounds
+    uint64_t transactions = 0;   // over all rounds
+    std::vector<double> rounds;  // translations/s of each round
+    double rate() const { return rounds.empty() ? 0.0 : *std::max_element(rounds.begin(), rounds.end()); }
+};
+
+class Bench : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(Bench);
+    Bench(sc_core::sc_module_name name, bool quick, unsigned quantum_ns, std::vector<std::string> only)
+        : sc_module(name), only_(std::move(only)) {
+        const uint64_t max_records = quick ? 20000 : 100000000;
+        const double seconds = quick ? 10.0 : 0.6;
+        rounds_ = quick ? 1 : 3;
+        auto probe = [&](const std::string& phase, bool fast) {
+            Phase p;
+            p.name = phase;
+            p.source = std::make_unique<PatternSource>(true, max_records, seconds);
+            targets_.push_back(std::make_unique<ProbeTarget>((phase + "_target").c_str()));
+            gens_.push_back(std::make_unique<TrafficGenerator>(
+                (phase + "_master").c_str(), 0, 1, MasterTiming{fast, sc_core::sc_time(quantum_ns, sc_core::SC_NS)}));
+            gens_.back()->socket.bind(targets_.back()->socket);
+            p.gen = gens_.back().get();
+            p.gen->set_source(p.source.get());
+            phases_.push_back(std::move(p));
+        };
+        auto smmu = [&](const std::string& phase, bool fast, bool hit) {
+            Phase p;
+            p.name = phase;
+            p.source = std::make_unique<PatternSource>(hit, max_records, seconds);
+            configs_.push_back(std::make_unique<Config>(bench_config(hit, fast, quantum_ns)));
+            platforms_.push_back(std::make_unique<Platform>(phase.c_str(), *configs_.back(), nullptr));
+            p.platform = platforms_.back().get();
+            p.gen = &p.platform->generator(0);
+            p.gen->set_source(p.source.get());
+            phases_.push_back(std::move(p));
+        };
+        probe("probe_quantum", true);
+        probe("probe_wait", false);
+        smmu("fast_hit", true, true);
+        smmu("fast_miss", true, false);
+        smmu("accurate_hit", false, true);
+        smmu("accurate_miss", false, false);
+        SC_THREAD(control);
+    }
+
+    std::vector<Phase>& phases() { return phases_; }
+    bool finished() const { return finished_; }
+
+private:
+    void control() {
+        for (auto& g : gens_) g->close();  // probes: no records but the source's
+        for (auto& p : platforms_)
+            while (!p->host().is_configured()) wait(p->host().configured());
+        // Rounds of every phase in turn: a burst of load from elsewhere on the
+        // machine hits one round, and each phase reports its best.
+        for (unsigned round = 0; round < rounds_; ++round) {
+            for (Phase& p : phases_) {
+                if (!only_.empty() && std::find(only_.begin(), only_.end(), p.name) == only_.end()) continue;
+                const uint64_t before = p.gen->stats().transactions;
+                const auto t0 = Clock::now();
+                p.source->open(round + 1 == rounds_);
+                wait(p.source->round_done());
+                const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+                const uint64_t n = p.gen->stats().transactions - before;
+                p.rounds.push_back(wall > 0 ? static_cast<double>(n) / wall : 0.0);
+                p.wall_s += wall;
+                p.transactions += n;
+            }
+        }
+        finished_ = true;
+    }
+
+    std::vector<std::unique_ptr<Config>> configs_;
+    std::vector<std::unique_ptr<Platform>> platforms_;
+    std::vector<std::unique_ptr<ProbeTarget>> targets_;
+    std::vector<std::unique_ptr<TrafficGenerator>> gens_;
+    std::vector<Phase> phases_;
+    std::vector<std::string> only_;
+    unsigned rounds_ = 1;
+    bool finished_ = false;
+};
+
+std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(line.find_first_not_of(' ', colon + 1));
+        }
+    return "unknown";
+}
+
+}  // namespace
+
+int bench_command(const std::vector<std::string>& args) {
+    namespace po = boost::program_options;
+    po::options_description opts("smmu-sim bench");
+    opts.add_options()("json", po::value<std::string>(), "write the results as JSON here")(
+        "quick", "a few thousand transactions per phase (a smoke test, not a measurement)")(
+        "quantum-ns", po::value<unsigned>()->default_value(1000), "fast mode's global quantum")(
+        "only", po::value<std::vector<std::string>>()->composing(), "run only this phase (for profiling; repeatable)")(
+        "help,h", "this help");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(opts).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw InputError(std::string("command line: ") + e.what());
+    }
+    if (vm.count("help")) {
+        std::cout << opts;
+        return 0;
+    }
+    const unsigned quantum_ns = vm["quantum-ns"].as<unsigned>();
+    if (quantum_ns == 0) throw InputError("--quantum-ns: must be at least 1");
+    std::ofstream json_file;
+    if (vm.count("json")) {
+        json_file.open(vm["json"].as<std::string>());
+        if (!json_file) throw InputError("--json: cannot write '" + vm["json"].as<std::string>() + "'");
+    }
+    const bool quick = vm.count("quick") > 0;
+
+    sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    const auto only = vm.count("only") ? vm["only"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    Bench bench("bench", quick, quantum_ns, only);
+    sc_core::sc_start();
+    if (!bench.finished()) throw std::runtime_error("bench: a phase did not finish (simulation stopped early)");
+
+    nlohmann::ordered_json j, phases = nlohmann::ordered_json::array();
+    std::cout << "smmu-sim bench" << (quick ? " --quick" : "") << ": quantum " << quantum_ns << " ns\n";
+    std::cout << "  phase             transactions    wall (s)  translations/s (best round)   IOTLB hit rate\n";
+    double rate[6] = {};
+    for (std::size_t i = 0; i < bench.phases().size(); ++i) {
+        const Phase& p = bench.phases()[i];
+        rate[i] = p.rate();
+        nlohmann::ordered_json pj = {{"name", p.name},         {"transactions", p.transactions}, {"wall_s", p.wall_s},
+                                     {"tx_per_s", p.rate()}, {"rounds_tx_per_s", p.rounds}};
+        std::string hit_rate = "-";
+        if (p.platform) {
+            const CacheStats& s = p.platform->smmu(0).core().unit().iotlb().stats();
+            const double r = s.lookups ? static_cast<double>(s.hits) / static_cast<double>(s.lookups) : 0.0;
+            pj["iotlb_hit_rate"] = r;
+            pj["faults"] = p.gen->stats().faults;
+            char b[32];
+            std::snprintf(b, sizeof b, "%.4f", r);
+            hit_rate = b;
+            if (p.gen->stats().faults) throw std::runtime_error("bench: phase " + p.name + " faulted");
+        }
+        char line[160];
+        std::snprintf(line, sizeof line, "  %-16s %13llu  %10.3f  %19.0f   %s\n", p.name.c_str(),
+                      static_cast<unsigned long long>(p.transactions), p.wall_s, p.rate(), hit_rate.c_str());
+        std::cout << line;
+        phases.push_back(pj);
+    }
+    const double ratio_fast = rate[0] > 0 ? rate[2] / rate[0] : 0.0;
+    const double ratio_accurate = rate[1] > 0 ? rate[4] / rate[1] : 0.0;
+    j["probe"] = {{"quantum_tx_per_s", rate[0]}, {"wait_tx_per_s", rate[1]}};
+    j["fast"] = {{"hit_tx_per_s", rate[2]}, {"miss_tx_per_s", rate[3]}};
+    j["accurate"] = {{"hit_tx_per_s", rate[4]}, {"miss_tx_per_s", rate[5]}};
+    j["ratio"] = {{"fast", ratio_fast}, {"accurate", ratio_accurate}};
+    const bool fast_ok = rate[2] >= 10e6 && ratio_fast >= 0.10;
+    const bool accurate_ok = rate[4] >= 3e6 && ratio_accurate >= 0.25;
+    j["targets"] = {{"fast", "hit >= 10M/s and ratio.fast >= 0.10"},
+                    {"fast_met", fast_ok},
+                    {"accurate", "hit >= 3M/s and ratio.accurate >= 0.25"},
+                    {"accurate_met", accurate_ok}};
+    j["quick"] = quick;
+    j["quantum_ns"] = quantum_ns;
+    j["machine"] = {{"cpu", cpu_model()}, {"nproc", std::thread::hardware_concurrency()}};
+    j["phases"] = phases;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "  ratio.fast      %.3f (fast hit / probe quantum; target >= 0.10, %s >= 10M/s)\n",
+                  ratio_fast, rate[2] >= 10e6 ? "hit" : "hit NOT");
+    std::cout << buf;
+    std::snprintf(buf, sizeof buf, "  ratio.accurate  %.3f (accurate hit / probe wait; target >= 0.25, %s >= 3M/s)\n",
+                  ratio_accurate, rate[4] >= 3e6 ? "hit" : "hit NOT");
+    std::cout << buf;
+    if (json_file.is_open()) json_file << j.dump(2) << "\n";
+    return 0;
+}
+
+}  // namespace smmu::sim
