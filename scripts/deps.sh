@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs smmu-sim's build dependencies from Debian's packages (Debian 12),
 # only when something is missing: apt-get update + install on a fresh machine.
+# With arguments, installs those packages instead (scripts/deps-fuzz.sh).
 set -euo pipefail
-packages=(g++ make cmake pkg-config libsystemc-dev catch2 libboost-dev libboost-program-options-dev libboost-iostreams-dev
+default=(g++ make cmake pkg-config libsystemc-dev catch2 libboost-dev libboost-program-options-dev libboost-iostreams-dev
           libyaml-cpp-dev nlohmann-json3-dev)
+if [ $# -gt 0 ]; then packages=("$@"); else packages=("${default[@]}"); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
