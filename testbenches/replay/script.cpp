@@ -81,19 +81,23 @@ public:
             let();
             return;
         }
-        if (op == "write32" || op == "write64") {
+        // Sized operations name their width last: write32, memr64, poll32...
+        const bool sized = op.size() > 2 && (op.compare(op.size() - 2, 2, "32") == 0 || op.compare(op.size() - 2, 2, "64") == 0);
+        const std::string verb = sized ? op.substr(0, op.size() - 2) : std::string();
+        const unsigned width = sized && op.compare(op.size() - 2, 2, "32") == 0 ? 4 : 8;
+        if (verb == "write") {
             l.op = ScriptOp::MmioWrite;
-            l.width = op == "write32" ? 4 : 8;
+            l.width = width;
             l.addr = offset(l.width);
             l.values.push_back(value("value", "<value>", l.width));
-        } else if (op == "read32" || op == "read64") {
+        } else if (verb == "read") {
             l.op = ScriptOp::MmioRead;
-            l.width = op == "read32" ? 4 : 8;
+            l.width = width;
             l.addr = offset(l.width);
             expectation(l);
-        } else if (op == "memw32" || op == "memw64") {
+        } else if (verb == "memw") {
             l.op = ScriptOp::MemWrite;
-            l.width = op == "memw32" ? 4 : 8;
+            l.width = width;
             l.addr = address(l.width);
             l.values.push_back(value("value", "<value>", l.width));
             while (pos_ < tok_.size()) {
@@ -101,14 +105,14 @@ public:
                 if (l.values.size() * l.width - l.width > UINT64_MAX - l.addr)
                     fail("value", "the words run past 2^64");
             }
-        } else if (op == "memr32" || op == "memr64") {
+        } else if (verb == "memr") {
             l.op = ScriptOp::MemRead;
-            l.width = op == "memr32" ? 4 : 8;
+            l.width = width;
             l.addr = address(l.width);
             expectation(l);
-        } else if (op == "poll32" || op == "poll64") {
+        } else if (verb == "poll") {
             l.op = ScriptOp::Poll;
-            l.width = op == "poll32" ? 4 : 8;
+            l.width = width;
             l.addr = offset(l.width);
             l.mask = value("mask", "<mask>", l.width);
             l.expect = value("value", "<value>", l.width);
