@@ -83,6 +83,17 @@ inline void count(const char* what) {
     ++counts.n[what];
 }
 
+// What a target does, step by step, on stderr when SMMUSIM_FUZZ_TRACE is set:
+// run a saved input (fuzz_X crash-...) with it to see how it breaks.
+inline bool tracing() {
+    static const bool on = std::getenv("SMMUSIM_FUZZ_TRACE") != nullptr;
+    return on;
+}
+#define FUZZ_TRACE(...)                                                 \
+    do {                                                                \
+        if (::smmu::fuzz::tracing()) std::fprintf(stderr, __VA_ARGS__); \
+    } while (0)
+
 // The memory window tables live in: kPages 4K pages from kWindow. Page 0
 // holds the stream table, page 1 the CD tables, pages 2 and 3 the command and
 // event queues, the rest the page tables build_setup() lays out.

@@ -10,7 +10,8 @@
 // are allowed until software invalidates (IHI 0070 3.21, 4.7.3), so the
 // comparison is asserted only while memory and registers are unchanged since
 // a CFGI_ALL and a TLBI_NSNH_ALL completed by a CMD_SYNC, no PREFETCH has run
-// since, no command is pending, and the streams translated since agree on
+// since, no command is pending, and the streams translated since the last
+// TLBI_NSNH_ALL (checked or not) agree on
 // everything their VMID tags (two streams sharing a VMID with different
 // tables or translation parameters is itself a software error the checker is
 // there to report, not a model bug: IHI 0070 5.2, S2VMID).
@@ -44,6 +45,9 @@ public:
         return m_.read(pa, dst, len);
     }
     bool write(uint64_t pa, const void* src, unsigned len) override {
+        if (len == 8) FUZZ_TRACE("  mem[0x%llx] = 0x%016llx\n", (unsigned long long)pa,
+                                 (unsigned long long)*static_cast<const uint64_t*>(src));
+        else FUZZ_TRACE("  mem[0x%llx] <- %u bytes\n", (unsigned long long)pa, len);
         for (uint64_t p = pa >> 12; len && p <= (pa + len - 1) >> 12; ++p)
             if (read_pages_.count(p)) {
                 ++writes;
@@ -88,11 +92,13 @@ struct Rig {
     // and the SYNC that completed both; ~0: never.
     uint64_t cfg_gen = ~0ull, tlb_gen = ~0ull, clean_gen = ~0ull;
     bool prefetched = false;
-    // What each VMID's translations ran under since clean_gen (everything in
-    // the context but the ASID); `aliased`: two contexts shared a VMID.
-    std::map<uint16_t, std::vector<uint64_t>> vmid_contexts;
+    // What each VMID's translations ran under since the last TLBI_NSNH_ALL
+    // (everything in the context but the ASID); `aliased`: two contexts
+    // shared a VMID.
+    std::map<uint16_t, std::vector<uint64_t>> vmid_contexts, vmid_stage2;
     bool aliased = false;
     Translator probe;  // uncached, to see each request's context
+    StreamTable probe_table;
     bool assert_now = false;
 
     Rig(const SmmuCoreParams& p)
@@ -100,31 +106,51 @@ struct Rig {
           mem(backing),
           core(mem, p),
           checker("fuzz", core, mem, [this] { return !assert_now; }, [this] { return double(now); }),
-          probe(mem, core.caps()) {}
+          probe(mem, core.caps()),
+          probe_table(mem, core.caps()) {}
 
     static void put(std::vector<uint64_t>& v, const StageParams& p) {
         v.insert(v.end(), {p.stage, static_cast<uint64_t>(p.granule), p.ias, p.start_level, p.concat, p.oas, p.ttb,
                            p.affd, p.tbi});
     }
-    // Records the request's context under its VMID; false when another context
-    // already used that VMID since the last full invalidation.
+    // Records what `sig` a VMID was used with; false when it was used with
+    // another one since the last TLBI_NSNH_ALL.
+    static bool record(std::map<uint16_t, std::vector<uint64_t>>& seen, uint16_t vmid,
+                       const std::vector<uint64_t>& sig) {
+        auto [it, fresh] = seen.emplace(vmid, sig);
+        return fresh || it->second == sig;
+    }
+    // Records the request's contexts under its VMID: the stream's stage 2
+    // from its STE alone (a nested CD fetch walks it, and fills the stage 2
+    // caches, even when the CD then faults) and the whole context when it
+    // resolves. False when another context already used that VMID.
     bool vmid_consistent(const TranslationRequest& req) {
         AccessLog log;
+        const Expected<arch::Ste> ste = probe_table.fetch_ste(core.regs().stream_table(), req.sid, log);
+        if (!ste.ok()) return true;
+        const Expected<StreamConfig> sc = probe_table.decode_ste(ste.value());
+        if (!sc.ok()) return true;
+        bool consistent = true;
+        if (static_cast<unsigned>(sc.value().config) & 2) {  // stage 2 in effect (IHI 0070 5.2, Config)
+            std::vector<uint64_t> s2;
+            put(s2, sc.value().s2);
+            consistent = record(vmid_stage2, sc.value().vmid, s2);
+        }
         const Expected<TranslationContext> c = probe.resolve(core.regs().stream_table(), req, log);
-        if (!c.ok()) return true;
+        if (!c.ok()) return consistent;
         const TranslationContext& x = c.value();
-        if (!x.s1 && !x.s2) return true;  // bypass: nothing tagged
+        if (!x.s1 && !x.s2) return consistent;  // bypass: nothing tagged
         std::vector<uint64_t> sig{static_cast<uint64_t>(x.config), x.s1, x.s2, x.epd0};
         put(sig, x.s1p);
         put(sig, x.s2p);
-        auto [it, fresh] = vmid_contexts.emplace(x.vmid, sig);
-        return fresh || it->second == sig;
+        return record(vmid_contexts, x.vmid, sig) && consistent;
     }
 
     uint64_t gen() const { return mem.writes + mmio_writes; }
 
     void write(uint32_t off, unsigned size, uint64_t v) {
         if (affects_translation(off, size)) ++mmio_writes;
+        FUZZ_TRACE("mmio write 0x%x/%u = 0x%llx\n", off, size, (unsigned long long)v);
         WriteEffect e;
         (void)core.mmio_write(off, size, v, e);
     }
@@ -139,6 +165,8 @@ struct Rig {
         const QueueConfig q = core.regs().cmdq();
         uint32_t prod = core.regs().cmdq_prod();
         for (const Command& c : cmds) {
+            FUZZ_TRACE("push %s 0x%016llx 0x%016llx\n", c.info() ? std::string(c.info()->name).c_str() : "?",
+                       (unsigned long long)c.w[0], (unsigned long long)c.w[1]);
             mem.write_words(q.base + uint64_t{QueuePointer::index(prod, q.log2size)} * Command::kBytes, c.w.data(),
                             Command::kDwords);
             prod = QueuePointer::next(prod, q.log2size);
@@ -177,18 +205,25 @@ struct Rig {
         if (defer) core.cmdq_complete();
         const QueueConfig q = core.regs().cmdq();
         if (s.kind == CommandQueue::Step::Kind::Executed) {
+            FUZZ_TRACE("executed %s%s\n", s.cmd.info() ? std::string(s.cmd.info()->name).c_str() : "?",
+                       defer ? " (deferred)" : "");
             FUZZ_CHECK((core.regs().cmdq_cons() & 0xfffff & ~QueuePointer::mask(q.log2size)) == 0,
                        "CMDQ_CONS beyond the queue");
             const auto op = static_cast<Opcode>(s.cmd.opcode());
             if (op == Opcode::CFGI_STE_RANGE && s.cmd.get(cmd::Range) == 31) cfg_gen = g;
-            if (op == Opcode::TLBI_NSNH_ALL) tlb_gen = g;
+            if (op == Opcode::TLBI_NSNH_ALL) {
+                // The VMID-tagged caches are empty now: what aliases is what
+                // fills them from here on.
+                tlb_gen = g;
+                vmid_contexts.clear();
+                vmid_stage2.clear();
+                aliased = false;
+            }
             if (op == Opcode::PREFETCH_CONFIG || op == Opcode::PREFETCH_ADDR) prefetched = true;
             if (op == Opcode::SYNC && cfg_gen == g && tlb_gen == g && gen() == g) {
                 clean_gen = g;
                 fuzz::count("full invalidation completed");
                 prefetched = false;
-                vmid_contexts.clear();
-                aliased = false;
             }
         }
     }
@@ -202,11 +237,20 @@ struct Rig {
     void translate(const TranslationRequest& req, unsigned port) {
         const bool clean = clean_gen == gen() && !prefetched && !core.cmdq_pending();
         mem.tracking = true;
-        if (clean && !vmid_consistent(req)) aliased = true;
+        // Every translation counts, checked or not (commands pending,
+        // memory changed): whatever it puts in a VMID-tagged cache stays
+        // there until the next TLBI_NSNH_ALL.
+        if (!vmid_consistent(req)) aliased = true;
         const uint64_t events_before = events_written();
         AccessLog log;
+        std::vector<MemAccess> reads;
+        if (fuzz::tracing()) log.trace = &reads;
         Cycle done = 0;
         const TranslationResult r = core.translate(req, log, port, now, &done);
+        for (const MemAccess& a : reads)
+            FUZZ_TRACE("  read %s level %u input 0x%llx at 0x%llx: 0x%016llx%s\n",
+                       std::string(access_kind_name(a.kind)).c_str(), a.level, (unsigned long long)a.input,
+                       (unsigned long long)a.pa, (unsigned long long)a.value, a.ok ? "" : " (abort)");
         mem.tracking = false;
         FUZZ_CHECK(done >= now, "a translation completing before it arrived");
         FUZZ_CHECK(log.walk_reads + log.config_reads < 1000, "an unbounded walk");
@@ -221,6 +265,13 @@ struct Rig {
                         : core.cmdq_pending() ? "not checked: commands pending"
                                               : "not checked: VMID aliasing");
         fuzz::count(assert_now ? (r.ok() ? "checked, translated" : "checked, not translated") : "not checked");
+        const StreamTableConfig st = core.regs().stream_table();
+        FUZZ_TRACE("translate SID 0x%x SSID %s0x%x IOVA 0x%llx %s port %u: %s 0x%llx event %u%s (SMMUEN %d, "
+                   "strtab 0x%llx log2size %u%s)\n",
+                   req.sid, req.ssv ? "" : "(no) ", req.ssid, (unsigned long long)req.iova, req.write ? "W" : "R",
+                   port, r.ok() ? "PA" : "not translated", (unsigned long long)r.pa,
+                   static_cast<unsigned>(r.fault.id), assert_now ? " [checked]" : "", core.regs().smmu_enabled(),
+                   (unsigned long long)st.base, st.log2size, st.two_level ? " 2-level" : "");
         checker.check(req, r);
         if (checker.mismatches()) fuzz::fail("stale translation after a full invalidation: " + checker.lines().back());
     }
