@@ -9,8 +9,9 @@
 // finds nothing stale once everything was invalidated. Stale cache entries
 // are allowed until software invalidates (IHI 0070 3.21, 4.7.3), so the
 // comparison is asserted only while memory and registers are unchanged since
-// a CFGI_ALL and a TLBI_NSNH_ALL completed by a CMD_SYNC, no PREFETCH has run
-// since, no command is pending, and the streams translated since the last
+// a CFGI_ALL and a TLBI_NSNH_ALL ran back to back (no translation or PREFETCH
+// between them) and a CMD_SYNC completed them, no PREFETCH has run since, no
+// command is pending, and the streams translated since the last
 // TLBI_NSNH_ALL (checked or not) agree on
 // everything their VMID tags (two streams sharing a VMID with different
 // tables or translation parameters is itself a software error the checker is
@@ -88,9 +89,19 @@ struct Rig {
     sim::InvalidationChecker checker;
     uint64_t mmio_writes = 0;
     Cycle now = 0;
-    // Generations (memory + MMIO writes) at the last CFGI_ALL, TLBI_NSNH_ALL
-    // and the SYNC that completed both; ~0: never.
-    uint64_t cfg_gen = ~0ull, tlb_gen = ~0ull, clean_gen = ~0ull;
+    // Generations (memory + MMIO writes) at the last CFGI_ALL, TLBI_NSNH_ALL,
+    // the last time both had just run with nothing filling a cache between
+    // them (every cache empty at once), and the SYNC that completed that; ~0:
+    // never. Both orders of the pair leave a window: a translation between
+    // CFGI_ALL and TLBI_NSNH_ALL can cache a nested CD fetched through stale
+    // stage 2 entries, one between TLBI_NSNH_ALL and CFGI_ALL can fill the TLB
+    // from a stale STE. Software avoids that by changing one level at a time
+    // (IHI 0070 3.21.1, 3.21.3); the fuzzer changes anything, so it asserts only after
+    // an instant when nothing cached predates the memory it checks against.
+    uint64_t cfg_gen = ~0ull, tlb_gen = ~0ull, empty_gen = ~0ull, clean_gen = ~0ull;
+    // Translations and prefetches so far (what fills caches), at the last
+    // CFGI_ALL and TLBI_NSNH_ALL.
+    uint64_t fills = 0, cfg_fills = 0, tlb_fills = 0;
     bool prefetched = false;
     // What each VMID's translations ran under since the last TLBI_NSNH_ALL
     // (everything in the context but the ASID); `aliased`: two contexts
@@ -210,20 +221,31 @@ struct Rig {
             FUZZ_CHECK((core.regs().cmdq_cons() & 0xfffff & ~QueuePointer::mask(q.log2size)) == 0,
                        "CMDQ_CONS beyond the queue");
             const auto op = static_cast<Opcode>(s.cmd.opcode());
-            if (op == Opcode::CFGI_STE_RANGE && s.cmd.get(cmd::Range) == 31) cfg_gen = g;
+            const bool cfgi_all = op == Opcode::CFGI_STE_RANGE && s.cmd.get(cmd::Range) == 31;
+            if (cfgi_all) {
+                cfg_gen = g;
+                cfg_fills = fills;
+            }
             if (op == Opcode::TLBI_NSNH_ALL) {
                 // The VMID-tagged caches are empty now: what aliases is what
                 // fills them from here on.
                 tlb_gen = g;
+                tlb_fills = fills;
                 vmid_contexts.clear();
                 vmid_stage2.clear();
                 aliased = false;
             }
-            if (op == Opcode::PREFETCH_CONFIG || op == Opcode::PREFETCH_ADDR) prefetched = true;
-            if (op == Opcode::SYNC && cfg_gen == g && tlb_gen == g && gen() == g) {
+            if ((cfgi_all || op == Opcode::TLBI_NSNH_ALL) && cfg_gen == g && tlb_gen == g && cfg_fills == tlb_fills) {
+                empty_gen = g;
+                prefetched = false;
+            }
+            if (op == Opcode::PREFETCH_CONFIG || op == Opcode::PREFETCH_ADDR) {
+                prefetched = true;
+                ++fills;
+            }
+            if (op == Opcode::SYNC && empty_gen == g && gen() == g) {
                 clean_gen = g;
                 fuzz::count("full invalidation completed");
-                prefetched = false;
             }
         }
     }
@@ -235,6 +257,7 @@ struct Rig {
     }
 
     void translate(const TranslationRequest& req, unsigned port) {
+        ++fills;
         const bool clean = clean_gen == gen() && !prefetched && !core.cmdq_pending();
         mem.tracking = true;
         // Every translation counts, checked or not (commands pending,
@@ -267,11 +290,12 @@ struct Rig {
         fuzz::count(assert_now ? (r.ok() ? "checked, translated" : "checked, not translated") : "not checked");
         const StreamTableConfig st = core.regs().stream_table();
         FUZZ_TRACE("translate SID 0x%x SSID %s0x%x IOVA 0x%llx %s port %u: %s 0x%llx event %u%s (SMMUEN %d, "
-                   "strtab 0x%llx log2size %u%s)\n",
+                   "strtab 0x%llx log2size %u%s, generation %llu, clean at %lld)\n",
                    req.sid, req.ssv ? "" : "(no) ", req.ssid, (unsigned long long)req.iova, req.write ? "W" : "R",
                    port, r.ok() ? "PA" : "not translated", (unsigned long long)r.pa,
                    static_cast<unsigned>(r.fault.id), assert_now ? " [checked]" : "", core.regs().smmu_enabled(),
-                   (unsigned long long)st.base, st.log2size, st.two_level ? " 2-level" : "");
+                   (unsigned long long)st.base, st.log2size, st.two_level ? " 2-level" : "",
+                   (unsigned long long)gen(), static_cast<long long>(clean_gen));
         checker.check(req, r);
         if (checker.mismatches()) fuzz::fail("stale translation after a full invalidation: " + checker.lines().back());
     }

@@ -1,6 +1,7 @@
 #include "testbenches/cli/compare.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -18,6 +19,12 @@ using nlohmann::json;
 double num(const json& j, std::initializer_list<const char*> path) {
     const json* p = &j;
     for (const char* k : path) {
+        if (p->is_array()) {  // a step into an array is a decimal index
+            const std::size_t i = std::strtoul(k, nullptr, 10);
+            if (i >= p->size()) return 0;
+            p = &(*p)[i];
+            continue;
+        }
         if (!p->is_object() || !p->contains(k)) return 0;
         p = &(*p)[k];
     }
@@ -101,6 +108,10 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
          [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "transactions"})); }},
         {"  their latency mean (ns)",
          [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "latency_ns_mean"}), "%.1f"); }},
+        {"    issued in its first 250 ns",
+         [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "by_time_since_change", "0", "latency_ns_mean"}), "%.1f"); }},
+        {"    issued 2 us or more after",
+         [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "by_time_since_change", "4", "latency_ns_mean"}), "%.1f"); }},
         {"latency mean (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "mean"}), "%.1f"); }},
         {"latency p99 (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "p99"}), "%.1f"); }},
     };

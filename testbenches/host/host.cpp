@@ -55,6 +55,7 @@ void Host::run() {
             const ChangeRecord change = changes_.front();
             changes_.pop_front();
             const sc_time start = sc_core::sc_time_stamp();
+            change_start_ = start;
             const std::string path = driver_.apply(change);
             wait(local_);
             local_ = sc_core::SC_ZERO_TIME;

@@ -9,6 +9,7 @@
 #include <map>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <systemc>
@@ -40,6 +41,12 @@ public:
         work_.notify(sc_core::SC_ZERO_TIME);
     }
     bool idle() const { return changes_.empty() && !busy_; }
+    // When the change being applied began (now, for one posted and not yet
+    // begun); nothing when idle.
+    std::optional<sc_core::sc_time> change_started() const {
+        if (idle()) return std::nullopt;
+        return busy_ ? change_start_ : sc_core::sc_time_stamp();
+    }
     const sc_core::sc_event& idle_event() const { return idle_event_; }
 
     HostDriver& driver() { return driver_; }
@@ -79,6 +86,7 @@ private:
     sc_core::sc_event configured_, work_, idle_event_;
     std::deque<ChangeRecord> changes_;
     bool busy_ = false, finishing_ = false;
+    sc_core::sc_time change_start_;
     bool is_configured_ = false;
     sc_core::sc_time configured_at_;
     std::vector<std::vector<arch::EventRecord>> events_;

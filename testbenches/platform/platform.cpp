@@ -35,6 +35,22 @@ void accumulate(ordered_json& total, const ordered_json& part) {
         }
     }
 }
+
+// The DMAs issued during host changes: how many, their mean latency, and the
+// same by time since the change began (MasterStats::since_change).
+ordered_json during_change_json(const MasterStats& m) {
+    ordered_json buckets = ordered_json::array();
+    for (std::size_t b = 0; b < m.since_change.size(); ++b) {
+        ordered_json one = {{"from_ns", b ? MasterStats::kSinceChangeNs[b - 1] : 0}};
+        if (b < std::size(MasterStats::kSinceChangeNs)) one["to_ns"] = MasterStats::kSinceChangeNs[b];
+        one["transactions"] = m.since_change[b].count();
+        one["latency_ns_mean"] = m.since_change[b].mean() / 1000.0;
+        buckets.push_back(one);
+    }
+    return {{"transactions", m.during_change.count()},
+            {"latency_ns_mean", m.during_change.mean() / 1000.0},
+            {"by_time_since_change", buckets}};
+}
 }  // namespace
 
 namespace {
@@ -116,7 +132,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         gens_.push_back(std::make_unique<TrafficGenerator>(
             d.name.c_str(), d.sid, d.outstanding,
             MasterTiming{cfg.sim.mode == TimingMode::Fast, sc_time(cfg.sim.quantum_ns, sc_core::SC_NS)}));
-        gens_.back()->watch_changes([this] { return !host_.idle(); });
+        gens_.back()->watch_changes([this] { return host_.change_started(); });
         const int smmu = cfg.smmu_index(d.smmu);
         gens_.back()->socket.bind(smmus_.at(smmu < 0 ? 0 : smmu)->upstream);
     }
@@ -183,12 +199,14 @@ ordered_json Platform::stats(double wall_s) const {
         all.faults += m.faults;
         all.latency.merge(m.latency);
         all.during_change.merge(m.during_change);
+        for (std::size_t b = 0; b < m.since_change.size(); ++b) all.since_change[b].merge(m.since_change[b]);
         devices[cfg_.devices[i].name] = {{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
                                          {"vmid", host_.driver().device_vmid(cfg_.devices[i].name)},
                                          {"transactions", m.transactions},
                                          {"bytes", m.bytes},
                                          {"faults", m.faults},
-                                         {"latency_ns_mean", m.latency.mean() / 1000.0}};
+                                         {"latency_ns_mean", m.latency.mean() / 1000.0},
+                                         {"dma_during_change", during_change_json(m)}};
     }
 
     // Each instance on its own, then the platform's totals.
@@ -269,9 +287,7 @@ ordered_json Platform::stats(double wall_s) const {
                          {"syncs", inv_syncs},
                          {"by_opcode", by_opcode},
                          {"paths", paths},
-                         {"dma_during_change",
-                          {{"transactions", all.during_change.count()},
-                           {"latency_ns_mean", all.during_change.mean() / 1000.0}}},
+                         {"dma_during_change", during_change_json(all)},
                          {"rejected", host.rejected()}};
     if (!checkers_.empty()) {
         uint64_t checked = 0, mismatches = 0, tolerated = 0;

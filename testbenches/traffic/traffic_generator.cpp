@@ -111,7 +111,9 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     gp.set_byte_enable_length(0);
     gp.set_dmi_allowed(false);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    const bool during_change = changing_ && changing_();
+    const std::optional<sc_core::sc_time> change = change_started_ ? change_started_() : std::nullopt;
+    // When it is issued: the kernel's time plus, decoupled, the worker's lead.
+    const sc_core::sc_time issued = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
     uint64_t latency;
     if (timing_.fast) {
         // Loosely timed: the annotation carries this worker's local time in and
@@ -131,7 +133,13 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     }
     ++stats_.transactions;
     stats_.latency.add(latency);
-    if (during_change) stats_.during_change.add(latency);
+    if (change) {
+        stats_.during_change.add(latency);
+        const double since_ns = (issued - std::min(issued, *change)).to_seconds() * 1e9;
+        unsigned b = 0;
+        while (b < std::size(MasterStats::kSinceChangeNs) && since_ns >= MasterStats::kSinceChangeNs[b]) ++b;
+        stats_.since_change[b].add(latency);
+    }
     if (gp.is_response_ok())
         stats_.bytes += len;
     else

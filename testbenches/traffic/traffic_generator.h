@@ -9,9 +9,12 @@
 // quantum keeper and synchronises only when the global quantum is used up (or
 // when it runs out of work).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
+#include <optional>
 #include <string>
 
 #include <systemc>
@@ -33,6 +36,13 @@ struct MasterStats {
     // The transactions issued while the host was changing tables (between a
     // change and its last SYNC): what the invalidations delayed.
     LatencyHistogram during_change;
+    // The same by how long after the change began they were issued: bucket i
+    // holds [kSinceChangeNs[i-1], kSinceChangeNs[i]) ns, the last everything
+    // later. A shorter change window catches fewer DMAs, and a larger share
+    // of early ones (right after the TLBIs, when the caches are emptiest):
+    // the buckets compare topologies at equal distance from the change.
+    static constexpr unsigned kSinceChangeNs[] = {250, 500, 1000, 2000};
+    std::array<LatencyHistogram, std::size(kSinceChangeNs) + 1> since_change;
 };
 
 // What a master needs of a trace record (the queue holds these, not records).
@@ -81,8 +91,10 @@ public:
     const sc_core::sc_event& taken_event() const { return taken_; }
 
     const MasterStats& stats() const { return stats_; }
-    // Tells whether the host is in the middle of a change (set by the platform).
-    void watch_changes(std::function<bool()> changing) { changing_ = std::move(changing); }
+    // Tells when the host's change in progress began, if one is (set by the
+    // platform).
+    using ChangeWatch = std::function<std::optional<sc_core::sc_time>()>;
+    void watch_changes(ChangeWatch started) { change_started_ = std::move(started); }
     uint32_t sid() const { return sid_; }
     bool fast() const { return timing_.fast; }
 
@@ -104,7 +116,7 @@ private:
     bool closed_ = false;
     unsigned busy_ = 0;
     MasterStats stats_;
-    std::function<bool()> changing_;
+    ChangeWatch change_started_;
 };
 
 }  // namespace smmu::sim
