@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "models/arch/cd.h"
 #include "models/arch/command.h"
 #include "models/arch/ste.h"
 #include "models/memory/sparse_memory.h"
@@ -876,5 +877,76 @@ TEST_CASE("A nested walk hitting cached stage 2 leaves yields PAs, not IPAs", "[
         const Probe s2p = b.probe(kS2A, 0x8020'4ff8);  // level 3 leaf of the nested walk
         CHECK(s2p.r.pa == 0x1'0020'4ff8);
         CHECK(s2p.walk_reads == 0);
+    }
+}
+
+// Found by fuzz_smmu (docs/fuzzing.md): a nested stream's CD is fetched
+// through stage 2, so a CD cached after CFGI_ALL but before the stage 2
+// entries are invalidated was fetched through the old stage 2 mapping, and
+// TLBI_NSNH_ALL does not remove configuration. TLB and configuration
+// invalidations are separate (IHI 0070 3.21.1, 3.21.3): when a CD's stage 2
+// mapping changes, software invalidates stage 2 first, then the CD.
+TEST_CASE("A nested CD is as fresh as the stage 2 entries it was fetched through: TLBI first, then CFGI",
+          "[invalidation][fuzz]") {
+    Bench b;
+    b.warm();
+    // The stage 2 leaf that maps nA0's CD (an IPA in guest RAM), from an
+    // uncached walk: the last stage 2 read before the CD read.
+    Translator t(b.mem, b.core.caps());
+    std::vector<MemAccess> trace;
+    AccessLog log;
+    log.trace = &trace;
+    TranslationRequest req;
+    req.sid = kNA0;
+    req.iova = 0x10'4000;
+    REQUIRE(t.translate(b.core.regs().stream_table(), req, log).ok());
+    uint64_t leaf = 0, cd_pa = 0;
+    for (const MemAccess& a : trace) {
+        if (a.kind == AccessKind::Cd) {
+            cd_pa = a.pa;
+            break;
+        }
+        if (a.kind == AccessKind::S2Table) leaf = a.pa;
+    }
+    REQUIRE(leaf != 0);
+    REQUIRE(cd_pa != 0);
+    // The host moves the CD's page: a copy at a fresh PA with this CD made
+    // invalid, and the stage 2 leaf pointed at it.
+    constexpr uint64_t kMoved = 0x3'0000'0000, kPage = 0xfff, kOa = 0x0000'ffff'ffff'f000;
+    std::vector<uint8_t> page(kPage + 1);
+    REQUIRE(b.mem.read(cd_pa & ~kPage, page.data(), static_cast<unsigned>(page.size())));
+    REQUIRE(b.mem.write(kMoved, page.data(), static_cast<unsigned>(page.size())));
+    ContextDescriptor cd;
+    REQUIRE(b.mem.read_words(kMoved + (cd_pa & kPage), cd.w.data(), ContextDescriptor::kDwords));
+    cd.set(cd::V, 0);
+    REQUIRE(b.mem.write_words(kMoved + (cd_pa & kPage), cd.w.data(), ContextDescriptor::kDwords));
+    uint64_t d = 0;
+    REQUIRE(b.mem.read64(leaf, d));
+    REQUIRE((d & kOa) == (cd_pa & ~kPage));
+    REQUIRE(b.mem.write64(leaf, (d & ~kOa) | kMoved));
+    const Command cfgi_all = Command::make(Opcode::CFGI_STE_RANGE, {{cmd::Range, 31}});
+    const Command tlbi_all = Command::make(Opcode::TLBI_NSNH_ALL);
+
+    SECTION("CFGI_ALL, a DMA, TLBI_NSNH_ALL: the old CD stays cached until the next CFGI") {
+        b.run(cfgi_all);
+        Probe p = b.probe(kNA0, 0x10'4000);  // STE and CD fetched, the CD through the old leaf
+        CHECK_FALSE(p.config);
+        CHECK(p.r.pa == 0x1'0020'4000);
+        b.run(tlbi_all);
+        p = b.probe(kNA0, 0x10'4000);
+        CHECK(p.config);  // still the CD read through the old mapping
+        CHECK(p.r.pa == 0x1'0020'4000);
+        b.run(cfgi_all);
+        p = b.probe(kNA0, 0x10'4000);
+        CHECK(p.r.outcome == Outcome::Faulted);
+        CHECK(p.r.fault.id == EventId::C_BAD_CD);
+    }
+    SECTION("TLBI_NSNH_ALL, then CFGI_ALL: the new CD at once") {
+        b.run(tlbi_all);
+        b.run(cfgi_all);
+        const Probe p = b.probe(kNA0, 0x10'4000);
+        CHECK_FALSE(p.config);
+        CHECK(p.r.outcome == Outcome::Faulted);
+        CHECK(p.r.fault.id == EventId::C_BAD_CD);
     }
 }
