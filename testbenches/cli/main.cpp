@@ -37,6 +37,7 @@ constexpr const char* kUsage =
     "  decode     ste|cd|cmd|event WORD64... -> JSON of the architecture's fields\n"
     "  compare    LABEL=STATS.json... -> the key figures of several runs side by side\n"
     "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
+    "  qemu2replay  a QEMU smmuv3 trace as a replay script: TRACE [--memory FILE@PA...] [--output SCRIPT]\n"
     "  trace      convert IN OUT [--config FILE...] (text/gzip -> binary) | stats IN: big-trace tools\n"
     "  bench      simulation speed, one process: [--json OUT.json] [--quick] [--quantum-ns N]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
@@ -207,6 +208,7 @@ int sc_main(int argc, char* argv[]) {
             return 0;
         }
         if (command == "replay") return replay_command(args);
+        if (command == "qemu2replay") return qemu2replay_command(args);
         if (command == "bench") return bench_command(args);
         if (command == "trace") return trace_command(args, std::cout);
         if (command == "--help" || command == "-h" || command == "help") {

@@ -9,6 +9,7 @@
 
 #include "testbenches/config/config_loader.h"
 #include "testbenches/config/input_error.h"
+#include "testbenches/replay/qemu_trace.h"
 #include "testbenches/replay/replay.h"
 #include "testbenches/replay/script.h"
 
@@ -64,6 +65,50 @@ int replay_command(const std::vector<std::string>& args) {
     bench.print_summary(std::cout);
     if (stats_file.is_open()) stats_file << bench.stats(wall).dump(2) << "\n";
     return bench.counts().mismatches ? 1 : 0;
+}
+
+int qemu2replay_command(const std::vector<std::string>& args) {
+    po::options_description opts("smmu-sim qemu2replay TRACE");
+    opts.add_options()("memory,m", po::value<std::vector<std::string>>()->composing(),
+                       "FILE@PA: bytes to store at PA first (a QEMU pmemsave of the stream table, CD tables)")(
+        "output,o", po::value<std::string>(), "write the script here (default: stdout)")("help,h", "this help");
+    po::options_description hidden;
+    hidden.add_options()("trace", po::value<std::string>(), "trace");
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("trace", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw InputError(std::string("command line: ") + e.what());
+    }
+    if (vm.count("help")) {
+        std::cout << "usage: smmu-sim qemu2replay TRACE [options]   (traces/README.md, \"From a QEMU trace\")\n" << opts;
+        return 0;
+    }
+    if (!vm.count("trace")) throw InputError("command line: qemu2replay needs a TRACE (QEMU run with -trace 'smmu*')");
+    const std::string path = vm["trace"].as<std::string>();
+    std::vector<MemoryImage> images;
+    if (vm.count("memory"))
+        for (const std::string& m : vm["memory"].as<std::vector<std::string>>()) images.push_back(parse_memory_image(m, "--memory"));
+    std::ifstream in(path);
+    if (!in) throw InputError("missing file '" + path + "'");
+    const QemuConversion c = convert_qemu_trace(in, path, images);
+    if (vm.count("output")) {
+        const std::string out = vm["output"].as<std::string>();
+        std::ofstream f(out);
+        if (!f || !(f << c.script)) throw InputError("--output: cannot write '" + out + "'");
+    } else {
+        std::cout << c.script;
+    }
+    for (const std::string& w : c.warnings) std::cerr << "smmu-sim qemu2replay: warning: " << w << "\n";
+    std::cerr << "smmu-sim qemu2replay: " << c.mmio_writes << " MMIO writes, " << c.mmio_reads << " reads ("
+              << c.polls << " polls), " << c.commands << " commands, " << c.descriptors << " descriptors, " << c.dmas
+              << " DMAs, " << c.image_words << " image words, " << c.warnings.size() << " warning(s)\n";
+    return 0;
 }
 
 }  // namespace smmu::sim

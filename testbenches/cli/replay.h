@@ -10,4 +10,9 @@ namespace smmu::sim {
 // 1 when one failed; throws InputError (exit 2) on bad input.
 int replay_command(const std::vector<std::string>& args);
 
+// `smmu-sim qemu2replay TRACE [--memory FILE@PA ...] [--output SCRIPT]`: a
+// QEMU smmuv3 trace (log backend) as a replay script (testbenches/replay/
+// qemu_trace.h). Warnings go to stderr; returns 0.
+int qemu2replay_command(const std::vector<std::string>& args);
+
 }  // namespace smmu::sim

@@ -1,6 +1,7 @@
 // System tests of `smmu-sim replay`: driver-session scripts against one SMMU,
 // each run as a process of its own.
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -161,4 +162,91 @@ TEST_CASE("replay: bad input exits 2 with file and line", "[system][replay]") {
 
     r = smmu_sim("replay traces/examples/linux-probe.script --bogus");
     CHECK(r.exit_code == 2);
+}
+
+namespace {
+const std::string kQemu = "traces/examples/qemu/";
+const std::string kImages =
+    " --memory " + kQemu + "strtab.bin@0x40000000 --memory " + kQemu + "cd.bin@0x40030000";
+
+// Converts `log` (relative to the source directory) into a script in the
+// build directory; returns its path.
+std::string convert(const std::string& log, const std::string& name) {
+    const std::string script = std::string(CMAKE_BINARY_DIR) + "/" + name + ".script";
+    const Run c = smmu_sim("qemu2replay " + log + kImages + " --output '" + script + "'");
+    INFO(c.out << c.err);
+    REQUIRE(c.exit_code == 0);
+    return script;
+}
+}  // namespace
+
+TEST_CASE("qemu2replay: a QEMU smmuv3 trace replays against the model with every expectation held",
+          "[system][replay][qemu]") {
+    const Run c = smmu_sim("qemu2replay " + kQemu + "smmuv3.log" + kImages);
+    INFO(c.out << c.err);
+    REQUIRE(c.exit_code == 0);
+    CHECK(has(c.err, "18 MMIO writes, 11 reads (8 polls), 5 commands, 6 descriptors, 7 DMAs, 6 image words, 0 warning(s)"));
+    // The commands QEMU consumed, stored in the queue before the CMDQ_PROD write.
+    CHECK(has(c.out, "memw64 0x40010000 0x4 0x1f  # CFGI_STE_RANGE\nmemw64 0x40010010 0x30 0x0  # TLBI_NSNH_ALL\n"
+                     "memw64 0x40010020 0x46 0x0  # SYNC\nwrite32 0x98 0x3  # CMDQ_PROD\n"));
+    CHECK(has(c.out, "memw64 0x40010030 0x1000000000012 0x10000001  # TLBI_NH_VA"));  // ASID 1, Addr, Leaf
+    // Registers QEMU sets at once are polled; ID registers are not checked.
+    CHECK(has(c.out, "poll32 0x9c 0x7f0fffff 0x3  # CMDQ_CONS"));
+    CHECK(has(c.out, "read32 0x0  # IDR0 (QEMU read 0x8001c7b)"));
+    // Each translation with QEMU's outcome; descriptors before the DMA whose walk read them.
+    CHECK(has(c.out, "memw64 0x40043000 0x80000743  # descriptor QEMU's walk read\n"
+                     "dma 0x1 R 0x10000040 4 expect pa=0x80000040\n"));
+    CHECK(has(c.out, "dma 0x1 R 0x10001000 4 expect fault=F_TRANSLATION"));
+    CHECK(has(c.out, "dma 0x2 W 0x1000 4 expect fault=C_BAD_STE"));
+    CHECK(has(c.out, "dma 0x3 R 0x2000 4 expect abort"));
+    // After the unmap: the leaf's new value, then the fault.
+    CHECK(has(c.out, "memw64 0x40043000 0x0  # descriptor QEMU's walk read\n"
+                     "dma 0x1 R 0x10000040 4 expect fault=F_TRANSLATION\n"));
+
+    const Run r = smmu_sim("replay '" + convert(kQemu + "smmuv3.log", "qemu_ok") + "'");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "15 checks, 0 mismatches"));
+    CHECK(has(r.out, "events        C_BAD_STE=1 F_TRANSLATION=2"));
+}
+
+TEST_CASE("qemu2replay: where the model disagrees with QEMU, replay reports the mismatch", "[system][replay][qemu]") {
+    // The same session, but QEMU claims another PA for one DMA.
+    std::string log = slurp(std::string(SMMUSIM_SOURCE_DIR) + "/" + kQemu + "smmuv3.log");
+    const std::string from = "translated=0x80000080", to = "translated=0x80001080";
+    REQUIRE(log.find(from) != std::string::npos);
+    log.replace(log.find(from), from.size(), to);
+    const std::string edited = std::string(CMAKE_BINARY_DIR) + "/qemu_edited.log";
+    std::ofstream(edited) << log;
+    const Run r = smmu_sim("replay '" + convert(edited, "qemu_bad") + "'");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(has(r.out, "MISMATCH expected pa=0x80001080 got pa=0x80000080"));
+    CHECK(has(r.out, "1 mismatches"));
+}
+
+TEST_CASE("qemu2replay: what QEMU does not trace is named, and bad input exits 2 with file and line",
+          "[system][replay][qemu]") {
+    // Without the images: the STEs and the CD QEMU read are missing, each named.
+    Run r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log");
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.err, "warning: " + kQemu + "smmuv3.log:32: QEMU read an STE or CD at 0x40000000 that no --memory image holds"));
+    CHECK(has(r.err, "5 warning(s)"));
+    CHECK(has(r.out, "# WARNING: "));
+
+    r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log --memory " + kQemu + "strtab.bin");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "--memory: '" + kQemu + "strtab.bin': expected FILE@PA"));
+    r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log --memory nowhere.bin@0x1000");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "--memory: cannot read 'nowhere.bin'"));
+    r = smmu_sim("qemu2replay traces/examples/one-dma.trace");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "no smmuv3 MMIO or translation events"));
+
+    const std::string bad = std::string(CMAKE_BINARY_DIR) + "/qemu_bad_field.log";
+    std::ofstream(bad) << "smmuv3_write_mmio addr: 0x20 size: 0x4(8)\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, bad + ":1: smmuv3_write_mmio: no number after 'val'"));
 }

@@ -120,7 +120,7 @@ TEST_CASE("config semantic errors are caught at load, before the simulation star
     bad_input("replay traces/examples/linux-probe.script --config " + kErrors + "oas.yaml", "oas.yaml:2: smmu.oas");
 }
 
-TEST_CASE("trace errors: one message with file, line and field; no summary, exit 2", "[robustness][trace]") {
+TEST_CASE("trace errors: one message with file, line and field, no summary, exit 2", "[robustness][trace]") {
     // Traces are streamed: an error on a later line stops the run when it is reached.
     const std::string late = write_file("late.trace", "0 dev0 R 0x10000000 64\n10 dev0 R 0x10000040 64\n20 dev0 R 0x1 0\n");
     bad_input("run --config " + kConfig + " --trace " + late, late + ":3: size: must not be 0");

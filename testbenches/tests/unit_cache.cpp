@@ -107,7 +107,7 @@ TEST_CASE("random replacement repeats with the same seed", "[cache]") {
     CHECK(victims(7) != victims(8));
 }
 
-TEST_CASE("the set key picks the set; sets do not evict each other", "[cache]") {
+TEST_CASE("the set key picks the set, sets do not evict each other", "[cache]") {
     Cache<E> c(CacheGeometry{4, 2});  // 2 sets of 2
     c.insert(0, E{10}, tag_is(10));
     c.insert(2, E{12}, tag_is(12));

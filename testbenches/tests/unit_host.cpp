@@ -175,7 +175,7 @@ TEST_CASE("reset() clamps the queues to IDR1 and rejects stages the SMMU lacks",
     }
 }
 
-TEST_CASE("install(): one CFGI_STE + SYNC per device; translations follow the config", "[host]") {
+TEST_CASE("install(): one CFGI_STE + SYNC per device, translations follow the config", "[host]") {
     Platform p(modes_config());
     p.drv.reset();
     p.drv.install();

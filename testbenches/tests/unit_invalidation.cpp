@@ -411,7 +411,7 @@ TEST_CASE("CFGI_STE: a stream moved to another stage 2 translates through its ne
     CHECK(p.r.pa == 0x2'0060'0000);
 }
 
-TEST_CASE("CFGI_STE_RANGE covers 2^(Range+1) aligned StreamIDs; Range=31 is CFGI_ALL", "[invalidation]") {
+TEST_CASE("CFGI_STE_RANGE covers 2^(Range+1) aligned StreamIDs, Range=31 is CFGI_ALL", "[invalidation]") {
     Bench b;
     b.warm();
     SECTION("Range=1, SID 0x0b: StreamIDs 0x08-0x0b (s1, s1x), not 0x0c (nA0)") {
@@ -500,7 +500,7 @@ TEST_CASE("TLBI_NH_ALL removes every stage 1 entry of one VMID", "[invalidation]
           "nA0/A6 0x104000: walk 4; nA1/A7 0x104000: walk 4");
 }
 
-TEST_CASE("TLBI_NH_ASID removes one ASID of one VMID; global entries stay", "[invalidation]") {
+TEST_CASE("TLBI_NH_ASID removes one ASID of one VMID, global entries stay", "[invalidation]") {
     Bench b;
     b.warm();
     SECTION("VMID 1, ASID 5: not ASID 5 of VMID 2") {
@@ -523,7 +523,7 @@ TEST_CASE("TLBI_NH_ASID removes one ASID of one VMID; global entries stay", "[in
     }
 }
 
-TEST_CASE("TLBI_NH_VA removes one VA of one ASID and global entries; Leaf keeps table entries", "[invalidation]") {
+TEST_CASE("TLBI_NH_VA removes one VA of one ASID and global entries, Leaf keeps table entries", "[invalidation]") {
     Bench b;
     b.warm();
     SECTION("single address, Leaf=1: the leaf only") {
@@ -636,7 +636,7 @@ TEST_CASE("TLBI_S12_VMALL removes everything of one VMID, IPA cache and stage 2 
           "s2A 0x80208000: walk 1; s2A 0x80205000: walk 0; s2A 0x80600000: walk 0");
 }
 
-TEST_CASE("TLBI_S2_IPA removes stage 2 entries of one VMID in range; nested combined entries stay",
+TEST_CASE("TLBI_S2_IPA removes stage 2 entries of one VMID in range, nested combined entries stay",
           "[invalidation]") {
     Bench b;
     b.warm();

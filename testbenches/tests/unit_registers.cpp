@@ -240,7 +240,7 @@ TEST_CASE("STRTAB_BASE(_CFG) are ignored while SMMUEN=1", "[registers]") {
     CHECK(r.rd(reg::STRTAB_BASE_CFG) == 4);
 }
 
-TEST_CASE("CMDQ_BASE and CMDQ_CONS are ignored while CMDQEN=1; CMDQ_PROD kicks", "[registers]") {
+TEST_CASE("CMDQ_BASE and CMDQ_CONS are ignored while CMDQEN=1, CMDQ_PROD kicks", "[registers]") {
     Regs r;
     r.wr(reg::CMDQ_BASE, 0x8000'0000ull | 5, 8);
     r.wr(reg::CMDQ_CONS, 3);
@@ -368,7 +368,7 @@ TEST_CASE("Bad MMIO accesses are bus errors", "[registers]") {
     CHECK(r.rd(reg::CMDQ_BASE, 8) == 0);
 }
 
-TEST_CASE("Reserved offsets are RAZ/WI; read-only registers ignore writes", "[registers]") {
+TEST_CASE("Reserved offsets are RAZ/WI, read-only registers ignore writes", "[registers]") {
     Regs r;
     for (uint32_t off : {0x30u, 0x3cu, reg::AGBPA, 0x58u, 0xc0u, 0xfffcu, 0x10000u, 0x100b0u, 0x1fffcu, 0x20000u}) {
         CAPTURE(off);

@@ -581,7 +581,7 @@ TEST_CASE("Miss merging: a second miss waits for the walk in flight", "[timing]"
     }
 }
 
-TEST_CASE("CMD_SYNC waits for translations accepted before it; commands cost cmd + inv cycles", "[timing]") {
+TEST_CASE("CMD_SYNC waits for translations accepted before it, commands cost cmd + inv cycles", "[timing]") {
     MicroArchParams u = bare();
     u.cmd_cycles = 3;
     u.inv_cycles = 5;
@@ -746,7 +746,7 @@ RunRecord mixed_run(Replacement policy, uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("Determinism: the same sequence gives the same cycles; random replacement repeats with its seed",
+TEST_CASE("Determinism: the same sequence gives the same cycles, random replacement repeats with its seed",
           "[timing]") {
     for (Replacement policy : {Replacement::Lru, Replacement::Plru, Replacement::RoundRobin, Replacement::Random}) {
         CAPTURE(replacement_name(policy));
