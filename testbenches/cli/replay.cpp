@@ -17,19 +17,17 @@ namespace po = boost::program_options;
 
 namespace smmu::sim {
 
-int replay_command(const std::vector<std::string>& args) {
-    po::options_description opts("smmu-sim replay SCRIPT");
-    opts.add_options()("config,c", po::value<std::vector<std::string>>()->composing(),
-                       "YAML config (optional: defaults otherwise); later files override earlier ones")(
-        "set,s", po::value<std::vector<std::string>>()->composing(), "override one value: key.path=value")(
-        "stats", po::value<std::string>(), "write the statistics as JSON here")(
-        "quiet,q", "print only mismatches and the summary")("help,h", "this help");
+namespace {
+// `opts` plus one positional argument stored as `positional`; a bad command
+// line is an InputError (exit 2).
+po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
+                                const char* positional) {
     po::options_description hidden;
-    hidden.add_options()("script", po::value<std::string>(), "script");
+    hidden.add_options()(positional, po::value<std::string>(), positional);
     po::options_description all;
     all.add(opts).add(hidden);
     po::positional_options_description pos;
-    pos.add("script", 1);
+    pos.add(positional, 1);
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
@@ -37,6 +35,18 @@ int replay_command(const std::vector<std::string>& args) {
     } catch (const po::error& e) {
         throw InputError(std::string("command line: ") + e.what());
     }
+    return vm;
+}
+}  // namespace
+
+int replay_command(const std::vector<std::string>& args) {
+    po::options_description opts("smmu-sim replay SCRIPT");
+    opts.add_options()("config,c", po::value<std::vector<std::string>>()->composing(),
+                       "YAML config (optional: defaults otherwise); later files override earlier ones")(
+        "set,s", po::value<std::vector<std::string>>()->composing(), "override one value: key.path=value")(
+        "stats", po::value<std::string>(), "write the statistics as JSON here")(
+        "quiet,q", "print only mismatches and the summary")("help,h", "this help");
+    const po::variables_map vm = parse_command(args, opts, "script");
     if (vm.count("help")) {
         std::cout << "usage: smmu-sim replay SCRIPT [options]   (script format: traces/README.md)\n" << opts;
         return 0;
@@ -72,19 +82,7 @@ int qemu2replay_command(const std::vector<std::string>& args) {
     opts.add_options()("memory,m", po::value<std::vector<std::string>>()->composing(),
                        "FILE@PA: bytes to store at PA first (a QEMU pmemsave of the stream table, CD tables)")(
         "output,o", po::value<std::string>(), "write the script here (default: stdout)")("help,h", "this help");
-    po::options_description hidden;
-    hidden.add_options()("trace", po::value<std::string>(), "trace");
-    po::options_description all;
-    all.add(opts).add(hidden);
-    po::positional_options_description pos;
-    pos.add("trace", 1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw InputError(std::string("command line: ") + e.what());
-    }
+    const po::variables_map vm = parse_command(args, opts, "trace");
     if (vm.count("help")) {
         std::cout << "usage: smmu-sim qemu2replay TRACE [options]   (traces/README.md, \"From a QEMU trace\")\n" << opts;
         return 0;

@@ -213,9 +213,8 @@ struct Bench {
         return s;
     }
 
-    // Clears nG in the stage 1 leaf that maps `va` for `sid` (the host builder
-    // writes every stage 1 leaf non-global). Walks without the SMMU's caches.
-    void make_global(uint32_t sid, uint64_t va) {
+    // The reads a walk of (sid, va) without the SMMU's caches makes, in order.
+    std::vector<MemAccess> fresh_reads(uint32_t sid, uint64_t va) {
         Translator t(mem, core.caps());
         std::vector<MemAccess> trace;
         AccessLog log;
@@ -224,8 +223,14 @@ struct Bench {
         req.sid = sid;
         req.iova = va;
         REQUIRE(t.translate(core.regs().stream_table(), req, log).outcome == Outcome::Translated);
+        return trace;
+    }
+
+    // Clears nG in the stage 1 leaf that maps `va` for `sid` (the host builder
+    // writes every stage 1 leaf non-global). Walks without the SMMU's caches.
+    void make_global(uint32_t sid, uint64_t va) {
         uint64_t leaf = 0;
-        for (const MemAccess& a : trace)
+        for (const MemAccess& a : fresh_reads(sid, va))
             if (a.kind == AccessKind::S1Table) leaf = a.pa;  // the last one read is the leaf
         REQUIRE(leaf != 0);
         uint64_t d = 0;
@@ -892,16 +897,8 @@ TEST_CASE("A nested CD is as fresh as the stage 2 entries it was fetched through
     b.warm();
     // The stage 2 leaf that maps nA0's CD (an IPA in guest RAM), from an
     // uncached walk: the last stage 2 read before the CD read.
-    Translator t(b.mem, b.core.caps());
-    std::vector<MemAccess> trace;
-    AccessLog log;
-    log.trace = &trace;
-    TranslationRequest req;
-    req.sid = kNA0;
-    req.iova = 0x10'4000;
-    REQUIRE(t.translate(b.core.regs().stream_table(), req, log).ok());
     uint64_t leaf = 0, cd_pa = 0;
-    for (const MemAccess& a : trace) {
+    for (const MemAccess& a : b.fresh_reads(kNA0, 0x10'4000)) {
         if (a.kind == AccessKind::Cd) {
             cd_pa = a.pa;
             break;
