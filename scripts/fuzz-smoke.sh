@@ -12,11 +12,11 @@
 # docs/fuzzing.md. Needs scripts/deps.sh and scripts/deps-fuzz.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(trace_parser config_loader replay_script decoders walker smmu)
+targets=(trace_parser config_loader replay_script qemu_trace decoders walker smmu)
 # Runs per target in the deterministic smoke: about 6 s each on a 2-core
 # machine of the CI's class.
-declare -A runs=([trace_parser]=200000 [config_loader]=15000 [replay_script]=100000 [decoders]=20000
-                 [walker]=5000 [smmu]=8000)
+declare -A runs=([trace_parser]=200000 [config_loader]=15000 [replay_script]=100000 [qemu_trace]=50000
+                 [decoders]=20000 [walker]=5000 [smmu]=8000)
 build=build-fuzz
 
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DSMMUSIM_FUZZ=ON -DSMMUSIM_TESTS=OFF \

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "models/arch/command.h"
 #include "models/arch/event.h"
@@ -51,6 +52,12 @@ std::optional<Event> parse_event(const std::string& text, int line) {
     return e;
 }
 
+std::string hex_str(uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return b;
+}
+
 class Converter {
 public:
     Converter(std::string name, QemuConversion& out) : name_(std::move(name)), out_(out) {}
@@ -86,6 +93,18 @@ private:
         return e.fields.substr(p, q - p);
     }
 
+    [[noreturn]] void fail(const Event& e, const std::string& field, const std::string& problem) const {
+        throw InputError(name_ + ":" + std::to_string(e.line) + ": " + e.name + ": " + field + ": " + problem);
+    }
+    // An MMIO event's offset, value and size, as a script line can carry them.
+    std::tuple<uint64_t, uint64_t, uint64_t> mmio_access(const Event& e) const {
+        const uint64_t off = field(e, "addr"), val = field(e, "val"), size = field(e, "size");
+        if (size != 4 && size != 8) fail(e, "size", std::to_string(size) + " is not 4 or 8");
+        if (off >= arch::reg::kMmioSize) fail(e, "addr", hex_str(off) + " is beyond the SMMU's registers");
+        if (off % size) fail(e, "addr", hex_str(off) + " is not " + std::to_string(size) + "-byte aligned");
+        if (size == 4 && val > 0xffffffffu) fail(e, "val", hex_str(val) + " does not fit a 32-bit access");
+        return {off, val, size};
+    }
     void emit(const std::string& line) { script_ << line << "\n"; }
     void warn(const std::string& w) {
         out_.warnings.push_back(w);
@@ -94,7 +113,7 @@ private:
     void load_image(const MemoryImage& image);
     void mmio_write(const std::vector<Event>& ev, std::size_t i);
     void mmio_read(const Event& e);
-    void descriptor(uint64_t addr, uint64_t value);
+    void descriptor(const Event& e, uint64_t addr, uint64_t value);
     void translation(const std::vector<Event>& ev, std::size_t i);
     std::vector<Command> commands_after(const std::vector<Event>& ev, std::size_t i);
     bool covered(uint64_t pa) const {
@@ -113,12 +132,6 @@ private:
     std::vector<std::pair<uint64_t, uint64_t>> pending_;  // descriptors read since the last DMA
     std::map<uint64_t, int> structures_;                  // STE/CD addresses QEMU read, first line
 };
-
-std::string hex_str(uint64_t v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-    return b;
-}
 
 void Converter::load_image(const MemoryImage& image) {
     std::ifstream f(image.path, std::ios::binary);
@@ -219,9 +232,7 @@ std::vector<Command> Converter::commands_after(const std::vector<Event>& ev, std
 
 void Converter::mmio_write(const std::vector<Event>& ev, std::size_t i) {
     const Event& e = ev[i];
-    const uint64_t off = field(e, "addr"), val = field(e, "val"), size = field(e, "size");
-    if (size != 4 && size != 8)
-        throw InputError(name_ + ":" + std::to_string(e.line) + ": size: " + std::to_string(size) + " is not 4 or 8");
+    const auto [off, val, size] = mmio_access(e);
     // The command queue's base, as the driver wrote it (64-bit or two halves).
     if (off == arch::reg::CMDQ_BASE) cmdq_base_ = size == 8 ? val : (cmdq_base_ & ~0xffffffffull) | val;
     if (off == arch::reg::CMDQ_BASE + 4) cmdq_base_ = (cmdq_base_ & 0xffffffffull) | (val << 32);
@@ -251,9 +262,7 @@ void Converter::mmio_write(const std::vector<Event>& ev, std::size_t i) {
 }
 
 void Converter::mmio_read(const Event& e) {
-    const uint64_t off = field(e, "addr"), val = field(e, "val"), size = field(e, "size");
-    if (size != 4 && size != 8)
-        throw InputError(name_ + ":" + std::to_string(e.line) + ": size: " + std::to_string(size) + " is not 4 or 8");
+    const auto [off, val, size] = mmio_access(e);
     const std::string w = size == 8 ? "64 " : "32 ";
     const std::string label = register_label(static_cast<uint32_t>(off));
     const std::string note = label.empty() ? "" : "  # " + label;
@@ -274,7 +283,8 @@ void Converter::mmio_read(const Event& e) {
     ++out_.mmio_reads;
 }
 
-void Converter::descriptor(uint64_t addr, uint64_t value) {
+void Converter::descriptor(const Event& e, uint64_t addr, uint64_t value) {
+    if (addr % 8) fail(e, "pte address", hex_str(addr) + " is not 8-byte aligned");
     auto it = memory_.find(addr);
     if (it != memory_.end() && it->second == value) return;
     memory_[addr] = value;
@@ -289,6 +299,7 @@ void Converter::translation(const std::vector<Event>& ev, std::size_t i) {
     }
     pending_.clear();
     const uint64_t sid = field(e, "sid");
+    if (sid > 0xffffffffu) fail(e, "sid", hex_str(sid) + " does not fit in 32 bits");
     const bool success = e.name == "smmuv3_translate_success";
     const uint64_t iova = success ? field(e, "iova") : field(e, "iova:");
     // QEMU's IOMMU_WO is 2: a write; anything else reads.
@@ -336,10 +347,10 @@ void Converter::run(const std::vector<Event>& ev, const std::vector<MemoryImage>
         } else if (e.name == "smmuv3_read_mmio") {
             mmio_read(e);
         } else if (e.name == "smmu_get_pte") {
-            descriptor(field(e, "pteaddr"), field(e, " pte="));
+            descriptor(e, field(e, "pteaddr"), field(e, " pte="));
         } else if (e.name == "smmu_ptw_page_pte" || e.name == "smmu_ptw_block_pte" ||
                    e.name == "smmu_ptw_invalid_pte") {
-            descriptor(field(e, "pte@"), field(e, " pte="));
+            descriptor(e, field(e, "pte@"), field(e, " pte="));
         } else if (e.name == "smmuv3_get_ste" || e.name == "smmuv3_get_cd") {
             structures_.emplace(field(e, "addr"), e.line);
         } else if (e.name.rfind("smmuv3_translate_", 0) == 0) {

@@ -249,4 +249,17 @@ TEST_CASE("qemu2replay: what QEMU does not trace is named, and bad input exits 2
     r = smmu_sim("qemu2replay '" + bad + "'");
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, bad + ":1: smmuv3_write_mmio: no number after 'val'"));
+    // Found by fuzz_qemu_trace: what a script line cannot carry is refused here, not passed on.
+    std::ofstream(bad) << "smmuv3_read_mmio addr: 0x20 val:0x0 size: 0x4(8)\n"
+                       << "smmuv3_write_mmio addr: 0x6743b310 val:0x1 size: 0x4(8)\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, bad + ":2: smmuv3_write_mmio: addr: 0x6743b310 is beyond the SMMU's registers"));
+    std::ofstream(bad) << "smmuv3_write_mmio addr: 0x20 val:0x100000000 size: 0x4(8)\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(has(r.err, bad + ":1: smmuv3_write_mmio: val: 0x100000000 does not fit a 32-bit access"));
+    std::ofstream(bad) << "smmu_get_pte baseaddr=0x1000 index=0x0, pteaddr=0x1004, pte=0x3\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, bad + ":1: smmu_get_pte: pte address: 0x1004 is not 8-byte aligned"));
 }
