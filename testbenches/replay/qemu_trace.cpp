@@ -134,12 +134,13 @@ private:
 };
 
 void Converter::load_image(const MemoryImage& image) {
-    std::ifstream f(image.path, std::ios::binary);
-    if (!f) throw InputError("--memory: cannot read '" + image.path + "'");
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (bytes.size() > kMaxImageBytes)
-        throw InputError("--memory: '" + image.path + "' is larger than 64 MiB (store only the tables)");
     if (image.pa % 8) throw InputError("--memory: '" + image.path + "': address " + hex_str(image.pa) + " is not 8-byte aligned");
+    std::ifstream f(image.path, std::ios::binary);
+    std::error_code ec;
+    if (!f || std::filesystem::is_directory(image.path, ec)) throw InputError("--memory: cannot read '" + image.path + "'");
+    if (std::filesystem::file_size(image.path, ec) > kMaxImageBytes)
+        throw InputError("--memory: '" + image.path + "' is larger than 64 MiB (store only the tables)");
+    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     bytes.resize((bytes.size() + 7) / 8 * 8, 0);
     images_.push_back({image.pa, bytes.size()});
     emit("# memory image " + image.path + " at " + hex_str(image.pa) + " (" + std::to_string(bytes.size()) + " bytes)");

@@ -1,6 +1,7 @@
 // System tests of `smmu-sim replay`: driver-session scripts against one SMMU,
 // each run as a process of its own.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -240,6 +241,19 @@ TEST_CASE("qemu2replay: what QEMU does not trace is named, and bad input exits 2
     r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log --memory nowhere.bin@0x1000");
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, "--memory: cannot read 'nowhere.bin'"));
+    r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log --memory " + kQemu + "cd.bin@0x40030004");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "--memory: '" + kQemu + "cd.bin': address 0x40030004 is not 8-byte aligned"));
+    r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log --memory " + kQemu + "cd.bin@here");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "--memory: 'here' is not an address"));
+    const std::string huge = std::string(CMAKE_BINARY_DIR) + "/qemu_huge.bin";
+    std::ofstream(huge).close();
+    std::filesystem::resize_file(huge, (64u << 20) + 8);  // sparse: costs no disk
+    r = smmu_sim("qemu2replay " + kQemu + "smmuv3.log --memory '" + huge + "@0x0'");
+    std::filesystem::remove(huge);
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "is larger than 64 MiB"));
     r = smmu_sim("qemu2replay traces/examples/one-dma.trace");
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, "no smmuv3 MMIO or translation events"));
