@@ -1,7 +1,6 @@
 #include "testbenches/cli/compare.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -9,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testbenches/cli/stats_query.h"
 #include "testbenches/config/input_error.h"
 
 namespace smmu::sim {
@@ -17,35 +17,16 @@ namespace {
 using nlohmann::json;
 
 double num(const json& j, std::initializer_list<const char*> path) {
-    const json* p = &j;
-    for (const char* k : path) {
-        if (p->is_array()) {  // a step into an array is a decimal index
-            const std::size_t i = std::strtoul(k, nullptr, 10);
-            if (i >= p->size()) return 0;
-            p = &(*p)[i];
-            continue;
-        }
-        if (!p->is_object() || !p->contains(k)) return 0;
-        p = &(*p)[k];
-    }
-    return p->is_number() ? p->get<double>() : 0;
+    return stats_number(j, std::vector<std::string>(path.begin(), path.end())).value_or(0);
 }
 
 // hits / lookups over the caches whose name starts with `prefix`, in percent;
 // "-" when none of them is present.
 std::string hit_rate(const json& j, const std::string& prefix) {
-    double hits = 0, lookups = 0;
-    bool any = false;
-    if (j.contains("caches"))
-        for (const auto& [name, c] : j["caches"].items())
-            if (name.rfind(prefix, 0) == 0) {
-                any = true;
-                hits += c.value("hits", 0.0);
-                lookups += c.value("lookups", 0.0);
-            }
-    if (!any || lookups == 0) return "-";
+    const std::optional<double> r = cache_hit_rate(j, prefix);
+    if (!r) return "-";
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * hits / lookups);
+    std::snprintf(buf, sizeof buf, "%.1f%%", *r);
     return buf;
 }
 

@@ -8,6 +8,7 @@
 // 3 simulation error.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -18,6 +19,7 @@
 #include "testbenches/cli/compare.h"
 #include "testbenches/cli/decode.h"
 #include "testbenches/cli/replay.h"
+#include "testbenches/cli/sweep.h"
 #include "testbenches/cli/trace_tools.h"
 #include "testbenches/cli/translate.h"
 #include "testbenches/config/config_loader.h"
@@ -39,6 +41,7 @@ constexpr const char* kUsage =
     "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
     "  qemu2replay  a QEMU smmuv3 trace as a replay script: TRACE [--memory FILE@PA...] [--output SCRIPT]\n"
     "  trace      convert IN OUT [--config FILE...] (text/gzip -> binary) | stats IN: big-trace tools\n"
+    "  sweep      one run per combination of --vary values, a table of figures: --config FILE... --vary KEY=V1,V2... [--trace FILE] [--metric PATH...] [--csv OUT]\n"
     "  bench      simulation speed, one process: [--json OUT.json] [--quick] [--quantum-ns N]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
 
@@ -209,6 +212,7 @@ int sc_main(int argc, char* argv[]) {
         }
         if (command == "replay") return replay_command(args);
         if (command == "qemu2replay") return qemu2replay_command(args);
+        if (command == "sweep") return sweep_command(args, std::filesystem::read_symlink("/proc/self/exe").string(), std::cout);
         if (command == "bench") return bench_command(args);
         if (command == "trace") return trace_command(args, std::cout);
         if (command == "--help" || command == "-h" || command == "help") {

@@ -1,0 +1,271 @@
+#include "testbenches/cli/sweep.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testbenches/cli/stats_query.h"
+#include "testbenches/config/config_loader.h"
+#include "testbenches/config/input_error.h"
+
+extern char** environ;
+
+namespace po = boost::program_options;
+
+namespace smmu::sim {
+
+namespace {
+
+constexpr std::size_t kMaxRuns = 10000;
+
+const std::vector<std::string> kDefaultMetrics = {"caches.iotlb.hit_rate", "caches.walk.hit_rate",
+                                                  "pmu.trans_table_walk_access", "latency_ns.mean", "latency_ns.p99"};
+
+// A number for the table: whole numbers as such, others with two decimals.
+std::string cell(const std::optional<double>& v) {
+    if (!v) return "-";
+    char buf[48];
+    if (std::floor(*v) == *v && std::fabs(*v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", *v);
+    else std::snprintf(buf, sizeof buf, "%.2f", *v);
+    return buf;
+}
+
+// The last line of a run's log: what to show when it failed.
+std::string last_line(const std::string& path) {
+    std::ifstream f(path);
+    std::string line, last;
+    while (std::getline(f, line))
+        if (!line.empty()) last = line;
+    return last;
+}
+
+// Where a sweep keeps its runs' stats and logs: --out-dir, or a temporary
+// directory removed at the end.
+class RunDir {
+public:
+    explicit RunDir(const std::optional<std::string>& dir) {
+        if (dir) {
+            path_ = *dir;
+            std::error_code ec;
+            std::filesystem::create_directories(path_, ec);
+            if (ec || !std::filesystem::is_directory(path_))
+                throw InputError("--out-dir: cannot create '" + path_ + "'");
+            return;
+        }
+        std::string tmpl = (std::filesystem::temp_directory_path() / "smmu-sim-sweep-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) throw std::runtime_error("sweep: cannot create a temporary directory");
+        path_ = tmpl;
+        temporary_ = true;
+    }
+    ~RunDir() {
+        std::error_code ec;
+        if (temporary_) std::filesystem::remove_all(path_, ec);
+    }
+    std::string file(std::size_t run, const char* ext) const {
+        return (std::filesystem::path(path_) / ("run-" + std::to_string(run) + ext)).string();
+    }
+
+private:
+    std::string path_;
+    bool temporary_ = false;
+};
+
+// Starts `argv` with stdout and stderr to `log`; returns its pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) throw std::runtime_error("sweep: cannot start '" + argv[0] + "'");
+    return pid;
+}
+
+}  // namespace
+
+SweepAxis parse_sweep_axis(const std::string& spec) {
+    const std::size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw InputError("--vary: '" + spec + "': expected KEY=V1,V2,... (a config key and its values)");
+    SweepAxis a{spec.substr(0, eq), {}};
+    std::stringstream values(spec.substr(eq + 1));
+    for (std::string v; std::getline(values, v, ',');) {
+        if (v.empty()) throw InputError("--vary: '" + spec + "': an empty value");
+        a.values.push_back(v);
+    }
+    if (a.values.empty()) throw InputError("--vary: '" + spec + "': no values");
+    return a;
+}
+
+std::vector<std::vector<std::string>> sweep_combinations(const std::vector<SweepAxis>& axes) {
+    std::vector<std::vector<std::string>> out{{}};
+    for (const SweepAxis& a : axes) {
+        std::vector<std::vector<std::string>> next;
+        for (const auto& prefix : out)
+            for (const std::string& v : a.values) {
+                next.push_back(prefix);
+                next.back().push_back(a.key + "=" + v);
+            }
+        out = std::move(next);
+        if (out.size() > kMaxRuns)
+            throw InputError("--vary: more than " + std::to_string(kMaxRuns) + " combinations");
+    }
+    return out;
+}
+
+int sweep_command(const std::vector<std::string>& args, const std::string& self, std::ostream& out) {
+    using strings = std::vector<std::string>;
+    po::options_description opts("smmu-sim sweep");
+    opts.add_options()("config,c", po::value<strings>()->composing(), "YAML config; later files override earlier ones")(
+        "set,s", po::value<strings>()->composing(), "a fixed override: key.path=value")(
+        "trace,t", po::value<std::string>(), "trace file, the same for every run")(
+        "vary,v", po::value<strings>()->composing(), "KEY=V1,V2,...: one run per value (several: every combination)")(
+        "metric,m", po::value<strings>()->composing(),
+        "a stats path to tabulate (default: IOTLB and walk-cache hit rates, walk reads, latency mean and p99)")(
+        "jobs,j", po::value<unsigned>(), "runs at once (default: the number of CPUs)")(
+        "csv", po::value<std::string>(), "write the table as CSV here")(
+        "out-dir", po::value<std::string>(), "keep each run's stats (run-N.json) and output (run-N.log) here")(
+        "help,h", "this help");
+    po::variables_map vm;
+    const po::positional_options_description none;  // stray words are errors
+    try {
+        po::store(po::command_line_parser(args).options(opts).positional(none).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw InputError(std::string("command line: ") + e.what());
+    }
+    if (vm.count("help")) {
+        out << "usage: smmu-sim sweep --config FILE... --vary KEY=V1,V2,... [options]   (README, \"Sweeps\")\n" << opts;
+        return 0;
+    }
+    auto list = [&](const char* k) { return vm.count(k) ? vm[k].as<strings>() : strings{}; };
+    const strings configs = list("config"), sets = list("set"), varies = list("vary");
+    if (configs.empty()) throw InputError("command line: --config FILE is required");
+    if (varies.empty()) throw InputError("command line: sweep needs at least one --vary KEY=V1,V2,...");
+    std::vector<SweepAxis> axes;
+    for (const std::string& v : varies) axes.push_back(parse_sweep_axis(v));
+    const std::vector<strings> combos = sweep_combinations(axes);
+    const strings metrics = vm.count("metric") ? list("metric") : kDefaultMetrics;
+    unsigned jobs = vm.count("jobs") ? vm["jobs"].as<unsigned>() : std::max(1u, std::thread::hardware_concurrency());
+    if (jobs == 0) throw InputError("--jobs: must be at least 1");
+    std::optional<std::string> trace;
+    if (vm.count("trace")) {
+        trace = vm["trace"].as<std::string>();
+        if (!std::filesystem::exists(*trace)) throw InputError("missing file '" + *trace + "'");
+    }
+    std::ofstream csv;
+    if (vm.count("csv")) {
+        csv.open(vm["csv"].as<std::string>());
+        if (!csv) throw InputError("--csv: cannot write '" + vm["csv"].as<std::string>() + "'");
+    }
+    // Every combination is a valid config before anything runs: a bad value
+    // is reported once, with the setting that made it.
+    for (const strings& c : combos) {
+        strings all = sets;
+        all.insert(all.end(), c.begin(), c.end());
+        try {
+            (void)load_config(configs, all);
+        } catch (const InputError& e) {
+            std::string which;
+            for (const std::string& s : c) which += (which.empty() ? "" : " ") + s;
+            throw InputError("--vary " + which + ": " + e.what());
+        }
+    }
+
+    const RunDir dir(vm.count("out-dir") ? std::optional<std::string>(vm["out-dir"].as<std::string>()) : std::nullopt);
+    out << "smmu-sim sweep: " << combos.size() << " runs, " << std::min<std::size_t>(jobs, combos.size())
+        << " at a time\n";
+    std::vector<int> exit_codes(combos.size(), -1);
+    std::map<pid_t, std::size_t> running;
+    std::size_t next = 0;
+    while (next < combos.size() || !running.empty()) {
+        while (next < combos.size() && running.size() < jobs) {
+            strings argv{self, "run"};
+            for (const std::string& c : configs) argv.insert(argv.end(), {"--config", c});
+            for (const std::string& s : sets) argv.insert(argv.end(), {"--set", s});
+            for (const std::string& s : combos[next]) argv.insert(argv.end(), {"--set", s});
+            if (trace) argv.insert(argv.end(), {"--trace", *trace});
+            argv.insert(argv.end(), {"--stats", dir.file(next, ".json"), "--quiet"});
+            running[spawn(argv, dir.file(next, ".log"))] = next;
+            ++next;
+        }
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
+        auto it = running.find(pid);
+        if (it == running.end()) continue;
+        exit_codes[it->second] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        running.erase(it);
+    }
+
+    // The table: one row per combination, in order.
+    strings header;
+    for (const SweepAxis& a : axes) header.push_back(a.key);
+    header.insert(header.end(), metrics.begin(), metrics.end());
+    std::vector<strings> rows;
+    int worst = 0;
+    for (std::size_t i = 0; i < combos.size(); ++i) {
+        strings row;
+        for (const std::string& s : combos[i]) row.push_back(s.substr(s.find('=') + 1));
+        nlohmann::json stats;
+        if (exit_codes[i] == 0) {
+            std::ifstream f(dir.file(i, ".json"));
+            stats = nlohmann::json::parse(f, nullptr, false);
+        } else {
+            std::string which;
+            for (const std::string& s : combos[i]) which += (which.empty() ? "" : " ") + s;
+            std::cerr << "smmu-sim sweep: run " << i << " (" << which << ") failed, exit " << exit_codes[i] << ": "
+                      << last_line(dir.file(i, ".log")) << "\n";
+            worst = std::max(worst, exit_codes[i] == 2 ? 2 : 3);
+        }
+        for (const std::string& m : metrics) row.push_back(cell(stats.is_object() ? stats_metric(stats, m) : std::nullopt));
+        rows.push_back(row);
+        if (csv.is_open()) {
+            std::string line;
+            for (std::size_t k = 0; k < row.size(); ++k) line += (k ? "," : "") + row[k];
+            if (i == 0) {
+                std::string h;
+                for (std::size_t k = 0; k < header.size(); ++k) h += (k ? "," : "") + header[k];
+                csv << h << "\n";
+            }
+            csv << line << "\n";
+        }
+    }
+    std::vector<std::size_t> width(header.size());
+    for (std::size_t k = 0; k < header.size(); ++k) {
+        width[k] = header[k].size();
+        for (const strings& r : rows) width[k] = std::max(width[k], r[k].size());
+    }
+    auto print = [&](const strings& r) {
+        for (std::size_t k = 0; k < r.size(); ++k) {
+            const std::string pad(width[k] - r[k].size(), ' ');
+            out << (k ? "  " : "") << (k < axes.size() ? r[k] + pad : pad + r[k]);
+        }
+        out << "\n";
+    };
+    print(header);
+    for (const strings& r : rows) print(r);
+    return worst;
+}
+
+}  // namespace smmu::sim
