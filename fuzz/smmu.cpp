@@ -122,7 +122,7 @@ struct Rig {
 
     static void put(std::vector<uint64_t>& v, const StageParams& p) {
         v.insert(v.end(), {p.stage, static_cast<uint64_t>(p.granule), p.ias, p.start_level, p.concat, p.oas, p.ttb,
-                           p.affd, p.tbi});
+                           p.affd, p.tbi, p.upper});
     }
     // Records what `sig` a VMID was used with; false when it was used with
     // another one since the last TLBI_NSNH_ALL.
@@ -151,8 +151,9 @@ struct Rig {
         if (!c.ok()) return consistent;
         const TranslationContext& x = c.value();
         if (!x.s1 && !x.s2) return consistent;  // bypass: nothing tagged
-        std::vector<uint64_t> sig{static_cast<uint64_t>(x.config), x.s1, x.s2, x.epd0};
+        std::vector<uint64_t> sig{static_cast<uint64_t>(x.config), x.s1, x.s2, x.epd0, x.epd1};
         put(sig, x.s1p);
+        put(sig, x.s1p_upper);
         put(sig, x.s2p);
         return record(vmid_contexts, x.vmid, sig) && consistent;
     }

@@ -102,7 +102,7 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
     for (std::size_t i = 0; i < runs.size(); ++i) {
         try {
             for (std::size_t r = 0; r < rows.size(); ++r) cells[r].push_back(rows[r].value(runs[i]));
-        } catch (const json::exception& e) {
+        } catch (const std::exception& e) {  // json::exception, StatsShapeError
             const std::string& a = args[i];
             throw InputError("compare: " + a.substr(a.find('=') + 1) + ": not a stats JSON (" + e.what() + ")");
         }

@@ -14,10 +14,11 @@ std::optional<double> stats_number(const nlohmann::json& j, const std::vector<st
             p = &(*p)[i];
             continue;
         }
-        if (!p->is_object() || !p->contains(k)) return std::nullopt;
+        if (!p->is_object()) throw StatsShapeError("'" + k + "' looked up in a " + p->type_name());
+        if (!p->contains(k)) return std::nullopt;
         p = &(*p)[k];
     }
-    if (!p->is_number()) return std::nullopt;
+    if (!p->is_number()) throw StatsShapeError(std::string("a ") + p->type_name() + " where a number goes");
     return p->get<double>();
 }
 
@@ -25,7 +26,8 @@ std::optional<double> cache_hit_rate(const nlohmann::json& j, const std::string&
     double hits = 0, lookups = 0;
     if (j.contains("caches") && j["caches"].is_object())
         for (const auto& [name, c] : j["caches"].items())
-            if (name.rfind(prefix, 0) == 0 && c.is_object()) {
+            if (name.rfind(prefix, 0) == 0) {
+                if (!c.is_object()) throw StatsShapeError("cache '" + name + "' is a " + c.type_name());
                 hits += stats_number(c, {"hits"}).value_or(0);
                 lookups += stats_number(c, {"lookups"}).value_or(0);
             }

@@ -238,7 +238,13 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
                       << last_line(dir.file(i, ".log")) << "\n";
             worst = std::max(worst, exit_codes[i] == 2 ? 2 : 3);
         }
-        for (const std::string& m : metrics) row.push_back(cell(stats.is_object() ? stats_metric(stats, m) : std::nullopt));
+        for (const std::string& m : metrics) {
+            try {
+                row.push_back(cell(stats.is_object() ? stats_metric(stats, m) : std::nullopt));
+            } catch (const StatsShapeError& e) {
+                throw InputError("--metric " + m + ": " + e.what() + " in the stats (README, \"Reading the stats\")");
+            }
+        }
         rows.push_back(row);
         if (csv.is_open()) {
             std::string line;

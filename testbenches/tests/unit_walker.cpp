@@ -30,8 +30,9 @@ namespace {
 
 constexpr uint64_t kStrtab = 0x0001'0000;  // linear stream table, LOG2SIZE 8 (64-byte STEs)
 
-// CD dw0: T0SZ=16 (48-bit VA), TG0=4K, V (bit 31), IPS=0b101 (48 bits), AA64 (bit 41), ASID 0x42.
-constexpr uint64_t kCd0 = 0x0042'0205'8000'0010ull;
+// CD dw0: T0SZ=16 (48-bit VA), TG0=4K, EPD1 (bit 30: no TTB1 range), V (bit 31), IPS=0b101
+// (48 bits), AA64 (bit 41), ASID 0x42.
+constexpr uint64_t kCd0 = 0x0042'0205'C000'0010ull;
 // STE dw2 (stage 2): S2T0SZ=16 (bits 37:32), S2SL0=2 (bits 39:38, start level 0), S2TG=4K,
 // S2PS=0b101 (48 bits, bits 50:48), S2AA64 (bit 51).
 constexpr uint64_t kS2Vtcr48 = 0x000D'0090'0000'0000ull;
@@ -263,6 +264,65 @@ TEST_CASE("Stage 1 only: 4 walk reads", "[walker][s1]") {
     // nG=1 (bit 11): a non-global translation.
     r.w64(0x20'3020, kS1Leaf | 0x800);
     CHECK_FALSE(r.run(rq(1, kVa)).global);
+}
+
+// Both stage 1 VA ranges (Arm ARM D8.2.3): TTB0 below, TTB1 above, VA[55]
+// choosing. The upper range here: T1SZ=25 (39-bit), TG1=0b10 (4K), TTB1 =
+// 0x400000, so it starts at level 1: VA 0xffff_ff80_8060_4567 has L1 index 2
+// (bits 38:30), L2 3, L3 4.
+TEST_CASE("Stage 1 upper VA range (TTB1): VA[55] picks it, EPD1, T1SZ and TBI1 apply", "[walker][s1]") {
+    Rig r;
+    constexpr uint64_t kHiVa = 0xffff'ff80'8060'4567ull;
+    constexpr uint64_t kTtb1Fields = (25ull << 16) | (2ull << 22);  // T1SZ=25, TG1=4K
+    layout_s1(r, kS1Leaf, (kCd0 & ~cd::EPD1.mask()) | kTtb1Fields);
+    r.w64(0x10'0010, 0x40'0000);  // TTB1
+    r.w64(0x40'0010, 0x40'1003);  // L1[2]
+    r.w64(0x40'1018, 0x40'2003);  // L2[3]
+    r.w64(0x40'2020, 0x0FED'C000ull | 0x443);  // L3[4] -> PA 0x0FEDC567
+
+    TranslationResult res = r.run(rq(1, kHiVa));
+    REQUIRE(res.outcome == Outcome::Translated);
+    CHECK(res.pa == 0x0FED'C567);
+    CHECK(r.log.walk_reads == 3);
+    CHECK(steps(r.trace) == std::vector<Step>{{AccessKind::Ste, 0, 0x1'0040},
+                                              {AccessKind::Cd, 0, 0x10'0000},
+                                              {AccessKind::S1Table, 1, 0x40'0010},
+                                              {AccessKind::S1Table, 2, 0x40'1018},
+                                              {AccessKind::S1Table, 3, 0x40'2020}});
+    // The lower range still walks TTB0.
+    res = r.run(rq(1, kVa));
+    REQUIRE(res.outcome == Outcome::Translated);
+    CHECK(res.pa == 0x0ABC'D567);
+    // VA[55] set but a bit above T1SZ clear: in neither range.
+    res = r.run(rq(1, kHiVa & ~(1ull << 60)));
+    REQUIRE(res.outcome == Outcome::Faulted);
+    CHECK(res.fault.id == EventId::F_TRANSLATION);
+    CHECK(r.log.walk_reads == 0);
+    // With TBI1 the top byte is a tag; VA[55] still picks the range.
+    layout_s1(r, kS1Leaf, (kCd0 & ~cd::EPD1.mask()) | kTtb1Fields | cd::TBI1.mask());
+    res = r.run(rq(1, (kHiVa & ~(0xffull << 56)) | (0x5aull << 56)));
+    REQUIRE(res.outcome == Outcome::Translated);
+    CHECK(res.pa == 0x0FED'C567);
+    // EPD1: the upper range faults without a walk.
+    layout_s1(r, kS1Leaf, kCd0 | kTtb1Fields);
+    res = r.run(rq(1, kHiVa));
+    REQUIRE(res.outcome == Outcome::Faulted);
+    CHECK(res.fault.id == EventId::F_TRANSLATION);
+    CHECK(r.log.walk_reads == 0);
+    // With EPD1=0 the TTB1 fields must be usable: TG1=0b00 (reserved), T1SZ
+    // out of range, TTB1 beyond the IPS make the CD ILLEGAL; with EPD1=1 they
+    // are ignored.
+    for (const uint64_t bad : {(25ull << 16), (12ull << 16) | (2ull << 22)}) {
+        layout_s1(r, kS1Leaf, (kCd0 & ~cd::EPD1.mask()) | bad);
+        res = r.run(rq(1, kVa));
+        REQUIRE(res.outcome == Outcome::Faulted);
+        CHECK(res.fault.id == EventId::C_BAD_CD);
+        layout_s1(r, kS1Leaf, kCd0 | bad);
+        CHECK(r.run(rq(1, kVa)).outcome == Outcome::Translated);
+    }
+    layout_s1(r, kS1Leaf, (kCd0 & ~cd::EPD1.mask()) | kTtb1Fields);
+    r.w64(0x10'0010, 1ull << 50);
+    CHECK(r.run(rq(1, kVa)).fault.id == EventId::C_BAD_CD);
 }
 
 TEST_CASE("Stage 1, 39-bit VA (T0SZ=25) starts at level 1: 3 reads", "[walker][s1]") {
@@ -520,6 +580,7 @@ TEST_CASE("2-level stream table (SPLIT=8) and 2-level CD table (S1Fmt=1)", "[wal
     r.w64(0xA'0010, 0xB'0000 | 1);
     ContextDescriptor c;
     c.set(cd::T0SZ, 16);
+    c.set(cd::EPD1, 1);
     c.set(cd::V, 1);
     c.set(cd::IPS, 5);
     c.set(cd::AA64, 1);

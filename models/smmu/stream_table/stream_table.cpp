@@ -1,6 +1,7 @@
 #include "models/smmu/stream_table/stream_table.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "models/arch/registers.h"
 
@@ -132,31 +133,52 @@ Expected<arch::ContextDescriptor> StreamTable::fetch_cd(const StreamConfig& sc, 
 
 Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d) const {
     const Fault bad{EventId::C_BAD_CD};
-    // AArch64 little-endian tables only; TG0=3 is reserved (IHI 0070 5.4).
+    // AArch64 little-endian tables only (IHI 0070 5.4).
     if (!d.valid() || !d.get(cd::AA64) || d.get(cd::ENDI)) return bad;
-    const auto tg = d.get(cd::TG0);
-    if (tg == 3) return bad;
-    ContextConfig c;
-    StageParams& p = c.s1;
-    p.stage = 1;
-    p.granule = static_cast<arch::Granule>(tg);
-    if (!caps_.granule_supported(p.granule)) return bad;
-    // T0SZ 16..39 (48- to 25-bit VA) without FEAT_LVA / small tables; outside
-    // that the CD is ILLEGAL here (a documented CONSTRAINED UNPREDICTABLE choice).
-    const auto t0sz = static_cast<unsigned>(d.get(cd::T0SZ));
-    if (t0sz < 16 || t0sz > 39) return bad;
-    p.ias = 64 - t0sz;
-    p.start_level = stage1_start_level(p.granule, p.ias);
     // IPS beyond OAS behaves as OAS (IHI 0070 5.4, CD.IPS).
-    p.oas = std::min(arch::pa_bits(static_cast<unsigned>(d.get(cd::IPS))), caps_.oas);
-    p.ttb = d.get(cd::TTB0);
-    // IHI 0070 5.4 TTBx / 3.4: a base beyond the effective IPS (or 48 bits without
-    // LPA) makes the CD ILLEGAL (C_BAD_CD), not an Address Size fault.
-    if ((p.ttb >> std::min(p.oas, arch::kDescriptorOaBits)) != 0) return bad;
-    p.affd = d.get(cd::AFFD);
-    p.tbi = d.get(cd::TBI0);
-    c.asid = static_cast<uint16_t>(d.get(cd::ASID) & (caps_.asid16 ? 0xffff : 0xff));
+    const unsigned oas = std::min(arch::pa_bits(static_cast<unsigned>(d.get(cd::IPS))), caps_.oas);
+    // One VA range from its TxSZ, granule, TTBx and TBIx; false: ILLEGAL.
+    auto range = [&](uint64_t tsz, std::optional<arch::Granule> g, uint64_t ttb, bool tbi, bool upper, StageParams& p) {
+        p.stage = 1;
+        if (!g || !caps_.granule_supported(*g)) return false;
+        p.granule = *g;
+        // TxSZ 16..39 (48- to 25-bit VA) without FEAT_LVA / small tables; outside
+        // that the CD is ILLEGAL here (a documented CONSTRAINED UNPREDICTABLE choice).
+        if (tsz < 16 || tsz > 39) return false;
+        p.ias = 64 - static_cast<unsigned>(tsz);
+        p.start_level = stage1_start_level(p.granule, p.ias);
+        p.oas = oas;
+        p.ttb = ttb;
+        // IHI 0070 5.4 TTBx / 3.4: a base beyond the effective IPS (or 48 bits without
+        // LPA) makes the CD ILLEGAL (C_BAD_CD), not an Address Size fault.
+        if ((p.ttb >> std::min(p.oas, arch::kDescriptorOaBits)) != 0) return false;
+        p.affd = d.get(cd::AFFD);
+        p.tbi = tbi;
+        p.upper = upper;
+        return true;
+    };
+    // TG0: 0 4K, 1 64K, 2 16K (3 reserved); TG1: 1 16K, 2 4K, 3 64K (0 reserved).
+    // A reserved granule makes the CD ILLEGAL here (CONSTRAINED UNPREDICTABLE).
+    auto tg0 = [](uint64_t v) -> std::optional<arch::Granule> {
+        if (v == 3) return std::nullopt;
+        return static_cast<arch::Granule>(v);
+    };
+    auto tg1 = [](uint64_t v) -> std::optional<arch::Granule> {
+        switch (v) {
+            case 1: return arch::Granule::K16;
+            case 2: return arch::Granule::K4;
+            case 3: return arch::Granule::K64;
+            default: return std::nullopt;
+        }
+    };
+    ContextConfig c;
     c.epd0 = d.get(cd::EPD0);
+    c.epd1 = d.get(cd::EPD1);
+    if (!range(d.get(cd::T0SZ), tg0(d.get(cd::TG0)), d.get(cd::TTB0), d.get(cd::TBI0), false, c.s1)) return bad;
+    // With EPD1 set the TTB1 fields are IGNORED (IHI 0070 5.4): Linux leaves them 0.
+    if (!c.epd1 && !range(d.get(cd::T1SZ), tg1(d.get(cd::TG1)), d.get(cd::TTB1), d.get(cd::TBI1), true, c.s1_upper))
+        return bad;
+    c.asid = static_cast<uint16_t>(d.get(cd::ASID) & (caps_.asid16 ? 0xffff : 0xff));
     return c;
 }
 

@@ -53,9 +53,11 @@ struct StreamConfig {
 
 // A decoded, validated CD.
 struct ContextConfig {
-    StageParams s1;
+    StageParams s1;        // the lower VA range: TTB0, T0SZ, TG0, TBI0
+    StageParams s1_upper;  // the upper VA range: TTB1, T1SZ, TG1, TBI1 (when !epd1)
     uint16_t asid = 0;
-    bool epd0 = false;
+    bool epd0 = false;     // no walks of TTB0
+    bool epd1 = true;      // no walks of TTB1
 };
 
 class StreamTable {

@@ -48,6 +48,8 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
     ctx.s1p = cc.value().s1;
     ctx.asid = cc.value().asid;
     ctx.epd0 = cc.value().epd0;
+    ctx.epd1 = cc.value().epd1;
+    ctx.s1p_upper = cc.value().s1_upper;
     ctx.has_cd = true;
     ctx.cd_index = ssid;
     return ctx;
@@ -75,9 +77,11 @@ TranslationResult Translator::walk(const TranslationContext& ctx, const Translat
     // Both privilege levels' rights: a TLB entry serves either kind of request.
     Permissions priv{true, true, true}, unpriv{true, true, true};
     if (ctx.s1) {
-        // EPD0 disables walks of TTB0: a translation fault without a walk.
-        if (ctx.epd0) return faulted(Fault{EventId::F_TRANSLATION});
-        StageResult s1 = walker.walk_s1(ctx.s1p, req.iova, ctx.s2 ? &ctx.s2p : nullptr);
+        // VA[55] picks the range, TTB0 or TTB1, whatever TBI (Arm ARM D8.2.3);
+        // EPDx disables its walks: a translation fault without a walk.
+        const bool upper = (req.iova >> 55) & 1;
+        if (upper ? ctx.epd1 : ctx.epd0) return faulted(Fault{EventId::F_TRANSLATION});
+        StageResult s1 = walker.walk_s1(upper ? ctx.s1p_upper : ctx.s1p, req.iova, ctx.s2 ? &ctx.s2p : nullptr);
         if (!s1.ok) return faulted(s1.fault);
         priv = stage1_permissions(s1.leaf, true);
         unpriv = stage1_permissions(s1.leaf, false);

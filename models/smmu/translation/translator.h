@@ -15,8 +15,9 @@ struct TranslationContext {
     arch::SteConfig config = arch::SteConfig::Abort;
     bool s1 = false;  // stage 1 in effect (S1DSS=bypass turns it off)
     bool s2 = false;
-    bool epd0 = false;
+    bool epd0 = false, epd1 = true;  // a VA range without walks (CD.EPD0/EPD1)
     StageParams s1p, s2p;
+    StageParams s1p_upper;  // stage 1's upper VA range (TTB1), when !epd1
     uint16_t vmid = 0;
     uint16_t asid = 0;
     bool ats = false;

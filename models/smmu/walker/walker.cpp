@@ -113,10 +113,13 @@ StageResult Walker::walk_s1(const StageParams& s1, uint64_t va, const StageParam
 StageResult Walker::walk(const StageParams& p, uint64_t in, const StageParams* s2) {
     const arch::Granule g = p.granule;
     const AccessKind kind = p.stage == 1 ? AccessKind::S1Table : AccessKind::S2Table;
-    // TBI: the top byte takes no part in translation (Arm ARM D8.8).
-    const uint64_t addr = p.tbi ? in & ((uint64_t{1} << 56) - 1) : in;
+    // TBI: the top byte takes no part in translation (Arm ARM D8.8); it reads
+    // as the range's fill (zeros below, ones in the upper range).
+    constexpr uint64_t kTopByte = 0xffull << 56;
+    const uint64_t addr = !p.tbi ? in : p.upper ? in | kTopByte : in & ~kTopByte;
     // An input beyond TxSZ has no table to walk: translation fault (D8.2.4).
-    if (out_of_range(addr, p.ias)) return fail(EventId::F_TRANSLATION, p.stage);
+    // The upper range's inputs have every bit above TxSZ set instead.
+    if (p.upper ? out_of_range(~addr, p.ias) : out_of_range(addr, p.ias)) return fail(EventId::F_TRANSLATION, p.stage);
     if (out_of_range(p.ttb, p.oas)) return fail(EventId::F_ADDR_SIZE, p.stage);
 
     StageLeaf leaf;

@@ -23,7 +23,10 @@ struct StageParams {
     unsigned oas = 48;        // output (and table) address size in bits
     uint64_t ttb = 0;         // stage 1 in nested mode: an IPA
     bool affd = false;        // access flag faults disabled (CD.AFFD / STE.S2AFFD)
-    bool tbi = false;         // stage 1 top-byte ignore (CD.TBI0)
+    bool tbi = false;         // stage 1 top-byte ignore (CD.TBI0, or TBI1 for the upper range)
+    // Stage 1's upper VA range (TTB1, VA[55] = 1): the input bits above `ias`
+    // are ones, not zeros (Arm ARM D8.2.3).
+    bool upper = false;
 };
 
 // Start level of a stage 1 walk for an input size: as many levels as it takes
