@@ -25,6 +25,20 @@ inline std::string slurp(const std::string& path) {
     return ss.str();
 }
 
+// Under AddressSanitizer (the CI's second build), the first exception thrown
+// on a SystemC thread's own stack makes ASan print a three-line warning that
+// it cannot tell that stack's bounds (google/sanitizers#189; SystemC switches
+// stacks without telling it). It is not the command's output: drop it.
+inline std::string without_asan_stack_warning(std::string err) {
+    const std::size_t at = err.find("WARNING: ASan is ignoring requested __asan_handle_no_return");
+    if (at == std::string::npos) return err;
+    const std::size_t begin = err.rfind('\n', at) == std::string::npos ? 0 : err.rfind('\n', at) + 1;
+    const std::string last = "sanitizers/issues/189\n";
+    const std::size_t end = err.find(last, at);
+    if (end == std::string::npos) return err;
+    return err.erase(begin, end + last.size() - begin);
+}
+
 // Runs `smmu-sim ARGS` from the source directory (example paths are relative).
 // stderr goes to a file in the build directory, named by process and call:
 // ctest runs test cases in parallel processes.
@@ -42,7 +56,7 @@ inline Run smmu_sim(const std::string& args) {
     while ((k = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, k);
     const int status = pclose(p);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = slurp(err_file);
+    r.err = without_asan_stack_warning(slurp(err_file));
     std::remove(err_file.c_str());
     return r;
 }
