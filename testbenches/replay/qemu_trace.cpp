@@ -1,6 +1,7 @@
 #include "testbenches/replay/qemu_trace.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -79,7 +80,7 @@ private:
         p += key.size();
         while (p < e.fields.size() && (e.fields[p] == ' ' || e.fields[p] == '=' || e.fields[p] == ':')) ++p;
         std::size_t q = p;
-        while (q < e.fields.size() && std::isxdigit(static_cast<unsigned char>(e.fields[q])) | (e.fields[q] == 'x')) ++q;
+        while (q < e.fields.size() && (std::isxdigit(static_cast<unsigned char>(e.fields[q])) || e.fields[q] == 'x')) ++q;
         return parse_uint(std::string_view(e.fields).substr(p, q - p));
     }
     // The first word of the fields ("<--- CMD_SYNC" -> "CMD_SYNC" after `after`).
