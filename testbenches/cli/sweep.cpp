@@ -139,7 +139,8 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
     opts.add_options()("config,c", po::value<strings>()->composing(), "YAML config; later files override earlier ones")(
         "set,s", po::value<strings>()->composing(), "a fixed override: key.path=value")(
         "trace,t", po::value<std::string>(), "trace file, the same for every run")(
-        "vary,v", po::value<strings>()->composing(), "KEY=V1,V2,...: one run per value (several: every combination)")(
+        "vary,v", po::value<strings>()->composing(),
+        "KEY=V1,V2,...: one run per value (several: every combination); config=A.yaml,B.yaml adds a config file")(
         "metric,m", po::value<strings>()->composing(),
         "a stats path to tabulate (default: IOTLB and walk-cache hit rates, walk reads, latency mean and p99)")(
         "jobs,j", po::value<unsigned>(), "runs at once (default: the number of CPUs)")(
@@ -178,17 +179,31 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         csv.open(vm["csv"].as<std::string>());
         if (!csv) throw InputError("--csv: cannot write '" + vm["csv"].as<std::string>() + "'");
     }
+    // What each run gets: the fixed --config and --set, then its combination
+    // (a `config=FILE` setting adds that file after the fixed ones: whole
+    // topologies are swept that way).
+    struct RunSpec {
+        strings configs, sets;
+        std::string label;  // the combination, "k=v k2=v2"
+    };
+    std::vector<RunSpec> specs;
+    for (const strings& c : combos) {
+        RunSpec r{configs, sets, ""};
+        for (const std::string& setting : c) {
+            const std::size_t eq = setting.find('=');
+            if (setting.compare(0, eq, "config") == 0) r.configs.push_back(setting.substr(eq + 1));
+            else r.sets.push_back(setting);
+            r.label += (r.label.empty() ? "" : " ") + setting;
+        }
+        specs.push_back(std::move(r));
+    }
     // Every combination is a valid config before anything runs: a bad value
     // is reported once, with the setting that made it.
-    for (const strings& c : combos) {
-        strings all = sets;
-        all.insert(all.end(), c.begin(), c.end());
+    for (const RunSpec& r : specs) {
         try {
-            (void)load_config(configs, all);
+            (void)load_config(r.configs, r.sets);
         } catch (const InputError& e) {
-            std::string which;
-            for (const std::string& s : c) which += (which.empty() ? "" : " ") + s;
-            throw InputError("--vary " + which + ": " + e.what());
+            throw InputError("--vary " + r.label + ": " + e.what());
         }
     }
 
@@ -201,9 +216,8 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
     while (next < combos.size() || !running.empty()) {
         while (next < combos.size() && running.size() < jobs) {
             strings argv{self, "run"};
-            for (const std::string& c : configs) argv.insert(argv.end(), {"--config", c});
-            for (const std::string& s : sets) argv.insert(argv.end(), {"--set", s});
-            for (const std::string& s : combos[next]) argv.insert(argv.end(), {"--set", s});
+            for (const std::string& c : specs[next].configs) argv.insert(argv.end(), {"--config", c});
+            for (const std::string& s : specs[next].sets) argv.insert(argv.end(), {"--set", s});
             if (trace) argv.insert(argv.end(), {"--trace", *trace});
             argv.insert(argv.end(), {"--stats", dir.file(next, ".json"), "--quiet"});
             running[spawn(argv, dir.file(next, ".log"))] = next;
@@ -232,9 +246,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
             std::ifstream f(dir.file(i, ".json"));
             stats = nlohmann::json::parse(f, nullptr, false);
         } else {
-            std::string which;
-            for (const std::string& s : combos[i]) which += (which.empty() ? "" : " ") + s;
-            std::cerr << "smmu-sim sweep: run " << i << " (" << which << ") failed, exit " << exit_codes[i] << ": "
+            std::cerr << "smmu-sim sweep: run " << i << " (" << specs[i].label << ") failed, exit " << exit_codes[i] << ": "
                       << last_line(dir.file(i, ".log")) << "\n";
             worst = std::max(worst, exit_codes[i] == 2 ? 2 : 3);
         }

@@ -5,6 +5,8 @@
 //                  --vary KEY=V1,V2,... [--vary ...] [--metric PATH...]
 //                  [--jobs N] [--csv OUT.csv] [--out-dir DIR]
 //
+// `--vary config=A.yaml,B.yaml` sweeps whole config files (topologies): each
+// value is one more --config after the fixed ones.
 // The SystemC kernel runs one simulation per process, so each combination is
 // `smmu-sim run ... --set KEY=V --stats DIR/run-N.json` in a process of its
 // own, up to --jobs at once; results are reported in combination order, so a
