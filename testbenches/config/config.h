@@ -119,6 +119,13 @@ struct MemoryParams {
 // Who owns a VMID (see ../shared/reference/iommufd-topologies.md).
 enum class VmidPolicy { PerS2Domain, PerViommu };
 
+// How the host invalidates after a stage 2 unmap, per VMID using the S2:
+// Range: TLBI_S2_IPA over the range, then TLBI_NH_ALL for the nested entries
+// built on it (arm_smmu_tlb_inv_range_domain with range invalidation);
+// Vmall: one TLBI_S12_VMALL (everything of the VMID: fewer commands, more
+// misses after).
+enum class S2Invalidation { Range, Vmall };
+
 // A vIOMMU: a VM's presence on one physical SMMU instance.
 struct ViommuConfig {
     std::string name;
@@ -130,6 +137,7 @@ struct ViommuConfig {
 
 struct HostParams {
     VmidPolicy vmid_policy = VmidPolicy::PerS2Domain;  // mainline Linux
+    S2Invalidation s2_invalidation = S2Invalidation::Range;
     // Compare every translation with a fresh walk of memory (the
     // missing-invalidation checker).
     bool check_invalidations = false;

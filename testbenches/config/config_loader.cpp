@@ -812,13 +812,18 @@ Config build(const Node& root) {
 
     const Node* host_node = top.get("host");
     const Fields host(host_node ? *host_node : empty, "host",
-                      {"mmio_latency_ns", "mem_access_ns", "vmid_policy", "check_invalidations", "bug_skip_s2_tlbi"});
+                      {"mmio_latency_ns", "mem_access_ns", "vmid_policy", "s2_invalidation", "check_invalidations",
+                       "bug_skip_s2_tlbi"});
     host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
     host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
     if (const Node* v = host.get("vmid_policy"))
         c.host.vmid_policy = to_choice(*v, host.field("vmid_policy"), {"per-s2-domain", "per-viommu"}) == 0
                                  ? VmidPolicy::PerS2Domain
                                  : VmidPolicy::PerViommu;
+    if (const Node* v = host.get("s2_invalidation"))
+        c.host.s2_invalidation = to_choice(*v, host.field("s2_invalidation"), {"range", "vmall"}) == 0
+                                     ? S2Invalidation::Range
+                                     : S2Invalidation::Vmall;
     host.read_bool("check_invalidations", c.host.check_invalidations);
     host.read_bool("bug_skip_s2_tlbi", c.host.bug_skip_s2_tlbi);
 

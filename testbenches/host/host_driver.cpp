@@ -389,11 +389,16 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
         vm->second.s2->unmap(ch.in, ch.size);
         // Every VMID that uses this S2, on every instance: TLBI_S2_IPA for the
         // range, then TLBI_NH_ALL for the nested stage 1 entries built on it
-        // (arm_smmu_tlb_inv_range_domain for a nesting parent), then SYNC.
+        // (arm_smmu_tlb_inv_range_domain for a nesting parent), or one
+        // TLBI_S12_VMALL (host.s2_invalidation), then SYNC.
         for (unsigned i = 0; i < drivers_.size(); ++i) {
             std::vector<Command> cmds;
             for (uint16_t vmid : vmids_using(ch.target, i)) {
                 if (cfg_.host.bug_skip_s2_tlbi) continue;  // the injected bug: forget the TLBIs
+                if (cfg_.host.s2_invalidation == S2Invalidation::Vmall) {
+                    cmds.push_back(Command::make(Opcode::TLBI_S12_VMALL, {{cmd::VMID, vmid}}));
+                    continue;
+                }
                 for (const Command& c : tlbi_range(Opcode::TLBI_S2_IPA, vmid, 0, ch.in, ch.size)) cmds.push_back(c);
                 cmds.push_back(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, vmid}}));
             }
