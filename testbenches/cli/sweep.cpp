@@ -258,16 +258,14 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
             }
         }
         rows.push_back(row);
-        if (csv.is_open()) {
-            std::string line;
-            for (std::size_t k = 0; k < row.size(); ++k) line += (k ? "," : "") + row[k];
-            if (i == 0) {
-                std::string h;
-                for (std::size_t k = 0; k < header.size(); ++k) h += (k ? "," : "") + header[k];
-                csv << h << "\n";
-            }
-            csv << line << "\n";
-        }
+    }
+    if (csv.is_open()) {
+        auto csv_row = [&](const strings& r) {
+            for (std::size_t k = 0; k < r.size(); ++k) csv << (k ? "," : "") << r[k];
+            csv << "\n";
+        };
+        csv_row(header);
+        for (const strings& r : rows) csv_row(r);
     }
     std::vector<std::size_t> width(header.size());
     for (std::size_t k = 0; k < header.size(); ++k) {

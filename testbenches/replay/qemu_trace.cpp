@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -53,12 +52,6 @@ std::optional<Event> parse_event(const std::string& text, int line) {
     return e;
 }
 
-std::string hex_str(uint64_t v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-    return b;
-}
-
 class Converter {
 public:
     Converter(std::string name, QemuConversion& out) : name_(std::move(name)), out_(out) {}
@@ -101,9 +94,9 @@ private:
     std::tuple<uint64_t, uint64_t, uint64_t> mmio_access(const Event& e) const {
         const uint64_t off = field(e, "addr"), val = field(e, "val"), size = field(e, "size");
         if (size != 4 && size != 8) fail(e, "size", std::to_string(size) + " is not 4 or 8");
-        if (off >= arch::reg::kMmioSize) fail(e, "addr", hex_str(off) + " is beyond the SMMU's registers");
-        if (off % size) fail(e, "addr", hex_str(off) + " is not " + std::to_string(size) + "-byte aligned");
-        if (size == 4 && val > 0xffffffffu) fail(e, "val", hex_str(val) + " does not fit a 32-bit access");
+        if (off >= arch::reg::kMmioSize) fail(e, "addr", hex(off) + " is beyond the SMMU's registers");
+        if (off % size) fail(e, "addr", hex(off) + " is not " + std::to_string(size) + "-byte aligned");
+        if (size == 4 && val > 0xffffffffu) fail(e, "val", hex(val) + " does not fit a 32-bit access");
         return {off, val, size};
     }
     void emit(const std::string& line) { script_ << line << "\n"; }
@@ -135,7 +128,7 @@ private:
 };
 
 void Converter::load_image(const MemoryImage& image) {
-    if (image.pa % 8) throw InputError("--memory: '" + image.path + "': address " + hex_str(image.pa) + " is not 8-byte aligned");
+    if (image.pa % 8) throw InputError("--memory: '" + image.path + "': address " + hex(image.pa) + " is not 8-byte aligned");
     std::ifstream f(image.path, std::ios::binary);
     std::error_code ec;
     if (!f || std::filesystem::is_directory(image.path, ec)) throw InputError("--memory: cannot read '" + image.path + "'");
@@ -144,7 +137,7 @@ void Converter::load_image(const MemoryImage& image) {
     std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     bytes.resize((bytes.size() + 7) / 8 * 8, 0);
     images_.push_back({image.pa, bytes.size()});
-    emit("# memory image " + image.path + " at " + hex_str(image.pa) + " (" + std::to_string(bytes.size()) + " bytes)");
+    emit("# memory image " + image.path + " at " + hex(image.pa) + " (" + std::to_string(bytes.size()) + " bytes)");
     // Runs of non-zero words, up to 8 a line (memory reads zero anyway).
     std::size_t i = 0;
     const std::size_t n = bytes.size() / 8;
@@ -158,9 +151,9 @@ void Converter::load_image(const MemoryImage& image) {
             ++i;
             continue;
         }
-        std::string line = "memw64 " + hex_str(image.pa + i * 8);
+        std::string line = "memw64 " + hex(image.pa + i * 8);
         for (unsigned k = 0; k < 8 && i < n && word_at(i) != 0; ++k, ++i) {
-            line += " " + hex_str(word_at(i));
+            line += " " + hex(word_at(i));
             ++out_.image_words;
         }
         emit(line);
@@ -250,7 +243,7 @@ void Converter::mmio_write(const std::vector<Event>& ev, std::size_t i) {
         uint32_t slot = prod_;
         for (const Command& c : cmds) {
             const uint64_t at = base + uint64_t{slot & (mask >> 1)} * Command::kBytes;
-            emit("memw64 " + hex_str(at) + " " + hex_str(c.w[0]) + " " + hex_str(c.w[1]) + "  # " +
+            emit("memw64 " + hex(at) + " " + hex(c.w[0]) + " " + hex(c.w[1]) + "  # " +
                  std::string(c.info() ? c.info()->name : "?"));
             slot = (slot + 1) & mask;
             ++out_.commands;
@@ -258,7 +251,7 @@ void Converter::mmio_write(const std::vector<Event>& ev, std::size_t i) {
         prod_ = static_cast<uint32_t>(val) & 0xfffff;
     }
     const std::string label = register_label(static_cast<uint32_t>(off));
-    emit(std::string(size == 8 ? "write64 " : "write32 ") + hex_str(off) + " " + hex_str(val) +
+    emit(std::string(size == 8 ? "write64 " : "write32 ") + hex(off) + " " + hex(val) +
          (label.empty() ? "" : "  # " + label));
     ++out_.mmio_writes;
 }
@@ -271,22 +264,22 @@ void Converter::mmio_read(const Event& e) {
     namespace reg = arch::reg;
     if (off <= reg::IDR5 || off == reg::IIDR || off == reg::AIDR) {
         // Features: QEMU's SMMU is not this one, so the value is not checked.
-        emit("read" + w + hex_str(off) + note + " (QEMU read " + hex_str(val) + ")");
+        emit("read" + w + hex(off) + note + " (QEMU read " + hex(val) + ")");
     } else if (off == reg::CMDQ_CONS || off == reg::CR0ACK || off == reg::IRQ_CTRLACK || off == reg::GERROR ||
                off == reg::EVENTQ_PROD || off == reg::EVENTQ_PROD_ALIAS) {
         // QEMU updates these at once; this model when the work is done: wait
         // for the value QEMU showed (CMDQ_CONS: index, wrap and ERR).
         const uint64_t mask = off == reg::CMDQ_CONS ? 0x7f0fffffull : (size == 8 ? ~uint64_t{0} : 0xffffffffull);
-        emit("poll" + w + hex_str(off) + " " + hex_str(mask) + " " + hex_str(val & mask) + note);
+        emit("poll" + w + hex(off) + " " + hex(mask) + " " + hex(val & mask) + note);
         ++out_.polls;
     } else {
-        emit("read" + w + hex_str(off) + " == " + hex_str(val) + note);
+        emit("read" + w + hex(off) + " == " + hex(val) + note);
     }
     ++out_.mmio_reads;
 }
 
 void Converter::descriptor(const Event& e, uint64_t addr, uint64_t value) {
-    if (addr % 8) fail(e, "pte address", hex_str(addr) + " is not 8-byte aligned");
+    if (addr % 8) fail(e, "pte address", hex(addr) + " is not 8-byte aligned");
     auto it = memory_.find(addr);
     if (it != memory_.end() && it->second == value) return;
     memory_[addr] = value;
@@ -296,22 +289,22 @@ void Converter::descriptor(const Event& e, uint64_t addr, uint64_t value) {
 void Converter::translation(const std::vector<Event>& ev, std::size_t i) {
     const Event& e = ev[i];
     for (const auto& [addr, value] : pending_) {
-        emit("memw64 " + hex_str(addr) + " " + hex_str(value) + "  # descriptor QEMU's walk read");
+        emit("memw64 " + hex(addr) + " " + hex(value) + "  # descriptor QEMU's walk read");
         ++out_.descriptors;
     }
     pending_.clear();
     const uint64_t sid = field(e, "sid");
-    if (sid > 0xffffffffu) fail(e, "sid", hex_str(sid) + " does not fit in 32 bits");
+    if (sid > 0xffffffffu) fail(e, "sid", hex(sid) + " does not fit in 32 bits");
     const bool success = e.name == "smmuv3_translate_success";
     const uint64_t iova = success ? field(e, "iova") : field(e, "iova:");
     // QEMU's IOMMU_WO is 2: a write; anything else reads.
     const bool write = success ? field(e, "perm") == 2 : field(e, "is_write") != 0;
     const uint64_t size = std::min<uint64_t>(4, 0x1000 - (iova & 0xfff));
-    std::string line = "dma " + hex_str(sid) + (write ? " W " : " R ") + hex_str(iova) + " " + std::to_string(size);
+    std::string line = "dma " + hex(sid) + (write ? " W " : " R ") + hex(iova) + " " + std::to_string(size);
     if (success) {
-        line += " expect pa=" + hex_str(field(e, "translated"));
+        line += " expect pa=" + hex(field(e, "translated"));
     } else if (e.name == "smmuv3_translate_bypass" || e.name == "smmuv3_translate_disable") {
-        line += " expect pa=" + hex_str(iova);
+        line += " expect pa=" + hex(iova);
     } else {
         // An abort: the event QEMU recorded for this SID next to it, if any.
         std::string event;
@@ -364,7 +357,7 @@ void Converter::run(const std::vector<Event>& ev, const std::vector<MemoryImage>
     }
     for (const auto& [addr, line] : structures_)
         if (!covered(addr))
-            warn(name_ + ":" + std::to_string(line) + ": QEMU read an STE or CD at " + hex_str(addr) +
+            warn(name_ + ":" + std::to_string(line) + ": QEMU read an STE or CD at " + hex(addr) +
                  " that no --memory image holds (QEMU does not trace their contents)");
 }
 

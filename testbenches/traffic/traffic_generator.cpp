@@ -112,8 +112,10 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     gp.set_dmi_allowed(false);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     const std::optional<sc_core::sc_time> change = change_started_ ? change_started_() : std::nullopt;
-    // When it is issued: the kernel's time plus, decoupled, the worker's lead.
-    const sc_core::sc_time issued = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
+    // When it is issued (only needed during a change: this is the per-DMA
+    // path): the kernel's time plus, decoupled, the worker's lead.
+    sc_core::sc_time issued;
+    if (change) issued = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
     uint64_t latency;
     if (timing_.fast) {
         // Loosely timed: the annotation carries this worker's local time in and
