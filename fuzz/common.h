@@ -22,7 +22,7 @@
 #include "models/smmu/translation/translation_unit.h"
 #include "models/smmu/translation/types.h"
 #include "testbenches/config/input_error.h"
-#include "testbenches/host/page_table.h"
+#include "driver/io_pgtable/io_pgtable_arm.h"
 
 namespace smmu::fuzz {
 
@@ -199,13 +199,13 @@ inline StreamTableConfig build_setup(MemoryPort& mem, Input& in) {
     StreamTableConfig st;
     st.base = kWindow;
     st.log2size = 5;
-    sim::TableArena arena("fuzz", kWindow + 4 * 0x1000, kWindow + 4 * 0x1000, kWindowBytes - 4 * 0x1000);
+    driver::TableArena arena("fuzz", kWindow + 4 * 0x1000, kWindow + 4 * 0x1000, kWindowBytes - 4 * 0x1000);
     const arch::Granule g1 = in.flag() ? arch::Granule::K16 : arch::Granule::K4;
     const unsigned ias1 = in.flag() ? 39 : 48;
     uint64_t s1_root = 0, s2_root = 0;
     try {
-        sim::PageTable s2(mem, arena, 2, arch::Granule::K4, 48);
-        sim::PageTable s1(mem, arena, 1, g1, ias1);
+        driver::PageTable s2(mem, arena, 2, arch::Granule::K4, 48);
+        driver::PageTable s1(mem, arena, 1, g1, ias1);
         s2_root = s2.root();
         s1_root = s1.root();
         static constexpr uint64_t kLeaf[] = {0, 0x1000, 0x4000, 0x200000};

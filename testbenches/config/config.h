@@ -119,12 +119,10 @@ struct MemoryParams {
 // Who owns a VMID (see ../shared/reference/iommufd-topologies.md).
 enum class VmidPolicy { PerS2Domain, PerViommu };
 
-// How the host invalidates after a stage 2 unmap, per VMID using the S2:
-// Range: TLBI_S2_IPA over the range, then TLBI_NH_ALL for the nested entries
-// built on it (arm_smmu_tlb_inv_range_domain with range invalidation);
-// Vmall: one TLBI_S12_VMALL (everything of the VMID: fewer commands, more
-// misses after).
-enum class S2Invalidation { Range, Vmall };
+// How a DMA-API (host S1) domain invalidates after an unmap
+// (drivers/iommu/dma-iommu.c): strict, at every unmap; lazy, through the
+// flush queue (IOMMU_DOMAIN_DMA_FQ).
+enum class DmaMode { Strict, Lazy };
 
 // A vIOMMU: a VM's presence on one physical SMMU instance.
 struct ViommuConfig {
@@ -135,9 +133,21 @@ struct ViommuConfig {
     std::string where;
 };
 
+// The host's software costs (ns) besides MMIO (mmio_latency_ns) and memory
+// accesses (mem_access_ns): docs/linux-host.md.
+struct SoftwareParams {
+    unsigned cmdlist_ns = 100;  // arm_smmu_cmdq_issue_cmdlist's fixed part
+    unsigned cmd_ns = 10;       // per command built and written
+    unsigned ioctl_ns = 1000;   // per iommufd ioctl (IOAS_UNMAP, HWPT_INVALIDATE...)
+    unsigned trap_ns = 2000;    // per guest trap to the VMM (a vSMMU CMDQ_PROD write)
+};
+
 struct HostParams {
-    VmidPolicy vmid_policy = VmidPolicy::PerS2Domain;  // mainline Linux
-    S2Invalidation s2_invalidation = S2Invalidation::Range;
+    // host.driver: linux (mainline, VMIDs per S2 domain) or
+    // linux-viommu-vmid (the per-vIOMMU VMID proposal): docs/linux-host.md.
+    VmidPolicy vmid_policy = VmidPolicy::PerS2Domain;
+    DmaMode dma_mode = DmaMode::Strict;
+    SoftwareParams sw;
     // Compare every translation with a fresh walk of memory (the
     // missing-invalidation checker).
     bool check_invalidations = false;

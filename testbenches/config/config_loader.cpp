@@ -812,18 +812,35 @@ Config build(const Node& root) {
 
     const Node* host_node = top.get("host");
     const Fields host(host_node ? *host_node : empty, "host",
-                      {"mmio_latency_ns", "mem_access_ns", "vmid_policy", "s2_invalidation", "check_invalidations",
-                       "bug_skip_s2_tlbi"});
+                      {"driver", "mmio_latency_ns", "mem_access_ns", "vmid_policy", "dma_mode", "sw",
+                       "check_invalidations", "bug_skip_s2_tlbi"});
     host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
     host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
-    if (const Node* v = host.get("vmid_policy"))
-        c.host.vmid_policy = to_choice(*v, host.field("vmid_policy"), {"per-s2-domain", "per-viommu"}) == 0
+    // host.driver names the kernel profile; host.vmid_policy is the same
+    // choice by its VMID owner (per-s2-domain is mainline's).
+    const Node* driver = host.get("driver");
+    if (driver)
+        c.host.vmid_policy = to_choice(*driver, host.field("driver"), {"linux", "linux-viommu-vmid"}) == 0
                                  ? VmidPolicy::PerS2Domain
                                  : VmidPolicy::PerViommu;
-    if (const Node* v = host.get("s2_invalidation"))
-        c.host.s2_invalidation = to_choice(*v, host.field("s2_invalidation"), {"range", "vmall"}) == 0
-                                     ? S2Invalidation::Range
-                                     : S2Invalidation::Vmall;
+    if (const Node* v = host.get("vmid_policy")) {
+        const VmidPolicy p = to_choice(*v, host.field("vmid_policy"), {"per-s2-domain", "per-viommu"}) == 0
+                                 ? VmidPolicy::PerS2Domain
+                                 : VmidPolicy::PerViommu;
+        if (driver && p != c.host.vmid_policy)
+            fail(v->where, host.field("vmid_policy"),
+                 "contradicts host.driver (linux: per-s2-domain, linux-viommu-vmid: per-viommu)");
+        c.host.vmid_policy = p;
+    }
+    if (const Node* v = host.get("dma_mode"))
+        c.host.dma_mode = to_choice(*v, host.field("dma_mode"), {"strict", "lazy"}) == 0 ? DmaMode::Strict : DmaMode::Lazy;
+    if (const Node* sw_node = host.get("sw")) {
+        const Fields sw(*sw_node, "host.sw", {"cmdlist_ns", "cmd_ns", "ioctl_ns", "trap_ns"});
+        sw.read_uint("cmdlist_ns", c.host.sw.cmdlist_ns, 0, 1000000000);
+        sw.read_uint("cmd_ns", c.host.sw.cmd_ns, 0, 1000000000);
+        sw.read_uint("ioctl_ns", c.host.sw.ioctl_ns, 0, 1000000000);
+        sw.read_uint("trap_ns", c.host.sw.trap_ns, 0, 1000000000);
+    }
     host.read_bool("check_invalidations", c.host.check_invalidations);
     host.read_bool("bug_skip_s2_tlbi", c.host.bug_skip_s2_tlbi);
 
@@ -834,8 +851,9 @@ Config build(const Node& root) {
         for (const Entry& e : to_entries(*viommus, "viommus")) c.viommus.push_back(read_viommu(e, c));
     if (const Node* devices = top.get("devices"))
         for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c));
-    // Mainline Linux keeps the VMID in the S2 domain, so an S2 cannot be used
-    // on two SMMU instances (arm_vsmmu_init checks the S2 belongs to the SMMU).
+    // Mainline Linux keeps the VMID in the S2 domain, finalised on one SMMU:
+    // arm_vsmmu_init refuses an S2 parent of another instance (-EINVAL), and
+    // so does arm_smmu_attach_dev for a direct attach.
     if (c.host.vmid_policy == VmidPolicy::PerS2Domain) {
         for (const VmConfig& vm : c.vms) {
             std::string first, first_where;
@@ -844,9 +862,12 @@ Config build(const Node& root) {
                     first = smmu;
                     first_where = who;
                 } else if (smmu != first) {
-                    fail(where, "host.vmid_policy",
-                         "per-s2-domain: the S2 of vms." + vm.name + " is used on " + first + " (" + first_where +
-                             ") and on " + smmu + " (" + who + "); an S2 domain owns one VMID on one SMMU");
+                    fail(where, "host.driver",
+                         "linux (mainline, per-s2-domain VMIDs) cannot build this: the S2 of vms." + vm.name +
+                             " is used on " + first + " (" + first_where + ") and on " + smmu + " (" + who +
+                             "); an S2 domain is finalised on one SMMU and arm_vsmmu_init returns -EINVAL for an "
+                             "S2 parent of another instance. Give each SMMU its own S2 (a VM per instance, as a "
+                             "VMM does under mainline) or use host.driver=linux-viommu-vmid");
                 }
             };
             for (const ViommuConfig& v : c.viommus)

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "driver/errors.h"
+
 namespace smmu::sim {
 
 struct InputError : std::runtime_error {
@@ -15,6 +17,6 @@ struct InputError : std::runtime_error {
 std::string where(const std::string& file, int line);
 
 // "0x1f000" for messages.
-std::string hex(uint64_t v);
+using driver::hex;
 
 }  // namespace smmu::sim

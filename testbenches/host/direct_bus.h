@@ -15,8 +15,12 @@ public:
     void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
     MemoryPort& memory() override { return mem_; }
     void idle() override;
+    // No clock without SystemC: software time is only added up.
+    void cpu(double ns) override { cpu_ns_ += ns; }
+    double now_ns() const override { return cpu_ns_; }
 
 private:
+    double cpu_ns_ = 0;
     SmmuCore& core_;
     MemoryPort& mem_;
 };

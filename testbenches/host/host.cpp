@@ -49,7 +49,20 @@ void Host::run() {
         configured_at_ = sc_core::sc_time_stamp();
         configured_.notify(sc_core::SC_ZERO_TIME);
         for (;;) {
-            while (changes_.empty() && !finishing_) wait(work_);
+            while (changes_.empty() && !finishing_) {
+                // A lazy DMA domain's flush-queue timer (fq_flush_timeout) fires meanwhile.
+                const std::optional<double> timer = driver_.next_timer();
+                const double now = static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0;
+                if (!timer) {
+                    wait(work_);
+                } else if (*timer > now) {
+                    wait(sc_time(*timer - now, sc_core::SC_NS), work_);
+                } else {
+                    driver_.run_timers(now);
+                    wait(local_);
+                    local_ = sc_core::SC_ZERO_TIME;
+                }
+            }
             if (changes_.empty()) break;
             busy_ = true;
             const ChangeRecord change = changes_.front();
@@ -63,6 +76,10 @@ void Host::run() {
             busy_ = false;
             if (changes_.empty()) idle_event_.notify(sc_core::SC_ZERO_TIME);
         }
+        // What is still queued is flushed when the timer fires after the run.
+        driver_.flush_queues();
+        wait(local_);
+        local_ = sc_core::SC_ZERO_TIME;
         for (unsigned i = 0; i < driver_.smmu_count(); ++i) events_.push_back(driver_.drain_events(i));
     } catch (...) {
         // Never thrown through the SystemC scheduler: stop, report afterwards.

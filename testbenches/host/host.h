@@ -3,7 +3,8 @@
 // Memory writes accumulate local time that is synchronised before every
 // register access, so an SMMU always sees tables written before the MMIO
 // write that publishes them. Besides setting up, the CPU applies the trace's
-// map/unmap records (HostDriver::apply) when the platform hands them over.
+// map/unmap records (HostDriver::apply) when the platform hands them over,
+// and runs the flush-queue timers of lazy DMA domains.
 #pragma once
 #include <deque>
 #include <map>
@@ -68,6 +69,8 @@ private:
         void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
         MemoryPort& memory() override { return host_.port_; }
         void idle() override;
+        void cpu(double ns) override { host_.local_ += sc_core::sc_time(ns, sc_core::SC_NS); }
+        double now_ns() const override { return static_cast<double>((sc_core::sc_time_stamp() + host_.local_).value()) / 1000.0; }
 
     private:
         Host& host_;

@@ -17,7 +17,7 @@ std::string describe_result(const TranslationResult& r) {
 }  // namespace
 
 InvalidationChecker::InvalidationChecker(std::string smmu, const SmmuCore& core, MemoryPort& memory,
-                                         std::function<bool()> changing, std::function<double()> now_ns)
+                                         std::function<bool(const TranslationRequest&)> changing, std::function<double()> now_ns)
     : smmu_(std::move(smmu)),
       core_(core),
       memory_(memory),
@@ -34,7 +34,7 @@ void InvalidationChecker::check(const TranslationRequest& req, const Translation
                       (!cached.ok() || cached.pa == now.pa) &&
                       (cached.outcome != TranslationResult::Outcome::Faulted || cached.fault.id == now.fault.id);
     if (same) return;
-    if (changing_()) {
+    if (changing_(req)) {
         ++tolerated_;
         return;
     }

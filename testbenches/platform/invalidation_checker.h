@@ -20,8 +20,10 @@ namespace smmu::sim {
 class InvalidationChecker {
 public:
     // `memory`: side-effect-free access to current memory (no timing);
-    // `changing`: true while the host has a change whose SYNC has not completed.
-    InvalidationChecker(std::string smmu, const SmmuCore& core, MemoryPort& memory, std::function<bool()> changing,
+    // `changing`: true while the host has a change whose SYNC has not
+    // completed, or (lazy DMA domains) the request's IOVA waits in a flush
+    // queue: a cached translation may legitimately differ then.
+    InvalidationChecker(std::string smmu, const SmmuCore& core, MemoryPort& memory, std::function<bool(const TranslationRequest&)> changing,
                         std::function<double()> now_ns);
 
     void check(const TranslationRequest& req, const TranslationResult& cached);
@@ -38,7 +40,7 @@ private:
     std::string smmu_;
     const SmmuCore& core_;
     MemoryPort& memory_;
-    std::function<bool()> changing_;
+    std::function<bool(const TranslationRequest&)> changing_;
     std::function<double()> now_ns_;
     Translator fresh_;
     uint64_t checked_ = 0, mismatches_ = 0, tolerated_ = 0;

@@ -122,7 +122,10 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         for (std::size_t i = 0; i < smmus_.size(); ++i) {
             SmmuCore& core = smmus_[i]->core();
             checkers_.push_back(std::make_unique<InvalidationChecker>(
-                cfg.smmus[i], core, memory_.store(), [this] { return !host_.idle(); },
+                cfg.smmus[i], core, memory_.store(),
+                [this, i](const TranslationRequest& req) {
+                    return !host_.idle() || host_.driver().lazy_pending(req.sid, static_cast<unsigned>(i), req.iova);
+                },
                 [] { return static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0; }));
             InvalidationChecker* checker = checkers_.back().get();
             core.set_observer([checker](const TranslationRequest& req, const TranslationResult& r) { checker->check(req, r); });
@@ -269,14 +272,22 @@ ordered_json Platform::stats(double wall_s) const {
         vmids_per.push_back(n);
         vmids_used += n;
     }
-    j["vmids"] = {{"used", vmids_used}, {"per_smmu", vmids_per},
-                  {"policy", cfg_.host.vmid_policy == VmidPolicy::PerS2Domain ? "per-s2-domain" : "per-viommu"}};
+    const bool mainline = cfg_.host.vmid_policy == VmidPolicy::PerS2Domain;
+    j["vmids"] = {{"used", vmids_used}, {"per_smmu", vmids_per}, {"policy", mainline ? "per-s2-domain" : "per-viommu"}};
+    j["host"] = {{"driver", mainline ? "linux" : "linux-viommu-vmid"},
+                 {"dma_mode", cfg_.host.dma_mode == DmaMode::Lazy ? "lazy" : "strict"}};
     ordered_json paths = ordered_json::object(), by_opcode = ordered_json::object();
     uint64_t inv_commands = 0, inv_syncs = 0;
     for (const auto& [name, p] : host.paths()) {
         ordered_json pj = {{"changes", p.changes}, {"commands", p.commands}, {"syncs", p.syncs}, {"rejected", p.rejected}};
         if (auto t = host_.change_times().find(name); t != host_.change_times().end())
             pj["change_to_sync_ns"] = {{"mean", t->second.mean() / 1000.0}, {"max", ns(t->second.max())}};
+        // The host's time on this path: its software (CPU) and its waits for CMD_SYNCs (the SMMU).
+        const double per = p.changes ? 1.0 / static_cast<double>(p.changes) : 0.0;
+        pj["host_time_ns"] = {{"software_mean", (p.time_ns - p.sync_wait_ns) * per},
+                              {"sync_wait_mean", p.sync_wait_ns * per},
+                              {"software_total", p.time_ns - p.sync_wait_ns},
+                              {"sync_wait_total", p.sync_wait_ns}};
         paths[name] = pj;
         inv_commands += p.commands;
         inv_syncs += p.syncs;

@@ -20,7 +20,7 @@
 #include "testbenches/config/model_params.h"
 #include "testbenches/host/direct_bus.h"
 #include "testbenches/host/host_driver.h"
-#include "testbenches/host/page_table.h"
+#include "driver/io_pgtable/io_pgtable_arm.h"
 
 using namespace smmu;
 using namespace smmu::arch;

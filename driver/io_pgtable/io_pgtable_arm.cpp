@@ -1,9 +1,12 @@
-#include "testbenches/host/page_table.h"
+#include "driver/io_pgtable/io_pgtable_arm.h"
+
+#include <cerrno>
+
+#include "driver/errors.h"
 
 #include "models/smmu/walker/walker.h"
-#include "testbenches/config/input_error.h"
 
-namespace smmu::sim {
+namespace smmu::driver {
 
 using arch::Descriptor;
 namespace pte = arch::pte;
@@ -11,7 +14,7 @@ namespace pte = arch::pte;
 uint64_t TableArena::alloc(uint64_t bytes, uint64_t align) {
     const uint64_t start = (next_ + align - 1) & ~(align - 1);
     if (start + bytes > size_)
-        throw InputError(name_ + ": table region of " + std::to_string(size_) + " bytes is full (needs " +
+        throw KernelError(-ENOMEM, name_ + ": table region of " + std::to_string(size_) + " bytes is full (needs " +
                          std::to_string(start + bytes) + "); raise its size");
     next_ = start + bytes;
     return base_ + start;
@@ -59,7 +62,7 @@ uint64_t PageTable::table_for(uint64_t in, unsigned level) {
         if (d.valid() && d.is_table(l)) {
             table = d.table_address(granule_);
         } else {
-            if (d.valid()) throw InputError("mapping at " + hex(in) + " overlaps a block mapped earlier");
+            if (d.valid()) throw KernelError(-EEXIST, "mapping at " + hex(in) + " overlaps a block mapped earlier");
             const uint64_t page = arch::granule_bytes(granule_);
             const uint64_t next = arena_.alloc(page, page);
             write_desc(slot, Descriptor::make_table(granule_, next).raw());
@@ -104,7 +107,7 @@ void PageTable::split(uint64_t slot, const Descriptor& block, unsigned level) {
     write_desc(slot, Descriptor::make_table(granule_, next).raw());
 }
 
-uint64_t PageTable::unmap(uint64_t in, uint64_t size) {
+uint64_t PageTable::unmap(uint64_t in, uint64_t size, const LeafFn& leaf) {
     const uint64_t end = in + size;
     uint64_t removed = 0;
     while (in < end) {
@@ -124,6 +127,7 @@ uint64_t PageTable::unmap(uint64_t in, uint64_t size) {
             }
             if (in % span == 0 && end - in >= span) {
                 write_desc(slot, 0);
+                if (leaf) leaf(in, span);
                 removed += span;
                 in += span;
                 break;
@@ -154,11 +158,11 @@ void PageTable::map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& a
         const uint64_t slot = table + ((in >> shift) & ((uint64_t{1} << bits) - 1)) * 8;
         // io-pgtable refuses to map over a live entry (-EEXIST): unmap first.
         if (Descriptor(read_desc(slot)).valid())
-            throw InputError("mapping at " + hex(in) + " overlaps one already mapped (unmap it first)");
+            throw KernelError(-EEXIST, "mapping at " + hex(in) + " overlaps one already mapped (unmap it first)");
         write_desc(slot, leaf_descriptor(level, out, attrs).raw());
         in += step;
         out += step;
     }
 }
 
-}  // namespace smmu::sim
+}  // namespace smmu::driver

@@ -1,14 +1,16 @@
 // How host software lays out VMSAv8-64 translation tables in memory, like
-// Linux's io-pgtable-arm: tables carved from an arena, descriptors written
-// through a MemoryPort (the CPU's path to memory), largest blocks that fit.
+// Linux's io-pgtable-arm (drivers/iommu/io-pgtable-arm.c): tables carved from
+// an arena, descriptors written through a MemoryPort (the CPU's path to
+// memory), largest blocks that fit.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "models/arch/pte.h"
 #include "models/memory/memory_port.h"
 
-namespace smmu::sim {
+namespace smmu::driver {
 
 // A region tables are carved from. `base` is the address tables have in
 // descriptors and TTBs (a PA, or an IPA for a guest's tables); `pa` is where
@@ -19,7 +21,7 @@ public:
         : name_(std::move(name)), base_(base), pa_(pa), size_(size) {}
 
     // Zeroed memory is what a fresh allocation holds: sparse memory reads 0.
-    // Throws InputError naming the region when it is full.
+    // Throws KernelError(-ENOMEM) naming the region when it is full.
     uint64_t alloc(uint64_t bytes, uint64_t align);
     uint64_t to_pa(uint64_t addr) const { return pa_ + (addr - base_); }
     uint64_t used() const { return next_; }
@@ -48,13 +50,18 @@ public:
     unsigned concat() const { return concat_; }
 
     // Maps [in, in+size) -> [out, out+size). `leaf` = 0 picks the largest
-    // block the alignment allows; else every leaf is that size.
+    // block the alignment allows; else every leaf is that size. A live entry
+    // in the way is KernelError(-EEXIST), as io-pgtable-arm refuses it.
     void map(uint64_t in, uint64_t out, uint64_t size, const PageAttrs& attrs, uint64_t leaf = 0);
 
     // Removes [in, in+size): leaves inside it are cleared, a block only partly
-    // inside is first split into a table of the next level (as io-pgtable
-    // does), holes are skipped. Returns the bytes that were mapped.
-    uint64_t unmap(uint64_t in, uint64_t size);
+    // inside is first split into a table of the next level, holes are
+    // skipped. Each leaf removed is reported to `leaf` (its input address and
+    // size), in address order: what io-pgtable-arm's __arm_lpae_unmap hands
+    // to io_pgtable_tlb_add_page for the caller's iotlb gather. Returns the
+    // bytes that were mapped.
+    using LeafFn = std::function<void(uint64_t in, uint64_t size)>;
+    uint64_t unmap(uint64_t in, uint64_t size, const LeafFn& leaf = {});
 
     // Leaf descriptor for this stage (VMSAv8-64 stage 1 or stage 2 attributes).
     arch::Descriptor leaf_descriptor(unsigned level, uint64_t out, const PageAttrs& attrs) const;
@@ -88,4 +95,4 @@ private:
     CachedTable cached_[4];
 };
 
-}  // namespace smmu::sim
+}  // namespace smmu::driver

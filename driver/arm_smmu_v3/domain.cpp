@@ -1,0 +1,355 @@
+#include "driver/arm_smmu_v3/domain.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <tuple>
+
+namespace smmu::driver {
+
+using namespace arch;
+
+namespace {
+unsigned ilog2(uint64_t v) { return 63 - static_cast<unsigned>(__builtin_clzll(v)); }
+unsigned ffs0(uint64_t v) { return static_cast<unsigned>(__builtin_ctzll(v)); }  // __ffs
+constexpr uint64_t kRangeNumMax = 31;  // CMDQ_TLBI_RANGE_NUM_MAX
+constexpr uint64_t kAtcInvSizeAll = 52;
+
+// arm_smmu_atc_inv_to_cmd: size 0 is the whole ATC; else the smallest
+// aligned power-of-two span of 4K pages that covers the range.
+Command atc_inv_cmd(uint32_t sid, uint32_t ssid, uint64_t iova, uint64_t size) {
+    Command c = Command::make(Opcode::ATC_INV, {{cmd::SID, sid}, {cmd::SSV, ssid != 0}, {cmd::SSID, ssid}});
+    if (!size) {
+        c.set(cmd::AtcSize, kAtcInvSizeAll);
+        return c;
+    }
+    uint64_t ps = iova >> 12;
+    const uint64_t pe = (iova + size - 1) >> 12;
+    const unsigned log2_span = (ps ^ pe) ? ilog2(ps ^ pe) + 1 : 0;  // fls_long
+    ps &= ~((uint64_t{1} << log2_span) - 1);
+    c.set(cmd::AtcAddr, ps << 12);
+    c.set(cmd::AtcSize, log2_span);
+    return c;
+}
+
+// arm_smmu_atc_inv_master: the whole ATC of every StreamID, then SYNC.
+void atc_inv_master(ArmSmmuMaster& m, uint32_t ssid) {
+    CmdqBatch batch(*m.smmu);
+    for (uint32_t sid : m.sids) batch.add(atc_inv_cmd(sid, ssid, 0, 0));
+    batch.submit();
+}
+}  // namespace
+
+// ---------------------------------------------------------------- finalise, users, masters
+
+void ArmSmmuDomain::finalise_s1(ArmSmmuDevice& smmu, Ida& asids) {
+    smmu_ = &smmu;
+    asid_ = static_cast<uint16_t>(asids.alloc());
+}
+
+void ArmSmmuDomain::finalise_s2(ArmSmmuDevice& smmu, bool alloc_vmid, std::optional<unsigned> fixed_vmid) {
+    smmu_ = &smmu;
+    if (!alloc_vmid && !fixed_vmid) return;
+    unsigned vmid = 0;
+    if (fixed_vmid) {
+        smmu.vmid_ida().reserve(*fixed_vmid);
+        vmid = *fixed_vmid;
+    } else {
+        vmid = smmu.vmid_ida().alloc();
+    }
+    vmid_users_.insert(vmid_users_.begin(), VmidUser{&smmu, static_cast<uint16_t>(vmid), false, true});
+}
+
+uint16_t ArmSmmuDomain::vmid_on(const ArmSmmuDevice& smmu) const {
+    for (const VmidUser& u : vmid_users_)
+        if (u.smmu == &smmu && u.own) return u.vmid;
+    return 0;
+}
+
+uint16_t ArmSmmuDomain::alloc_vmid_on(ArmSmmuDevice& smmu) {
+    if (const uint16_t v = vmid_on(smmu)) return v;
+    const auto v = static_cast<uint16_t>(smmu.vmid_ida().alloc());
+    vmid_users_.push_back({&smmu, v, false, true});
+    return v;
+}
+
+void ArmSmmuDomain::add_vmid_user(ArmSmmuDevice& smmu, uint16_t vmid, bool s1_clear) {
+    for (VmidUser& u : vmid_users_)
+        if (u.smmu == &smmu && u.vmid == vmid) {
+            u.s1_clear = u.s1_clear || s1_clear;
+            return;
+        }
+    vmid_users_.push_back({&smmu, vmid, s1_clear});
+}
+
+void ArmSmmuDomain::remove_vmid_user(const ArmSmmuDevice& smmu, uint16_t vmid) {
+    vmid_users_.erase(std::remove_if(vmid_users_.begin(), vmid_users_.end(),
+                                     [&](const VmidUser& u) { return u.smmu == &smmu && u.vmid == vmid; }),
+                      vmid_users_.end());
+}
+
+void ArmSmmuDomain::add_master(ArmSmmuMaster& m, uint32_t ssid, bool nested_ats_flush) {
+    devices_.push_back({&m, ssid, nested_ats_flush});
+}
+
+void ArmSmmuDomain::remove_master(const ArmSmmuMaster& m, uint32_t ssid) {
+    devices_.erase(std::remove_if(devices_.begin(), devices_.end(),
+                                  [&](const MasterDomain& md) { return md.master == &m && md.ssid == ssid; }),
+                   devices_.end());
+}
+
+// ---------------------------------------------------------------- invalidation
+
+void tlbi_range_cmds(Command cmd, uint64_t iova, uint64_t size, uint64_t granule, unsigned tg, bool range_inv,
+                     const std::function<void(const Command&)>& emit) {
+    if (!size) return;
+    const uint64_t end = iova + size;
+    uint64_t inv_range = granule, num_pages = 0;
+    if (range_inv) {
+        num_pages = size >> tg;
+        cmd.set(cmd::TG, (tg - 10) / 2);  // page size 12, 14, 16 (log2) -> 1, 2, 3
+        if (cmd.get(cmd::Leaf))
+            cmd.set(cmd::TTL, 4 - ((ilog2(granule) - 3) / (tg - 3)));  // the leaves' level
+        else if ((num_pages & kRangeNumMax) == 1)
+            ++num_pages;  // non-leaf: avoid SCALE = NUM = 0
+    }
+    const FieldDef& addr = static_cast<Opcode>(cmd.opcode()) == Opcode::TLBI_S2_IPA ? cmd::IPA : cmd::VA;
+    while (iova < end) {
+        if (range_inv) {
+            // Each command: 5 bits' worth of the aligned size remaining.
+            const unsigned scale = ffs0(num_pages);
+            const uint64_t num = (num_pages >> scale) & kRangeNumMax;
+            cmd.set(cmd::SCALE, scale);
+            cmd.set(cmd::NUM, num - 1);
+            inv_range = num << (scale + tg);
+            num_pages -= num << scale;
+        }
+        cmd.set(addr, iova);
+        emit(cmd);
+        iova += inv_range;
+    }
+}
+
+void IotlbGather::add_page(uint64_t iova, uint64_t size) {
+    const bool disjoint = end_ != 0 && (iova + size < start_ || iova > end_ + 1);
+    if ((pgsize_ && pgsize_ != size) || disjoint) sync();
+    pgsize_ = size;
+    start_ = std::min(start_, iova);
+    end_ = std::max(end_, iova + size - 1);
+}
+
+void IotlbGather::sync() {
+    if (pgsize_) sync_(start_, end_ - start_ + 1, pgsize_);
+    start_ = ~uint64_t{0};
+    end_ = 0;
+    pgsize_ = 0;
+}
+
+Command ArmSmmuDomain::tlbi_cmd(const InvTarget& t, bool leaf) const {
+    // S1: TLBI_NH_VA with the ASID (VMID 0; no E2H: the host kernel is at EL1).
+    if (t.type == InvTarget::S1Asid) return Command::make(Opcode::TLBI_NH_VA, {{cmd::ASID, t.id}, {cmd::Leaf, leaf}});
+    return Command::make(Opcode::TLBI_S2_IPA, {{cmd::VMID, t.id}, {cmd::Leaf, leaf}});
+}
+
+std::vector<InvTarget> ArmSmmuDomain::invs() const {
+    std::vector<InvTarget> out;
+    if (stage_ == DomainStage::S1) {
+        out.push_back({InvTarget::S1Asid, smmu_, asid_});
+    } else {
+        for (const VmidUser& u : vmid_users_) {
+            out.push_back({InvTarget::S2Vmid, u.smmu, u.vmid});
+            if (u.s1_clear) out.push_back({InvTarget::S2VmidS1Clear, u.smmu, u.vmid});
+        }
+    }
+    for (const MasterDomain& md : devices_) {
+        if (!md.master->ats_enabled) continue;
+        for (uint32_t sid : md.master->sids)
+            out.push_back({md.nested_ats_flush ? InvTarget::AtsFull : InvTarget::Ats, md.master->smmu, sid, md.ssid});
+    }
+    // Sorted by instance, then type, then ID (arm_smmu_invs_cmp); instances
+    // in the order they were first used.
+    std::vector<const ArmSmmuDevice*> order;
+    for (const InvTarget& t : out)
+        if (std::find(order.begin(), order.end(), t.smmu) == order.end()) order.push_back(t.smmu);
+    auto rank = [&](const ArmSmmuDevice* s) { return std::find(order.begin(), order.end(), s) - order.begin(); };
+    std::stable_sort(out.begin(), out.end(), [&](const InvTarget& a, const InvTarget& b) {
+        return std::make_tuple(rank(a.smmu), a.type, a.id, a.ssid) < std::make_tuple(rank(b.smmu), b.type, b.id, b.ssid);
+    });
+    return out;
+}
+
+void ArmSmmuDomain::tlb_inv_range(uint64_t iova, uint64_t size, uint64_t granule, bool leaf) {
+    if (scheme_ == InvalidationScheme::Mainline)
+        inv_range_mainline(iova, size, granule, leaf);
+    else
+        inv_range_invs(iova, size, granule, leaf);
+}
+
+void ArmSmmuDomain::inv_range_mainline(uint64_t iova, uint64_t size, uint64_t granule, bool leaf) {
+    // arm_smmu_tlb_inv_range_domain (6.18): the domain's one ASID or VMID.
+    const InvTarget t = stage_ == DomainStage::S1 ? InvTarget{InvTarget::S1Asid, smmu_, asid_}
+                                                  : InvTarget{InvTarget::S2Vmid, smmu_, vmid_on(*smmu_)};
+    if (size) {
+        CmdqBatch batch(*smmu_);
+        tlbi_range_cmds(tlbi_cmd(t, leaf), iova, size, granule, ffs0(granule_bytes(pgtbl_.granule())),
+                        smmu_->features().range_inv, [&](const Command& c) { batch.add(c); });
+        batch.submit();
+    }
+    // "When the S2 domain changes all the nested S1 ASIDs have to be flushed too."
+    if (nest_parent_) smmu_->issue_cmd_with_sync(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, t.id}}));
+    // "Unfortunately, this can't be leaf-only since we may have zapped an entire table."
+    atc_inv_domain(iova, size);
+}
+
+void ArmSmmuDomain::inv_range_invs(uint64_t iova, uint64_t size, uint64_t granule, bool leaf) {
+    // arm_smmu_domain_inv_range: one batch per instance, ended (submitted
+    // with its SYNC) when the instance changes, before the first
+    // S2_VMID_S1_CLEAR and before the first ATS target.
+    const std::vector<InvTarget> list = invs();
+    if (list.empty()) return;
+    std::unique_ptr<CmdqBatch> batch;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const InvTarget& t = list[i];
+        if (!batch) batch = std::make_unique<CmdqBatch>(*t.smmu);
+        const Features& f = t.smmu->features();
+        // arm_smmu_inv_size_too_big: without RIL, >= 512 per-granule commands (2 MiB of 4K).
+        const bool too_big = !size || (!f.range_inv && size >= (uint64_t{1} << (ilog2(granule) - 3)) * granule);
+        switch (t.type) {
+            case InvTarget::S1Asid:
+            case InvTarget::S2Vmid:
+                if (too_big) {
+                    t.smmu->issue_cmd_with_sync(t.type == InvTarget::S1Asid
+                                                    ? Command::make(Opcode::TLBI_NH_ASID, {{cmd::ASID, t.id}})
+                                                    : Command::make(Opcode::TLBI_S12_VMALL, {{cmd::VMID, t.id}}));
+                } else {
+                    tlbi_range_cmds(tlbi_cmd(t, leaf), iova, size, granule, ffs0(granule_bytes(pgtbl_.granule())),
+                                    f.range_inv, [&](const Command& c) { batch->add(c); });
+                }
+                break;
+            case InvTarget::S2VmidS1Clear:
+                if (!too_big) batch->add(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, t.id}}));
+                break;
+            case InvTarget::Ats: batch->add(atc_inv_cmd(t.id, t.ssid, iova, size)); break;
+            case InvTarget::AtsFull: batch->add(atc_inv_cmd(t.id, 0, 0, 0)); break;
+        }
+        const InvTarget* next = i + 1 < list.size() ? &list[i + 1] : nullptr;
+        // arm_smmu_invs_end_batch
+        const bool end = !next || next->smmu != t.smmu ||
+                         (t.type != InvTarget::S2VmidS1Clear && next->type == InvTarget::S2VmidS1Clear) ||
+                         (t.type < InvTarget::Ats && next->type >= InvTarget::Ats);
+        if (end) {
+            batch->submit();
+            batch.reset();
+        }
+    }
+}
+
+void ArmSmmuDomain::tlb_inv_context() {
+    if (scheme_ == InvalidationScheme::InvsArray) {
+        // arm_smmu_domain_inv: the whole range of every target.
+        inv_range_invs(0, 0, 0, false);
+        return;
+    }
+    // arm_smmu_tlb_inv_context: S1 arm_smmu_tlb_inv_asid; S2 TLBI_S12_VMALL; then the ATCs.
+    if (stage_ == DomainStage::S1)
+        smmu_->issue_cmd_with_sync(Command::make(Opcode::TLBI_NH_ASID, {{cmd::ASID, asid_}}));
+    else
+        smmu_->issue_cmd_with_sync(Command::make(Opcode::TLBI_S12_VMALL, {{cmd::VMID, vmid_on(*smmu_)}}));
+    atc_inv_domain(0, 0);
+}
+
+void ArmSmmuDomain::atc_inv_domain(uint64_t iova, uint64_t size) {
+    if (!smmu_ || !smmu_->features().ats) return;
+    unsigned nr_ats_masters = 0;
+    for (const MasterDomain& md : devices_) nr_ats_masters += md.master->ats_enabled;
+    if (!nr_ats_masters) return;
+    CmdqBatch batch(*smmu_);
+    for (const MasterDomain& md : devices_) {
+        if (!md.master->ats_enabled) continue;
+        for (uint32_t sid : md.master->sids)
+            batch.add(md.nested_ats_flush ? atc_inv_cmd(sid, 0, 0, 0) : atc_inv_cmd(sid, md.ssid, iova, size));
+    }
+    batch.submit();
+}
+
+void ArmSmmuDomain::free(Ida& asids) {
+    if (smmu_) tlb_inv_context();  // free_io_pgtable_ops -> io_pgtable_tlb_flush_all
+    if (stage_ == DomainStage::S1) {
+        if (asid_) asids.free(asid_);
+    } else {
+        for (const VmidUser& u : vmid_users_)
+            if (u.own) u.smmu->vmid_ida().free(u.vmid);
+    }
+    smmu_ = nullptr;
+    vmid_users_.clear();
+}
+
+// ---------------------------------------------------------------- attach
+
+namespace {
+// arm_smmu_alloc_cd_ptr: the CD slot of `ssid`, allocating the table (and a
+// 2-level leaf, with its L1 descriptor and a non-leaf CFGI_CD) on first use.
+uint64_t cd_slot(ArmSmmuMaster& m, uint32_t ssid, TableArena& arena) {
+    constexpr unsigned kLeafSplit = 6;  // 4K leaves of 64 CDs
+    if (!m.cdtab) {
+        const bool two_level = m.cd_fmt != CdTableFormat::Linear;
+        const uint64_t bytes = two_level ? (uint64_t{1} << (m.s1cdmax > kLeafSplit ? m.s1cdmax - kLeafSplit : 0)) * 8
+                                         : (uint64_t{1} << m.s1cdmax) * ContextDescriptor::kBytes;
+        m.cdtab = arena.alloc(bytes, std::max<uint64_t>(bytes, 64));
+    }
+    if (m.cd_fmt == CdTableFormat::Linear) return m.cdtab + uint64_t{ssid} * ContextDescriptor::kBytes;
+    const uint32_t l1 = ssid >> kLeafSplit;
+    if (m.cd_leaves.size() <= l1) m.cd_leaves.resize(l1 + 1, 0);
+    if (!m.cd_leaves[l1]) {
+        const uint64_t bytes = (uint64_t{1} << kLeafSplit) * ContextDescriptor::kBytes;
+        m.cd_leaves[l1] = arena.alloc(bytes, bytes);
+        L1CdDescriptor d;
+        d.set(l1cd::L2Ptr, m.cd_leaves[l1]);
+        d.set(l1cd::V, 1);
+        m.smmu->bus().memory().write64(m.cdtab + uint64_t{l1} * 8, d.w[0]);
+        CmdqBatch batch(*m.smmu);  // arm_smmu_sync_cd(master, ssid, false)
+        for (uint32_t sid : m.sids) batch.add(Command::make(Opcode::CFGI_CD, {{cmd::SID, sid}, {cmd::SSID, ssid}}));
+        batch.submit();
+    }
+    return m.cd_leaves[l1] + (ssid & ((1u << kLeafSplit) - 1)) * ContextDescriptor::kBytes;
+}
+
+void install_ste_for_dev(ArmSmmuMaster& m, const Ste& ste) {
+    for (std::size_t i = 0; i < m.sids.size(); ++i)
+        if (std::find(m.sids.begin(), m.sids.begin() + i, m.sids[i]) == m.sids.begin() + i)
+            m.smmu->write_ste(m.sids[i], ste);
+}
+
+// arm_smmu_attach_commit: ATS on, kept (flush), or off; leave the old domain.
+void attach_commit(ArmSmmuMaster& m, ArmSmmuDomain* new_domain, bool ats_enabled) {
+    // On, kept (the translation changed) or off: the whole ATC either way.
+    if (ats_enabled || m.ats_enabled) atc_inv_master(m, 0);
+    if (m.domain && m.domain != new_domain) m.domain->remove_master(m, 0);
+    m.ats_enabled = ats_enabled;
+    m.domain = new_domain;
+}
+}  // namespace
+
+void write_pasid_cd(ArmSmmuMaster& m, uint32_t ssid, const ContextDescriptor& cd, TableArena& arena) {
+    m.smmu->write_cd(m.sids, ssid, cd_slot(m, ssid, arena), cd);
+}
+
+void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena) {
+    const bool ats = m.ats_supported && m.smmu->features().ats;
+    if (m.domain != &d) d.add_master(m, 0, false);  // arm_smmu_attach_prepare
+    write_pasid_cd(m, 0, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid()), arena);
+    CdTableRef ref{m.cdtab, m.cd_fmt, m.s1cdmax};
+    install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), ref, ats, S1Dss::Substream0));
+    attach_commit(m, &d, ats);
+}
+
+void attach_ste(ArmSmmuMaster& m, const AttachTarget& t) {
+    const bool ats = t.want_ats && m.ats_supported && m.smmu->features().ats;
+    if (t.domain && m.domain != t.domain) t.domain->add_master(m, 0, t.nested_ats_flush);
+    Ste ste = t.ste;
+    if (!ats) ste.set(ste::EATS, 0);
+    install_ste_for_dev(m, ste);
+    attach_commit(m, t.domain, ats);
+}
+
+}  // namespace smmu::driver

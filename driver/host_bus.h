@@ -1,0 +1,29 @@
+// The CPU's view of one SMMU instance: its registers, memory, and the CPU's
+// own time. The driver layer programs the SMMU only through this (MMIO and
+// memory, as the kernel does); a SystemC platform implements it over TLM
+// sockets (testbenches/host/host.h), tests straight onto an SmmuCore
+// (testbenches/host/direct_bus.h).
+#pragma once
+#include <cstdint>
+
+#include "models/memory/memory_port.h"
+
+namespace smmu::driver {
+
+class HostBus {
+public:
+    virtual ~HostBus() = default;
+    virtual uint64_t mmio_read(uint32_t offset, unsigned size) = 0;
+    virtual void mmio_write(uint32_t offset, unsigned size, uint64_t value) = 0;
+    virtual MemoryPort& memory() = 0;
+    // Called between two polls (of a register or of a CMD_SYNC's MSI word):
+    // lets the SMMU make progress while the CPU waits.
+    virtual void idle() = 0;
+    // CPU time the software spends (building commands, an ioctl's entry, a
+    // VM trap): advances the CPU's clock by `ns`.
+    virtual void cpu(double ns) = 0;
+    // The CPU's clock (ns): measures how long a wait lasted.
+    virtual double now_ns() const = 0;
+};
+
+}  // namespace smmu::driver
