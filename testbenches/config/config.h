@@ -148,6 +148,9 @@ struct HostParams {
     VmidPolicy vmid_policy = VmidPolicy::PerS2Domain;
     DmaMode dma_mode = DmaMode::Strict;
     SoftwareParams sw;
+    // ARM_SMMU_OPT_SKIP_PREFETCH (a firmware quirk of some SMMUs): no
+    // CMD_PREFETCH_CONFIG after an STE write.
+    bool skip_prefetch = false;
     // Compare every translation with a fresh walk of memory (the
     // missing-invalidation checker).
     bool check_invalidations = false;

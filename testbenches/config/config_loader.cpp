@@ -812,7 +812,7 @@ Config build(const Node& root) {
 
     const Node* host_node = top.get("host");
     const Fields host(host_node ? *host_node : empty, "host",
-                      {"driver", "mmio_latency_ns", "mem_access_ns", "vmid_policy", "dma_mode", "sw",
+                      {"driver", "mmio_latency_ns", "mem_access_ns", "vmid_policy", "dma_mode", "sw", "skip_prefetch",
                        "check_invalidations", "bug_skip_s2_tlbi"});
     host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
     host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
@@ -841,6 +841,7 @@ Config build(const Node& root) {
         sw.read_uint("ioctl_ns", c.host.sw.ioctl_ns, 0, 1000000000);
         sw.read_uint("trap_ns", c.host.sw.trap_ns, 0, 1000000000);
     }
+    host.read_bool("skip_prefetch", c.host.skip_prefetch);
     host.read_bool("check_invalidations", c.host.check_invalidations);
     host.read_bool("bug_skip_s2_tlbi", c.host.bug_skip_s2_tlbi);
 

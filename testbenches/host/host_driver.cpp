@@ -84,6 +84,7 @@ HostDriver::HostDriver(const std::vector<HostBus*>& buses, const Config& cfg)
         p.strtab_2lvl = cfg.smmu.stream_table == TableFormat::TwoLevel;
         p.strtab_split = cfg.smmu.strtab_split;
         p.cd_2lvl = cfg.smmu.cd_table == TableFormat::TwoLevel;
+        p.skip_prefetch = cfg.host.skip_prefetch;
         p.costs.cmdlist_ns = cfg.host.sw.cmdlist_ns;
         p.costs.cmd_ns = cfg.host.sw.cmd_ns;
         smmus_.push_back(std::make_unique<ArmSmmuDevice>(*buses[i], arena_, p));
@@ -114,7 +115,7 @@ void HostDriver::reset() {
                 throw HostError("host: device " + d.name + " needs a stage " + cfg_.smmus[i] +
                                 " does not implement (IDR0)");
         }
-        smmus_[i]->device_reset();
+        as_input_error(cfg_.smmus[i], [&] { smmus_[i]->device_reset(); });
     }
     // The ASID space is global (arm_smmu_asid_xa), as wide as the narrowest instance's.
     for (const auto& s : smmus_) iommufd_->asids.set_max(std::min(iommufd_->asids.max(), (1u << s->features().asid_bits) - 1));
@@ -129,7 +130,10 @@ HostDriver::Vm& HostDriver::vm_hwpt(const std::string& name, unsigned smmu) {
     vm.cfg = &vc;
     // IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT when a vIOMMU uses it.
     const bool nest_parent =
-        std::any_of(cfg_.viommus.begin(), cfg_.viommus.end(), [&](const ViommuConfig& v) { return v.vm == name; });
+        std::any_of(cfg_.viommus.begin(), cfg_.viommus.end(), [&](const ViommuConfig& v) { return v.vm == name; }) ||
+        std::any_of(cfg_.devices.begin(), cfg_.devices.end(), [&](const DeviceConfig& d) {
+            return d.vm == name && (d.attach == AttachMode::Nested || d.attach == AttachMode::Proxy);
+        });
     as_input_error(vc.where + ": vms." + name, [&] {
         vm.hwpt = std::make_unique<HwptPaging>(*iommufd_, *smmus_[smmu], DomainStage::S2, vc.s2.granule, vc.s2.ias,
                                                nest_parent, vc.vmid ? std::optional<unsigned>(*vc.vmid) : std::nullopt);
@@ -271,7 +275,9 @@ void HostDriver::install_device(const DeviceConfig& dev) {
         case AttachMode::Proxy: {
             // A nested device that named only its VM uses the VM's implicit vIOMMU on its instance.
             d.viommu = dev.viommu.empty() ? dev.vm + "@" + cfg_.smmus.at(d.smmu) : dev.viommu;
-            driver::Viommu& vi = *viommus_.at(d.viommu);
+            std::unique_ptr<driver::Viommu>& slot = viommus_[d.viommu];
+            if (!slot) slot = std::make_unique<driver::Viommu>(*iommufd_, smmu, *vm_hwpt(dev.vm, d.smmu).hwpt);
+            driver::Viommu& vi = *slot;
             vi.add_vdevice(dev.vsid, d.master);  // IOMMU_VDEVICE_ALLOC
             d.nested = std::make_unique<HwptNested>(vi, guest_vste(dev, d));
             driver::attach_dev_nested(d.master, *d.nested);

@@ -244,7 +244,7 @@ TEST_CASE("Golden: mainline S2 unmap of a nesting parent: S2_IPA batch + SYNC, t
     }
 }
 
-TEST_CASE("Golden: an S2 that is not a nesting parent gets no TLBI_NH_ALL; ATS masters get ATC_INV + SYNC",
+TEST_CASE("Golden: an S2 that is not a nesting parent gets no TLBI_NH_ALL, ATS masters get ATC_INV + SYNC",
           "[linux]") {
     // arm_smmu_tlb_inv_range_domain, then arm_smmu_atc_inv_domain: per ATS master
     // arm_smmu_atc_inv_to_cmd (range: the smallest aligned 2^Size 4K-page span),
@@ -385,7 +385,7 @@ TEST_CASE("Golden: VIOMMU_INVALIDATE converts the guest's commands and issues ru
     }
 }
 
-TEST_CASE("Golden: a full batch goes out without a SYNC; submit adds the SYNC", "[linux]") {
+TEST_CASE("Golden: a full batch goes out without a SYNC, submit adds the SYNC", "[linux]") {
     // arm_smmu_cmdq_batch_add: at CMDQ_BATCH_ENTRIES (64) the batch is issued with
     // sync=false; arm_smmu_cmdq_batch_submit issues the rest with sync=true.
     // arm_smmu_cmdq_issue_cmdlist writes CMDQ_PROD once per list.
