@@ -30,8 +30,8 @@ uint64_t field(const FieldDef& f, uint64_t reg) { return f.get(&reg); }
 unsigned Ida::alloc() {
     for (unsigned v = min_; v <= max_; ++v)
         if (used_.insert(v).second) return v;
-    throw KernelError(-ENOSPC, what_ + ": no free ID in " + std::to_string(min_) + ".." + std::to_string(max_) + " (" +
-                                   std::to_string(used_.size()) + " in use)");
+    throw KernelError(-ENOSPC, what_ + ": all " + std::to_string(used_.size()) + " in use (" + std::to_string(min_) +
+                                   ".." + std::to_string(max_) + "), -ENOSPC");
 }
 
 void Ida::reserve(unsigned id) {
@@ -77,7 +77,7 @@ const Features& ArmSmmuDevice::hw_probe() {
     if (field(idr5::GRAN4K, idr5)) f.pgsize_bitmap |= (1ull << 12) | (1ull << 21) | (1ull << 30);
     if (field(idr5::GRAN16K, idr5)) f.pgsize_bitmap |= (1ull << 14) | (1ull << 25);
     if (field(idr5::GRAN64K, idr5)) f.pgsize_bitmap |= (1ull << 16) | (1ull << 29);
-    vmids_.set_max((1u << f.vmid_bits) - 1);
+    vmids_ = Ida(name() + ": " + std::to_string(f.vmid_bits) + "-bit VMIDs", 1, (1u << f.vmid_bits) - 1);
     return f;
 }
 

@@ -35,6 +35,13 @@ std::string fmt(double v, const char* f = "%.0f") {
     std::snprintf(buf, sizeof buf, f, v);
     return buf;
 }
+
+// "commands/SYNCs" of one invalidation path ("-" when the run has none).
+std::string per_path(const json& j, const char* path) {
+    if (!stats_number(j, {"invalidation", "paths", path, "changes"})) return "-";
+    return fmt(num(j, {"invalidation", "paths", path, "commands"})) + "/" +
+           fmt(num(j, {"invalidation", "paths", path, "syncs"}));
+}
 }  // namespace
 
 void compare_command(const std::vector<std::string>& args, std::ostream& out) {
@@ -81,9 +88,20 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
         {"  TLBI_S2_IPA", [](const json& j) { return fmt(num(j, {"invalidation", "by_opcode", "TLBI_S2_IPA"})); }},
         {"  TLBI_NH_ALL", [](const json& j) { return fmt(num(j, {"invalidation", "by_opcode", "TLBI_NH_ALL"})); }},
         {"invalidation SYNCs", [](const json& j) { return fmt(num(j, {"invalidation", "syncs"})); }},
+        {"  S2 change: commands/SYNCs", [](const json& j) { return per_path(j, "s2_change"); }},
+        {"  guest (vIOMMU): commands/SYNCs", [](const json& j) { return per_path(j, "viommu_invalidate"); }},
+        {"  DMA domain: commands/SYNCs", [](const json& j) { return per_path(j, "dma_domain"); }},
         {"S2 change to SYNC (ns, mean)",
          [](const json& j) {
              return fmt(num(j, {"invalidation", "paths", "s2_change", "change_to_sync_ns", "mean"}), "%.1f");
+         }},
+        {"  host software (ns, mean)",
+         [](const json& j) {
+             return fmt(num(j, {"invalidation", "paths", "s2_change", "host_time_ns", "software_mean"}), "%.1f");
+         }},
+        {"  waiting for SYNCs (ns, mean)",
+         [](const json& j) {
+             return fmt(num(j, {"invalidation", "paths", "s2_change", "host_time_ns", "sync_wait_mean"}), "%.1f");
          }},
         {"DMAs during a change",
          [](const json& j) { return fmt(num(j, {"invalidation", "dma_during_change", "transactions"})); }},

@@ -321,11 +321,12 @@ void HostDriver::measure(PathStats& path, F&& f) {
     path.time_ns += buses_.front()->now_ns() - t0;
     for (std::size_t i = 0; i < smmus_.size(); ++i) {
         const driver::CmdqCounters& now = smmus_[i]->counters();
-        path.commands += now.commands - before[i].commands;
+        // Commands besides the CMD_SYNCs, and the SYNCs.
+        path.commands += (now.commands - before[i].commands) - (now.syncs - before[i].syncs);
         path.syncs += now.syncs - before[i].syncs;
         path.sync_wait_ns += now.sync_wait_ns - before[i].sync_wait_ns;
         for (unsigned op = 0; op < now.by_opcode.size(); ++op)
-            if (const uint64_t n = now.by_opcode[op] - before[i].by_opcode[op])
+            if (const uint64_t n = now.by_opcode[op] - before[i].by_opcode[op]; n && op != static_cast<unsigned>(Opcode::SYNC))
                 path.by_opcode[std::string(opcode_info(static_cast<uint8_t>(op))->name)] += n;
     }
 }
@@ -336,30 +337,29 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
 }
 
 std::string HostDriver::apply_s2(const ChangeRecord& ch) {
-    if (ch.target == "*") {
-        // Guest RAM changed: every VM's S2 that maps it (one per VM, or one
-        // per device when S2s are not shared) gets the same edit.
-        for (const VmConfig& vm : cfg_.vms) {
-            ChangeRecord one = ch;
-            one.target = vm.name;
-            apply_s2(one);
-        }
-        return "s2_change";
+    // The VMM's IOMMU_IOAS_MAP / IOMMU_IOAS_UNMAP: one ioctl, then every
+    // paging domain of the IOAS changes (iopt_unmap_iova walks its domains);
+    // an unmap's iotlb gather is synced per domain (arm_smmu_iotlb_sync).
+    // `s2:*` is guest RAM: every VM's S2 maps it (one IOAS; one S2 per SMMU
+    // under mainline, or one per device when S2s are not shared).
+    std::vector<HwptPaging*> hwpts;
+    for (const VmConfig& vm : cfg_.vms) {
+        if (ch.target != "*" && ch.target != vm.name) continue;
+        auto it = vms_.find(vm.name);
+        if (it != vms_.end() && it->second->hwpt) hwpts.push_back(it->second->hwpt.get());
     }
-    auto it = vms_.find(ch.target);
-    if (it == vms_.end() || !it->second->hwpt) throw InputError(ch.where + ": target: unknown vm '" + ch.target + "'");
-    HwptPaging& hwpt = *it->second->hwpt;
+    if (hwpts.empty() && ch.target != "*") throw InputError(ch.where + ": target: unknown vm '" + ch.target + "'");
     PathStats& path = paths_["s2_change"];
     ++path.changes;
-    // The VMM's IOMMU_IOAS_MAP / IOMMU_IOAS_UNMAP: the domain's io-pgtable
-    // changes; an unmap's iotlb gather is synced (arm_smmu_iotlb_sync).
     as_input_error(ch.where, [&] {
         measure(path, [&] {
             iommufd_->ioctl();
-            if (ch.kind == ChangeRecord::Kind::Map)
-                hwpt.map(ch.in, ch.out, ch.size, PageAttrs{ch.read, ch.write, ch.exec});
-            else
-                hwpt.unmap(ch.in, ch.size, cfg_.host.bug_skip_s2_tlbi);  // the injected bug: no invalidation
+            for (HwptPaging* hwpt : hwpts) {
+                if (ch.kind == ChangeRecord::Kind::Map)
+                    hwpt->map(ch.in, ch.out, ch.size, PageAttrs{ch.read, ch.write, ch.exec});
+                else
+                    hwpt->unmap(ch.in, ch.size, cfg_.host.bug_skip_s2_tlbi);  // the injected bug: no invalidation
+            }
         });
     });
     return "s2_change";
@@ -469,17 +469,16 @@ std::optional<double> HostDriver::next_timer() const {
 }
 
 void HostDriver::run_timers(double now_ns) {
-    PathStats& path = paths_["dma_domain"];
     for (auto& [name, d] : devices_)
         for (auto& [ssid, ctx] : d->contexts)
-            if (ctx.fq && ctx.fq->deadline() && *ctx.fq->deadline() <= now_ns) measure(path, [&] { ctx.fq->flush(); });
+            if (ctx.fq && ctx.fq->deadline() && *ctx.fq->deadline() <= now_ns)
+                measure(paths_["dma_domain"], [&] { ctx.fq->flush(); });
 }
 
 void HostDriver::flush_queues() {
-    PathStats& path = paths_["dma_domain"];
     for (auto& [name, d] : devices_)
         for (auto& [ssid, ctx] : d->contexts)
-            if (ctx.fq && ctx.fq->entries()) measure(path, [&] { ctx.fq->flush(); });
+            if (ctx.fq && ctx.fq->entries()) measure(paths_["dma_domain"], [&] { ctx.fq->flush(); });
 }
 
 bool HostDriver::lazy_pending(uint32_t sid, unsigned smmu, uint64_t iova) const {

@@ -27,8 +27,8 @@ using driver::PageAttrs;
 using driver::PageTable;
 using driver::TableArena;
 
-// What one invalidation path cost: changes made, commands and SYNCs issued
-// (SYNCs included in commands), guest commands the kernel refused, and the
+// What one invalidation path cost: changes made, commands (besides SYNCs) and
+// CMD_SYNCs issued, guest commands the kernel refused, and the
 // time split between the host's software (CPU: commands, MMIO, ioctls,
 // traps) and waiting for the SMMU to complete CMD_SYNCs.
 struct PathStats {

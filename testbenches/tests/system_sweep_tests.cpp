@@ -65,17 +65,17 @@ TEST_CASE("sweep: --vary config=... sweeps whole topologies", "[system][sweep]")
     const Run r = smmu_sim(
         "sweep --config configs/smmu/mmu600-agilex.yaml --trace traces/seed/mixed-dma.trace"
         " --vary config=configs/seed/shared-s2-direct.yaml,configs/seed/shared-s2-proxy.yaml,configs/seed/nonshared-s2.yaml"
-        " --vary host.vmid_policy=per-viommu --metric vmids.used --metric invalidation.commands"
+        " --vary host.driver=linux-viommu-vmid --metric vmids.used --metric invalidation.commands"
         " --metric invalidation.syncs --csv '" + csv + "'");
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     // An SMMU preset, then each topology over it: the seed study's VMID and
     // invalidation figures (docs/seed-study.md), which no cache size changes.
     CHECK(slurp(csv) ==
-          "config,host.vmid_policy,vmids.used,invalidation.commands,invalidation.syncs\n"
-          "configs/seed/shared-s2-direct.yaml,per-viommu,3,66,22\n"
-          "configs/seed/shared-s2-proxy.yaml,per-viommu,2,44,22\n"
-          "configs/seed/nonshared-s2.yaml,per-viommu,3,66,33\n");
+          "config,host.driver,vmids.used,invalidation.commands,invalidation.syncs\n"
+          "configs/seed/shared-s2-direct.yaml,linux-viommu-vmid,3,55,44\n"
+          "configs/seed/shared-s2-proxy.yaml,linux-viommu-vmid,2,44,44\n"
+          "configs/seed/nonshared-s2.yaml,linux-viommu-vmid,3,55,55\n");
 }
 
 TEST_CASE("sweep: bad input exits 2 before anything runs, a failed run is named", "[system][sweep]") {

@@ -7,18 +7,23 @@ deva: VA 0x10000000 + o -> IPA 0x80000000 + o   (nested, guest S1)
 devb: VA 0x10000000 + o -> IPA 0x80100000 + o   (nested, guest S1)
 devc: IPA 0x80000000 + o                         (S2 only: direct or proxy)
 so deva/devc share IPAs 0x80000000-0x801fffff and devb overlaps the upper MiB.
-Deterministic: a fixed seed. Usage: gen_seed_trace.py > traces/seed/mixed-dma.trace
+Deterministic: a fixed seed (--seed picks another; docs/seed-study.md runs
+several). Usage: gen_seed_trace.py [--seed N] > traces/seed/mixed-dma.trace
 """
+import argparse
 import random
 
 WINDOW = 0x100000          # each device works in 1 MiB of its range
 CHURN = 0x10000            # 64 KiB unmapped/remapped at a time
 PERIOD_NS = 10000          # one unmap every 10 us
-QUIET_NS = 3000            # DMAs stay clear of the churned block for this long
+QUIET_NS = 8000            # DMAs stay clear of the churned block for this long (the
+                           # unmap's ioctl, commands and SYNCs, then the map)
 RECORDS = 6000
 STEP_NS = 20
 
-rng = random.Random(20240524)
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--seed", type=int, default=20240524)
+rng = random.Random(parser.parse_args().seed)
 out = ["# smmu-sim trace v1: the seed scenario (traces/tools/gen_seed_trace.py).",
        "# <time_ns> <device> <R|W> <iova> <size>  |  <time_ns> map|unmap s2:* ..."]
 devices = [("deva", 0x10000000, 0x80000000), ("devb", 0x10000000, 0x80100000), ("devc", 0x80000000, 0x80000000)]

@@ -215,9 +215,14 @@ void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command&
     // entries were ready at cycle 0.)
     Cycle from_last_arrival = last_arrival_;
     Cycle& t = now ? *now : from_last_arrival;
+    // Without a configuration cache there is nothing to prefetch into.
+    if (!config_.enabled() && static_cast<Opcode>(c.opcode()) == Opcode::PREFETCH_CONFIG) return;
     bool hit = false;
     Fault fault{arch::EventId::F_TRANSLATION};
+    // PMCG CONFIG_CACHE_MISS counts transactions; a prefetch is not one.
+    const uint64_t misses = stats_.config_misses;
     const TranslationContext* ctx = configuration(st, req, t, log, hit, fault);
+    stats_.config_misses = misses;
     if (!ctx || static_cast<Opcode>(c.opcode()) != Opcode::PREFETCH_ADDR) return;
     const TranslationContext tc = *ctx;
     if (!tc.s1 && !tc.s2) return;
