@@ -196,6 +196,17 @@ TEST_CASE("Golden: an S2 attach is a hitless STE update: CFGI_STE + SYNC twice, 
                                        "CFGI_STE", "SYNC", "PREFETCH_CONFIG"});
         CHECK(r.smmu.read_ste(0x10).config() == SteConfig::S1Trans);
     }
+    SECTION("ATS off: leaving an ATS attachment flushes the whole ATC after the STE (arm_smmu_attach_commit)") {
+        ArmSmmuMaster ats = r.master(0x11, true);
+        attach_dev_paging(ats, *s2, r.arena);
+        r.take();
+        attach_ste(ats, {make_abort_ste()});
+        const auto seq = r.take();
+        REQUIRE(names(seq) == Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG", "ATC_INV", "SYNC"});
+        CHECK(seq[5].get(cmd::AtcSize) == 52);
+        CHECK_FALSE(ats.ats_enabled);
+        CHECK(s2->domain().devices().size() == 1);  // only the first master is left on the domain
+    }
     SECTION("S2 -> abort (detach to the blocked domain): two CFGI_STE + SYNC, no TLBI") {
         attach_ste(m, {make_abort_ste()});
         CHECK(names(r.take()) == Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG"});
@@ -369,6 +380,25 @@ TEST_CASE("Golden: VIOMMU_INVALIDATE converts the guest's commands and issues ru
         REQUIRE(names(seq) == Names{"TLBI_NH_ALL", "CFGI_CD", "SYNC"});
         CHECK(seq[0].get(cmd::VMID) == vi.vmid());
         CHECK(seq[1].get(cmd::SID) == 0x50);
+    }
+    SECTION("NH_ASID, NH_VAA, CFGI_CD_ALL, ATC_INV: VMID forced or vSID translated, everything else as the guest wrote it") {
+        const auto res = vi.cache_invalidate(
+            {Command::make(Opcode::TLBI_NH_ASID, {{cmd::ASID, 9}}),
+             Command::make(Opcode::TLBI_NH_VAA, {{cmd::VA, 0x4000}, {cmd::Leaf, 1}}),
+             Command::make(Opcode::CFGI_CD_ALL, {{cmd::SID, 0x5}}),
+             Command::make(Opcode::ATC_INV, {{cmd::SID, 0x5}, {cmd::AtcSize, 3}, {cmd::AtcAddr, 0x8000}})});
+        CHECK(res.err == 0);
+        CHECK(res.entry_num == 4);
+        const auto seq = r.take();
+        REQUIRE(names(seq) == Names{"TLBI_NH_ASID", "TLBI_NH_VAA", "CFGI_CD_ALL", "ATC_INV", "SYNC"});
+        CHECK(seq[0].get(cmd::VMID) == vi.vmid());
+        CHECK(seq[0].get(cmd::ASID) == 9);
+        CHECK(seq[1].get(cmd::VMID) == vi.vmid());
+        CHECK(seq[1].get(cmd::VA) == 0x4000);
+        CHECK(seq[2].get(cmd::SID) == 0x50);
+        CHECK(seq[3].get(cmd::SID) == 0x50);
+        CHECK(seq[3].get(cmd::AtcSize) == 3);
+        CHECK(seq[3].get(cmd::AtcAddr) == 0x8000);
     }
     SECTION("an unknown vSID is -EIO; entry_num counts the converted ones, which are not issued") {
         const auto res = vi.cache_invalidate({Command::make(Opcode::TLBI_NH_ALL),

@@ -43,8 +43,10 @@ for i in range(RECORDS):
     off = rng.randrange(0, 0x20000 if hot else WINDOW, 64)
     size = rng.choice([64, 64, 128, 256])
     ipa = ipa_base + off
-    if churn_at is not None and t - churn_at < QUIET_NS and churn_block <= ipa < churn_block + CHURN:
-        off = (off + CHURN) % WINDOW  # step out of the block being remapped
+    # A burst that would touch the block being remapped steps past it (its
+    # last byte counts: a burst may cross a page boundary).
+    if churn_at is not None and t - churn_at < QUIET_NS and ipa < churn_block + CHURN and ipa + size > churn_block:
+        off = (off + CHURN + size) % WINDOW
     rw = "W" if rng.random() < 0.3 else "R"
     out.append(f"{t} {name} {rw} {base + off:#x} {size}")
 print("\n".join(out))
