@@ -165,7 +165,7 @@ void HostDriver::install() {
     }
     for (const DeviceConfig& dev : cfg_.devices)
         as_input_error(dev.where + ": devices." + dev.name, [&] { install_device(dev); });
-    for (const VmConfig& vm : cfg_.vms) vm_hwpt(vm.name, 0);  // unused VMs: an S2 on the first instance
+    // A VM nobody uses has no HWPT (hwpt_alloc needs a device): its IOAS has no domain.
 }
 
 Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
@@ -348,7 +348,8 @@ std::string HostDriver::apply_s2(const ChangeRecord& ch) {
         auto it = vms_.find(vm.name);
         if (it != vms_.end() && it->second->hwpt) hwpts.push_back(it->second->hwpt.get());
     }
-    if (hwpts.empty() && ch.target != "*") throw InputError(ch.where + ": target: unknown vm '" + ch.target + "'");
+    if (ch.target != "*" && !cfg_.find_vm(ch.target))
+        throw InputError(ch.where + ": target: unknown vm '" + ch.target + "'");
     PathStats& path = paths_["s2_change"];
     ++path.changes;
     as_input_error(ch.where, [&] {
