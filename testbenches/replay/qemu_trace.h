@@ -23,6 +23,7 @@
 #pragma once
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,15 @@ struct QemuConversion {
     unsigned descriptors = 0;     // memw64 lines for descriptors QEMU's walks read
     unsigned image_words = 0;     // non-zero words stored from memory images
     unsigned dmas = 0;
+    unsigned rebuilt = 0;         // memw64 lines of STEs, CDs, L1 descriptors rebuilt from QEMU's decode
+    std::vector<std::string> inferred;  // per command kind: "SYNC CS=SEV ... (N)", fields QEMU does not trace
     std::vector<std::string> warnings;
+    std::map<uint32_t, uint32_t> id_registers;  // ID register offset -> the value QEMU answered
 };
+
+// The `smmu.idr` YAML of the ID registers the trace shows (qemu2replay
+// --config-out): a config for `replay` that advertises what QEMU did.
+std::string qemu_config_yaml(const QemuConversion& c, const std::string& trace_name);
 
 // Converts a QEMU log-backend trace. `name` is used in messages; a known
 // event with a field missing is an InputError "name:line: field: problem".
