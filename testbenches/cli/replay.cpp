@@ -108,6 +108,8 @@ int qemu2replay_command(const std::vector<std::string>& args) {
     if (first == 0xfd) in.push(io::lzma_decompressor());
     if (first == 0x1f) in.push(io::gzip_decompressor());
     in.push(file);
+    // A filter's error (corrupt data) is rethrown by the stream, not only a bad bit.
+    in.exceptions(std::ios::badbit);
     QemuConversion c;
     try {
         c = convert_qemu_trace(in, path, images);
@@ -115,6 +117,8 @@ int qemu2replay_command(const std::vector<std::string>& args) {
         throw InputError(path + ": corrupt or truncated xz data");
     } catch (const io::gzip_error&) {
         throw InputError(path + ": corrupt or truncated gzip data");
+    } catch (const std::ios_base::failure&) {
+        throw InputError(path + ": read error (corrupt or truncated compressed data?)");
     }
     if (vm.count("config-out")) {
         const std::string out = vm["config-out"].as<std::string>();

@@ -364,19 +364,10 @@ void Converter::mmio_write(const std::vector<Event>& ev, std::size_t i) {
     if (off == arch::reg::CMDQ_BASE) cmdq_base_ = size == 8 ? val : (cmdq_base_ & ~0xffffffffull) | val;
     if (off == arch::reg::CMDQ_BASE + 4) cmdq_base_ = (cmdq_base_ & 0xffffffffull) | (val << 32);
     if (off == arch::reg::CMDQ_PROD) {
-        // QEMU 7.2 consumes the commands inside the write and traces the
-        // write after them; a trace with the write first has them after it.
+        // QEMU consumes the commands inside the write (smmuv3_cmdq_consume)
+        // and traces the write after them.
         std::vector<Traced> cmds;
         cmds.swap(traced_);
-        if (cmds.empty())
-            for (std::size_t j = i + 1; j < ev.size(); ++j) {
-                const Event& n = ev[j];
-                if (n.name == "smmuv3_write_mmio" || n.name == "smmuv3_read_mmio" ||
-                    n.name.rfind("smmuv3_translate", 0) == 0 || n.name == "smmuv3_find_ste" ||
-                    n.name == "smmuv3_get_ste" || n.name == "smmu_get_pte")
-                    break;
-                command_event(cmds, n);
-            }
         store_commands(e, std::move(cmds), static_cast<uint32_t>(val));
         prod_ = static_cast<uint32_t>(val) & 0xfffff;
     }
