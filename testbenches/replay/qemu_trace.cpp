@@ -496,6 +496,13 @@ void Converter::rebuild_structures(const std::vector<Event>& ev, std::size_t i, 
     Decoded d = decoded_;
     decoded_ = Decoded{};
     if (!d.active || d.sid != sid || !d.has_ste || covered(d.ste)) return;
+    // Addresses a memw64 line can carry (QEMU's are 64-byte aligned STEs and CDs, 8-byte L1 descriptors).
+    for (const uint64_t a : {d.ste, d.has_cd ? d.cd : d.ste, d.two_level ? d.l1ptr : d.ste})
+        if (a % 8 != 0 || a > ~uint64_t{0} - 63) {
+            warn(name_ + ":" + std::to_string(e.line) + ": SID " + hex(sid) + ": an STE, CD or L1 descriptor at " + hex(a) +
+                 " (unaligned or at the top of memory) is not rebuilt");
+            return;
+        }
     std::size_t at = lines_.size();  // before this DMA
     if (auto it = cfgi_at_.find(sid); it != cfgi_at_.end()) {
         at = it->second;

@@ -343,14 +343,15 @@ void ReplayBench::execute(const ScriptLine& l) {
                     pass = !ok && ext.event_id == SmmuExtension::kAbortNoEvent;
                     break;
             }
+            // The same access, for walks of memory (perm=, --walks).
+            TranslationRequest req;
+            req.sid = l.sid;
+            req.ssid = l.ssid;
+            req.ssv = l.ssv;
+            req.iova = l.addr;
+            req.write = l.write;
             // perm=: what a walk of memory grants now (the caches' entry came from one).
             if (pass && ok && l.expect_perm) {
-                TranslationRequest req;
-                req.sid = l.sid;
-                req.ssid = l.ssid;
-                req.ssv = l.ssv;
-                req.iova = l.addr;
-                req.write = l.write;
                 AccessLog log;
                 const TranslationResult r = fresh_.translate(smmu_.core().regs().stream_table(), req, log);
                 const bool x = l.expect_perm->find('x') != std::string::npos;
@@ -372,15 +373,7 @@ void ReplayBench::execute(const ScriptLine& l) {
                                hex(l.addr) + "+" + std::to_string(l.size);
             report(l, what, got + lat + (pass && l.dma_expect != DmaExpect::None ? "  ok" : ""),
                    pass ? "" : "expected " + want + " got " + got);
-            if (walks_ && !quiet_) {
-                TranslationRequest req;
-                req.sid = l.sid;
-                req.ssid = l.ssid;
-                req.ssv = l.ssv;
-                req.iova = l.addr;
-                req.write = l.write;
-                print_walk(req);
-            }
+            if (walks_ && !quiet_) print_walk(req);
             return;
         }
     }

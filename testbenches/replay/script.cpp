@@ -279,11 +279,7 @@ private:
     void store(ScriptLine& l) {
         ++pos_;
         const std::string name = next("name", "-> <NAME>");
-        if (!is_name(name)) fail("name", "'" + name + "' is not a name (letters, digits, _; not starting with a digit)");
-        if (register_offset(name)) fail("name", "'" + name + "' is a register name");
-        if (auto it = let_lines_.find(name); it != let_lines_.end())
-            fail("name", "'" + name + "' already defined at line " + std::to_string(it->second));
-        let_lines_[name] = line_;
+        new_name(name);
         vars_[name] = static_cast<unsigned>(variables_.size());
         l.store = static_cast<unsigned>(variables_.size());
         variables_.push_back(name);
@@ -351,18 +347,23 @@ private:
         }
     }
 
-    // let <NAME> = <value>
-    void let() {
-        const std::string name = next("name", "let <NAME> = <value>");
+    // A let's or a variable's name: a valid one, not a register's, defined once.
+    void new_name(const std::string& name) {
         if (!is_name(name)) fail("name", "'" + name + "' is not a name (letters, digits, _; not starting with a digit)");
         if (register_offset(name)) fail("name", "'" + name + "' is a register name");
         if (auto it = let_lines_.find(name); it != let_lines_.end())
             fail("name", "'" + name + "' already defined at line " + std::to_string(it->second));
+        let_lines_[name] = line_;
+    }
+
+    // let <NAME> = <value>
+    void let() {
+        const std::string name = next("name", "let <NAME> = <value>");
+        new_name(name);
         if (next("=", "let <NAME> = <value>") != "=") fail("=", "expected '=' after the name, got '" + tok_[pos_ - 1] + "'");
         const uint64_t v = value("value", "<value>", 8);
         if (pos_ < tok_.size()) extra();
         lets_[name] = v;
-        let_lines_[name] = line_;
     }
 
     std::string file_;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -346,24 +347,23 @@ TEST_CASE("replay: variables and perm= in bad places exit 2 with file and line",
         std::ofstream(bad) << text;
         return smmu_sim("replay '" + bad + "'");
     };
-    Run r = run("write32 CR0 P\n");
-    CHECK(r.exit_code == 2);
-    CHECK(has(r.err, bad + ":1: value: unknown name 'P'"));
-    r = run("read32 CR0 -> P\nread32 P\n");
-    CHECK(r.exit_code == 2);
-    CHECK(has(r.err, bad + ":2: offset: 'P' is a variable (set by '->' when a line runs)"));
-    r = run("read32 CR0 -> P\nread32 CR1 -> P\n");
-    CHECK(has(r.err, bad + ":2: name: 'P' already defined at line 1"));
-    r = run("read32 CR0 -> CR1\n");
-    CHECK(has(r.err, bad + ":1: name: 'CR1' is a register name"));
-    r = run("read32 CR0 -> 9x\n");
-    CHECK(has(r.err, bad + ":1: name: '9x' is not a name"));
-    r = run("read32 CR0 ->\n");
-    CHECK(has(r.err, bad + ":1: name: missing (expected -> <NAME>)"));
-    r = run("dma 1 R 0x1000 4 expect fault=F_TRANSLATION perm=r\n");
-    CHECK(has(r.err, bad + ":1: perm: only a DMA expected to complete"));
-    r = run("dma 1 R 0x1000 4 expect ok perm=rq\n");
-    CHECK(has(r.err, bad + ":1: perm: expected letters of r, w, x (once each), got 'rq'"));
+    const std::pair<std::string, std::string> cases[] = {
+        {"write32 CR0 P\n", ":1: value: unknown name 'P'"},
+        {"read32 CR0 -> P\nread32 P\n", ":2: offset: 'P' is a variable (set by '->' when a line runs)"},
+        {"read32 CR0 -> P\nread32 CR1 -> P\n", ":2: name: 'P' already defined at line 1"},
+        {"read32 CR0 -> CR1\n", ":1: name: 'CR1' is a register name"},
+        {"read32 CR0 -> 9x\n", ":1: name: '9x' is not a name"},
+        {"read32 CR0 ->\n", ":1: name: missing (expected -> <NAME>)"},
+        {"dma 1 R 0x1000 4 expect fault=F_TRANSLATION perm=r\n", ":1: perm: only a DMA expected to complete"},
+        {"dma 1 R 0x1000 4 expect ok perm=rq\n", ":1: perm: expected letters of r, w, x (once each), got 'rq'"},
+    };
+    Run r;
+    for (const auto& [text, message] : cases) {
+        r = run(text);
+        INFO(text);
+        CHECK(r.exit_code == 2);
+        CHECK(has(r.err, bad + message));
+    }
     // At run time: a variable whose value does not fit where it goes is a mismatch.
     r = run("memw64 0x1000 0x100000000\nmemr64 0x1000 -> BIG\nwrite32 CR0 BIG\nmemr32 BIG+1 == 0\n");
     CHECK(r.exit_code == 1);
