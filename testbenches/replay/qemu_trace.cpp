@@ -244,7 +244,9 @@ void Converter::command_event(std::vector<Traced>& cmds, const Event& e) {
     if (cmds.empty()) return;
     Command& c = cmds.back().c;
     if (e.name == "smmuv3_cmdq_cfgi_ste" || e.name == "smmuv3_cmdq_cfgi_cd") {
-        c.set(cmd::SID, field(e, e.name == "smmuv3_cmdq_cfgi_ste" ? "streamid" : "sid"));
+        // "streamid= 0x8" (cfgi_ste; cfgi_cd before QEMU 7.2), "sid=0x8" (cfgi_cd since).
+        const std::optional<uint64_t> sid = maybe_field(e, "streamid");
+        c.set(cmd::SID, sid ? *sid : field(e, "sid"));
     } else if (e.name == "smmuv3_cmdq_cfgi_ste_range") {
         const uint64_t start = field(e, "start"), end = field(e, "end");
         const uint64_t span = end >= start ? end - start + 1 : 1;
@@ -255,7 +257,7 @@ void Converter::command_event(std::vector<Traced>& cmds, const Event& e) {
     } else if (e.name == "smmuv3_cmdq_tlbi_nh_asid") {
         c.set(cmd::ASID, field(e, "asid"));
     } else if (e.name == "smmuv3_cmdq_tlbi_nh_va" || e.name == "smmuv3_s1_range_inval" ||
-               e.name == "smmuv3_cmdq_tlbi_nh_vaa") {
+               e.name == "smmuv3_range_inval" || e.name == "smmuv3_cmdq_tlbi_nh_vaa") {
         // QEMU splits a range into power-of-two chunks (smmuv3_s1_range_inval),
         // one event each: the first gives the address, all give pages.
         Traced& t = cmds.back();
@@ -583,7 +585,8 @@ void Converter::run(const std::vector<Event>& ev, const std::vector<MemoryImage>
         } else if (e.name == "smmuv3_read_mmio") {
             mmio_read(e);
         } else if (e.name == "smmuv3_cmdq_opcode" || e.name.rfind("smmuv3_cmdq_cfgi", 0) == 0 ||
-                   e.name.rfind("smmuv3_cmdq_tlbi", 0) == 0 || e.name == "smmuv3_s1_range_inval") {
+                   e.name.rfind("smmuv3_cmdq_tlbi", 0) == 0 || e.name == "smmuv3_s1_range_inval" ||
+                   e.name == "smmuv3_range_inval") {  // smmuv3_range_inval: QEMU 9 (stages 1 and 2)
             command_event(traced_, e);
         } else if (e.name == "smmu_get_pte") {
             descriptor(e, field(e, "pteaddr"), field(e, " pte="));
@@ -593,7 +596,9 @@ void Converter::run(const std::vector<Event>& ev, const std::vector<MemoryImage>
         } else if (e.name == "smmuv3_find_ste") {
             decoded_ = Decoded{};
             decoded_.active = true;
-            decoded_.sid = field(e, "sid");
+            // "sid=0x8" (QEMU 7.2 on), "SID:0x8" (QEMU 5 and 6).
+            const std::optional<uint64_t> sid = maybe_field(e, "sid");
+            decoded_.sid = sid ? *sid : field(e, "SID");
         } else if (e.name == "smmuv3_find_ste_2lvl") {
             decoded_.two_level = true;
             decoded_.l1ptr = field(e, "l1ptr");
@@ -621,7 +626,8 @@ void Converter::run(const std::vector<Event>& ev, const std::vector<MemoryImage>
                 decoded_.granule = field(e, "granule_sz");
                 decoded_.had = maybe_field(e, "had").value_or(0);
             }
-        } else if (e.name == "smmu_iotlb_lookup_hit" || e.name == "smmu_iotlb_lookup_miss") {
+        } else if (e.name == "smmu_iotlb_lookup_hit" || e.name == "smmu_iotlb_lookup_miss" ||
+                   e.name == "smmu_iotlb_cache_hit" || e.name == "smmu_iotlb_cache_miss") {  // the latter: QEMU 5, 6
             if (decoded_.active && !decoded_.asid) decoded_.asid = field(e, "asid");
         } else if (e.name.rfind("smmuv3_translate_", 0) == 0) {
             const uint64_t sid = field(e, "sid");

@@ -290,6 +290,17 @@ TEST_CASE("qemu2replay: what QEMU does not trace is named, and bad input exits 2
     std::ofstream(bad) << "smmuv3_write_mmio addr: 0x20 val:0x100000000 size: 0x4(8)\n";
     r = smmu_sim("qemu2replay '" + bad + "'");
     CHECK(has(r.err, bad + ":1: smmuv3_write_mmio: val: 0x100000000 does not fit a 32-bit access"));
+    // QEMU 5 and 6 spell some fields and events differently: "SID:0x..", smmu_iotlb_cache_*.
+    std::ofstream(bad) << "smmuv3_find_ste SID:0x10 features:0x0, sid_split:0x8\nsmmuv3_get_ste STE addr: 0x40000400\n"
+                       << "smmuv3_get_cd CD addr: 0x40030000\nsmmuv3_decode_cd oas=44\n"
+                       << "smmuv3_decode_cd_tt TT[0]:tsz:16 ttb:0x40040000 granule_sz:12\n"
+                       << "smmu_iotlb_cache_miss IOTLB cache MISS asid=7 addr=0x1000 hit=0 miss=1 hit rate=0\n"
+                       << "smmuv3_translate_success smmuv3-iommu-memory-region-0-16 sid=16 iova=0x1000 translated=0x2000 perm=0x3\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "# STE of SID 0x10, stage 1 (rebuilt)"));
+    CHECK(has(r.out, "ASID 7)"));
+    CHECK(has(r.out, "dma 0x10 R 0x1000 4 expect pa=0x2000 perm=rw"));
     std::ofstream(bad) << "smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0x1000 translated=0x2000 perm=0x4\n";
     r = smmu_sim("qemu2replay '" + bad + "'");
     CHECK(r.exit_code == 2);
