@@ -9,7 +9,8 @@
 # OUTDIR/linux-6.1-virtio.console.log (the guest's serial console). Needs root (apt-get) and the
 # Debian archive; the test suite does not: it replays the committed output.
 #
-# Everything comes from Debian packages: qemu-system-arm, xz-utils, cpio (host); for arm64
+# Everything comes from Debian packages: qemu-system-arm, xz-utils, cpio, gcc-aarch64-linux-gnu and
+# libc6-dev-arm64-cross (host: to build the one workload program busybox lacks); for arm64
 # (dpkg --add-architecture arm64) the kernel the linux-image-arm64 meta-package names and
 # busybox-static, fetched with `apt-get download` and unpacked, not installed.
 set -euo pipefail
@@ -25,6 +26,7 @@ need=()
 command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v cpio >/dev/null || need+=(cpio)
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     dpkg --add-architecture arm64
     apt-get update
@@ -46,11 +48,39 @@ echo "kernel $kver, $(qemu-system-aarch64 --version | head -1)"
 root=$work/root
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mod}
 cp busybox/bin/busybox "$root/bin/busybox"
-for a in sh mount insmod dd head sleep echo cat readlink basename poweroff sync ls; do ln -s busybox "$root/bin/$a"; done
+for a in sh mount insmod dd head sleep echo cat readlink basename poweroff sync ls grep; do ln -s busybox "$root/bin/$a"; done
 # Load order: dependencies first (virtio core and virtio_ring are built in).
 mods="drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci
       drivers/block/virtio_blk drivers/char/hw_random/virtio-rng"
 for m in $mods; do cp "kernel/lib/modules/$kver/kernel/$m.ko" "$root/mod/"; done
+# dmahuge: one 2 MiB O_DIRECT read into a transparent huge page (2 MiB-aligned, physically
+# contiguous): the DMA API maps it as one segment at a 2 MiB-aligned IOVA (alloc_iova size-aligns)
+# and io-pgtable writes a level-2 block descriptor.
+cat > dmahuge.c <<'EOF_C'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    const size_t huge = 2u << 20;
+    if (argc < 2) return 2;
+    char *raw = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) { perror("mmap"); return 1; }
+    char *buf = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (madvise(buf, huge, MADV_HUGEPAGE)) perror("madvise");
+    memset(buf, 1, huge);
+    int fd = open(argv[1], O_RDONLY | O_DIRECT);
+    if (fd < 0) { perror("open"); return 1; }
+    ssize_t n = pread(fd, buf, huge, 0);
+    printf("dmahuge: read %zd bytes\n", n);
+    return n == (ssize_t)huge ? 0 : 1;
+}
+EOF_C
+aarch64-linux-gnu-gcc -static -O2 -o "$root/bin/dmahuge" dmahuge.c
 cat > "$root/init" <<'EOF'
 #!/bin/sh
 # The DMA workload. Devices (QEMU -device order): 00:01.0 virtio-blk vda, 00:02.0 virtio-blk vdb,
@@ -67,6 +97,12 @@ dd if=/dev/zero of=/dev/vda bs=4k count=4 seek=64 conv=fsync 2>/dev/null
 echo "workload: map/unmap churn (O_DIRECT reads of single blocks)"
 i=0; while [ $i -lt 12 ]; do dd if=/dev/vda of=/dev/null bs=4k count=1 skip=$((i * 3)) iflag=direct 2>/dev/null; i=$((i + 1)); done
 dd if=/dev/vda of=/dev/null bs=256k count=2 skip=4 iflag=direct 2>/dev/null
+echo "workload: a 2 MiB block (one request, one segment: raise the request size limit first)"
+q=/sys/block/vda/queue
+cat $q/max_hw_sectors_kb > $q/max_sectors_kb
+echo "workload: vda max_sectors_kb $(cat $q/max_sectors_kb) max_segment_size $(cat $q/max_segment_size) max_segments $(cat $q/max_segments) THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+dmahuge /dev/vda
+grep -i AnonHugePages /proc/meminfo
 echo "workload: virtio-rng"
 head -c 64 /dev/hwrng > /dev/null
 switch() {  # device, new group type: unbind, change the default domain, rebind
@@ -96,10 +132,11 @@ chmod +x "$root/init"
 dd if=/dev/urandom of=vda.img bs=1M count=4 status=none
 dd if=/dev/urandom of=vdb.img bs=1M count=4 status=none
 
-# One CPU, TCG; the SMMU's trace with the log backend to a file.
+# One CPU, TCG; 1 GiB (below 512 MiB the kernel turns transparent huge pages off); the SMMU's trace
+# with the log backend to a file.
 # Modern virtio with VIRTIO_F_ACCESS_PLATFORM: without it the guest skips the DMA API (no IOMMU maps).
 vopt=disable-legacy=on,iommu_platform=on
-timeout 1200 qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu cortex-a57 -smp 1 -m 512M -accel tcg \
+timeout 1200 qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu cortex-a57 -smp 1 -m 1024M -accel tcg \
     -kernel "kernel/boot/vmlinuz-$kver" -initrd initrd.gz \
     -append "console=ttyAMA0 rdinit=/init iommu.strict=1 panic=-1" \
     -drive if=none,id=d0,file=vda.img,format=raw -device virtio-blk-pci,drive=d0,addr=0x1,$vopt \

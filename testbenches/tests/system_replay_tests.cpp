@@ -411,7 +411,8 @@ Run convert_and_replay(const std::string& text, const std::string& name, const s
 
 // The fixture: scripts/qemu-linux-trace.sh booted Debian 12's arm64 kernel (6.1) under Debian's
 // QEMU 7.2 (-M virt,iommu=smmuv3) with two virtio-blk disks and a virtio-rng, each its own DMA
-// domain; the workload switched one disk to identity, to DMA-FQ (lazy) and back to DMA (strict).
+// domain; the workload read 2 MiB into a huge page (a 2 MiB block mapping), switched one disk to
+// identity, to DMA-FQ (lazy) and back to DMA (strict).
 TEST_CASE("qemu2replay: a real Linux session under QEMU 7.2 replays with every translation, bypass and command matching",
           "[system][replay][qemu]") {
     const std::string text = linux_trace_text();
@@ -422,7 +423,7 @@ TEST_CASE("qemu2replay: a real Linux session under QEMU 7.2 replays with every t
     REQUIRE(c.exit_code == 0);
     CHECK(has(c.err, " 0 warning(s)"));
     CHECK(has(c.err, "command fields not traced, as Linux writes them: CFGI_STE Leaf=1 (14); "
-                     "PREFETCH_CONFIG SID (the last CFGI_STE's) (5); SYNC CS=SEV MSH=ISH MSIAttr=OIWB (268)"));
+                     "PREFETCH_CONFIG SID (the last CFGI_STE's) (5); SYNC CS=SEV MSH=ISH MSIAttr=OIWB (273)"));
     // The STEs (bypass and stage 1), CDs and the L1 descriptor come from QEMU's decode.
     const std::string s = slurp(script);
     CHECK(has(s, "# STE of SID 0x10, bypass (rebuilt)"));
@@ -436,7 +437,7 @@ TEST_CASE("qemu2replay: a real Linux session under QEMU 7.2 replays with every t
     CHECK(has(r.out, " 0 mismatches"));
     const nlohmann::json j = nlohmann::json::parse(slurp(stats));
     const std::size_t success = count(text, "smmuv3_translate_success"), bypass = count(text, "smmuv3_translate_bypass");
-    CHECK(success == 1780);
+    CHECK(success == 1835);
     CHECK(bypass == 89);
     CHECK(j["totals"]["translated"] == success);
     CHECK(j["totals"]["bypassed"] == bypass);
@@ -451,7 +452,10 @@ TEST_CASE("qemu2replay: a real Linux session under QEMU 7.2 replays with every t
         commands += j["cmdq"]["by_opcode"][op].get<std::size_t>();
     }
     CHECK(commands == count(text, "smmuv3_cmdq_opcode"));
-    CHECK(commands == 531);
+    CHECK(commands == 541);
+    // The 2 MiB block (a level-2 descriptor) QEMU's walk read is in the script, and it translated.
+    CHECK(count(text, "smmu_ptw_block_pte") == 1);
+    CHECK(has(s, "memw64 0x431fdff0 0x41c00f45  # descriptor QEMU's walk read"));
     CHECK(j["cmdq"]["errors"] == 0);
     // The model's IOTLB misses where QEMU's did (both fill on a walk, invalidate on the same TLBIs).
     CHECK(j["pmu"]["tlb_miss"] == count(text, "smmu_iotlb_lookup_miss"));
@@ -469,16 +473,16 @@ TEST_CASE("qemu2replay: a real Linux session under QEMU 7.2 replays with every t
 
 TEST_CASE("qemu2replay: a flipped PTE or a dropped TLBI in the real trace shows as mismatches", "[system][replay][qemu]") {
     const std::string text = linux_trace_text();
-    // A leaf PTE of SID 0x8's first walk, with one output-address bit flipped wherever QEMU printed it.
+    // The 2 MiB block descriptor, with one output-address bit flipped wherever QEMU printed it.
     std::string flipped = text;
-    const std::string from = "pte=0x430ebf47", to = "pte=0x432ebf47";
+    const std::string from = "pte=0x41c00f45", to = "pte=0x41e00f45";
     REQUIRE(count(text, from) == 3);
     for (std::size_t at = flipped.find(from); at != std::string::npos; at = flipped.find(from, at))
         flipped.replace(at, from.size(), to);
     Run r = convert_and_replay(flipped, "linux-flipped-pte");
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);
-    CHECK(has(r.out, "MISMATCH expected pa=0x430eb002 got pa=0x432eb002"));
+    CHECK(has(r.out, "MISMATCH expected pa=0x41c00000 got pa=0x41e00000"));
 
     // The first TLBI_NH_VA (an unmap of SID 0x8's domain) replaced by a SYNC: the IOVA is mapped
     // again to another page later, and the model's IOTLB still holds the old one.
