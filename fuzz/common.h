@@ -209,7 +209,7 @@ inline StreamTableConfig build_setup(MemoryPort& mem, Input& in) {
         s2_root = s2.root();
         s1_root = s1.root();
         static constexpr uint64_t kLeaf[] = {0, 0x1000, 0x4000, 0x200000};
-        sim::PageAttrs a1{in.u8() % 8 != 0, in.flag(), in.flag()}, a2{in.u8() % 8 != 0, in.u8() % 4 != 0, in.flag()};
+        driver::PageAttrs a1{in.u8() % 8 != 0, in.flag(), in.flag()}, a2{in.u8() % 8 != 0, in.u8() % 4 != 0, in.flag()};
         s2.map(kWindow, kWindow, kWindowBytes, {true, true, false}, 0x1000);
         s2.map(kIpa, kPa, kMapBytes, a2, kLeaf[in.below(4) & ~1u]);  // 4K pages or a 2M block
         const uint64_t leaf1 = kLeaf[in.below(4)];

@@ -116,7 +116,7 @@ struct Rig {
         : backing(p.caps.oas),
           mem(backing),
           core(mem, p),
-          checker("fuzz", core, mem, [this] { return !assert_now; }, [this] { return double(now); }),
+          checker("fuzz", core, mem, [this](const TranslationRequest&) { return !assert_now; }, [this] { return double(now); }),
           probe(mem, core.caps()),
           probe_table(mem, core.caps()) {}
 

@@ -33,14 +33,18 @@ inline constexpr FieldDef COHACC = reg_field("COHACC", 4, 4);
 inline constexpr FieldDef HTTU = reg_field("HTTU", 7, 6);
 inline constexpr FieldDef HYP = reg_field("HYP", 9, 9);
 inline constexpr FieldDef ATS = reg_field("ATS", 10, 10);
+inline constexpr FieldDef NS1ATS = reg_field("NS1ATS", 11, 11);
 inline constexpr FieldDef ASID16 = reg_field("ASID16", 12, 12);
 inline constexpr FieldDef MSI = reg_field("MSI", 13, 13);
 inline constexpr FieldDef SEV = reg_field("SEV", 14, 14);
+inline constexpr FieldDef ATOS = reg_field("ATOS", 15, 15);
 inline constexpr FieldDef PRI = reg_field("PRI", 16, 16);
+inline constexpr FieldDef VATOS = reg_field("VATOS", 20, 20);
 inline constexpr FieldDef VMID16 = reg_field("VMID16", 18, 18);
 inline constexpr FieldDef CD2L = reg_field("CD2L", 19, 19);
 inline constexpr FieldDef TTENDIAN = reg_field("TTENDIAN", 22, 21);
 inline constexpr FieldDef STALL_MODEL = reg_field("STALL_MODEL", 25, 24);
+inline constexpr FieldDef TERM_MODEL = reg_field("TERM_MODEL", 26, 26);
 inline constexpr FieldDef ST_LEVEL = reg_field("ST_LEVEL", 28, 27);
 }  // namespace idr0
 namespace idr1 {
@@ -51,15 +55,52 @@ inline constexpr FieldDef EVENTQS = reg_field("EVENTQS", 20, 16);
 inline constexpr FieldDef CMDQS = reg_field("CMDQS", 25, 21);
 }  // namespace idr1
 namespace idr3 {
+inline constexpr FieldDef HAD = reg_field("HAD", 2, 2);
+inline constexpr FieldDef PBHA = reg_field("PBHA", 3, 3);
+inline constexpr FieldDef XNX = reg_field("XNX", 4, 4);
+inline constexpr FieldDef PPS = reg_field("PPS", 5, 5);
+inline constexpr FieldDef MPAM = reg_field("MPAM", 7, 7);
 inline constexpr FieldDef FWB = reg_field("FWB", 8, 8);
 inline constexpr FieldDef RIL = reg_field("RIL", 10, 10);
+inline constexpr FieldDef STT = reg_field("STT", 9, 9);
+inline constexpr FieldDef BBML = reg_field("BBML", 12, 11);
 }  // namespace idr3
 namespace idr5 {
 inline constexpr FieldDef OAS = reg_field("OAS", 2, 0);
 inline constexpr FieldDef GRAN4K = reg_field("GRAN4K", 4, 4);
 inline constexpr FieldDef GRAN16K = reg_field("GRAN16K", 5, 5);
 inline constexpr FieldDef GRAN64K = reg_field("GRAN64K", 6, 6);
+inline constexpr FieldDef VAX = reg_field("VAX", 11, 10);
+inline constexpr FieldDef STALL_MAX = reg_field("STALL_MAX", 31, 16);
 }  // namespace idr5
+// The ID registers' fields by name (IHI 0070 6.3.1-6.3.6, 6.3.7 IIDR, 6.3.8
+// AIDR), for configurations that set what the SMMU advertises (`smmu.idr`).
+// An empty field name stands for the whole register.
+struct IdField {
+    std::string_view reg;
+    uint32_t offset;
+    FieldDef field;
+};
+inline constexpr IdField kIdFields[] = {
+    {"IDR0", reg::IDR0, idr0::S2P}, {"IDR0", reg::IDR0, idr0::S1P}, {"IDR0", reg::IDR0, idr0::TTF},
+    {"IDR0", reg::IDR0, idr0::COHACC}, {"IDR0", reg::IDR0, idr0::HTTU}, {"IDR0", reg::IDR0, idr0::HYP},
+    {"IDR0", reg::IDR0, idr0::ATS}, {"IDR0", reg::IDR0, idr0::NS1ATS}, {"IDR0", reg::IDR0, idr0::ASID16},
+    {"IDR0", reg::IDR0, idr0::MSI}, {"IDR0", reg::IDR0, idr0::SEV}, {"IDR0", reg::IDR0, idr0::ATOS},
+    {"IDR0", reg::IDR0, idr0::PRI}, {"IDR0", reg::IDR0, idr0::VMID16}, {"IDR0", reg::IDR0, idr0::CD2L},
+    {"IDR0", reg::IDR0, idr0::VATOS}, {"IDR0", reg::IDR0, idr0::TTENDIAN}, {"IDR0", reg::IDR0, idr0::STALL_MODEL},
+    {"IDR0", reg::IDR0, idr0::TERM_MODEL}, {"IDR0", reg::IDR0, idr0::ST_LEVEL},
+    {"IDR1", reg::IDR1, idr1::SIDSIZE}, {"IDR1", reg::IDR1, idr1::SSIDSIZE}, {"IDR1", reg::IDR1, idr1::PRIQS},
+    {"IDR1", reg::IDR1, idr1::EVENTQS}, {"IDR1", reg::IDR1, idr1::CMDQS},
+    {"IDR2", reg::IDR2, reg_field("", 31, 0)},
+    {"IDR3", reg::IDR3, idr3::HAD}, {"IDR3", reg::IDR3, idr3::PBHA}, {"IDR3", reg::IDR3, idr3::XNX},
+    {"IDR3", reg::IDR3, idr3::PPS}, {"IDR3", reg::IDR3, idr3::MPAM}, {"IDR3", reg::IDR3, idr3::FWB},
+    {"IDR3", reg::IDR3, idr3::STT}, {"IDR3", reg::IDR3, idr3::RIL}, {"IDR3", reg::IDR3, idr3::BBML},
+    {"IDR4", reg::IDR4, reg_field("", 31, 0)},
+    {"IDR5", reg::IDR5, idr5::OAS}, {"IDR5", reg::IDR5, idr5::GRAN4K}, {"IDR5", reg::IDR5, idr5::GRAN16K},
+    {"IDR5", reg::IDR5, idr5::GRAN64K}, {"IDR5", reg::IDR5, idr5::VAX}, {"IDR5", reg::IDR5, idr5::STALL_MAX},
+    {"IIDR", reg::IIDR, reg_field("", 31, 0)}, {"AIDR", reg::AIDR, reg_field("", 31, 0)},
+};
+
 namespace cr0 {
 inline constexpr FieldDef SMMUEN = reg_field("SMMUEN", 0, 0);
 inline constexpr FieldDef PRIQEN = reg_field("PRIQEN", 1, 1);

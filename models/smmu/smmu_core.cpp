@@ -31,7 +31,7 @@ bool is_invalidation(Opcode op) {
 }  // namespace
 
 SmmuCore::SmmuCore(MemoryPort& mem, const SmmuCoreParams& p)
-    : regs_(p.caps, p.cmdq_max_log2, p.eventq_max_log2),
+    : regs_(p.caps, p.cmdq_max_log2, p.eventq_max_log2, p.idr),
       unit_(mem, regs_.caps(), p.uarch),
       cmdq_(unit_.port(), regs_),
       eventq_(unit_.port(), regs_) {}

@@ -19,6 +19,7 @@ struct SmmuCoreParams {
     SmmuCaps caps;
     unsigned cmdq_max_log2 = 19;    // IDR1.CMDQS
     unsigned eventq_max_log2 = 19;  // IDR1.EVENTQS
+    std::vector<IdrOverride> idr;   // ID register fields as configured (smmu.idr)
     MicroArchParams uarch;
 };
 

@@ -4,6 +4,9 @@
 #include <fstream>
 #include <iostream>
 
+#include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filter/lzma.hpp>
+#include <boost/iostreams/filtering_stream.hpp>
 #include <boost/program_options.hpp>
 #include <systemc>
 
@@ -45,7 +48,9 @@ int replay_command(const std::vector<std::string>& args) {
                        "YAML config (optional: defaults otherwise); later files override earlier ones")(
         "set,s", po::value<std::vector<std::string>>()->composing(), "override one value: key.path=value")(
         "stats", po::value<std::string>(), "write the statistics as JSON here")(
-        "quiet,q", "print only mismatches and the summary")("help,h", "this help");
+        "quiet,q", "print only mismatches and the summary")(
+        "walks", "after each DMA, print the descriptors a walk of memory reads for it (kind, level, input, address, value)")(
+        "help,h", "this help");
     const po::variables_map vm = parse_command(args, opts, "script");
     if (vm.count("help")) {
         std::cout << "usage: smmu-sim replay SCRIPT [options]   (script format: traces/README.md)\n" << opts;
@@ -69,7 +74,7 @@ int replay_command(const std::vector<std::string>& args) {
     // The script ends the run with sc_stop(); the kernel's note about it is no news.
     sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     const auto t0 = std::chrono::steady_clock::now();
-    ReplayBench bench("replay", cfg, script, std::cout, quiet);
+    ReplayBench bench("replay", cfg, script, std::cout, quiet, vm.count("walks") > 0);
     bench.run();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     bench.print_summary(std::cout);
@@ -81,7 +86,9 @@ int qemu2replay_command(const std::vector<std::string>& args) {
     po::options_description opts("smmu-sim qemu2replay TRACE");
     opts.add_options()("memory,m", po::value<std::vector<std::string>>()->composing(),
                        "FILE@PA: bytes to store at PA first (a QEMU pmemsave of the stream table, CD tables)")(
-        "output,o", po::value<std::string>(), "write the script here (default: stdout)")("help,h", "this help");
+        "output,o", po::value<std::string>(), "write the script here (default: stdout)")(
+        "config-out", po::value<std::string>(),
+        "write the SMMU config the trace shows (smmu.idr: the ID registers QEMU answered) here")("help,h", "this help");
     const po::variables_map vm = parse_command(args, opts, "trace");
     if (vm.count("help")) {
         std::cout << "usage: smmu-sim qemu2replay TRACE [options]   (traces/README.md, \"From a QEMU trace\")\n" << opts;
@@ -92,9 +99,32 @@ int qemu2replay_command(const std::vector<std::string>& args) {
     std::vector<MemoryImage> images;
     if (vm.count("memory"))
         for (const std::string& m : vm["memory"].as<std::vector<std::string>>()) images.push_back(parse_memory_image(m, "--memory"));
-    std::ifstream in(path);
-    if (!in) throw InputError("missing file '" + path + "'");
-    const QemuConversion c = convert_qemu_trace(in, path, images);
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw InputError("missing file '" + path + "'");
+    // xz (as scripts/qemu-linux-trace.sh writes them) and gzip are read as they are.
+    namespace io = boost::iostreams;
+    io::filtering_istream in;
+    const int first = file.peek();
+    if (first == 0xfd) in.push(io::lzma_decompressor());
+    if (first == 0x1f) in.push(io::gzip_decompressor());
+    in.push(file);
+    // A filter's error (corrupt data) is rethrown by the stream, not only a bad bit.
+    in.exceptions(std::ios::badbit);
+    QemuConversion c;
+    try {
+        c = convert_qemu_trace(in, path, images);
+    } catch (const io::lzma_error&) {
+        throw InputError(path + ": corrupt or truncated xz data");
+    } catch (const io::gzip_error&) {
+        throw InputError(path + ": corrupt or truncated gzip data");
+    } catch (const std::ios_base::failure&) {
+        throw InputError(path + ": read error (corrupt or truncated compressed data?)");
+    }
+    if (vm.count("config-out")) {
+        const std::string out = vm["config-out"].as<std::string>();
+        std::ofstream f(out);
+        if (!f || !(f << qemu_config_yaml(c, path))) throw InputError("--config-out: cannot write '" + out + "'");
+    }
     if (vm.count("output")) {
         const std::string out = vm["output"].as<std::string>();
         std::ofstream f(out);
@@ -105,7 +135,13 @@ int qemu2replay_command(const std::vector<std::string>& args) {
     for (const std::string& w : c.warnings) std::cerr << "smmu-sim qemu2replay: warning: " << w << "\n";
     std::cerr << "smmu-sim qemu2replay: " << c.mmio_writes << " MMIO writes, " << c.mmio_reads << " reads ("
               << c.polls << " polls), " << c.commands << " commands, " << c.descriptors << " descriptors, " << c.dmas
-              << " DMAs, " << c.image_words << " image words, " << c.warnings.size() << " warning(s)\n";
+              << " DMAs, " << c.rebuilt << " STE/CD stores rebuilt, " << c.image_words << " image words, "
+              << c.warnings.size() << " warning(s)\n";
+    if (!c.inferred.empty()) {
+        std::cerr << "smmu-sim qemu2replay: command fields not traced, as Linux writes them:";
+        for (std::size_t i = 0; i < c.inferred.size(); ++i) std::cerr << (i ? "; " : " ") << c.inferred[i];
+        std::cerr << "\n";
+    }
     return 0;
 }
 

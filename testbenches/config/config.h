@@ -85,6 +85,16 @@ struct CacheConfig {
 // The cache names a config may use, in the order stats list them.
 const std::vector<std::string>& cache_names();
 
+// One ID register field as a configuration sets it (`smmu.idr.<REG>.<FIELD>`,
+// or `smmu.idr.<REG>` for a whole register): what the SMMU advertises.
+struct IdrSetting {
+    std::string reg, field;  // "IDR0", "MSI" ("" for a whole register)
+    uint32_t offset = 0;
+    uint32_t mask = 0;       // the field's bits in the register
+    unsigned lsb = 0;
+    uint64_t value = 0;      // the field's value (not shifted)
+};
+
 struct SmmuParams {
     unsigned clock_mhz = 1000;
     unsigned oas = 48;               // IDR5.OAS, bits
@@ -105,6 +115,7 @@ struct SmmuParams {
     unsigned tlb_ports = 0;          // IOTLB lookups per cycle; 0 = unlimited
     unsigned walk_port_bytes = 0;    // table-walk port bytes per cycle; 0 = unlimited
     std::map<std::string, CacheConfig> caches;  // by name: iotlb, config, walk_s1_l0.., ipa, utlb
+    std::vector<IdrSetting> idr;     // smmu.idr: ID register fields (override the defaults above)
 };
 
 struct MemoryParams {

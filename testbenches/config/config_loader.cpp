@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "models/arch/registers.h"
 #include "models/arch/ste.h"
 #include "testbenches/config/input_error.h"
 #include "testbenches/config/numbers.h"
@@ -477,6 +478,60 @@ void check_name(const Entry& e, const std::string& section) {
                          ": a name must start with a letter or '_' and hold only letters, digits, '_' and '-'");
 }
 
+// smmu.idr: ID register fields by the architecture's names. Fields the rest of
+// the configuration also sets (SIDSIZE, SSIDSIZE, OAS, VMID16) are written
+// through to those keys, so every check sees the SMMU the driver will see.
+void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
+    if (node.kind != Node::Kind::Map && node.kind != Node::Kind::Null)
+        fail(node.where, path, "expected a map of ID registers (IDR0: {MSI: 0, ...}), got " + describe(node));
+    for (const Entry& reg : node.entries) {
+        const std::string rpath = path + "." + reg.key;
+        bool known = false, whole = false;
+        for (const arch::IdField& f : arch::kIdFields)
+            if (f.reg == reg.key) {
+                known = true;
+                whole = f.field.name.empty();
+            }
+        if (!known) throw InputError(reg.where + ": unknown key '" + rpath + "' (IDR0-IDR5, IIDR, AIDR)");
+        auto set = [&](const arch::IdField& f, const Node& v, const std::string& field) {
+            const uint64_t max = f.field.mask() >> f.field.lsb;
+            const uint64_t value = to_uint(v, field, 0, max);
+            IdrSetting st{std::string(f.reg), std::string(f.field.name), f.offset, static_cast<uint32_t>(f.field.mask()),
+                          f.field.lsb, value};
+            if (st.field == "SIDSIZE") {
+                if (value < 1 || value > 32) fail(v.where, field, "must be 1..32, got " + std::to_string(value));
+                s.sid_bits = static_cast<unsigned>(value);
+            } else if (st.field == "SSIDSIZE") {
+                if (value > 20) fail(v.where, field, "must be 0..20, got " + std::to_string(value));
+                s.ssid_bits = static_cast<unsigned>(value);
+            } else if (st.field == "OAS") {
+                static constexpr unsigned bits[] = {32, 36, 40, 42, 44, 48};
+                if (value >= 6) fail(v.where, field, "encoding " + std::to_string(value) + " (52 bits or reserved) is not modelled: 0..5");
+                s.oas = bits[value];
+            } else if ((st.field == "CMDQS" || st.field == "EVENTQS") && (value < 1 || value > 19)) {
+                fail(v.where, field, "must be 1..19 (queues up to 2^19 entries), got " + std::to_string(value));
+            } else if (st.field == "VMID16") {
+                s.vmid16 = value != 0;
+            }
+            s.idr.push_back(st);
+        };
+        if (whole) {
+            for (const arch::IdField& f : arch::kIdFields)
+                if (f.reg == reg.key) set(f, reg.value, rpath);
+            continue;
+        }
+        if (reg.value.kind != Node::Kind::Map && reg.value.kind != Node::Kind::Null)
+            fail(reg.value.where, rpath, "expected a map of fields ({MSI: 0, ...}), got " + describe(reg.value));
+        for (const Entry& e : reg.value.entries) {
+            const arch::IdField* field = nullptr;
+            for (const arch::IdField& f : arch::kIdFields)
+                if (f.reg == reg.key && f.field.name == e.key) field = &f;
+            if (!field) throw InputError(e.where + ": unknown key '" + rpath + "." + e.key + "' (not a field of " + reg.key + ")");
+            set(*field, e.value, rpath + "." + e.key);
+        }
+    }
+}
+
 void read_smmu(const Fields& f, SmmuParams& s) {
     f.read_uint("clock_mhz", s.clock_mhz, 1, 1000000);  // up to a 1 ps period
     // 52 is an IDR5.OAS encoding too, but the descriptors modelled hold 48 bits.
@@ -527,6 +582,7 @@ void read_smmu(const Fields& f, SmmuParams& s) {
             s.caches[name] = cc;
         }
     }
+    if (const Node* idr = f.get("idr")) read_idr(*idr, f.field("idr"), s);
 }
 
 // `smmu` is read first: the table region must lie where the SMMU can reach.
@@ -796,7 +852,7 @@ Config build(const Node& root) {
     const Fields smmu(smmu_node ? *smmu_node : empty, "smmu",
                       {"clock_mhz", "oas", "sid_bits", "ssid_bits", "vmid16", "stream_table", "strtab_split",
                        "cd_table", "cmdq_log2size", "eventq_log2size", "pipeline_cycles", "cmd_cycles", "inv_cycles",
-                       "mmio_cycles", "translation_slots", "walk_slots", "tlb_ports", "walk_port_bytes", "caches"});
+                       "mmio_cycles", "translation_slots", "walk_slots", "tlb_ports", "walk_port_bytes", "caches", "idr"});
     read_smmu(smmu, c.smmu);
 
     const Node* memory_node = top.get("memory");

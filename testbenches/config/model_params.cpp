@@ -25,6 +25,24 @@ SmmuCoreParams core_params(const Config& cfg) {
     p.caps.vmid16 = s.vmid16;
     p.cmdq_max_log2 = 19;
     p.eventq_max_log2 = 19;
+    // smmu.idr: what the SMMU advertises, and the capabilities behind it (a
+    // field the model acts on is a capability, so it behaves as it says).
+    for (const IdrSetting& f : s.idr) {
+        p.idr.push_back({f.offset, f.mask, static_cast<uint32_t>(f.value << f.lsb)});
+        const bool on = f.value != 0;
+        const unsigned v = static_cast<unsigned>(f.value);
+        if (f.field == "S1P") p.caps.s1p = on;
+        else if (f.field == "S2P") p.caps.s2p = on;
+        else if (f.field == "ATS") p.caps.ats = on;
+        else if (f.field == "ASID16") p.caps.asid16 = on;
+        else if (f.field == "CD2L") p.caps.cd2l = on;
+        else if (f.field == "ST_LEVEL") p.caps.two_level_strtab = on;
+        else if (f.field == "GRAN4K") p.caps.gran4k = on;
+        else if (f.field == "GRAN16K") p.caps.gran16k = on;
+        else if (f.field == "GRAN64K") p.caps.gran64k = on;
+        else if (f.field == "CMDQS") p.cmdq_max_log2 = v;
+        else if (f.field == "EVENTQS") p.eventq_max_log2 = v;
+    }
     MicroArchParams& u = p.uarch;
     u.clock_mhz = s.clock_mhz;
     u.iotlb = cache_params(s, "iotlb");

@@ -471,15 +471,18 @@ std::optional<double> HostDriver::next_timer() const {
 
 void HostDriver::run_timers(double now_ns) {
     for (auto& [name, d] : devices_)
-        for (auto& [ssid, ctx] : d->contexts)
-            if (ctx.fq && ctx.fq->deadline() && *ctx.fq->deadline() <= now_ns)
-                measure(paths_["dma_domain"], [&] { ctx.fq->flush(); });
+        for (auto& [ssid, ctx] : d->contexts) {
+            driver::FlushQueue* fq = ctx.fq.get();
+            if (fq && fq->deadline() && *fq->deadline() <= now_ns) measure(paths_["dma_domain"], [fq] { fq->flush(); });
+        }
 }
 
 void HostDriver::flush_queues() {
     for (auto& [name, d] : devices_)
-        for (auto& [ssid, ctx] : d->contexts)
-            if (ctx.fq && ctx.fq->entries()) measure(paths_["dma_domain"], [&] { ctx.fq->flush(); });
+        for (auto& [ssid, ctx] : d->contexts) {
+            driver::FlushQueue* fq = ctx.fq.get();
+            if (fq && fq->entries()) measure(paths_["dma_domain"], [fq] { fq->flush(); });
+        }
 }
 
 bool HostDriver::lazy_pending(uint32_t sid, unsigned smmu, uint64_t iova) const {

@@ -11,18 +11,27 @@
 //                                    registers that lag (CMDQ_CONS, CR0ACK,
 //                                    IRQ_CTRLACK, GERROR, EVENTQ_PROD); no
 //                                    check for ID registers (other features)
-//   - smmuv3_cmdq_* after a CMDQ_PROD write -> the commands, rebuilt and stored
-//                                    in the queue before that write
+//   - smmuv3_cmdq_* before a CMDQ_PROD write (QEMU consumes the commands
+//                                    inside the write and traces it after
+//                                    them) -> the commands, rebuilt and
+//                                    stored in the queue before that write,
+//                                    with Linux's words for untraced fields
+//                                    (QemuConversion::inferred says which)
+//   - smmuv3_find_ste .. _decode_cd_tt and the translation's outcome
+//                                 -> the STE, L1 descriptor and CD rebuilt,
+//                                    stored where the driver wrote them
+//                                    (before the last CFGI_STE of the SID)
 //   - smmu_get_pte, smmu_ptw_*    -> memw64 of each descriptor before the DMA
 //                                    whose walk read it (when it changed)
-//   - smmuv3_translate_*          -> dma with the expected PA, or the fault
-//                                    (from smmuv3_record_event) or abort
-// What QEMU does not trace must come from memory images (QEMU's `pmemsave`):
-// STEs, CDs and L1 descriptors. Commands keep only the fields QEMU traces
-// (traces/README.md, "From a QEMU trace", lists them).
+//   - smmuv3_translate_*          -> dma with the expected PA and permission,
+//                                    or the fault (from smmuv3_record_event)
+//                                    or abort
+// Memory images (QEMU's `pmemsave`) may supply the STEs and CDs instead.
+// traces/README.md, "From a QEMU trace", lists every rule.
 #pragma once
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,8 +55,15 @@ struct QemuConversion {
     unsigned descriptors = 0;     // memw64 lines for descriptors QEMU's walks read
     unsigned image_words = 0;     // non-zero words stored from memory images
     unsigned dmas = 0;
+    unsigned rebuilt = 0;         // memw64 lines of STEs, CDs, L1 descriptors rebuilt from QEMU's decode
+    std::vector<std::string> inferred;  // per command kind: "SYNC CS=SEV ... (N)", fields QEMU does not trace
     std::vector<std::string> warnings;
+    std::map<uint32_t, uint32_t> id_registers;  // ID register offset -> the value QEMU answered
 };
+
+// The `smmu.idr` YAML of the ID registers the trace shows (qemu2replay
+// --config-out): a config for `replay` that advertises what QEMU did.
+std::string qemu_config_yaml(const QemuConversion& c, const std::string& trace_name);
 
 // Converts a QEMU log-backend trace. `name` is used in messages; a known
 // event with a field missing is an InputError "name:line: field: problem".

@@ -39,7 +39,7 @@ std::string condition(const ScriptLine& l) {
 }  // namespace
 
 ReplayBench::ReplayBench(sc_core::sc_module_name name, const Config& cfg, const Script& script, std::ostream& log,
-                         bool quiet)
+                         bool quiet, bool walks)
     : sc_module(name),
       mmio("mmio"),
       mem("mem"),
@@ -50,7 +50,11 @@ ReplayBench::ReplayBench(sc_core::sc_module_name name, const Config& cfg, const 
       quiet_(quiet),
       memory_("memory", cfg.memory.pa_bits, ns_time(cfg.memory.read_latency_ns), ns_time(cfg.memory.write_latency_ns)),
       smmu_("smmu", core_params(cfg), cfg.smmu.mmio_cycles),
-      port_(mem) {
+      port_(mem),
+      walks_(walks),
+      fresh_(memory_.store(), smmu_.core().caps()),
+      variables_(script.variables.size(), 0),
+      set_(script.variables.size(), false) {
     smmu_.downstream.bind(memory_.socket);
     mem.bind(memory_.socket);
     mmio.bind(smmu_.mmio);
@@ -75,7 +79,11 @@ void ReplayBench::thread() {
             }
             start_ = sc_core::sc_time_stamp();
             local_ = sc_core::SC_ZERO_TIME;
-            execute(l);
+            if (l.deferred.empty()) {
+                execute(l);
+            } else if (ScriptLine resolved; resolve(l, resolved)) {
+                execute(resolved);
+            }
             wait(local_);
             local_ = sc_core::SC_ZERO_TIME;
             ++counts_.lines;
@@ -84,6 +92,67 @@ void ReplayBench::thread() {
         error_ = std::current_exception();
     }
     sc_core::sc_stop();
+}
+
+bool ReplayBench::resolve(const ScriptLine& l, ScriptLine& out) {
+    out = l;
+    for (const DeferredValue& d : l.deferred) {
+        uint64_t v = 0;
+        for (const ScriptTerm& t : d.terms) {
+            if (t.variable && !set_[t.index]) {
+                report(l, "", "", "variable " + script_.variables[t.index] + " was never read (its line did not run)");
+                return false;
+            }
+            const uint64_t term = t.variable ? variables_[t.index] : t.value;
+            v = t.op == '|' ? v | term : v + term;
+        }
+        const bool narrow = l.width == 4 && d.field != DeferredValue::Field::Addr;
+        if (narrow && v > 0xffffffffu) {
+            report(l, "", "", "value " + hex(v) + " does not fit in 32 bits");
+            return false;
+        }
+        switch (d.field) {
+            case DeferredValue::Field::Addr:
+                if (v % l.width) {
+                    report(l, "", "", "address " + hex(v) + " is not " + std::to_string(l.width) + "-byte aligned");
+                    return false;
+                }
+                out.addr = v;
+                break;
+            case DeferredValue::Field::Value: out.values[d.index] = v; break;
+            case DeferredValue::Field::Expect: out.expect = v & out.mask; break;
+        }
+    }
+    return true;
+}
+
+std::string ReplayBench::cmdq_idle() const {
+    const RegisterFile& r = smmu_.core().regs();
+    if (!r.cmdq_enabled()) return "the command queue is disabled (CR0.CMDQEN 0)";
+    const uint32_t cons = r.cmdq_cons();
+    const uint32_t mask = QueuePointer::mask(r.cmdq().log2size);
+    if (const uint32_t err = (cons >> 24) & 0x7f) {
+        static const char* const names[] = {"CERROR_NONE", "CERROR_ILL", "CERROR_ABT", "CERROR_ATC_INV_SYNC"};
+        return "the command queue stopped at index " + std::to_string(cons & (mask >> 1)) + " with CMDQ_CONS.ERR " +
+               (err < 4 ? names[err] : hex(err)) + " (GERROR.CMDQ_ERR)";
+    }
+    if ((cons & mask) == (r.cmdq_prod() & mask)) return "the command queue is empty (CMDQ_CONS == CMDQ_PROD)";
+    return "";
+}
+
+void ReplayBench::print_walk(const TranslationRequest& req) {
+    std::vector<MemAccess> trace;
+    AccessLog log;
+    log.trace = &trace;
+    fresh_.translate(smmu_.core().regs().stream_table(), req, log);
+    for (const MemAccess& a : trace) {
+        char buf[160];
+        const bool walk = !is_config_access(a.kind);
+        std::snprintf(buf, sizeof buf, "%24s%-6s level %s  %-18s at %-14s %s\n", "", std::string(access_kind_name(a.kind)).c_str(),
+                      walk ? std::to_string(a.level).c_str() : "-", hex(a.input).c_str(), hex(a.pa).c_str(),
+                      a.ok ? hex(a.value).c_str() : "abort");
+        log_ << buf;
+    }
 }
 
 bool ReplayBench::mmio_access(bool write, uint64_t offset, unsigned width, uint64_t& value) {
@@ -147,6 +216,10 @@ void ReplayBench::execute(const ScriptLine& l) {
             }
             const std::string what = l.op == ScriptOp::MmioRead ? mmio_label(l.addr) : hex(l.addr);
             if (l.has_expect) ++counts_.expectations;
+            if (ok && l.store) {
+                variables_[*l.store] = v;
+                set_[*l.store] = true;
+            }
             if (!ok) {
                 report(l, what, "bus error", "expected OK got bus error");
             } else if (!l.has_expect) {
@@ -178,6 +251,10 @@ void ReplayBench::execute(const ScriptLine& l) {
             const sc_time deadline = start_ + ns_time(l.timeout_ns);
             uint64_t v = 0;
             for (unsigned reads = 1;; ++reads) {
+                // Nothing but the command queue moves a register while a poll
+                // waits (the script issues no DMA meanwhile): with it idle
+                // before the read, the value read is final.
+                const std::string idle = cmdq_idle();
                 if (!mmio_access(false, l.addr, l.width, v)) {
                     report(l, mmio_label(l.addr), "bus error", "expected OK got bus error");
                     return;
@@ -186,6 +263,11 @@ void ReplayBench::execute(const ScriptLine& l) {
                                            (reads == 1 ? " read)" : " reads)");
                 if ((v & l.mask) == l.expect) {
                     report(l, mmio_label(l.addr), result + "  ok");
+                    return;
+                }
+                if (!idle.empty()) {
+                    report(l, mmio_label(l.addr), result,
+                           "expected " + condition(l) + " got " + hex(v & l.mask) + ", which can no longer change: " + idle);
                     return;
                 }
                 if (sc_core::sc_time_stamp() >= deadline) {
@@ -261,6 +343,29 @@ void ReplayBench::execute(const ScriptLine& l) {
                     pass = !ok && ext.event_id == SmmuExtension::kAbortNoEvent;
                     break;
             }
+            // The same access, for walks of memory (perm=, --walks).
+            TranslationRequest req;
+            req.sid = l.sid;
+            req.ssid = l.ssid;
+            req.ssv = l.ssv;
+            req.iova = l.addr;
+            req.write = l.write;
+            // perm=: what a walk of memory grants now (the caches' entry came from one).
+            if (pass && ok && l.expect_perm) {
+                AccessLog log;
+                const TranslationResult r = fresh_.translate(smmu_.core().regs().stream_table(), req, log);
+                const bool x = l.expect_perm->find('x') != std::string::npos;
+                std::string have = std::string(r.perms.read ? "r" : "") + (r.perms.write ? "w" : "") + (x && r.perms.exec ? "x" : "");
+                std::string want_perm;
+                for (char c : std::string("rwx"))
+                    if (l.expect_perm->find(c) != std::string::npos) want_perm += c;
+                // Bypass (STE or SMMUEN=0) grants whatever was asked.
+                if (!smmu_.core().regs().smmu_enabled() || r.outcome == TranslationResult::Outcome::Bypassed)
+                    have = want_perm;
+                got += " perm=" + (have.empty() ? std::string("none") : have);
+                want += " perm=" + want_perm;
+                pass = have == want_perm;
+            }
             if (l.dma_expect != DmaExpect::None) ++counts_.expectations;
             char lat[32];
             std::snprintf(lat, sizeof lat, "  (%.1f ns)", to_ns(latency));
@@ -268,6 +373,7 @@ void ReplayBench::execute(const ScriptLine& l) {
                                hex(l.addr) + "+" + std::to_string(l.size);
             report(l, what, got + lat + (pass && l.dma_expect != DmaExpect::None ? "  ok" : ""),
                    pass ? "" : "expected " + want + " got " + got);
+            if (walks_ && !quiet_) print_walk(req);
             return;
         }
     }

@@ -21,6 +21,7 @@
 #include "models/arch/event.h"
 #include "models/memory/memory.h"
 #include "models/smmu/smmu.h"
+#include "models/smmu/translation/translator.h"
 #include "testbenches/config/config.h"
 #include "testbenches/replay/script.h"
 #include "testbenches/traffic/latency_histogram.h"
@@ -47,8 +48,10 @@ public:
     // costs (host.mmio_latency_ns, host.mem_access_ns); its vms and devices
     // are not used. `log` receives one line per statement unless `quiet`
     // (mismatches are printed even then).
+    // `walks`: after each DMA, print the descriptors a walk of memory reads
+    // for it (a fresh walk, whatever the caches did).
     ReplayBench(sc_core::sc_module_name name, const Config& cfg, const Script& script, std::ostream& log,
-                bool quiet = false);
+                bool quiet = false, bool walks = false);
 
     // Runs the script to its end; rethrows what stopped it early.
     void run();
@@ -67,6 +70,12 @@ public:
 private:
     void thread();
     void execute(const ScriptLine& l);
+    // The line with the values that name variables evaluated; false (after
+    // reporting a mismatch) when one does not fit where it goes.
+    bool resolve(const ScriptLine& l, ScriptLine& out);
+    void print_walk(const TranslationRequest& req);
+    // Why no register can change while a poll waits ("" if the command queue has work).
+    std::string cmdq_idle() const;
     // One register access; false on a bus error.
     bool mmio_access(bool write, uint64_t offset, unsigned width, uint64_t& value);
     void report(const ScriptLine& l, const std::string& what, const std::string& result,
@@ -84,6 +93,10 @@ private:
     ReplayCounts counts_;
     LatencyHistogram dma_latency_;
     std::exception_ptr error_;
+    bool walks_;
+    Translator fresh_;                  // walks of memory for perm= and --walks
+    std::vector<uint64_t> variables_;   // `-> NAME` values, by index
+    std::vector<bool> set_;             // which were read already
 };
 
 }  // namespace smmu::sim

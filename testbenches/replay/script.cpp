@@ -89,7 +89,7 @@ public:
             l.op = ScriptOp::MmioWrite;
             l.width = width;
             l.addr = offset(l.width);
-            l.values.push_back(value("value", "<value>", l.width));
+            l.values.push_back(value_of(l, DeferredValue::Field::Value, 0, "value", "<value>", l.width));
         } else if (verb == "read") {
             l.op = ScriptOp::MmioRead;
             l.width = width;
@@ -98,17 +98,18 @@ public:
         } else if (verb == "memw") {
             l.op = ScriptOp::MemWrite;
             l.width = width;
-            l.addr = address(l.width);
-            l.values.push_back(value("value", "<value>", l.width));
+            l.addr = address(l, l.width);
+            l.values.push_back(value_of(l, DeferredValue::Field::Value, 0, "value", "<value>", l.width));
             while (pos_ < tok_.size()) {
-                l.values.push_back(value("value", "<value>", l.width));
+                l.values.push_back(
+                    value_of(l, DeferredValue::Field::Value, l.values.size(), "value", "<value>", l.width));
                 if (l.values.size() * l.width - l.width > UINT64_MAX - l.addr)
                     fail("value", "the words run past 2^64");
             }
         } else if (verb == "memr") {
             l.op = ScriptOp::MemRead;
             l.width = width;
-            l.addr = address(l.width);
+            l.addr = address(l, l.width);
             expectation(l);
         } else if (verb == "poll") {
             l.op = ScriptOp::Poll;
@@ -144,6 +145,7 @@ public:
     }
 
     std::vector<ScriptLine> take() { return std::move(lines_); }
+    std::vector<std::string> variables() const { return variables_; }
 
 private:
     [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
@@ -164,8 +166,12 @@ private:
 
     // term(('+'|'|')term)*: terms are numbers, let names and, where `registers`,
     // register names. Evaluated left to right.
-    uint64_t expr(const std::string& field, const std::string& s, bool registers) const {
+    // A term naming a variable (`-> NAME` of an earlier read) makes the value
+    // one to evaluate when the line runs: its terms are left in `terms_`.
+    uint64_t expr(const std::string& field, const std::string& s, bool registers) {
         if (s.empty()) fail(field, "missing");
+        terms_.clear();
+        bool deferred = false;
         uint64_t acc = 0;
         char op = '+';
         std::size_t start = 0;
@@ -182,10 +188,20 @@ private:
                 v = it->second;
             } else if (auto r = register_offset(term); registers && r) {
                 v = *r;
+            } else if (auto var = vars_.find(term); var != vars_.end()) {
+                if (!allow_vars_)
+                    fail(field, "'" + term + "' is a variable (set by '->' when a line runs): only written values, "
+                                "addresses of memory accesses and expected values may name one");
+                terms_.push_back({op, true, 0, var->second});
+                deferred = true;
+                if (i < s.size()) op = s[i];
+                start = i + 1;
+                continue;
             } else {
                 fail(field, "unknown name '" + term + "'" +
                                 (register_offset(term) ? " (register names are for MMIO offsets only)" : ""));
             }
+            terms_.push_back({op, false, v, 0});
             if (op == '+') {
                 if (v > UINT64_MAX - acc) fail(field, "'" + s + "' overflows 64 bits");
                 acc += v;
@@ -195,13 +211,31 @@ private:
             if (i < s.size()) op = s[i];
             start = i + 1;
         }
+        if (!deferred) terms_.clear();
         return acc;
+    }
+
+    // After expr(): a value naming a variable is evaluated when `l` runs.
+    bool defer(ScriptLine& l, DeferredValue::Field f, std::size_t index = 0) {
+        if (terms_.empty()) return false;
+        l.deferred.push_back({f, index, terms_});
+        terms_.clear();
+        return true;
     }
 
     uint64_t value(const std::string& field, const std::string& syntax, unsigned width) {
         const std::string& s = next(field, syntax);
         const uint64_t v = expr(field, s, false);
-        if (width == 4 && v > 0xffffffffu) fail(field, s + " does not fit in 32 bits");
+        if (width == 4 && v > 0xffffffffu && terms_.empty()) fail(field, s + " does not fit in 32 bits");
+        return v;
+    }
+    // A value that may name a variable, for `f` of the current line.
+    uint64_t value_of(ScriptLine& l, DeferredValue::Field f, std::size_t index, const std::string& field,
+                      const std::string& syntax, unsigned width) {
+        allow_vars_ = true;
+        const uint64_t v = value(field, syntax, width);
+        allow_vars_ = false;
+        defer(l, f, index);
         return v;
     }
 
@@ -213,26 +247,42 @@ private:
         return v;
     }
 
-    uint64_t address(unsigned width) {
+    uint64_t address(ScriptLine& l, unsigned width) {
+        allow_vars_ = true;
         const uint64_t v = expr("address", next("address", "<pa>"), false);
+        allow_vars_ = false;
+        if (defer(l, DeferredValue::Field::Addr)) return 0;
         if (v % width) fail("address", hex(v) + " is not " + std::to_string(width) + "-byte aligned");
         return v;
     }
 
-    // [== <expected> [mask=<m>]]
+    // [== <expected> [mask=<m>]] [-> NAME]
     void expectation(ScriptLine& l) {
         if (pos_ >= tok_.size()) return;
+        if (tok_[pos_] == "->") return store(l);
         if (tok_[pos_] != "==") fail(op_, "unexpected '" + tok_[pos_] + "' (an expectation is '== <value>')");
         ++pos_;
         l.has_expect = true;
-        l.expect = value("expected", "<value> after '=='", l.width);
+        l.expect = value_of(l, DeferredValue::Field::Expect, 0, "expected", "<value> after '=='", l.width);
+        const bool deferred = !l.deferred.empty() && l.deferred.back().field == DeferredValue::Field::Expect;
         if (pos_ < tok_.size() && tok_[pos_].rfind("mask=", 0) == 0) {
             const std::string s = tok_[pos_++].substr(5);
             l.mask = expr("mask", s, false);
             if (l.width == 4 && l.mask > 0xffffffffu) fail("mask", s + " does not fit in 32 bits");
-            if (l.expect & ~l.mask) fail("expected", hex(l.expect) + " has bits outside the mask " + hex(l.mask));
+            if (!deferred && (l.expect & ~l.mask)) fail("expected", hex(l.expect) + " has bits outside the mask " + hex(l.mask));
         }
         if (l.width == 4 && l.mask > 0xffffffffu) l.mask = 0xffffffffu;
+        if (pos_ < tok_.size() && tok_[pos_] == "->") store(l);
+    }
+
+    // -> NAME: the value read goes to a variable for later lines.
+    void store(ScriptLine& l) {
+        ++pos_;
+        const std::string name = next("name", "-> <NAME>");
+        new_name(name);
+        vars_[name] = static_cast<unsigned>(variables_.size());
+        l.store = static_cast<unsigned>(variables_.size());
+        variables_.push_back(name);
     }
 
     // dma <sid> [ssid=<n>] <R|W> <iova> <size> [data=<v>] [expect ...]
@@ -285,20 +335,35 @@ private:
         } else {
             fail("expect", "expected ok, pa=<pa>, fault=<EVENT> or abort, got '" + e + "'");
         }
+        // perm=<rwx>: what the translation grants (r, w, x; x is checked only when named).
+        if (pos_ < tok_.size() && tok_[pos_].rfind("perm=", 0) == 0) {
+            if (l.dma_expect != DmaExpect::Ok && l.dma_expect != DmaExpect::Pa)
+                fail("perm", "only a DMA expected to complete (expect ok, expect pa=) has a permission");
+            const std::string perm = tok_[pos_++].substr(5);
+            bool ok = !perm.empty();
+            for (char c : perm) ok = ok && (c == 'r' || c == 'w' || c == 'x') && perm.find(c) == perm.rfind(c);
+            if (!ok) fail("perm", "expected letters of r, w, x (once each), got '" + perm + "'");
+            l.expect_perm = perm;
+        }
+    }
+
+    // A let's or a variable's name: a valid one, not a register's, defined once.
+    void new_name(const std::string& name) {
+        if (!is_name(name)) fail("name", "'" + name + "' is not a name (letters, digits, _; not starting with a digit)");
+        if (register_offset(name)) fail("name", "'" + name + "' is a register name");
+        if (auto it = let_lines_.find(name); it != let_lines_.end())
+            fail("name", "'" + name + "' already defined at line " + std::to_string(it->second));
+        let_lines_[name] = line_;
     }
 
     // let <NAME> = <value>
     void let() {
         const std::string name = next("name", "let <NAME> = <value>");
-        if (!is_name(name)) fail("name", "'" + name + "' is not a name (letters, digits, _; not starting with a digit)");
-        if (register_offset(name)) fail("name", "'" + name + "' is a register name");
-        if (auto it = let_lines_.find(name); it != let_lines_.end())
-            fail("name", "'" + name + "' already defined at line " + std::to_string(it->second));
+        new_name(name);
         if (next("=", "let <NAME> = <value>") != "=") fail("=", "expected '=' after the name, got '" + tok_[pos_ - 1] + "'");
         const uint64_t v = value("value", "<value>", 8);
         if (pos_ < tok_.size()) extra();
         lets_[name] = v;
-        let_lines_[name] = line_;
     }
 
     std::string file_;
@@ -308,6 +373,10 @@ private:
     std::string op_;
     std::map<std::string, uint64_t> lets_;
     std::map<std::string, int> let_lines_;
+    std::map<std::string, unsigned> vars_;  // `-> NAME` variables defined so far
+    std::vector<std::string> variables_;
+    std::vector<ScriptTerm> terms_;        // the last expr()'s terms, when it named a variable
+    bool allow_vars_ = false;              // set while a value may name a variable
     std::vector<ScriptLine> lines_;
 };
 
@@ -333,7 +402,9 @@ Script parse_script(std::istream& in, const std::string& filename) {
     int n = 0;
     while (std::getline(in, text)) p.line(++n, text);
     if (in.bad()) throw InputError(filename + ": read error after line " + std::to_string(n));
-    return Script{filename, p.take()};
+    Script s{filename, p.take(), {}};
+    s.variables = p.variables();
+    return s;
 }
 
 Script load_script(const std::string& path) {

@@ -3,13 +3,13 @@
 // The format is documented in traces/README.md ("Driver-session scripts"):
 //
 //   [@<time_ns>] write32|write64 <offset> <value>
-//   [@<time_ns>] read32|read64 <offset> [== <expected> [mask=<m>]]
+//   [@<time_ns>] read32|read64 <offset> [== <expected> [mask=<m>]] [-> <NAME>]
 //   [@<time_ns>] memw32|memw64 <pa> <value> [<value>...]
-//   [@<time_ns>] memr32|memr64 <pa> [== <expected> [mask=<m>]]
+//   [@<time_ns>] memr32|memr64 <pa> [== <expected> [mask=<m>]] [-> <NAME>]
 //   [@<time_ns>] poll32|poll64 <offset> <mask> <value> [timeout=<ns>]
 //   [@<time_ns>] wait <ns>
 //   [@<time_ns>] dma <sid> [ssid=<n>] <R|W> <iova> <size> [data=<v>]
-//                    [expect ok | expect pa=<pa> | expect fault=<EVENT> | expect abort]
+//                    [expect ok | expect pa=<pa> | expect fault=<EVENT> | expect abort] [perm=<r|w|x...>]
 //   let <NAME> = <value>
 //
 // This part is plain C++: it turns text into ScriptLines, and every syntax
@@ -32,6 +32,21 @@ enum class DmaExpect {
     Pa,     // translated to exactly `ScriptLine::expect_pa`
     Fault,  // terminated with an event record `ScriptLine::event_id`
     Abort,  // terminated without an event record (STE.Config abort, GBPA.ABORT...)
+};
+
+// A value that names a variable a read stored (`-> NAME`): evaluated when
+// its line runs. Terms joined with '+' or '|', left to right.
+struct ScriptTerm {
+    char op = '+';
+    bool variable = false;
+    uint64_t value = 0;        // a number (or a let's value)
+    unsigned index = 0;        // the variable, when `variable`
+};
+struct DeferredValue {
+    enum class Field : uint8_t { Addr, Value, Expect };
+    Field field = Field::Value;
+    std::size_t index = 0;     // Value: which of `values`
+    std::vector<ScriptTerm> terms;
 };
 
 struct ScriptLine {
@@ -64,15 +79,22 @@ struct ScriptLine {
     DmaExpect dma_expect = DmaExpect::None;
     uint64_t expect_pa = 0;
     uint8_t event_id = 0;
+    std::optional<std::string> expect_perm;  // "rw", "r"...: the translation's permissions (x ignored unless named)
+
+    std::vector<DeferredValue> deferred;     // values naming variables, set when the line runs
+    std::optional<unsigned> store;           // MmioRead/MemRead: the variable the value goes to
 };
 
 struct Script {
     std::string file;
     std::vector<ScriptLine> lines;    // statements only (no comments, blanks or lets)
+    std::vector<std::string> variables;  // `-> NAME` targets, by index
 };
 
-// Default poll timeout: 10 ms of simulated time.
-inline constexpr uint64_t kDefaultPollTimeoutNs = 10'000'000;
+// Default poll timeout: 100 us of simulated time (a driver's SYNC, CR0ACK or
+// CMDQ_CONS wait on this model takes a few us; a poll that can never succeed
+// fails as soon as it is clear, see replay.cpp).
+inline constexpr uint64_t kDefaultPollTimeoutNs = 100'000;
 
 // Parses a whole script; `filename` is only used in messages.
 Script parse_script(std::istream& in, const std::string& filename);

@@ -80,7 +80,8 @@ const RegisterFile::Reg* RegisterFile::find(uint32_t offset) {
     return nullptr;
 }
 
-RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigned eventq_max_log2)
+RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigned eventq_max_log2,
+                           const std::vector<IdrOverride>& idr)
     : caps_(caps), cmdq_max_(cmdq_max_log2), eventq_max_(eventq_max_log2) {
     idr0::S2P.set(&idr0_, caps.s2p);
     idr0::S1P.set(&idr0_, caps.s1p);
@@ -106,6 +107,13 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     idr5::GRAN16K.set(&idr5_, caps.gran16k);
     idr5::GRAN64K.set(&idr5_, caps.gran64k);
     aidr_ = 0x01;  // SMMUv3.1
+    for (const IdrOverride& o : idr) {
+        const bool id = o.offset <= reg::IDR5 || o.offset == reg::IIDR || o.offset == reg::AIDR;
+        const Reg* r = find(o.offset);
+        if (!id || !r) continue;  // only the ID registers
+        uint64_t& v = this->*(r->field);
+        v = (v & ~uint64_t{o.mask}) | (o.value & o.mask);
+    }
 }
 
 std::string_view RegisterFile::name(uint32_t offset) {

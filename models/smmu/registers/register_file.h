@@ -3,6 +3,7 @@
 // the queue and stream-table base registers the other blocks read.
 #pragma once
 #include <cstdint>
+#include <vector>
 #include <string_view>
 
 #include "models/arch/registers.h"
@@ -38,9 +39,20 @@ struct WriteEffect {
 
 enum class MmioStatus : uint8_t { Ok, BusError };
 
+// An ID register value set from outside (`smmu.idr` in a configuration): the
+// bits of `mask` at `offset` read as `value`, over what the capabilities give.
+// The capabilities that change behaviour (SmmuCaps, queue sizes) are set to
+// match by whoever builds the SmmuCoreParams (core_params()).
+struct IdrOverride {
+    uint32_t offset = 0;
+    uint32_t mask = 0;
+    uint32_t value = 0;
+};
+
 class RegisterFile {
 public:
-    RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigned eventq_max_log2);
+    RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigned eventq_max_log2,
+                 const std::vector<IdrOverride>& idr = {});
 
     // 32-bit accesses to any register, 64-bit to the 64-bit ones; anything
     // else (other sizes, misaligned) is a bus error. Unknown offsets RAZ/WI.
