@@ -197,6 +197,7 @@ public:
     // arm_smmu_cmdq_batch_submit: the rest, then CMD_SYNC (even when empty).
     void submit();
     ArmSmmuDevice& smmu() { return *smmu_; }
+    bool empty() const { return cmds_.empty(); }
 
 private:
     ArmSmmuDevice* smmu_;

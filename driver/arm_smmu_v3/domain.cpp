@@ -238,7 +238,10 @@ void ArmSmmuDomain::inv_range_invs(uint64_t iova, uint64_t size, uint64_t granul
                          (t.type != InvTarget::S2VmidS1Clear && next->type == InvTarget::S2VmidS1Clear) ||
                          (t.type < InvTarget::Ats && next->type >= InvTarget::Ats);
         if (end) {
-            batch->submit();
+            // A batch left empty (its targets were whole-VMID/ASID commands,
+            // already synced) is not submitted: no lone CMD_SYNC. (The patch
+            // mail read does not show this case; a lone SYNC would be harmless.)
+            if (!batch->empty()) batch->submit();
             batch.reset();
         }
     }

@@ -577,3 +577,64 @@ TEST_CASE("The scenario layer: a seed-like S2 unmap under both profiles", "[linu
         CHECK(p.time_ns - p.sync_wait_ns == Approx(1000 + 2 * 100 + 10.0 * bus.executed.size()));
     }
 }
+
+namespace {
+// The default SMMU with ID register fields changed (as `smmu.idr` does).
+SmmuCoreParams with_idr(std::initializer_list<std::pair<const FieldDef*, uint32_t>> fields) {
+    SmmuCoreParams p = Rig::default_params();
+    for (const auto& [f, v] : fields) {
+        const uint32_t off = f == &idr3::RIL ? reg::IDR3 : reg::IDR0;
+        p.idr.push_back({off, static_cast<uint32_t>(f->mask()), static_cast<uint32_t>(v) << f->lsb});
+    }
+    return p;
+}
+}  // namespace
+
+TEST_CASE("Golden: without IDR3.RIL, one TLBI per page, batched 64 at a time", "[linux]") {
+    // __arm_smmu_tlb_inv_range without ARM_SMMU_FEAT_RANGE_INV: one command per
+    // granule (TG=TTL=NUM=SCALE=0); the 6.18 code has no size cap on this path.
+    Rig r(VmidProfile::PerS2Domain, with_idr({{&idr3::RIL, 0}}));
+    CHECK_FALSE(r.smmu.features().range_inv);
+    auto s2 = vm_s2(r, false);
+    r.take();
+    const unsigned prod_before = r.bus.prod_writes;
+    s2->unmap(0x8000'0000, 100 * 0x1000);
+    const auto seq = r.take();
+    REQUIRE(seq.size() == 101);
+    for (unsigned i = 0; i < 100; ++i) {
+        CHECK(names(seq)[i] == "TLBI_S2_IPA");
+        CHECK(seq[i].get(cmd::IPA) == 0x8000'0000 + 0x1000ull * i);
+        CHECK(seq[i].get(cmd::TG) == 0);
+        CHECK(seq[i].get(cmd::Leaf) == 1);
+    }
+    CHECK(names(seq)[100] == "SYNC");
+    CHECK(r.bus.prod_writes == prod_before + 2);  // 64 without a SYNC, then 36 + SYNC
+
+    SECTION("the invs series: at 512 pages (2 MiB of 4K) and more, one TLBI_S12_VMALL instead") {
+        // arm_smmu_inv_size_too_big; the S2_VMID_S1_CLEAR entry is skipped, VMALL covers it.
+        Rig v(VmidProfile::PerViommu, with_idr({{&idr3::RIL, 0}}));
+        auto big = vm_s2(v, true);
+        Viommu vi(v.ctx, v.smmu, *big);
+        v.take();
+        big->unmap(0x8000'0000, 2 * kMiB);
+        const auto vmall = v.take();
+        REQUIRE(names(vmall) == Names{"TLBI_S12_VMALL", "SYNC"});
+        CHECK(vmall[0].get(cmd::VMID) == vi.vmid());
+        big->unmap(0x9000'0000, 0);  // nothing mapped there: no leaf, no gather, nothing issued
+        CHECK(v.take().empty());
+    }
+}
+
+TEST_CASE("Golden: without IDR0.MSI the SYNC signals by SEV and the driver polls CMDQ_CONS", "[linux]") {
+    // arm_smmu_cmdq_build_sync_cmd without ARM_SMMU_OPT_MSIPOLL: CS=SEV;
+    // __arm_smmu_cmdq_poll_until_consumed reads CMDQ_CONS until past the SYNC.
+    Rig r(VmidProfile::PerS2Domain, with_idr({{&idr0::MSI, 0}}));
+    CHECK_FALSE(r.smmu.features().msipoll);
+    r.smmu.issue_cmd_with_sync(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, 1}}));
+    const auto seq = r.take();
+    REQUIRE(names(seq) == Names{"TLBI_NH_ALL", "SYNC"});
+    CHECK(seq[1].get(cmd::CS) == static_cast<uint64_t>(SyncCs::Sev));
+    CHECK(seq[1].get(cmd::MSIAddr) == 0);
+    CHECK(r.core.stats().sync_msis == 0);
+    CHECK(r.bus.mmio_read(reg::CMDQ_CONS, 4) == r.bus.mmio_read(reg::CMDQ_PROD, 4));
+}
