@@ -26,7 +26,7 @@ bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, un
         gp.set_data_ptr(nullptr);
         gp.set_data_length(0);
         dmi_.init();
-        dmi_valid_ = socket_->get_direct_mem_ptr(gp, dmi_);
+        dmi_valid_ = (*socket_)->get_direct_mem_ptr(gp, dmi_);
         if (!inside()) return false;
     }
     const bool write = cmd == tlm::TLM_WRITE_COMMAND;
@@ -53,11 +53,22 @@ bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsign
     gp.set_byte_enable_ptr(nullptr);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time local = sc_core::SC_ZERO_TIME;
-    socket_->b_transport(gp, local);
+    (*socket_)->b_transport(gp, local);
     last_ps_ = to_ps(local);
     if (delay_) *delay_ += local;
     (cmd == tlm::TLM_READ_COMMAND ? reads_ : writes_)++;
     return gp.is_response_ok();
+}
+
+bool TlmDebugPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
+    gp_.set_command(cmd);
+    gp_.set_address(pa);
+    gp_.set_data_ptr(static_cast<unsigned char*>(data));
+    gp_.set_data_length(len);
+    gp_.set_streaming_width(len);
+    gp_.set_byte_enable_ptr(nullptr);
+    gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    return (*socket_)->transport_dbg(gp_) == len;
 }
 
 }  // namespace smmu
