@@ -123,8 +123,10 @@ void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay
     delay = time_of(done) - sc_core::sc_time_stamp();
     if (!r.ok()) {
         if (ext) ext->event_id = r.records_event() ? static_cast<uint8_t>(r.fault.id) : SmmuExtension::kAbortNoEvent;
-        // The master sees a slave error: the SMMU terminated the transaction.
+        // The master sees a slave error: the SMMU terminated the transaction
+        // (and no DMI is offered where translation fails).
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        gp.set_dmi_allowed(false);
         if (report::verbose())
             SC_REPORT_INFO_VERB(report::kUpstream,
                                 (std::string(name()) + ": SID " + std::to_string(req.sid) + " IOVA " + hex(iova) +
@@ -147,6 +149,12 @@ void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay
     gp.set_address(r.pa);
     (*downstream_)->b_transport(gp, delay);
     gp.set_address(iova);
+    if (!gp.is_response_ok() && report::verbose())
+        SC_REPORT_INFO_VERB(report::kDownstream,
+                            (std::string(name()) + ": SID " + std::to_string(req.sid) + " IOVA " + hex(iova) + " PA " +
+                             hex(r.pa) + ": " + gp.get_response_string())
+                                .c_str(),
+                            sc_core::SC_HIGH);
 }
 
 void SmmuBase::upstream_b_transport(int p, tlm::tlm_generic_payload& gp, sc_time& delay) {
