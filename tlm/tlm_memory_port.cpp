@@ -15,6 +15,17 @@ uint64_t to_ps(const sc_core::sc_time& t) {
     }();
     return res_ps ? t.value() * res_ps : static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
 }
+
+// A plain access of `len` bytes at `pa` (no byte enables, no streaming).
+void prepare(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
+    gp.set_command(cmd);
+    gp.set_address(pa);
+    gp.set_data_ptr(static_cast<unsigned char*>(data));
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
 }  // namespace
 
 bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
@@ -45,13 +56,7 @@ bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, un
 bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
     if (dmi_enabled_ && dmi_access(cmd, pa, data, len)) return true;
     tlm::tlm_generic_payload& gp = gp_;
-    gp.set_command(cmd);
-    gp.set_address(pa);
-    gp.set_data_ptr(static_cast<unsigned char*>(data));
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_byte_enable_ptr(nullptr);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp, cmd, pa, data, len);
     sc_core::sc_time local = sc_core::SC_ZERO_TIME;
     (*socket_)->b_transport(gp, local);
     last_ps_ = to_ps(local);
@@ -61,13 +66,7 @@ bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsign
 }
 
 bool TlmDebugPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
-    gp_.set_command(cmd);
-    gp_.set_address(pa);
-    gp_.set_data_ptr(static_cast<unsigned char*>(data));
-    gp_.set_data_length(len);
-    gp_.set_streaming_width(len);
-    gp_.set_byte_enable_ptr(nullptr);
-    gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp_, cmd, pa, data, len);
     return (*socket_)->transport_dbg(gp_) == len;
 }
 

@@ -70,6 +70,17 @@ void load_tables(smmu::SparseMemory& m) {
     }
 }
 
+// A plain payload: `len` bytes at `addr`, no byte enables, no DMI hint yet.
+void fill(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len) {
+    gp.set_command(cmd);
+    gp.set_address(addr);
+    gp.set_data_ptr(static_cast<unsigned char*>(data));
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_dmi_allowed(false);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+
 // A memory manager as the base protocol expects of an AT initiator
 // (tlm_mm_interface: the last release() returns the payload here).
 class PayloadPool : public tlm::tlm_mm_interface {
@@ -108,11 +119,7 @@ struct Cpu : sc_core::sc_module {
 
     void write_reg(uint32_t off, uint64_t v, unsigned len) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<unsigned char*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
+        fill(gp, tlm::TLM_WRITE_COMMAND, off, &v, len);
         sc_time d = SC_ZERO_TIME;
         mmio->b_transport(gp, d);
         CHECK(gp.is_response_ok());
@@ -145,13 +152,7 @@ struct LtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
     tlm::tlm_response_status access(tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len, sc_time* took,
                                     smmu::SmmuExtension* ext = nullptr, bool* dmi_allowed = nullptr) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<unsigned char*>(data));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        gp.set_dmi_allowed(false);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        fill(gp, cmd, addr, data, len);
         if (ext) gp.set_extension(ext);
         sc_time d = SC_ZERO_TIME;
         socket->b_transport(gp, d);
@@ -169,10 +170,7 @@ struct LtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
     }
     unsigned debug(tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<unsigned char*>(data));
-        gp.set_data_length(len);
+        fill(gp, cmd, addr, data, len);
         return socket->transport_dbg(gp);
     }
 
@@ -217,12 +215,7 @@ struct AtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
         buffers_.resize(addrs.size());
         for (std::size_t i = 0; i < addrs.size(); ++i) {
             tlm::tlm_generic_payload* gp = pool.allocate();
-            gp->set_command(tlm::TLM_READ_COMMAND);
-            gp->set_address(addrs[i]);
-            gp->set_data_ptr(reinterpret_cast<unsigned char*>(&buffers_[i]));
-            gp->set_data_length(8);
-            gp->set_streaming_width(8);
-            gp->set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+            fill(*gp, tlm::TLM_READ_COMMAND, addrs[i], &buffers_[i], 8);
             gp->set_extension(new smmu::SmmuExtension());  // deleted by reset() when freed
             gp->get_extension<smmu::SmmuExtension>()->sid = kSid;
             index_.push_back(gp);
