@@ -73,6 +73,12 @@ SmmuBase::Port& SmmuBase::port(unsigned p) {
     return ports_[p];
 }
 
+void SmmuBase::end_of_elaboration() {
+    // Every bound port has its state now: none is added while a callback
+    // holds a reference to another's.
+    port(upstream_ports());
+}
+
 void SmmuBase::set_default_stream(unsigned p, uint32_t sid) {
     Port& s = port(p);
     s.has_sid = true;

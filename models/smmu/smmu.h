@@ -82,6 +82,7 @@ protected:
                                             sc_core::sc_time& delay);
     unsigned mmio_transport_dbg(tlm::tlm_generic_payload& gp);
     bool mmio_get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    void end_of_elaboration() override;
 
 private:
     // Per upstream port: its default StreamID, and its AT response channel.
