@@ -538,6 +538,34 @@ TEST_CASE("no_extension", "[systemc]") {
     CHECK(b.smmu.core().stats().faults == 2);  // both, as StreamID 0
 }
 
+// The memory and the register port take nb_transport_fw too: both complete
+// at BEGIN_REQ (TLM_COMPLETED, the access time annotated).
+TEST_CASE("at_targets", "[systemc]") {
+    Bench<32> b;
+    LtInitiator<32> probe("probe");  // its socket, straight to the memory
+    probe.socket.bind(b.memory.socket);
+    uint64_t idr1 = 0, page1 = 0;
+    tlm::tlm_sync_enum mmio_s = tlm::TLM_ACCEPTED, mem_s = tlm::TLM_ACCEPTED;
+    tlm::tlm_phase mmio_phase = tlm::BEGIN_REQ, mem_phase = tlm::BEGIN_REQ;
+    sc_time mmio_t, mem_t;
+    tlm::tlm_generic_payload g1, g2;
+    Script s("script", [&] {
+        fill(g1, tlm::TLM_READ_COMMAND, reg::IDR1, &idr1, 4);
+        mmio_s = b.cpu.mmio->nb_transport_fw(g1, mmio_phase, mmio_t);
+        fill(g2, tlm::TLM_READ_COMMAND, kPa + kPage, &page1, 8);
+        mem_s = probe.socket->nb_transport_fw(g2, mem_phase, mem_t);
+    });
+    sc_core::sc_start();
+    CHECK(mmio_s == tlm::TLM_COMPLETED);
+    CHECK(g1.is_response_ok());
+    CHECK((idr1 & 0x3f) == b.smmu.core().caps().sid_bits);  // IDR1.SIDSIZE
+    CHECK(mmio_t == b.smmu.clock_period());
+    CHECK(mem_s == tlm::TLM_COMPLETED);
+    CHECK(g2.is_response_ok());
+    CHECK(page1 == 0x1001);
+    CHECK(mem_t == sc_time(50, SC_NS));
+}
+
 TEST_CASE("lt", "[systemc]") { lt_scenario<32>(); }
 TEST_CASE("wide64", "[systemc]") { lt_scenario<64>(); }
 TEST_CASE("at", "[systemc]") { at_scenario(false); }
