@@ -36,15 +36,11 @@ SmmuBase::SmmuBase(sc_core::sc_module_name name, const SmmuCoreParams& params, u
       inv_period_(1.0 / static_cast<double>(period_.value())),
       core_(port_, params),
       at_arrivals_("at_arrivals"),
-      at_end_reqs_("at_end_reqs"),
-      at_responses_("at_responses") {
+      at_phases_("at_phases") {
     SC_THREAD(cmdq_thread);
     SC_THREAD(at_thread);
-    SC_METHOD(at_end_req_method);
-    sensitive << at_end_reqs_.get_event();
-    dont_initialize();
-    SC_METHOD(at_response_method);
-    sensitive << at_responses_.get_event();
+    SC_METHOD(at_phase_method);
+    sensitive << at_phases_.get_event();
     dont_initialize();
 }
 
@@ -214,32 +210,33 @@ void SmmuBase::at_thread() {
             sc_time delay = sc_core::SC_ZERO_TIME;
             Cycle accepted = 0;
             transact(x->port, *x->gp, delay, accepted);
+            // END_REQ now, or queued before the response (same-time entries
+            // leave the queue in the order they entered it).
             const sc_time accept_at = time_of(accepted);
             if (accept_at <= sc_core::sc_time_stamp())
                 at_end_req(*x);
             else
-                at_end_reqs_.notify(*x, accept_at - sc_core::sc_time_stamp());
-            at_responses_.notify(*x, delay);
+                at_phases_.notify(*x, accept_at - sc_core::sc_time_stamp());
+            at_phases_.notify(*x, delay);
         }
     }
 }
 
 void SmmuBase::at_end_req(AtTxn& x) {
-    if (x.req_ended) return;
     x.req_ended = true;
     tlm::tlm_phase phase = tlm::END_REQ;
     sc_time t = sc_core::SC_ZERO_TIME;
     upstream_bw(x.port)->nb_transport_bw(*x.gp, phase, t);  // TLM_ACCEPTED: END_REQ needs no answer
 }
 
-void SmmuBase::at_end_req_method() {
-    while (AtTxn* x = at_end_reqs_.get_next_transaction()) at_end_req(*x);
-}
-
-void SmmuBase::at_response_method() {
-    while (AtTxn* x = at_responses_.get_next_transaction()) {
-        // BEGIN_RESP implies END_REQ, but an initiator is told both in order.
-        at_end_req(*x);
+void SmmuBase::at_phase_method() {
+    while (AtTxn* x = at_phases_.get_next_transaction()) {
+        // A transaction's first entry is its END_REQ if that was not sent at
+        // once; its last (and the last use of x before it is freed) its response.
+        if (!x->req_ended) {
+            at_end_req(*x);
+            continue;
+        }
         Port& p = port(x->port);
         // One response in flight per port (the response exclusion rule).
         if (p.in_resp)

@@ -114,8 +114,7 @@ private:
 
     // Approximately timed upstream.
     void at_thread();
-    void at_end_req_method();
-    void at_response_method();
+    void at_phase_method();
     void at_end_req(AtTxn& x);
     void at_respond(AtTxn& x);
     void at_finish(Port& p);
@@ -131,7 +130,8 @@ private:
     sc_core::sc_event cmdq_kick_;
     std::vector<Port> ports_;
     bool dmi_granted_ = false;
-    tlm_utils::peq_with_get<AtTxn> at_arrivals_, at_end_reqs_, at_responses_;
+    // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.
+    tlm_utils::peq_with_get<AtTxn> at_arrivals_, at_phases_;
     std::vector<std::unique_ptr<AtTxn>> at_pool_;
     std::vector<AtTxn*> at_free_;
 };
