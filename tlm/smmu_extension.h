@@ -1,8 +1,10 @@
 // Generic-payload extension carrying what an SMMUv3 needs to know about an
 // upstream transaction (IHI 0070 3.2: StreamID, SubstreamID, PnU, InD) and
 // what it tells the master back. A master attaches it to every transaction
-// it sends to the SMMU's upstream socket; a transaction without it is treated
-// as StreamID 0, no SubstreamID, unprivileged data.
+// it sends to the SMMU's upstream socket; a transaction without it takes its
+// port's default StreamID (Smmu::set_default_stream), no SubstreamID,
+// unprivileged data; on a port without a default, StreamID 0 and a warning
+// (once per port, report::kUpstream).
 //
 // In:  sid, ssid, ssv, privileged, instruction.
 // Out: event_id (0 = translated; else the EventId the fault recorded, or

@@ -12,10 +12,18 @@
 
 namespace smmu {
 
+// The forward interface of an initiator socket of any bus width
+// (tlm_initiator_socket<BUSWIDTH> is one).
+using TlmForwardPort = sc_core::sc_port_b<tlm::tlm_fw_transport_if<>>;
+
 class TlmMemoryPort : public MemoryPort {
 public:
     // The socket is used at access time, so it may be bound after construction.
-    explicit TlmMemoryPort(tlm::tlm_initiator_socket<>& socket) : socket_(socket) {}
+    explicit TlmMemoryPort(TlmForwardPort& socket) : socket_(&socket) {}
+    // A socket given later, by attach() (a module's own socket of a width its
+    // subclass chooses).
+    TlmMemoryPort() = default;
+    void attach(TlmForwardPort& socket) { socket_ = &socket; }
 
     // Where accesses add their latency until the next call (the caller's delay).
     void set_delay(sc_core::sc_time* delay) { delay_ = delay; }
@@ -39,7 +47,7 @@ private:
     bool access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
     bool dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
 
-    tlm::tlm_initiator_socket<>& socket_;
+    TlmForwardPort* socket_ = nullptr;
     sc_core::sc_time* delay_ = nullptr;
     uint64_t reads_ = 0, writes_ = 0;
     uint64_t last_ps_ = 0;
@@ -48,6 +56,28 @@ private:
     tlm::tlm_dmi dmi_;  // last region granted
     bool dmi_valid_ = false;
     // One payload for every access (constructing one allocates its extension array).
+    tlm::tlm_generic_payload gp_;
+};
+
+// A MemoryPort over a socket's debug transport (transport_dbg): reads and
+// writes without time, statistics or other side effects in the target, for
+// debuggers and for the SMMU's debug translations.
+class TlmDebugPort : public MemoryPort {
+public:
+    TlmDebugPort() = default;
+    void attach(TlmForwardPort& socket) { socket_ = &socket; }
+
+    bool read(uint64_t pa, void* dst, unsigned len) override {
+        return access(tlm::TLM_READ_COMMAND, pa, dst, len);
+    }
+    bool write(uint64_t pa, const void* src, unsigned len) override {
+        return access(tlm::TLM_WRITE_COMMAND, pa, const_cast<void*>(src), len);
+    }
+
+private:
+    bool access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
+
+    TlmForwardPort* socket_ = nullptr;
     tlm::tlm_generic_payload gp_;
 };
 

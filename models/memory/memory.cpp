@@ -1,21 +1,26 @@
 #include "models/memory/memory.h"
 
+#include <string>
+
 namespace smmu {
 
-Memory::Memory(sc_core::sc_module_name name, unsigned pa_bits, sc_core::sc_time read_latency,
-               sc_core::sc_time write_latency)
-    : sc_module(name), socket("socket"), store_(pa_bits), read_latency_(read_latency), write_latency_(write_latency) {
-    socket.register_b_transport(this, &Memory::b_transport);
-    socket.register_transport_dbg(this, &Memory::transport_dbg);
-    socket.register_get_direct_mem_ptr(this, &Memory::get_direct_mem_ptr);
-}
+MemoryBase::MemoryBase(sc_core::sc_module_name name, unsigned pa_bits, sc_core::sc_time read_latency,
+                       sc_core::sc_time write_latency)
+    : sc_module(name), store_(pa_bits), read_latency_(read_latency), write_latency_(write_latency) {}
 
-bool Memory::access(tlm::tlm_generic_payload& gp, bool debug) {
+bool MemoryBase::access(tlm::tlm_generic_payload& gp, bool debug) {
     const unsigned len = gp.get_data_length();
     // Byte enables and streaming are not modelled: refuse rather than ignore
     // them. Debug transport uses only command, address, data and length.
     if (!debug && (gp.get_byte_enable_ptr() || gp.get_streaming_width() < len)) {
         gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+        if (!warned_byte_enables_) {
+            warned_byte_enables_ = true;
+            SC_REPORT_WARNING(report::kMemory, (std::string(name()) +
+                                                ": byte enables and streaming are not modelled: such transactions "
+                                                "get TLM_BYTE_ENABLE_ERROR_RESPONSE (reported once)")
+                                                   .c_str());
+        }
         return false;
     }
     bool ok = true;
@@ -26,10 +31,16 @@ bool Memory::access(tlm::tlm_generic_payload& gp, bool debug) {
         default: gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE); return false;
     }
     gp.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    if (!ok && report::verbose())
+        SC_REPORT_INFO_VERB(report::kMemory,
+                            (std::string(name()) + ": access beyond the " + std::to_string(store_.pa_bits()) +
+                             "-bit address space")
+                                .c_str(),
+                            sc_core::SC_HIGH);
     return ok;
 }
 
-void Memory::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+void MemoryBase::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     if (!access(gp, false)) return;
     if (gp.is_read()) {
         ++reads_;
@@ -41,11 +52,21 @@ void Memory::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& de
     gp.set_dmi_allowed(true);
 }
 
-unsigned Memory::transport_dbg(int, tlm::tlm_generic_payload& gp) {
+tlm::tlm_sync_enum MemoryBase::nb_transport_fw(int id, tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase,
+                                               sc_core::sc_time& delay) {
+    // Early completion: the whole transaction at BEGIN_REQ, its latency in the
+    // annotation; the initiator sees no END_REQ/BEGIN_RESP calls.
+    if (phase != tlm::BEGIN_REQ) return tlm::TLM_COMPLETED;
+    b_transport(id, gp, delay);
+    phase = tlm::BEGIN_RESP;
+    return tlm::TLM_COMPLETED;
+}
+
+unsigned MemoryBase::transport_dbg(int, tlm::tlm_generic_payload& gp) {
     return access(gp, true) ? gp.get_data_length() : 0;
 }
 
-bool Memory::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
+bool MemoryBase::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
     // DMI covers the one 4 KiB page holding the address: pages are allocated
     // independently, so no larger range is contiguous on the host.
     const uint64_t base = gp.get_address() & ~(SparseMemory::kPageBytes - 1);

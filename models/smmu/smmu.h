@@ -1,39 +1,55 @@
 // SystemC shell of the SMMU: three TLM-2.0 sockets around SmmuCore.
 //  upstream   (target, multi): DMA from masters, StreamID etc. in SmmuExtension
+//             (or the port's default StreamID)
 //  downstream (initiator):     table walks, config fetches, queue accesses and
 //                              the translated DMA, to memory
 //  mmio       (target):        the register file (2 x 64 KiB pages)
+// Every socket follows the TLM-2.0 base protocol (IEEE 1666-2011 14.2):
+//  - upstream: b_transport (loosely timed: the delay annotates translation
+//    and memory time); nb_transport_fw with the four phases (approximately
+//    timed: END_REQ when a translation slot takes the request, so full slots
+//    hold the initiator back; BEGIN_RESP when the translation and the memory
+//    access are done; responses to one port in completion order, one at a
+//    time); transport_dbg (translated from the tables through the downstream
+//    debug transport: no cache, statistic, event or time changes); DMI for
+//    the translated page, intersected with what the downstream target grants,
+//    and withdrawn (invalidate_direct_mem_ptr on every port that got some)
+//    when a CFGI/TLBI/ATC_INV command executes, CR0, GBPA or STRTAB_BASE is
+//    written, or the downstream target withdraws its own.
+//  - downstream: b_transport, transport_dbg and DMI towards any base-protocol
+//    target (a target must implement b_transport, IEEE 1666-2011 14.2.1).
+//  - mmio: b_transport, nb_transport_fw (completes at BEGIN_REQ: TLM_COMPLETED
+//    with the access time annotated), transport_dbg (reads only); no DMI
+//    (refused for the whole register space, dmi_allowed stays false).
 // Timing: the core computes each translation's completion cycle from its
 // caches, slots and ports (docs/timing.md); this shell turns cycles into
-// sc_time: it annotates the upstream transaction's delay (loosely timed) and
-// waits out each command in its command-queue thread.
+// sc_time and waits out each command in its command-queue thread.
+// BasicSmmu<BUSWIDTH, MMIO_BUSWIDTH> picks the sockets' bus widths; Smmu is
+// the 32-bit one.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
+#include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/smmu/smmu_core.h"
+#include "tlm/report.h"
 #include "tlm/smmu_extension.h"
 #include "tlm/tlm_memory_port.h"
 
 namespace smmu {
 
-class Smmu : public sc_core::sc_module {
+// The SMMU module but its sockets: BasicSmmu adds them at the widths it is
+// given and registers these callbacks with them.
+class SmmuBase : public sc_core::sc_module {
 public:
-    // Any number of masters, none included (an instance may have no devices).
-    tlm_utils::multi_passthrough_target_socket<Smmu, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND>
-        upstream;
-    tlm_utils::simple_initiator_socket<Smmu> downstream;
-    tlm_utils::simple_target_socket<Smmu> mmio;
-
-    SC_HAS_PROCESS(Smmu);
-    // `mmio_cycles`: what one register access costs.
-    Smmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles = 1);
-
+    SC_HAS_PROCESS(SmmuBase);
     SmmuCore& core() { return core_; }
     const SmmuCore& core() const { return core_; }
     sc_core::sc_time clock_period() const { return period_; }
@@ -41,19 +57,116 @@ public:
     Cycle now_cycles(sc_core::sc_time offset = sc_core::SC_ZERO_TIME) const;
     sc_core::sc_time time_of(Cycle c) const { return sc_core::sc_time::from_value(c * period_.value()); }
 
-private:
+    // The StreamID of transactions arriving on upstream port `port` (the
+    // port-th master bound) without an SmmuExtension: no SubstreamID,
+    // unprivileged data. A port without one warns once (report::kUpstream)
+    // and uses StreamID 0.
+    void set_default_stream(unsigned port, uint32_t sid);
+
+protected:
+    SmmuBase(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles);
+    // Called by the subclass's constructor with its sockets.
+    void attach(TlmForwardPort& downstream);
+    // The backward path to upstream port `port`, and how many are bound.
+    virtual tlm::tlm_bw_transport_if<>* upstream_bw(unsigned port) = 0;
+    virtual unsigned upstream_ports() = 0;
+
     void upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    tlm::tlm_sync_enum upstream_nb_transport_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase,
+                                                sc_core::sc_time& delay);
+    unsigned upstream_transport_dbg(int port, tlm::tlm_generic_payload& gp);
+    bool upstream_get_direct_mem_ptr(int port, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    void downstream_invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
     void mmio_b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    tlm::tlm_sync_enum mmio_nb_transport_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase,
+                                            sc_core::sc_time& delay);
     unsigned mmio_transport_dbg(tlm::tlm_generic_payload& gp);
+    bool mmio_get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    void end_of_elaboration() override;
+
+private:
+    // Per upstream port: its default StreamID, and its AT response channel.
+    struct AtTxn;
+    struct Port {
+        bool has_sid = false;
+        bool warned = false;
+        uint32_t sid = 0;
+        bool dmi_granted = false;  // something to withdraw on invalidation
+        AtTxn* in_resp = nullptr;  // between BEGIN_RESP and END_RESP
+        std::vector<AtTxn*> waiting;  // responses ready behind it, oldest first
+    };
+    struct AtTxn {
+        tlm::tlm_generic_payload* gp = nullptr;
+        unsigned port = 0;
+        bool req_ended = false;
+    };
+
+    Port& port(unsigned p);
+    // The request a transaction makes: from its SmmuExtension, else its port's default.
+    TranslationRequest request(unsigned port, const tlm::tlm_generic_payload& gp, SmmuExtension* ext);
+    // Translates and forwards one upstream transaction (b_transport and the AT
+    // thread): `delay` in, the arrival after now; out, the response after now.
+    // `accepted`: the cycle a translation slot took it.
+    void transact(unsigned port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay, Cycle& accepted);
     bool mmio_access(tlm::tlm_generic_payload& gp);
     void cmdq_thread();
+    void withdraw_dmi();
+
+    // Approximately timed upstream.
+    void at_thread();
+    void at_phase_method();
+    void at_end_req(AtTxn& x);
+    void at_respond(AtTxn& x);
+    void at_finish(Port& p);
+    AtTxn* at_alloc();
 
     unsigned mmio_cycles_;
     sc_core::sc_time period_;
     double inv_period_;  // 1 / period_.value(), for now_cycles()
     TlmMemoryPort port_;
+    TlmDebugPort debug_port_;
+    TlmForwardPort* downstream_ = nullptr;
     SmmuCore core_;
     sc_core::sc_event cmdq_kick_;
+    std::vector<Port> ports_;
+    bool dmi_granted_ = false;
+    // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.
+    tlm_utils::peq_with_get<AtTxn> at_arrivals_, at_phases_;
+    std::vector<std::unique_ptr<AtTxn>> at_pool_;
+    std::vector<AtTxn*> at_free_;
 };
+
+template <unsigned BUSWIDTH = 32, unsigned MMIO_BUSWIDTH = BUSWIDTH>
+class BasicSmmu : public SmmuBase {
+public:
+    // Any number of masters, none included (an instance may have no devices).
+    tlm_utils::multi_passthrough_target_socket<SmmuBase, BUSWIDTH, tlm::tlm_base_protocol_types, 0,
+                                               sc_core::SC_ZERO_OR_MORE_BOUND>
+        upstream;
+    tlm_utils::simple_initiator_socket<SmmuBase, BUSWIDTH> downstream;
+    tlm_utils::simple_target_socket<SmmuBase, MMIO_BUSWIDTH> mmio;
+
+    // `mmio_cycles`: what one register access costs.
+    BasicSmmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles = 1)
+        : SmmuBase(name, params, mmio_cycles), upstream("upstream"), downstream("downstream"), mmio("mmio") {
+        upstream.register_b_transport(this, &BasicSmmu::upstream_b_transport);
+        upstream.register_nb_transport_fw(this, &BasicSmmu::upstream_nb_transport_fw);
+        upstream.register_transport_dbg(this, &BasicSmmu::upstream_transport_dbg);
+        upstream.register_get_direct_mem_ptr(this, &BasicSmmu::upstream_get_direct_mem_ptr);
+        downstream.register_invalidate_direct_mem_ptr(this, &BasicSmmu::downstream_invalidate_direct_mem_ptr);
+        mmio.register_b_transport(this, &BasicSmmu::mmio_b_transport);
+        mmio.register_nb_transport_fw(this, &BasicSmmu::mmio_nb_transport_fw);
+        mmio.register_transport_dbg(this, &BasicSmmu::mmio_transport_dbg);
+        mmio.register_get_direct_mem_ptr(this, &BasicSmmu::mmio_get_direct_mem_ptr);
+        attach(downstream);
+    }
+
+protected:
+    tlm::tlm_bw_transport_if<>* upstream_bw(unsigned port) override { return upstream[port]; }
+    unsigned upstream_ports() override { return upstream.size(); }
+};
+
+using Smmu = BasicSmmu<32>;
+using Smmu64 = BasicSmmu<64>;
 
 }  // namespace smmu

@@ -6,7 +6,6 @@ namespace smmu {
 
 using arch::Opcode;
 
-namespace {
 bool is_invalidation(Opcode op) {
     switch (op) {
         case Opcode::CFGI_STE:
@@ -28,7 +27,6 @@ bool is_invalidation(Opcode op) {
         default: return false;
     }
 }
-}  // namespace
 
 SmmuCore::SmmuCore(MemoryPort& mem, const SmmuCoreParams& p)
     : regs_(p.caps, p.cmdq_max_log2, p.eventq_max_log2, p.idr),
@@ -84,26 +82,41 @@ void SmmuCore::execute(const arch::Command& c) {
     }
 }
 
+TranslationResult SmmuCore::global_bypass(const TranslationRequest& req) const {
+    // SMMUEN=0: GBPA decides, without events (IHI 0070 6.3.14); an input
+    // beyond the OAS aborts, also without an event (IHI 0070 3.4).
+    TranslationResult r;
+    const bool beyond_oas = caps().oas < 64 && (req.iova >> caps().oas) != 0;
+    r.outcome = regs_.gbpa_abort() || beyond_oas ? TranslationResult::Outcome::Aborted
+                                                 : TranslationResult::Outcome::Bypassed;
+    r.pa = r.ipa = req.iova;
+    r.size = arch::granule_bytes(arch::Granule::K4);
+    r.perms = r.priv = r.unpriv = {true, true, true};
+    return r;
+}
+
+TranslationResult SmmuCore::translate_debug(const TranslationRequest& req, MemoryPort& mem) const {
+    if (!regs_.smmu_enabled()) return global_bypass(req);
+    Translator walker(mem, caps());
+    AccessLog log;
+    return walker.translate(regs_.stream_table(), req, log);
+}
+
 TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& log, unsigned port, Cycle arrival,
-                                      Cycle* done) {
+                                      Cycle* done, Cycle* accepted) {
     ++stats_.transactions;
     TranslationResult r;
     Cycle t = arrival;
+    if (accepted) *accepted = arrival;
     if (!regs_.smmu_enabled()) {
-        // SMMUEN=0: GBPA decides, without events (IHI 0070 6.3.14); an input
-        // beyond the OAS aborts, also without an event (IHI 0070 3.4).
-        const bool beyond_oas = caps().oas < 64 && (req.iova >> caps().oas) != 0;
-        r.outcome = regs_.gbpa_abort() || beyond_oas ? TranslationResult::Outcome::Aborted
-                                                     : TranslationResult::Outcome::Bypassed;
-        r.pa = r.ipa = req.iova;
-        r.size = arch::granule_bytes(arch::Granule::K4);
-        r.perms = r.priv = r.unpriv = {true, true, true};
+        r = global_bypass(req);
         t += unit_.params().pipeline_cycles;
     } else {
         const unsigned walk_before = log.walk_reads, config_before = log.config_reads;
         const TimedTranslation tt = unit_.translate(regs_.stream_table(), req, port, arrival, log);
         r = tt.result;
         t = tt.done;
+        if (accepted) *accepted = tt.accepted;
         stats_.walk_reads += log.walk_reads - walk_before;
         stats_.config_reads += log.config_reads - config_before;
     }

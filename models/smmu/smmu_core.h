@@ -15,6 +15,9 @@
 
 namespace smmu {
 
+// CFGI_*, TLBI_* and ATC_INV: the commands that remove cached translations.
+bool is_invalidation(arch::Opcode op);
+
 struct SmmuCoreParams {
     SmmuCaps caps;
     unsigned cmdq_max_log2 = 19;    // IDR1.CMDQS
@@ -61,9 +64,14 @@ public:
 
     // One upstream transaction arriving on `port` at cycle `arrival`: global
     // bypass/abort when disabled (GBPA), else the translation; a fault is
-    // recorded in the event queue. `done` receives the completion cycle.
+    // recorded in the event queue. `done` receives the completion cycle,
+    // `accepted` the cycle a translation slot took the transaction.
     TranslationResult translate(const TranslationRequest& req, AccessLog& log, unsigned port = 0, Cycle arrival = 0,
-                                Cycle* done = nullptr);
+                                Cycle* done = nullptr, Cycle* accepted = nullptr);
+    // The translation `req` would get, from the tables alone, read through
+    // `mem` (a debug port): no cache, statistic, event or timeline changes
+    // (debuggers' accesses, DMI requests).
+    TranslationResult translate_debug(const TranslationRequest& req, MemoryPort& mem) const;
 
     RegisterFile& regs() { return regs_; }
     const RegisterFile& regs() const { return regs_; }
@@ -81,6 +89,8 @@ public:
 
 private:
     void execute(const arch::Command& c) override;
+    // SMMUEN=0: GBPA's bypass or abort, without a translation.
+    TranslationResult global_bypass(const TranslationRequest& req) const;
 
     RegisterFile regs_;
     TranslationUnit unit_;  // its TimedPort is the SMMU's path to memory

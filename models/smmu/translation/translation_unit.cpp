@@ -119,6 +119,7 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     TimedTranslation out;
     const SlotPool::Grant slot = translation_slots_.acquire(arrival);
     Cycle t = slot.start;
+    out.accepted = slot.start;
     timed_.set_cursor(&t);
     // Every exit returns `out` itself, so it is built in the caller's place
     // (a returned copy of it was a visible part of a TLB hit's cost).

@@ -47,6 +47,7 @@ struct MicroArchParams {
 
 struct TimedTranslation {
     TranslationResult result;
+    Cycle accepted = 0;  // a translation slot took it (its arrival, or later when all were busy)
     Cycle done = 0;
     bool utlb_hit = false, tlb_hit = false, config_hit = false, walked = false;
 };
