@@ -37,6 +37,9 @@ std::vector<EventInfo> build_table() {
         {EventId::F_TLB_CONFLICT, "F_TLB_CONFLICT", cat({head, txn, {S2, CLASS, InputAddr}})},
         {EventId::F_CFG_CONFLICT, "F_CFG_CONFLICT", head},
         {EventId::E_PAGE_REQUEST, "E_PAGE_REQUEST", cat({head, {RnW, InputAddr}})},
+        // A VMS fetch that aborted (IHI 0070 7.3.20): laid out as F_CD_FETCH. No
+        // VMS here (no ECMDQ/vSMMU features), but software decodes the record.
+        {EventId::F_VMS_FETCH, "F_VMS_FETCH", cat({head, {FetchAddr}})},
     };
 }
 }  // namespace

@@ -26,6 +26,7 @@ enum class EventId : uint8_t {
     F_TLB_CONFLICT = 0x20,
     F_CFG_CONFLICT = 0x21,
     E_PAGE_REQUEST = 0x24,
+    F_VMS_FETCH = 0x25,
 };
 
 // Event CLASS (dw1[41:40]): what the faulting stage-2 access was for.

@@ -51,6 +51,7 @@ inline constexpr FieldDef EVENTQS = reg_field("EVENTQS", 20, 16);
 inline constexpr FieldDef CMDQS = reg_field("CMDQS", 25, 21);
 }  // namespace idr1
 namespace idr3 {
+inline constexpr FieldDef STT = reg_field("STT", 4, 4);
 inline constexpr FieldDef FWB = reg_field("FWB", 8, 8);
 inline constexpr FieldDef RIL = reg_field("RIL", 10, 10);
 }  // namespace idr3

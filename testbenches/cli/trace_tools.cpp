@@ -68,6 +68,7 @@ int convert(const Args& a, std::ostream& out) {
             ++records;
             if (rec.change) {
                 ++controls;
+                if (cfg) check_change(*cfg, *rec.change);
                 os << binary_trace::encode(rec, 0, false);
                 continue;
             }
@@ -119,6 +120,7 @@ int stats(const Args& a, std::ostream& out) {
         last = rec.time_ns;
         if (rec.change) {
             ++controls;
+            if (cfg) check_change(*cfg, *rec.change);
             continue;
         }
         ++dmas;

@@ -366,6 +366,14 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
     const std::string at = ch.where + ": ";
     if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return guest_invalidate(ch);
     const PageAttrs attrs{ch.read, ch.write, ch.exec};
+    // The page table knows no file: an overlap is blamed on the record.
+    auto map_into = [&](PageTable& table) {
+        try {
+            table.map(ch.in, ch.out, ch.size, attrs);
+        } catch (const InputError& e) {
+            throw InputError(at + "in: " + e.what());
+        }
+    };
     if (ch.stage2 && ch.target == "*") {
         // Guest RAM changed: every S2 domain that maps it (one per VM, or one
         // per device when S2s are not shared) gets the same edit.
@@ -383,7 +391,7 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
         PathStats& path = paths_["s2_change"];
         ++path.changes;
         if (ch.kind == ChangeRecord::Kind::Map) {
-            vm->second.s2->map(ch.in, ch.out, ch.size, attrs);
+            map_into(*vm->second.s2);
             return "s2_change";  // a new entry needs no invalidation
         }
         vm->second.s2->unmap(ch.in, ch.size);
@@ -428,7 +436,7 @@ std::string HostDriver::apply(const ChangeRecord& ch) {
     PathStats& path = paths_[name];
     ++path.changes;
     if (ch.kind == ChangeRecord::Kind::Map) {
-        t->second.table->map(ch.in, ch.out, ch.size, attrs);
+        map_into(*t->second.table);
         return name;
     }
     t->second.table->unmap(ch.in, ch.size);

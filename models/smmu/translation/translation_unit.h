@@ -42,7 +42,8 @@ struct MicroArchParams {
     unsigned inv_cycles = 0;               // more for each CFGI/TLBI/ATC_INV
     uint64_t seed = 1;                     // random replacement
 
-    uint64_t period_ps() const { return 1000000ull / clock_mhz; }
+    // Rounded to the nearest picosecond (docs/timing.md): 1500 MHz is 667 ps.
+    uint64_t period_ps() const { return (1000000ull + clock_mhz / 2) / clock_mhz; }
 };
 
 struct TimedTranslation {
