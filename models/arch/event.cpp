@@ -33,7 +33,7 @@ std::vector<EventInfo> build_table() {
         {EventId::F_TRANSLATION, "F_TRANSLATION", fault},
         {EventId::F_ADDR_SIZE, "F_ADDR_SIZE", fault},
         {EventId::F_ACCESS, "F_ACCESS", fault},
-        {EventId::F_PERMISSION, "F_PERMISSION", fault},
+        {EventId::F_PERMISSION, "F_PERMISSION", cat({fault, {TTRnW}})},
         {EventId::F_TLB_CONFLICT, "F_TLB_CONFLICT", cat({head, txn, {S2, CLASS, InputAddr}})},
         {EventId::F_CFG_CONFLICT, "F_CFG_CONFLICT", head},
         {EventId::E_PAGE_REQUEST, "E_PAGE_REQUEST", cat({head, {RnW, InputAddr}})},

@@ -998,4 +998,11 @@ TEST_CASE("decode: every field Linux sets, and every architected event by name",
     CHECK(sub.at("name").get<std::string>() == "C_BAD_SUBSTREAMID");
     CHECK(sub.at("SSID").get<uint64_t>() == 3);
     CHECK_FALSE(sub.contains("SSV"));
+    // F_PERMISSION carries TTRnW (dword 1 bit 44, Linux's EVTQ_1_TT_READ, IHI 0070 7.3.16).
+    const auto perm = smmu::sim::decode("event", {"0x0000000700000013", "0x0000118000000000"});
+    CHECK(perm.at("name").get<std::string>() == "F_PERMISSION");
+    CHECK(perm.at("TTRnW").get<uint64_t>() == 1);
+    CHECK(perm.at("CLASS").get<uint64_t>() == 1);
+    CHECK(perm.at("S2").get<uint64_t>() == 1);
+    CHECK_FALSE(smmu::sim::decode("event", {"0x10"}).contains("TTRnW"));
 }

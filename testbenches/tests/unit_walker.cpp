@@ -888,6 +888,18 @@ TEST_CASE("Nested stage 2 faults on CD and S1 table fetches", "[walker][fault][n
         CHECK(r.log.walk_reads == 4 + 5 + 5 + 4);
         CHECK(r.log.config_reads == 2);
     }
+    SECTION("S2 permission fault reading an S1 table: CLASS=TT, TTRnW=1 (IHI 0070 7.3.16)") {
+        Rig r;
+        layout_nested(r);
+        r.w64(0x200'3018, 0x3000'3000 | 0x483);  // the S1 level 2 table's page: S2AP write-only
+        const auto req = rq(3, kVa);
+        const EventRecord e = event_of(req, r.run(req));
+        CHECK(e.id() == 0x13);
+        CHECK(e.get(evt::S2) == 1);
+        CHECK(e.get(evt::CLASS) == 1);
+        CHECK(e.get(evt::TTRnW) == 1);  // a table read, not an HTTU write, faulted
+        CHECK(e.get(evt::IPA) == 0x4000'3000);
+    }
     SECTION("S2 fault on the CD fetch: CLASS=CD, IPA = CD address") {
         Rig r;
         layout_nested(r);
