@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "models/arch/ste.h"
+#include "models/smmu/translation/translation_unit.h"
 #include "testbenches/config/input_error.h"
 #include "testbenches/config/numbers.h"
 
@@ -516,11 +517,11 @@ void check_name(const Entry& e, const std::string& section) {
                          ": a name must start with a letter or '_' and hold only letters, digits, '_' and '-'");
 }
 
-// Cache entries all caches may hold together (every SMMU instance's caches, and
-// a micro-TLB per device): 2^22, about 256 MiB of cache state at the 64 bytes an
-// entry takes with its tag. The caches allocate every entry up front, so a
-// typo'd size must not exhaust memory when the platform is built.
-constexpr uint64_t kCacheEntryBudget = uint64_t{1} << 22;
+// Memory all caches may take together (every SMMU instance's caches, and a
+// micro-TLB per device): 512 MiB. The caches allocate every entry when the
+// platform is built, so a mistyped size must not exhaust memory; the cost of
+// an entry is the model's own (TranslationUnit::cache_entry_bytes).
+constexpr uint64_t kCacheBudgetBytes = uint64_t{512} << 20;
 
 // Reads smmu.*; returns where each cache's `entries` was set (for the budget).
 std::vector<Setting> read_smmu(const Fields& f, SmmuParams& s) {
@@ -896,14 +897,15 @@ Config build(const Node& root) {
     if (const Node* devices = top.get("devices"))
         for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c, lim));
     // Every instance has each cache; the micro-TLB is per upstream port (device).
-    uint64_t total = 0;
+    uint64_t bytes = 0;
     for (const auto& [name, cc] : c.smmu.caches)
-        total += uint64_t{cc.entries} * (name == "utlb" ? std::max<std::size_t>(c.devices.size(), 1) : c.smmus.size());
-    if (total > kCacheEntryBudget)
-        fail_latest(cache_entries, "the caches would hold " + std::to_string(total) + " entries in all (" +
-                                       std::to_string(c.smmus.size()) + " SMMU instance(s), utlb per device), over the "
-                                       "budget of " + std::to_string(kCacheEntryBudget) +
-                                       " entries (about 256 MiB); make them smaller");
+        bytes += uint64_t{cc.entries} * TranslationUnit::cache_entry_bytes(name) *
+                 (name == "utlb" ? std::max<std::size_t>(c.devices.size(), 1) : c.smmus.size());
+    if (bytes > kCacheBudgetBytes)
+        fail_latest(cache_entries, "the caches would take " + std::to_string(bytes >> 20) + " MiB (" +
+                                       std::to_string(c.smmus.size()) + " SMMU instance(s), a utlb per device), over "
+                                       "the budget of " + std::to_string(kCacheBudgetBytes >> 20) +
+                                       " MiB; make them smaller");
     // Mainline Linux keeps the VMID in the S2 domain, so an S2 cannot be used
     // on two SMMU instances (arm_vsmmu_init checks the S2 belongs to the SMMU).
     if (c.host.vmid_policy == VmidPolicy::PerS2Domain) {

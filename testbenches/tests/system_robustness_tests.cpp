@@ -46,6 +46,7 @@ TEST_CASE("command line: no command, unknown command", "[robustness][cli]") {
     bad_input("", "smmu-sim: command line: no command (smmu-sim --help lists them)");
     bad_input("simulate", "smmu-sim: command line: unknown command 'simulate'");
     bad_input("decode", "smmu-sim: decode: give a structure (ste, cd, cmd or event) and its words");
+    bad_input("trace", "smmu-sim: command line: trace needs convert or stats (smmu-sim trace --help)");
     const Run help = smmu_sim("--help");
     CHECK(help.exit_code == 0);
     CHECK(has(help.out, "usage: smmu-sim"));

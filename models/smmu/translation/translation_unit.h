@@ -87,6 +87,9 @@ public:
     void for_each_cache(const std::function<void(const std::string&, const CacheStats&)>& fn) const;
     // Entries of the IOTLB, for checkers.
     const Tlb& iotlb() const { return iotlb_; }
+    // Bytes one entry of the cache named as in for_each_cache takes (all are
+    // allocated up front): what a config's cache sizes cost in memory.
+    static std::size_t cache_entry_bytes(const std::string& name);
 
 private:
     struct ConfigEntry {
