@@ -42,10 +42,21 @@ std::vector<EventInfo> build_table() {
         {EventId::F_VMS_FETCH, "F_VMS_FETCH", cat({head, {FetchAddr}})},
     };
 }
+
+// 0xE0-0xEF: IMPLEMENTATION DEFINED events (IHI 0070 7.3.21), named by number;
+// their layout is the implementation's, so no fields beyond the EventID.
+std::vector<EventInfo> with_impdef(std::vector<EventInfo> table) {
+    static constexpr std::string_view kNames[16] = {
+        "IMPDEF_EVENT0",  "IMPDEF_EVENT1",  "IMPDEF_EVENT2",  "IMPDEF_EVENT3", "IMPDEF_EVENT4",  "IMPDEF_EVENT5",
+        "IMPDEF_EVENT6",  "IMPDEF_EVENT7",  "IMPDEF_EVENT8",  "IMPDEF_EVENT9", "IMPDEF_EVENT10", "IMPDEF_EVENT11",
+        "IMPDEF_EVENT12", "IMPDEF_EVENT13", "IMPDEF_EVENT14", "IMPDEF_EVENT15"};
+    for (unsigned n = 0; n < 16; ++n) table.push_back({static_cast<EventId>(0xE0 + n), kNames[n], {}});
+    return table;
+}
 }  // namespace
 
 const std::vector<EventInfo>& all_events() {
-    static const std::vector<EventInfo> table = build_table();
+    static const std::vector<EventInfo> table = with_impdef(build_table());
     return table;
 }
 

@@ -582,7 +582,13 @@ TEST_CASE("Event ids and names", "[arch][evt]") {
         CHECK(info->name == name);
         CHECK(event_name(static_cast<EventId>(id)) == name);
     }
-    CHECK(all_events().size() == std::size(expected));
+    CHECK(all_events().size() == std::size(expected) + 16);
+    // IMPLEMENTATION DEFINED events 0xE0-0xEF (IHI 0070 7.3.21), by number.
+    CHECK(event_name(static_cast<EventId>(0xE0)) == "IMPDEF_EVENT0");
+    CHECK(event_name(static_cast<EventId>(0xEF)) == "IMPDEF_EVENT15");
+    CHECK(event_info(0xEF)->fields.empty());
+    CHECK(event_info(0xDF) == nullptr);
+    CHECK(event_info(0xF0) == nullptr);
     CHECK(event_info(0x00) == nullptr);
     CHECK(event_info(0x0c) == nullptr);
     CHECK(event_info(0x26) == nullptr);
