@@ -339,6 +339,13 @@ std::string range_text(uint64_t base, uint64_t size) {
     return "[" + hex(base) + ", " + (wraps ? "beyond 2^64" : hex(base + size)) + ")";
 }
 
+// "IPA range [a, b) exceeds the 40-bit IPA space (vms.vm0.s2.ias)": one wording
+// for config mappings and trace records.
+std::string exceeds(const std::string& space, uint64_t base, uint64_t size, unsigned bits, const std::string& limit) {
+    return space + " range " + range_text(base, size) + " exceeds the " + std::to_string(bits) + "-bit " + space +
+           " space (" + limit + ")";
+}
+
 bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
     return a - b < b_size || b - a < a_size;  // unsigned: a lies in b's range, or b in a's
 }
@@ -443,8 +450,7 @@ ParsedMapping read_mapping(const Node& item, const std::string& path, const Spac
     if (m.out % unit) fail(out.where, f.field(s.out_key), hex(m.out) + " is not aligned to " + unit_name);
     if (!fits(m.in, m.size, uint64_t{1} << s.in_bits))
         fail_latest({{&in, f.field(s.in_key)}, {s.in_bits_node, s.in_bits_node_field}},
-                    s.in_name + " range " + range_text(m.in, m.size) + " exceeds the " + std::to_string(s.in_bits) +
-                        "-bit " + s.in_name + " space (" + s.in_bits_field + ")");
+                    exceeds(s.in_name, m.in, m.size, s.in_bits, s.in_bits_field));
     return p;
 }
 
@@ -489,8 +495,7 @@ void check_pa(const ParsedMapping& p, const PaSpace& pa) {
         fail_latest(limits, problem);
     };
     if (!fits(m.out, m.size, uint64_t{1} << pa.bits))
-        blame({{pa.bits_node, pa.bits_field}}, "PA range " + range_text(m.out, m.size) + " exceeds the " +
-                                                   std::to_string(pa.bits) + "-bit PA space (" + pa.bits_field + ")");
+        blame({{pa.bits_node, pa.bits_field}}, exceeds("PA", m.out, m.size, pa.bits, pa.bits_field));
     if (overlaps(m.out, m.size, pa.table_base, pa.table_size))
         blame({{pa.table_base_node, "memory.table_base"}, {pa.table_size_node, "memory.table_size"}},
               "PA range " + range_text(m.out, m.size) + " overlaps the table region " +
@@ -944,14 +949,12 @@ void check_change(const Config& c, const ChangeRecord& ch) {
         if (ch.in % granule) fail(ch.where, "in", hex(ch.in) + " is not aligned to " + unit);
         if (map && ch.out % granule) fail(ch.where, "out", hex(ch.out) + " is not aligned to " + unit);
         if (!fits(ch.in, ch.size, uint64_t{1} << in_bits))
-            fail(ch.where, "in", in_name + " range " + range_text(ch.in, ch.size) + " exceeds the " +
-                                     std::to_string(in_bits) + "-bit " + in_name + " space (" + in_bits_field + ")");
+            fail(ch.where, "in", exceeds(in_name, ch.in, ch.size, in_bits, in_bits_field));
         if (!map) return;
         if (out_vm) {
             if (!fits(ch.out, ch.size, uint64_t{1} << out_vm->s2.ias))
-                fail(ch.where, "out", "IPA range " + range_text(ch.out, ch.size) + " exceeds the " +
-                                          std::to_string(out_vm->s2.ias) + "-bit IPA space (vms." + out_vm->name +
-                                          ".s2.ias)");
+                fail(ch.where, "out",
+                     exceeds("IPA", ch.out, ch.size, out_vm->s2.ias, "vms." + out_vm->name + ".s2.ias"));
             return;
         }
         ParsedMapping p;
