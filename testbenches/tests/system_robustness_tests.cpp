@@ -125,6 +125,12 @@ TEST_CASE("config semantic errors are caught at load, before the simulation star
     bad_input("run --config " + kConfig + " --set devices.dev0.sid=0x100", "does not fit in smmu.sid_bits (8)");
     bad_input("translate --config " + kErrors + "overlap_s2.yaml --device dev0 --iova 0", "overlap_s2.yaml:5:");
     bad_input("replay traces/examples/linux-probe.script --config " + kErrors + "oas.yaml", "oas.yaml:2: smmu.oas");
+    // Issue 11, class 3: register accesses that take no time would let replay's polls spin
+    // forever (and made `run` end with exit 3): refused at load, by both commands.
+    const std::string zero = " --set host.mmio_latency_ns=0 --set smmu.mmio_cycles=0";
+    bad_input("replay " + kSrc + "/traces/examples/linux-probe.script" + zero,
+              "--set smmu.mmio_cycles=0: smmu.mmio_cycles: host.mmio_latency_ns and smmu.mmio_cycles are both 0");
+    bad_input("run --config " + kConfig + zero, "host.mmio_latency_ns and smmu.mmio_cycles are both 0");
 }
 
 TEST_CASE("trace errors: one message with file, line and field, no summary, exit 2", "[robustness][trace]") {
