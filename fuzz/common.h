@@ -175,6 +175,10 @@ inline SmmuCaps random_caps(Input& in) {
         c.s1p = f & 1; c.s2p = f & 2; c.vmid16 = f & 4; c.asid16 = f & 8; c.cd2l = f & 16;
         c.two_level_strtab = f & 32; c.gran4k = f & 64; c.gran16k = f & 128; c.gran64k = f & 256;
         c.ats = f & 512;
+        // The ID register values the ILLEGAL rules read (IDR0.STALL_MODEL, HTTU, IDR3.STT).
+        c.stall_model = (f >> 10) % 3;
+        c.httu = (f >> 12) % 3;
+        c.stt = f & 0x4000;
         if (!c.s1p && !c.s2p) c.s2p = true;  // an SMMU implements at least one stage (IHI 0070 6.3.1)
     }
     return c;

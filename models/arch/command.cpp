@@ -34,7 +34,7 @@ std::vector<OpcodeInfo> build_table() {
         {Opcode::TLBI_S2_IPA, "TLBI_S2_IPA", {VMID, NUM, SCALE, Leaf, TTL, TG, IPA}},
         {Opcode::TLBI_NSNH_ALL, "TLBI_NSNH_ALL", {}},
         {Opcode::ATC_INV, "ATC_INV", {SSV, SSID, SID, Global, AtcSize, AtcAddr}},
-        {Opcode::PRI_RESP, "PRI_RESP", {SSV, SSID, SID, GRPID, PriResp}},
+        {Opcode::PRI_RESP, "PRI_RESP", {SSV, SSID, SID, PRGIndex, PriResp}},
         {Opcode::RESUME, "RESUME", {SID, Action, STAG}},
         {Opcode::STALL_TERM, "STALL_TERM", {SID}},
         {Opcode::SYNC, "SYNC", {CS, MSH, MSIAttr, MSIData, MSIAddr}},

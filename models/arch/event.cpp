@@ -33,16 +33,30 @@ std::vector<EventInfo> build_table() {
         {EventId::F_TRANSLATION, "F_TRANSLATION", fault},
         {EventId::F_ADDR_SIZE, "F_ADDR_SIZE", fault},
         {EventId::F_ACCESS, "F_ACCESS", fault},
-        {EventId::F_PERMISSION, "F_PERMISSION", fault},
+        {EventId::F_PERMISSION, "F_PERMISSION", cat({fault, {TTRnW}})},
         {EventId::F_TLB_CONFLICT, "F_TLB_CONFLICT", cat({head, txn, {S2, CLASS, InputAddr}})},
         {EventId::F_CFG_CONFLICT, "F_CFG_CONFLICT", head},
         {EventId::E_PAGE_REQUEST, "E_PAGE_REQUEST", cat({head, {RnW, InputAddr}})},
+        // A VMS fetch that aborted (IHI 0070 7.3.20): laid out as F_CD_FETCH. No
+        // VMS here (no ECMDQ/vSMMU features), but software decodes the record.
+        {EventId::F_VMS_FETCH, "F_VMS_FETCH", cat({head, {FetchAddr}})},
     };
+}
+
+// 0xE0-0xEF: IMPLEMENTATION DEFINED events (IHI 0070 7.3.21), named by number;
+// their layout is the implementation's, so no fields beyond the EventID.
+std::vector<EventInfo> with_impdef(std::vector<EventInfo> table) {
+    static constexpr std::string_view kNames[16] = {
+        "IMPDEF_EVENT0",  "IMPDEF_EVENT1",  "IMPDEF_EVENT2",  "IMPDEF_EVENT3", "IMPDEF_EVENT4",  "IMPDEF_EVENT5",
+        "IMPDEF_EVENT6",  "IMPDEF_EVENT7",  "IMPDEF_EVENT8",  "IMPDEF_EVENT9", "IMPDEF_EVENT10", "IMPDEF_EVENT11",
+        "IMPDEF_EVENT12", "IMPDEF_EVENT13", "IMPDEF_EVENT14", "IMPDEF_EVENT15"};
+    for (unsigned n = 0; n < 16; ++n) table.push_back({static_cast<EventId>(0xE0 + n), kNames[n], {}});
+    return table;
 }
 }  // namespace
 
 const std::vector<EventInfo>& all_events() {
-    static const std::vector<EventInfo> table = build_table();
+    static const std::vector<EventInfo> table = with_impdef(build_table());
     return table;
 }
 

@@ -26,6 +26,7 @@ enum class EventId : uint8_t {
     F_TLB_CONFLICT = 0x20,
     F_CFG_CONFLICT = 0x21,
     E_PAGE_REQUEST = 0x24,
+    F_VMS_FETCH = 0x25,
 };
 
 // Event CLASS (dw1[41:40]): what the faulting stage-2 access was for.
@@ -43,6 +44,9 @@ inline constexpr FieldDef InD{"InD", 1, 34, 34};
 inline constexpr FieldDef RnW{"RnW", 1, 35, 35};
 inline constexpr FieldDef S2{"S2", 1, 39, 39};
 inline constexpr FieldDef CLASS{"CLASS", 1, 41, 40};
+// F_PERMISSION with CLASS=TT: 1 a table read, 0 a table write (HTTU) caused the
+// stage 2 fault (IHI 0070 7.3.16; Linux's EVTQ_1_TT_READ).
+inline constexpr FieldDef TTRnW{"TTRnW", 1, 44, 44};
 inline constexpr FieldDef InputAddr{"InputAddr", 2, 63, 0, true};
 inline constexpr FieldDef IPA{"IPA", 3, 51, 12, true};
 inline constexpr FieldDef FetchAddr{"FetchAddr", 3, 51, 3, true};

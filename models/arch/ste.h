@@ -19,6 +19,7 @@ inline constexpr FieldDef MEV{"MEV", 1, 19, 19};
 inline constexpr FieldDef S1STALLD{"S1STALLD", 1, 27, 27};
 inline constexpr FieldDef EATS{"EATS", 1, 29, 28};
 inline constexpr FieldDef STRW{"STRW", 1, 31, 30};
+inline constexpr FieldDef S2FWB{"S2FWB", 1, 25, 25};  // Linux's STRTAB_STE_1_S2FWB (SMMUv3.2; RES0 here)
 inline constexpr FieldDef SHCFG{"SHCFG", 1, 45, 44};
 inline constexpr FieldDef S2VMID{"S2VMID", 2, 15, 0};
 inline constexpr FieldDef S2T0SZ{"S2T0SZ", 2, 37, 32};
@@ -39,7 +40,7 @@ inline constexpr FieldDef S2R{"S2R", 2, 58, 58};
 inline constexpr FieldDef S2TTB{"S2TTB", 3, 51, 4, true};
 
 inline constexpr FieldDef kAll[] = {
-    V,     Config, S1Fmt,  S1ContextPtr, S1CDMax, S1DSS,  S1CIR,  S1COR,  S1CSH, S1STALLD, EATS,
+    V,     Config, S1Fmt,  S1ContextPtr, S1CDMax, S1DSS,  S1CIR,  S1COR,  S1CSH, S2FWB, S1STALLD, EATS,
     STRW,  MEV,    SHCFG,  S2VMID,       S2T0SZ,  S2SL0,  S2IR0,  S2OR0,  S2SH0, S2TG,     S2PS,
     S2AA64, S2ENDI, S2AFFD, S2PTW,       S2HD,    S2HA,   S2S,    S2R,    S2TTB};
 }  // namespace ste

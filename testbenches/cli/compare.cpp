@@ -59,6 +59,12 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
         } catch (const json::exception& e) {
             throw InputError("compare: " + file + ": not a stats JSON (" + e.what() + ")");
         }
+        // What every `run --stats` (and `replay --stats`) file has: anything else,
+        // `{}` or another tool's JSON, would print a table of zeros.
+        for (const char* key : {"pmu", "totals", "sim"})
+            if (!runs.back().is_object() || !runs.back().contains(key) || !runs.back()[key].is_object())
+                throw InputError("compare: " + file + ": not a stats JSON (no '" + key +
+                                 "' object; smmu-sim run --stats writes one)");
         labels.push_back(a.substr(0, eq));
     }
     struct Row {

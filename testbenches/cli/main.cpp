@@ -184,9 +184,10 @@ int cmd_translate(const std::vector<std::string>& args) {
 }
 
 int cmd_decode(const std::vector<std::string>& args) {
-    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    if (args.empty()) throw InputError("decode: give a structure (ste, cd, cmd or event) and its words");
+    if (args[0] == "--help" || args[0] == "-h") {
         std::cout << "usage: smmu-sim decode ste|cd|cmd|event WORD64...  (hex, word 0 first; missing words are 0)\n";
-        return args.empty() ? 2 : 0;
+        return 0;
     }
     const std::vector<std::string> words(args.begin() + 1, args.end());
     std::cout << decode(args[0], words).dump() << "\n";
@@ -196,8 +197,9 @@ int cmd_decode(const std::vector<std::string>& args) {
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
+    // Every exit 2 is one line on stderr (docs/robustness.md); --help has the usage.
     if (argc < 2) {
-        std::cerr << kUsage;
+        std::cerr << "smmu-sim: command line: no command (smmu-sim --help lists them)\n";
         return 2;
     }
     const std::string command = argv[1];
@@ -219,7 +221,7 @@ int sc_main(int argc, char* argv[]) {
             std::cout << kUsage;
             return 0;
         }
-        std::cerr << "smmu-sim: unknown command '" << command << "'\n" << kUsage;
+        std::cerr << "smmu-sim: command line: unknown command '" << command << "' (smmu-sim --help lists them)\n";
         return 2;
     } catch (const InputError& e) {
         std::cerr << "smmu-sim: " << e.what() << "\n";

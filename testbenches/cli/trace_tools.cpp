@@ -68,6 +68,7 @@ int convert(const Args& a, std::ostream& out) {
             ++records;
             if (rec.change) {
                 ++controls;
+                if (cfg) check_change(*cfg, *rec.change);
                 os << binary_trace::encode(rec, 0, false);
                 continue;
             }
@@ -119,6 +120,7 @@ int stats(const Args& a, std::ostream& out) {
         last = rec.time_ns;
         if (rec.change) {
             ++controls;
+            if (cfg) check_change(*cfg, *rec.change);
             continue;
         }
         ++dmas;
@@ -142,9 +144,11 @@ int stats(const Args& a, std::ostream& out) {
 }  // namespace
 
 int trace_command(const std::vector<std::string>& args, std::ostream& out) {
-    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    // Like every exit 2, a bare `trace` is one line on stderr; --help has the usage.
+    if (args.empty()) throw InputError("command line: trace needs convert or stats (smmu-sim trace --help)");
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         out << kUsage;
-        return args.empty() ? 2 : 0;
+        return 0;
     }
     const Args a = parse_args(args);
     if (a.positional.empty()) throw InputError("command line: trace needs convert or stats");

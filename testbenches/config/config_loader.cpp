@@ -12,6 +12,7 @@
 
 #include "models/arch/registers.h"
 #include "models/arch/ste.h"
+#include "models/smmu/translation/translation_unit.h"
 #include "testbenches/config/input_error.h"
 #include "testbenches/config/numbers.h"
 
@@ -28,6 +29,7 @@ struct Node {
     std::vector<Node> items;     // Seq
     std::vector<Entry> entries;  // Map, in file order
     std::string where;           // "file:line" or "--set key=value"
+    unsigned order = 0;          // which source set it: the files in order, then each --set
 
     Entry* find(std::string_view key);
     const Entry* find(std::string_view key) const;
@@ -52,6 +54,7 @@ const Entry* Node::find(std::string_view key) const { return const_cast<Node*>(t
 struct Origin {
     std::string name;
     bool has_lines;
+    unsigned order;  // Node::order
     std::string at(const YAML::Mark& m) const { return has_lines ? where(name, m.line + 1) : name; }
     mutable std::size_t nodes = 0;  // converted so far (see kMaxYamlNodes)
 };
@@ -66,6 +69,7 @@ constexpr std::size_t kMaxYamlNodes = 100000;
 Node convert(const YAML::Node& y, const Origin& origin, unsigned depth = 0) {
     Node n;
     n.where = origin.at(y.Mark());
+    n.order = origin.order;
     if (depth > kMaxYamlDepth || ++origin.nodes > kMaxYamlNodes)
         throw InputError(n.where + ": YAML nested deeper than " + std::to_string(kMaxYamlDepth) + " levels or over " +
                          std::to_string(kMaxYamlNodes) + " nodes (a recursive or exponential alias?)");
@@ -111,7 +115,7 @@ void merge_into(Node& dst, Node src) {
     }
 }
 
-Node read_file(const std::string& file) {
+Node read_file(const std::string& file, unsigned order) {
     if (!std::filesystem::exists(file)) throw InputError("missing file '" + file + "'");
     std::ifstream in(file);
     if (!in || std::filesystem::is_directory(file)) throw InputError("cannot read file '" + file + "'");
@@ -121,7 +125,7 @@ Node read_file(const std::string& file) {
     } catch (const YAML::ParserException& e) {
         throw InputError(where(file, e.mark.line + 1) + ": YAML syntax error: " + e.msg);
     }
-    Node n = convert(y, {file, true});
+    Node n = convert(y, {file, true, order});
     if (n.kind == Node::Kind::Null) n.kind = Node::Kind::Map;  // an empty file sets nothing
     if (n.kind != Node::Kind::Map) throw InputError(n.where + ": the top level must be a map of settings");
     return n;
@@ -138,7 +142,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
     }
 }
 
-void apply_set(Node& root, const std::string& arg) {
+void apply_set(Node& root, const std::string& arg, unsigned order) {
     const std::size_t eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) throw InputError("--set: '" + arg + "' is not key=value");
     const std::string origin = "--set " + arg;
@@ -148,7 +152,7 @@ void apply_set(Node& root, const std::string& arg) {
 
     Node value;
     try {
-        value = convert(YAML::Load(arg.substr(eq + 1)), {origin, false});
+        value = convert(YAML::Load(arg.substr(eq + 1)), {origin, false, order});
     } catch (const YAML::ParserException& e) {
         throw InputError(origin + ": YAML syntax error: " + e.msg);
     }
@@ -170,6 +174,7 @@ void apply_set(Node& root, const std::string& arg) {
                 cur->entries.push_back({part, origin, Node{}});
                 e = &cur->entries.back();
                 e->value.where = origin;
+                e->value.order = order;
             }
             cur = &e->value;
         }
@@ -183,6 +188,23 @@ void apply_set(Node& root, const std::string& arg) {
 
 [[noreturn]] void fail(const std::string& at, const std::string& field, const std::string& problem) {
     throw InputError(at + ": " + field + ": " + problem);
+}
+
+// A setting a check involves: its node (null: left at its default) and its name.
+struct Setting {
+    const Node* node;
+    std::string field;
+};
+
+// A check that relates several settings blames the one given last: a later
+// --config or a --set changed it, not the file that set the others. Ties (one
+// file) go to the first listed.
+[[noreturn]] void fail_latest(const std::vector<Setting>& settings, const std::string& problem) {
+    const Setting* pick = nullptr;
+    for (const Setting& s : settings)
+        if (s.node && (!pick || s.node->order > pick->node->order)) pick = &s;
+    if (!pick) throw InputError("config: " + problem);
+    fail(pick->node->where, pick->field, problem);
 }
 
 std::string describe(const Node& v) {
@@ -318,6 +340,13 @@ std::string range_text(uint64_t base, uint64_t size) {
     return "[" + hex(base) + ", " + (wraps ? "beyond 2^64" : hex(base + size)) + ")";
 }
 
+// "IPA range [a, b) exceeds the 40-bit IPA space (vms.vm0.s2.ias)": one wording
+// for config mappings and trace records.
+std::string exceeds(const std::string& space, uint64_t base, uint64_t size, unsigned bits, const std::string& limit) {
+    return space + " range " + range_text(base, size) + " exceeds the " + std::to_string(bits) + "-bit " + space +
+           " space (" + limit + ")";
+}
+
 bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
     return a - b < b_size || b - a < a_size;  // unsigned: a lies in b's range, or b in a's
 }
@@ -350,12 +379,15 @@ struct Space {
     arch::Granule granule;
     unsigned in_bits;
     std::string in_bits_field;  // the setting that bounds the input space
+    const Node* in_bits_node = nullptr;  // the setting that gave in_bits (null: a default)
+    std::string in_bits_node_field;     // and its name
 };
 
 struct ParsedMapping {
     Mapping m;
     std::string out_where;
     std::string out_field;
+    const Node* out_node = nullptr;  // null: not from the config (a trace record)
 };
 
 // Leaf sizes the granule's descriptors can express: the page and the blocks.
@@ -391,6 +423,7 @@ ParsedMapping read_mapping(const Node& item, const std::string& path, const Spac
     m.size = to_size(size, f.field("size"));
     p.out_where = out.where;
     p.out_field = f.field(s.out_key);
+    p.out_node = &out;
 
     if (const Node* perm = f.get("perm")) {
         if (perm->kind != Node::Kind::Scalar || !parse_perm(perm->scalar, m))
@@ -417,9 +450,8 @@ ParsedMapping read_mapping(const Node& item, const std::string& path, const Spac
     if (m.in % unit) fail(in.where, f.field(s.in_key), hex(m.in) + " is not aligned to " + unit_name);
     if (m.out % unit) fail(out.where, f.field(s.out_key), hex(m.out) + " is not aligned to " + unit_name);
     if (!fits(m.in, m.size, uint64_t{1} << s.in_bits))
-        fail(in.where, f.field(s.in_key),
-             s.in_name + " range " + range_text(m.in, m.size) + " exceeds the " + std::to_string(s.in_bits) + "-bit " +
-                 s.in_name + " space (" + s.in_bits_field + ")");
+        fail_latest({{&in, f.field(s.in_key)}, {s.in_bits_node, s.in_bits_node_field}},
+                    exceeds(s.in_name, m.in, m.size, s.in_bits, s.in_bits_field));
     return p;
 }
 
@@ -451,18 +483,31 @@ struct PaSpace {
     unsigned bits;
     std::string bits_field;
     uint64_t table_base, table_size;
+    const Node *bits_node = nullptr, *table_base_node = nullptr, *table_size_node = nullptr;
 };
 
 void check_pa(const ParsedMapping& p, const PaSpace& pa) {
     const Mapping& m = p.m;
+    // A trace record is always the one to blame; a config mapping shares the
+    // blame with the limits it broke.
+    auto blame = [&](std::vector<Setting> limits, const std::string& problem) {
+        if (!p.out_node) fail(p.out_where, p.out_field, problem);
+        limits.insert(limits.begin(), Setting{p.out_node, p.out_field});
+        fail_latest(limits, problem);
+    };
     if (!fits(m.out, m.size, uint64_t{1} << pa.bits))
-        fail(p.out_where, p.out_field, "PA range " + range_text(m.out, m.size) + " exceeds the " +
-                                           std::to_string(pa.bits) + "-bit PA space (" + pa.bits_field + ")");
+        blame({{pa.bits_node, pa.bits_field}}, exceeds("PA", m.out, m.size, pa.bits, pa.bits_field));
     if (overlaps(m.out, m.size, pa.table_base, pa.table_size))
-        fail(p.out_where, p.out_field, "PA range " + range_text(m.out, m.size) + " overlaps the table region " +
-                                           range_text(pa.table_base, pa.table_size) +
-                                           " (memory.table_base, memory.table_size)");
+        blame({{pa.table_base_node, "memory.table_base"}, {pa.table_size_node, "memory.table_size"}},
+              "PA range " + range_text(m.out, m.size) + " overlaps the table region " +
+                  range_text(pa.table_base, pa.table_size) + " (memory.table_base, memory.table_size)");
 }
+
+// Where the settings that limit others came from, for fail_latest (null: default).
+struct Limits {
+    const Node *oas = nullptr, *pa_bits = nullptr, *table_base = nullptr, *table_size = nullptr;
+    const Node *sid_bits = nullptr, *ssid_bits = nullptr, *vmid16 = nullptr;
+};
 
 // ---------------------------------------------------------------------------
 // Sections.
@@ -532,7 +577,15 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
     }
 }
 
-void read_smmu(const Fields& f, SmmuParams& s) {
+// Memory all caches may take together (every SMMU instance's caches, and a
+// micro-TLB per device): 512 MiB. The caches allocate every entry when the
+// platform is built, so a mistyped size must not exhaust memory; the cost of
+// an entry is the model's own (TranslationUnit::cache_entry_bytes).
+constexpr uint64_t kCacheBudgetBytes = uint64_t{512} << 20;
+
+// Reads smmu.*; returns where each cache's `entries` was set (for the budget).
+std::vector<Setting> read_smmu(const Fields& f, SmmuParams& s) {
+    std::vector<Setting> entries;
     f.read_uint("clock_mhz", s.clock_mhz, 1, 1000000);  // up to a 1 ps period
     // 52 is an IDR5.OAS encoding too, but the descriptors modelled hold 48 bits.
     if (const Node* v = f.get("oas")) s.oas = to_uint_of(*v, f.field("oas"), {32, 36, 40, 42, 44, 48});
@@ -563,6 +616,7 @@ void read_smmu(const Fields& f, SmmuParams& s) {
             const Fields c(*node, cf.field(name), {"entries", "ways", "policy", "latency"});
             CacheConfig cc;
             c.read_uint("entries", cc.entries, 0, 1u << 24);
+            if (c.get("entries")) entries.push_back({c.get("entries"), c.field("entries")});
             c.read_uint("ways", cc.ways, 0, 1u << 24);
             static const char* const policies[] = {"lru", "plru", "random", "round-robin"};
             if (const Node* v = c.get("policy"))
@@ -583,6 +637,7 @@ void read_smmu(const Fields& f, SmmuParams& s) {
         }
     }
     if (const Node* idr = f.get("idr")) read_idr(*idr, f.field("idr"), s);
+    return entries;
 }
 
 // `smmu` is read first: the table region must lie where the SMMU can reach.
@@ -600,26 +655,23 @@ void read_memory(const Fields& f, MemoryParams& m, const SmmuParams& smmu, const
             fail(v->where, f.field("table_size"), hex(m.table_size) + " is not a non-zero multiple of 4K");
     }
     const unsigned bits = std::min(m.pa_bits, smmu.oas);
-    if (!fits(m.table_base, m.table_size, uint64_t{1} << bits)) {
-        // Blame the setting that moved the region or shrank the space: the
-        // last of these the user gave, in this order of preference.
-        const Node* culprit = oas_node;
-        std::string field = "smmu.oas";
-        for (std::string_view key : {"pa_bits", "table_size", "table_base"})
-            if (const Node* v = f.get(key)) culprit = v, field = f.field(key);
-        fail(culprit ? culprit->where : "config", field,
-             "table region " + range_text(m.table_base, m.table_size) + " exceeds the " + std::to_string(bits) +
-                 "-bit PA space (memory.pa_bits, smmu.oas)");
-    }
+    if (!fits(m.table_base, m.table_size, uint64_t{1} << bits))
+        fail_latest({{f.get("table_base"), f.field("table_base")},
+                     {f.get("table_size"), f.field("table_size")},
+                     {f.get("pa_bits"), f.field("pa_bits")},
+                     {oas_node, "smmu.oas"}},
+                    "table region " + range_text(m.table_base, m.table_size) + " exceeds the " + std::to_string(bits) +
+                        "-bit PA space (memory.pa_bits, smmu.oas)");
 }
 
-PaSpace pa_space(const Config& c) {
+PaSpace pa_space(const Config& c, const Limits& lim = {}) {
     const bool memory_limits = c.memory.pa_bits <= c.smmu.oas;
     return {memory_limits ? c.memory.pa_bits : c.smmu.oas, memory_limits ? "memory.pa_bits" : "smmu.oas",
-            c.memory.table_base, c.memory.table_size};
+            c.memory.table_base, c.memory.table_size,
+            memory_limits ? lim.pa_bits : lim.oas, lim.table_base, lim.table_size};
 }
 
-VmConfig read_vm(const Entry& e, const Config& c) {
+VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim) {
     check_name(e, "vms");
     const Fields f(e, "vms." + e.key, {"vmid", "s2", "guest_tables", "map"});
     VmConfig vm;
@@ -629,8 +681,9 @@ VmConfig read_vm(const Entry& e, const Config& c) {
         const uint64_t max = c.smmu.vmid16 ? 0xffff : 0xff;
         const uint64_t id = to_uint(*v, f.field("vmid"));
         if (id > max)
-            fail(v->where, f.field("vmid"), std::to_string(id) + " does not fit in " +
-                                               (c.smmu.vmid16 ? "16 bits" : "8 bits (smmu.vmid16 is false)"));
+            fail_latest({{v, f.field("vmid")}, {lim.vmid16, "smmu.vmid16"}},
+                        std::to_string(id) + " does not fit in " +
+                            (c.smmu.vmid16 ? "16 bits" : "8 bits (smmu.vmid16 is false)"));
         for (const VmConfig& other : c.vms)
             if (other.vmid == id)
                 fail(v->where, f.field("vmid"), std::to_string(id) + " is also the vmid of vm '" + other.name + "' at " + other.where);
@@ -639,19 +692,22 @@ VmConfig read_vm(const Entry& e, const Config& c) {
     // Without AArch32 tables the SMMU's IPA size (IAS) equals its OAS: a larger
     // S2 input space could not be reached by S1 outputs, so it is the default and the limit.
     vm.s2.ias = c.smmu.oas;
+    const Node* ias_node = lim.oas;
     if (const Node* s2n = f.get("s2")) {
         const Fields s2(*s2n, f.field("s2"), {"granule", "ias"});
         if (const Node* v = s2.get("granule")) vm.s2.granule = to_granule(*v, s2.field("granule"));
         if (const Node* v = s2.get("ias")) {
             vm.s2.ias = static_cast<unsigned>(to_uint(*v, s2.field("ias"), 25, 48));
             if (vm.s2.ias > c.smmu.oas)
-                fail(v->where, s2.field("ias"), std::to_string(vm.s2.ias) + " exceeds smmu.oas (" +
-                                                     std::to_string(c.smmu.oas) + ")");
+                fail_latest({{v, s2.field("ias")}, {lim.oas, "smmu.oas"}},
+                            std::to_string(vm.s2.ias) + " exceeds smmu.oas (" + std::to_string(c.smmu.oas) + ")");
+            ias_node = v;
         }
     }
 
-    const Space space{"ipa", "pa", "IPA", vm.s2.granule, vm.s2.ias, f.field("s2.ias")};
-    const PaSpace pa = pa_space(c);
+    const Space space{"ipa",     "pa",    "IPA", vm.s2.granule, vm.s2.ias, f.field("s2.ias"),
+                      ias_node, ias_node == lim.oas ? "smmu.oas" : f.field("s2.ias")};
+    const PaSpace pa = pa_space(c, lim);
     for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
         check_pa(p, pa);
         vm.map.push_back(std::move(p.m));
@@ -674,15 +730,16 @@ VmConfig read_vm(const Entry& e, const Config& c) {
 }
 
 ContextConfig read_context(const Node& n, const std::string& path, const DeviceConfig& dev, const VmConfig* vm,
-                           const Config& c) {
+                           const Config& c, const Limits& lim) {
     const Fields f(n, path, {"ssid", "asid", "granule", "va_bits", "map"});
     ContextConfig ctx;
     ctx.where = n.where;
     if (const Node* v = f.get("ssid")) {
         const uint64_t ssid = to_uint(*v, f.field("ssid"));
         if (ssid >> c.smmu.ssid_bits)
-            fail(v->where, f.field("ssid"), std::to_string(ssid) + " does not fit in smmu.ssid_bits (" +
-                                               std::to_string(c.smmu.ssid_bits) + ")");
+            fail_latest({{v, f.field("ssid")}, {lim.ssid_bits, "smmu.ssid_bits"}},
+                        std::to_string(ssid) + " does not fit in smmu.ssid_bits (" + std::to_string(c.smmu.ssid_bits) +
+                            ")");
         ctx.ssid = static_cast<uint32_t>(ssid);
     }
     for (const ContextConfig& other : dev.contexts)
@@ -693,8 +750,9 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
     if (const Node* v = f.get("granule")) ctx.granule = to_granule(*v, f.field("granule"));
     f.read_uint("va_bits", ctx.va_bits, 25, 48);
 
-    const Space space{"va", "out", "VA", ctx.granule, ctx.va_bits, f.field("va_bits")};
-    const PaSpace pa = pa_space(c);
+    const Space space{"va", "out", "VA", ctx.granule, ctx.va_bits, f.field("va_bits"), f.get("va_bits"),
+                      f.field("va_bits")};
+    const PaSpace pa = pa_space(c, lim);
     for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
         if (vm) {
             if (!covered(vm->map, p.m.out, p.m.size))
@@ -708,7 +766,7 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
     return ctx;
 }
 
-DeviceConfig read_device(const Entry& e, Config& c) {
+DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim) {
     check_name(e, "devices");
     const Fields f(e, "devices." + e.key,
                    {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields", "ats"});
@@ -725,7 +783,8 @@ DeviceConfig read_device(const Entry& e, Config& c) {
     const Node& sid = f.require("sid");
     const uint64_t sid_value = to_uint(sid, f.field("sid"));
     if (sid_value >> c.smmu.sid_bits)
-        fail(sid.where, f.field("sid"), hex(sid_value) + " does not fit in smmu.sid_bits (" + std::to_string(c.smmu.sid_bits) + ")");
+        fail_latest({{&sid, f.field("sid")}, {lim.sid_bits, "smmu.sid_bits"}},
+                    hex(sid_value) + " does not fit in smmu.sid_bits (" + std::to_string(c.smmu.sid_bits) + ")");
     d.sid = static_cast<uint32_t>(sid_value);
     // StreamIDs are per SMMU instance.
     for (const DeviceConfig& other : c.devices)
@@ -807,7 +866,7 @@ DeviceConfig read_device(const Entry& e, Config& c) {
         if (items.empty()) fail(list.where, f.field("contexts"), "attach " + mode + " needs at least one context");
         for (std::size_t i = 0; i < items.size(); ++i)
             d.contexts.push_back(read_context(items[i], f.field("contexts") + "[" + std::to_string(i) + "]", d,
-                                              d.attach == AttachMode::Nested ? vm : nullptr, c));
+                                              d.attach == AttachMode::Nested ? vm : nullptr, c, lim));
     } else if (const Node* v = f.get("contexts")) {
         fail(v->where, f.field("contexts"), "not allowed with attach " + mode + " (only s1 and nested have contexts)");
     }
@@ -853,12 +912,14 @@ Config build(const Node& root) {
                       {"clock_mhz", "oas", "sid_bits", "ssid_bits", "vmid16", "stream_table", "strtab_split",
                        "cd_table", "cmdq_log2size", "eventq_log2size", "pipeline_cycles", "cmd_cycles", "inv_cycles",
                        "mmio_cycles", "translation_slots", "walk_slots", "tlb_ports", "walk_port_bytes", "caches", "idr"});
-    read_smmu(smmu, c.smmu);
+    const std::vector<Setting> cache_entries = read_smmu(smmu, c.smmu);
 
     const Node* memory_node = top.get("memory");
     const Fields memory(memory_node ? *memory_node : empty, "memory",
                         {"pa_bits", "read_latency_ns", "write_latency_ns", "table_base", "table_size"});
     read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
+    const Limits lim{smmu.get("oas"),      memory.get("pa_bits"),   memory.get("table_base"), memory.get("table_size"),
+                     smmu.get("sid_bits"), smmu.get("ssid_bits"), smmu.get("vmid16")};
 
     const Node* sim_node = top.get("sim");
     const Fields sim(sim_node ? *sim_node : empty, "sim", {"mode", "quantum_ns"});
@@ -900,14 +961,30 @@ Config build(const Node& root) {
     host.read_bool("skip_prefetch", c.host.skip_prefetch);
     host.read_bool("check_invalidations", c.host.check_invalidations);
     host.read_bool("bug_skip_s2_tlbi", c.host.bug_skip_s2_tlbi);
+    // A register access that takes no simulated time lets a CPU poll spin with
+    // time standing still (the SMMU never gets to move): refuse the pair.
+    if (c.host.mmio_latency_ns == 0 && c.smmu.mmio_cycles == 0)
+        fail_latest({{host.get("mmio_latency_ns"), "host.mmio_latency_ns"}, {smmu.get("mmio_cycles"), "smmu.mmio_cycles"}},
+                    "host.mmio_latency_ns and smmu.mmio_cycles are both 0: a register access would take no "
+                    "simulated time and a poll could spin forever (one of them must be non-zero)");
 
     // VMs before devices: a device names its VM and its S1 outputs must lie in the VM's IPA space.
     if (const Node* vms = top.get("vms"))
-        for (const Entry& e : to_entries(*vms, "vms")) c.vms.push_back(read_vm(e, c));
+        for (const Entry& e : to_entries(*vms, "vms")) c.vms.push_back(read_vm(e, c, lim));
     if (const Node* viommus = top.get("viommus"))
         for (const Entry& e : to_entries(*viommus, "viommus")) c.viommus.push_back(read_viommu(e, c));
     if (const Node* devices = top.get("devices"))
-        for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c));
+        for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c, lim));
+    // Every instance has each cache; the micro-TLB is per upstream port (device).
+    uint64_t bytes = 0;
+    for (const auto& [name, cc] : c.smmu.caches)
+        bytes += uint64_t{cc.entries} * TranslationUnit::cache_entry_bytes(name) *
+                 (name == "utlb" ? std::max<std::size_t>(c.devices.size(), 1) : c.smmus.size());
+    if (bytes > kCacheBudgetBytes)
+        fail_latest(cache_entries, "the caches would take " + std::to_string(bytes >> 20) + " MiB (" +
+                                       std::to_string(c.smmus.size()) + " SMMU instance(s), a utlb per device), over "
+                                       "the budget of " + std::to_string(kCacheBudgetBytes >> 20) +
+                                       " MiB; make them smaller");
     // Mainline Linux keeps the VMID in the S2 domain, finalised on one SMMU:
     // arm_vsmmu_init refuses an S2 parent of another instance (-EINVAL), and
     // so does arm_smmu_attach_dev for a direct attach.
@@ -938,11 +1015,63 @@ Config build(const Node& root) {
 
 }  // namespace
 
+void check_change(const Config& c, const ChangeRecord& ch) {
+    if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return;
+    const bool map = ch.kind == ChangeRecord::Kind::Map;
+    // One table's rules: the granule, the input space and where outputs may go.
+    auto check = [&](arch::Granule g, unsigned in_bits, const std::string& in_name, const std::string& in_bits_field,
+                     const VmConfig* out_vm) {
+        const uint64_t granule = arch::granule_bytes(g);
+        const std::string unit = "the " + size_name(granule) + " granule";
+        if (ch.size % granule) fail(ch.where, "size", hex(ch.size) + " is not a multiple of " + unit);
+        if (ch.in % granule) fail(ch.where, "in", hex(ch.in) + " is not aligned to " + unit);
+        if (map && ch.out % granule) fail(ch.where, "out", hex(ch.out) + " is not aligned to " + unit);
+        if (!fits(ch.in, ch.size, uint64_t{1} << in_bits))
+            fail(ch.where, "in", exceeds(in_name, ch.in, ch.size, in_bits, in_bits_field));
+        if (!map) return;
+        if (out_vm) {
+            if (!fits(ch.out, ch.size, uint64_t{1} << out_vm->s2.ias))
+                fail(ch.where, "out",
+                     exceeds("IPA", ch.out, ch.size, out_vm->s2.ias, "vms." + out_vm->name + ".s2.ias"));
+            return;
+        }
+        ParsedMapping p;
+        p.m.out = ch.out;
+        p.m.size = ch.size;
+        p.out_where = ch.where;
+        p.out_field = "out";
+        check_pa(p, pa_space(c));
+    };
+    if (ch.stage2) {
+        if (ch.target == "*" && c.vms.empty()) fail(ch.where, "target", "s2:* but the config has no vms");
+        bool found = false;
+        for (const VmConfig& vm : c.vms) {
+            if (ch.target != "*" && vm.name != ch.target) continue;
+            found = true;
+            check(vm.s2.granule, vm.s2.ias, "IPA", "vms." + vm.name + ".s2.ias", nullptr);
+        }
+        if (!found) fail(ch.where, "target", "unknown vm '" + ch.target + "'");
+        return;
+    }
+    const DeviceConfig* dev = c.find_device(ch.target);
+    if (!dev) fail(ch.where, "target", "unknown device '" + ch.target + "'");
+    for (std::size_t i = 0; i < dev->contexts.size(); ++i) {
+        const ContextConfig& ctx = dev->contexts[i];
+        if (ctx.ssid != ch.ssid) continue;
+        const VmConfig* vm = dev->attach == AttachMode::Nested ? c.find_vm(dev->vm) : nullptr;
+        check(ctx.granule, ctx.va_bits, "VA", "devices." + dev->name + ".contexts[" + std::to_string(i) + "].va_bits",
+              vm);
+        return;
+    }
+    fail(ch.where, "target", "device " + dev->name + " has no stage 1 context with ssid " + std::to_string(ch.ssid));
+}
+
 Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
     Node root;
     root.kind = Node::Kind::Map;
-    for (const std::string& file : files) merge_into(root, read_file(file));
-    for (const std::string& set : sets) apply_set(root, set);
+    unsigned order = 0;
+    for (const std::string& file : files) merge_into(root, read_file(file, order++));
+    for (const std::string& set : sets) apply_set(root, set, order++);
     Config c = build(root);
     c.sources = files;
     return c;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "testbenches/config/change.h"
 #include "testbenches/config/config.h"
 
 namespace smmu::sim {
@@ -15,5 +16,13 @@ namespace smmu::sim {
 // a list) and overrides the merged files the same way. The result is validated
 // as a whole before it is returned.
 Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets);
+
+// A trace's map/unmap record against the config, with the checks and messages a
+// config mapping gets ("file:line: field: problem", InputError): a known target,
+// addresses aligned to its granule, inside the VA/IPA space, a PA inside the PA
+// space and outside the host's table region, no wrap past 2^64. Overlaps with
+// what earlier records mapped are found by the host when it applies the record.
+// guest_inv records pass (the host checks them against its vIOMMUs).
+void check_change(const Config& config, const ChangeRecord& change);
 
 }  // namespace smmu::sim

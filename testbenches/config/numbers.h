@@ -7,6 +7,13 @@
 
 namespace smmu::sim {
 
+// The largest time in ns a trace record, a script line, or the sum of a
+// script's waits may reach: 10^15 ns (about 11.6 days of simulated time) is
+// 10^18 ps, far below the 2^64 ps an sc_time holds, so the setup time the host
+// adds before a trace starts cannot push it past the end (sc_time would
+// saturate silently and later records would run at one instant).
+inline constexpr uint64_t kMaxTimeNs = 1'000'000'000'000'000;
+
 // Decimal or 0x-hex, no sign; nullopt when malformed or above 2^64-1.
 std::optional<uint64_t> parse_uint(std::string_view s);
 

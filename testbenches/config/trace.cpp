@@ -171,17 +171,14 @@ bool TraceReader::next_binary(TraceRecord& rec) {
         if (ssid > kMaxSsid) fail("ssid", std::to_string(ssid) + " exceeds 20 bits");
         if (!r.ssv && ssid) fail("ssid", "set without the ssv flag");
         r.ssid = ssid;
+        if ((flags & bt::kDeviceIndex) && device > INT32_MAX)
+            fail("device", "index " + std::to_string(device) + " beyond any config (corrupt file?)");
         if (flags & bt::kDeviceIndex)
-            r.device_index = static_cast<int32_t>(device & 0x7fffffff), r.device = "#" + std::to_string(device);
+            r.device_index = static_cast<int32_t>(device), r.device = "#" + std::to_string(device);
         else
             r.device = std::to_string(device);
     }
-    if (any_ && r.time_ns < prev_time_)
-        fail("time_ns", std::to_string(r.time_ns) + " is before " + std::to_string(prev_time_) + " at record " +
-                            std::to_string(prev_line_));
-    any_ = true;
-    prev_time_ = r.time_ns;
-    prev_line_ = line_;
+    check_time(r, at);
     rec = std::move(r);
     return true;
 }
@@ -252,9 +249,12 @@ bool TraceReader::next_text(TraceRecord& rec) {
 }
 
 void TraceReader::check_time(const TraceRecord& r, const std::string& at) {
+    if (r.time_ns > kMaxTimeNs)
+        throw InputError(at + ": time_ns: " + std::to_string(r.time_ns) +
+                         " exceeds 10^15 ns (the longest simulated time a trace may reach)");
     if (any_ && r.time_ns < prev_time_)
         throw InputError(at + ": time_ns: " + std::to_string(r.time_ns) + " is before " + std::to_string(prev_time_) +
-                         " at line " + std::to_string(prev_line_));
+                         (binary_ ? " at record " : " at line ") + std::to_string(prev_line_));
     any_ = true;
     prev_time_ = r.time_ns;
     prev_line_ = line_;

@@ -30,6 +30,10 @@ PageAttrs attrs_of(const Mapping& m) { return {m.read, m.write, m.exec}; }
 
 std::vector<HostBus*> one(HostBus& bus) { return {&bus}; }
 
+// Where a record the kernel refuses is blamed: a map's input range (a live
+// entry in the way, -EEXIST), else the record.
+std::string blame(const ChangeRecord& ch) { return ch.where + (ch.kind == ChangeRecord::Kind::Map ? ": in" : ""); }
+
 // A request of the config the kernel refuses: bad input, named where the config said it.
 template <class F>
 auto as_input_error(const std::string& where, F&& f) -> decltype(f()) {
@@ -352,7 +356,7 @@ std::string HostDriver::apply_s2(const ChangeRecord& ch) {
         throw InputError(ch.where + ": target: unknown vm '" + ch.target + "'");
     PathStats& path = paths_["s2_change"];
     ++path.changes;
-    as_input_error(ch.where, [&] {
+    as_input_error(blame(ch), [&] {
         measure(path, [&] {
             iommufd_->ioctl();
             for (HwptPaging* hwpt : hwpts) {
@@ -380,7 +384,7 @@ std::string HostDriver::apply_s1(const ChangeRecord& ch) {
         // A host DMA domain: dma_map/dma_unmap in the kernel (no ioctl).
         PathStats& path = paths_["dma_domain"];
         ++path.changes;
-        as_input_error(ch.where, [&] {
+        as_input_error(blame(ch), [&] {
             measure(path, [&] {
                 if (ch.kind == ChangeRecord::Kind::Map) {
                     ctx.hwpt->map(ch.in, ch.out, ch.size, attrs);
@@ -401,7 +405,7 @@ std::string HostDriver::apply_s1(const ChangeRecord& ch) {
     PathStats& path = paths_["viommu_invalidate"];
     ++path.changes;
     const Features& f = smmus_[d.smmu]->features();
-    as_input_error(ch.where, [&] {
+    as_input_error(blame(ch), [&] {
         measure(path, [&] {
             if (ch.kind == ChangeRecord::Kind::Map) {
                 ctx.guest_table->map(ch.in, ch.out, ch.size, attrs);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "testbenches/cli/decode.h"
+#include "testbenches/config/config_loader.h"
 #include "testbenches/platform/stats_json.h"
 
 namespace smmu::sim {
@@ -155,6 +156,7 @@ void Platform::dispatch() {
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
             if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
             if (rec.change) {
+                check_change(cfg_, *rec.change);
                 host_.post(*rec.change);
                 continue;
             }

@@ -1,5 +1,6 @@
 #include "testbenches/replay/script.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +19,6 @@ namespace {
 
 constexpr uint64_t kMaxSsid = (uint64_t{1} << 20) - 1;
 constexpr uint64_t kBurst = 4096;  // one DMA line is one AXI burst: it may not cross 4 KiB
-// Times in ns stay far below what sc_time (64-bit ps) holds.
-constexpr uint64_t kMaxTimeNs = 1'000'000'000'000'000;  // 10^15 ns, about 11.6 days
 
 // Name -> offset of every register the model implements, from the register
 // file's own table: page 1 first, so EVENTQ_PROD/CONS name their page-1 home
@@ -141,6 +140,15 @@ public:
             fail("op", "unknown operation '" + op + "' (expected one of: " + known + ")");
         }
         if (pos_ < tok_.size()) extra();
+        // Each time is bounded, so is their sum: the script's latest end (its
+        // last '@', then every wait and poll timeout) must stay within kMaxTimeNs.
+        if (l.at_ns) end_ns_ = std::max(end_ns_, *l.at_ns);
+        if (l.op == ScriptOp::Wait || l.op == ScriptOp::Poll) {
+            end_ns_ += l.op == ScriptOp::Wait ? l.wait_ns : l.timeout_ns;
+            if (end_ns_ > kMaxTimeNs)
+                fail(l.op == ScriptOp::Wait ? "ns" : "timeout",
+                     "waits and poll timeouts add up to " + std::to_string(end_ns_) + " ns, beyond 10^15 ns");
+        }
         lines_.push_back(std::move(l));
     }
 
@@ -368,6 +376,7 @@ private:
 
     std::string file_;
     int line_ = 0;
+    uint64_t end_ns_ = 0;  // the latest time the lines so far can end at
     std::vector<std::string> tok_;
     std::size_t pos_ = 0;
     std::string op_;

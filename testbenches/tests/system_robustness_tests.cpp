@@ -42,12 +42,14 @@ std::string write_file(const std::string& name, const std::string& text) {
 }  // namespace
 
 TEST_CASE("command line: no command, unknown command", "[robustness][cli]") {
-    const Run none = smmu_sim("");
-    CHECK(none.exit_code == 2);
-    CHECK(has(none.err, "usage: smmu-sim"));
-    const Run unknown = smmu_sim("simulate");
-    CHECK(unknown.exit_code == 2);
-    CHECK(has(unknown.err, "smmu-sim: unknown command 'simulate'"));
+    // Like every exit 2: one line on stderr, nothing on stdout (issue 11, class 6).
+    bad_input("", "smmu-sim: command line: no command (smmu-sim --help lists them)");
+    bad_input("simulate", "smmu-sim: command line: unknown command 'simulate'");
+    bad_input("decode", "smmu-sim: decode: give a structure (ste, cd, cmd or event) and its words");
+    bad_input("trace", "smmu-sim: command line: trace needs convert or stats (smmu-sim trace --help)");
+    const Run help = smmu_sim("--help");
+    CHECK(help.exit_code == 0);
+    CHECK(has(help.out, "usage: smmu-sim"));
 }
 
 TEST_CASE("command line: unknown option, missing argument, missing required option", "[robustness][cli]") {
@@ -85,8 +87,6 @@ TEST_CASE("command line: --stats to a path that cannot be written, before anythi
 }
 
 TEST_CASE("decode: bad structure names and words", "[robustness][cli]") {
-    const Run none = smmu_sim("decode");
-    CHECK(none.exit_code == 2);
     bad_input("decode pte 0x1", "decode: unknown structure 'pte' (expected ste, cd, cmd or event)");
     bad_input("decode ste 0xzz", "decode: word 0 '0xzz'");
     bad_input("decode cmd 1 2 3", "decode: cmd has 2 words, ");
@@ -101,9 +101,16 @@ TEST_CASE("compare: missing file, not JSON, JSON of the wrong shape", "[robustne
     // Valid JSON, wrong types: a string where a cache's counters go, an empty vmids.
     const std::string shape = write_file("shape.json", R"({"caches": {"iotlb": "many"}, "vmids": {}})");
     bad_input("compare a=" + shape, "compare: " + shape + ": not a stats JSON");
-    // Missing keys are not errors: they print as 0 or '-'.
+    // JSON that is not stats at all (issue 11, class 6): `{}`, a list, another tool's object.
     const std::string empty = write_file("empty.json", "{}");
-    const Run r = smmu_sim("compare a=" + empty + " b=" + empty);
+    bad_input("compare a=" + empty, "compare: " + empty + ": not a stats JSON (no 'pmu' object");
+    const std::string list = write_file("list.json", "[1, 2]");
+    bad_input("compare a=" + list, "compare: " + list + ": not a stats JSON (no 'pmu' object");
+    const std::string other = write_file("other.json", R"({"pmu": {}, "totals": 3, "sim": {}})");
+    bad_input("compare a=" + other, "compare: " + other + ": not a stats JSON (no 'totals' object");
+    // A stats file missing other keys is fine: they print as 0 or '-'.
+    const std::string sparse = write_file("sparse.json", R"({"pmu": {}, "totals": {}, "sim": {}})");
+    const Run r = smmu_sim("compare a=" + sparse + " b=" + sparse);
     CHECK(r.exit_code == 0);
     CHECK(has(r.out, "VMIDs per SMMU"));
 }
@@ -118,6 +125,12 @@ TEST_CASE("config semantic errors are caught at load, before the simulation star
     bad_input("run --config " + kConfig + " --set devices.dev0.sid=0x100", "does not fit in smmu.sid_bits (8)");
     bad_input("translate --config " + kErrors + "overlap_s2.yaml --device dev0 --iova 0", "overlap_s2.yaml:5:");
     bad_input("replay traces/examples/linux-probe.script --config " + kErrors + "oas.yaml", "oas.yaml:2: smmu.oas");
+    // Issue 11, class 3: register accesses that take no time would let replay's polls spin
+    // forever (and made `run` end with exit 3): refused at load, by both commands.
+    const std::string zero = " --set host.mmio_latency_ns=0 --set smmu.mmio_cycles=0";
+    bad_input("replay " + kSrc + "/traces/examples/linux-probe.script" + zero,
+              "--set smmu.mmio_cycles=0: smmu.mmio_cycles: host.mmio_latency_ns and smmu.mmio_cycles are both 0");
+    bad_input("run --config " + kConfig + zero, "host.mmio_latency_ns and smmu.mmio_cycles are both 0");
 }
 
 TEST_CASE("trace errors: one message with file, line and field, no summary, exit 2", "[robustness][trace]") {
@@ -132,6 +145,28 @@ TEST_CASE("trace errors: one message with file, line and field, no summary, exit
     const Run r = smmu_sim("run --config " + kConfig + " --trace " + fault);
     CHECK(r.exit_code == 0);
     CHECK(has(r.out, "2 faults"));
+}
+
+TEST_CASE("trace control records: the loader's checks, with file and line", "[robustness][trace][issue11]") {
+    // Issue 11, class 1: map/unmap records get every check a config mapping gets.
+    const std::string cfg = kSrc + "/configs/examples/four-modes.yaml";
+    const std::string table = write_file("table.trace", "0 gpu R 0x80000000 64\n10 map s2:vm0 0xc0000000 0x40000000 2M\n");
+    bad_input("run --config " + cfg + " --trace " + table,
+              table + ":2: out: PA range [0x40000000, 0x40200000) overlaps the table region [0x40000000, 0x50000000) "
+                      "(memory.table_base, memory.table_size)");
+    const std::string ipa = write_file("ipa.trace", "0 unmap s2:vm0 0x10000000000 4K\n");
+    bad_input("run --config " + cfg + " --trace " + ipa,
+              ipa + ":1: in: IPA range [0x10000000000, 0x10000001000) exceeds the 40-bit IPA space (vms.vm0.s2.ias)");
+    const std::string va = write_file("va.trace", "0 map s1:nic/3 0x8000000000 0x80000000 4K\n");
+    bad_input("run --config " + cfg + " --trace " + va,
+              va + ":1: in: VA range [0x8000000000, 0x8000001000) exceeds the 39-bit VA space "
+                   "(devices.nic.contexts[1].va_bits)");
+    // An overlap is found by the host when it applies the record: still the record's file and line.
+    const std::string overlap = write_file("overlap.trace", "0 map s1:dma 0x1008000 0x310000000 4K\n");
+    bad_input("run --config " + cfg + " --trace " + overlap,
+              overlap + ":1: in: mapping at 0x1008000 overlaps one already mapped (unmap it first)");
+    // trace convert with a config checks them too.
+    bad_input("trace convert " + va + " " + kBin + "/robustness_va.bin --config " + cfg, va + ":1: in: VA range");
 }
 
 TEST_CASE("replay script errors: file, line and field, nothing run", "[robustness][replay]") {

@@ -514,7 +514,7 @@ TEST_CASE("Command vectors computed by hand", "[arch][cmd]") {
         CHECK(c.w[1] == 0x1234'5006ull);
     }
     SECTION("PRI_RESP, RESUME, PREFETCH_ADDR") {
-        const Command p = Command::make(Opcode::PRI_RESP, {{cmd::SID, 9}, {cmd::GRPID, 0x1FF}, {cmd::PriResp, 2}});
+        const Command p = Command::make(Opcode::PRI_RESP, {{cmd::SID, 9}, {cmd::PRGIndex, 0x1FF}, {cmd::PriResp, 2}});
         CHECK(p.w[0] == 0x0000'0009'0000'0041ull);
         CHECK(p.w[1] == 0x21FF);
         const Command r = Command::make(Opcode::RESUME, {{cmd::SID, 3}, {cmd::Action, 2}, {cmd::STAG, 0xBEEF}});
@@ -573,7 +573,7 @@ TEST_CASE("Event ids and names", "[arch][evt]") {
         {0x05, "F_BAD_ATS_TREQ"},  {0x06, "F_STREAM_DISABLED"},  {0x07, "F_TRANSL_FORBIDDEN"},
         {0x08, "C_BAD_SUBSTREAMID"}, {0x09, "F_CD_FETCH"},      {0x0a, "C_BAD_CD"},      {0x0b, "F_WALK_EABT"},
         {0x10, "F_TRANSLATION"},   {0x11, "F_ADDR_SIZE"},        {0x12, "F_ACCESS"},      {0x13, "F_PERMISSION"},
-        {0x20, "F_TLB_CONFLICT"},  {0x21, "F_CFG_CONFLICT"},     {0x24, "E_PAGE_REQUEST"},
+        {0x20, "F_TLB_CONFLICT"},  {0x21, "F_CFG_CONFLICT"},     {0x24, "E_PAGE_REQUEST"},  {0x25, "F_VMS_FETCH"},
     };
     for (const auto& [id, name] : expected) {
         INFO("event " << int(id));
@@ -582,10 +582,16 @@ TEST_CASE("Event ids and names", "[arch][evt]") {
         CHECK(info->name == name);
         CHECK(event_name(static_cast<EventId>(id)) == name);
     }
-    CHECK(all_events().size() == std::size(expected));
+    CHECK(all_events().size() == std::size(expected) + 16);
+    // IMPLEMENTATION DEFINED events 0xE0-0xEF (IHI 0070 7.3.21), by number.
+    CHECK(event_name(static_cast<EventId>(0xE0)) == "IMPDEF_EVENT0");
+    CHECK(event_name(static_cast<EventId>(0xEF)) == "IMPDEF_EVENT15");
+    CHECK(event_info(0xEF)->fields.empty());
+    CHECK(event_info(0xDF) == nullptr);
+    CHECK(event_info(0xF0) == nullptr);
     CHECK(event_info(0x00) == nullptr);
     CHECK(event_info(0x0c) == nullptr);
-    CHECK(event_info(0x25) == nullptr);
+    CHECK(event_info(0x26) == nullptr);
     CHECK(event_name(static_cast<EventId>(0x77)) == "UNKNOWN");
     CHECK(static_cast<int>(FaultClass::CD) == 0);
     CHECK(static_cast<int>(FaultClass::TTD) == 1);
@@ -968,4 +974,41 @@ TEST_CASE("decode rejects bad input with InputError", "[decode]") {
     CHECK_NOTHROW(decode("cd", std::vector<std::string>(8, "0")));
     CHECK_THROWS_AS(decode("foo", {"0"}), InputError);
     CHECK_THROWS_AS(decode("", {}), InputError);
+}
+
+// Issue 11, class 8: words the Linux driver writes decode to every field it sets.
+TEST_CASE("decode: every field Linux sets, and every architected event by name", "[decode][issue11]") {
+    // arm_smmu_make_s2_domain_ste (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c) sets
+    // STRTAB_STE_1_S2FWB (bit 25 of dword 1) when the SMMU has ARM_SMMU_FEAT_S2FWB.
+    const auto ste = smmu::sim::decode("ste", {"0xD", "0x2000000"});
+    CHECK(ste.at("S2FWB").get<uint64_t>() == 1);
+    CHECK(ste.at("S1STALLD").get<uint64_t>() == 0);
+    // arm_smmu_cmdq_build_cmd, CMDQ_OP_PRI_RESP: SSV, SSID, SID in dword 0;
+    // CMDQ_PRI_1_GRPID (the architecture's PRGIndex, [8:0]) and CMDQ_PRI_1_RESP ([13:12]) in dword 1.
+    const auto pri = smmu::sim::decode("cmd", {"0x0000001000005841", "0x11a5"});
+    CHECK(pri.at("name").get<std::string>() == "PRI_RESP");
+    CHECK(pri.at("SID").get<uint64_t>() == 0x10);
+    CHECK(pri.at("SSV").get<uint64_t>() == 1);
+    CHECK(pri.at("SSID").get<uint64_t>() == 5);
+    CHECK(pri.at("PRGIndex").get<uint64_t>() == 0x1a5);
+    CHECK(pri.at("Resp").get<uint64_t>() == 1);
+    // F_VMS_FETCH (0x25, IHI 0070 7.3.20): laid out as F_CD_FETCH.
+    const auto vms = smmu::sim::decode("event", {"0x0000000700003825", "0", "0", "0x1234560"});
+    CHECK(vms.at("name").get<std::string>() == "F_VMS_FETCH");
+    CHECK(vms.at("SID").get<uint64_t>() == 7);
+    CHECK(vms.at("SSV").get<uint64_t>() == 1);
+    CHECK(vms.at("SSID").get<uint64_t>() == 3);
+    CHECK(vms.at("FetchAddr").get<uint64_t>() == 0x1234560);
+    // C_BAD_SUBSTREAMID has no SSV qualifier: "SubstreamID is always valid" (IHI 0070 7.3.9).
+    const auto sub = smmu::sim::decode("event", {"0x0000000700003808"});
+    CHECK(sub.at("name").get<std::string>() == "C_BAD_SUBSTREAMID");
+    CHECK(sub.at("SSID").get<uint64_t>() == 3);
+    CHECK_FALSE(sub.contains("SSV"));
+    // F_PERMISSION carries TTRnW (dword 1 bit 44, Linux's EVTQ_1_TT_READ, IHI 0070 7.3.16).
+    const auto perm = smmu::sim::decode("event", {"0x0000000700000013", "0x0000118000000000"});
+    CHECK(perm.at("name").get<std::string>() == "F_PERMISSION");
+    CHECK(perm.at("TTRnW").get<uint64_t>() == 1);
+    CHECK(perm.at("CLASS").get<uint64_t>() == 1);
+    CHECK(perm.at("S2").get<uint64_t>() == 1);
+    CHECK_FALSE(smmu::sim::decode("event", {"0x10"}).contains("TTRnW"));
 }

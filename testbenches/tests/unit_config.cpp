@@ -2,6 +2,10 @@
 // name file, line and field. Data files are in data/config/.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
+#include "models/smmu/translation/translation_unit.h"
 #include "testbenches/config/config_loader.h"
 #include "testbenches/config/input_error.h"
 
@@ -215,9 +219,10 @@ TEST_CASE("config: later files merge over earlier ones and --set over both", "[c
     }
 
     SECTION("the same files in the other order") {
-        // override.yaml first: base.yaml's sid_bits 8 wins and dev2's SID no longer fits.
+        // override.yaml first: base.yaml's sid_bits 8 wins and dev2's SID no longer fits;
+        // the file given last changed the limit, so it is blamed (issue 11, class 6).
         CHECK_THROWS_WITH(load_config({over, base}, {}),
-                          over + ":13: devices.dev2.sid: 0x3ff does not fit in smmu.sid_bits (8)");
+                          base + ":4: smmu.sid_bits: 0x3ff does not fit in smmu.sid_bits (8)");
     }
 }
 
@@ -340,4 +345,173 @@ TEST_CASE("config: lookups and names", "[config]") {
     CHECK(std::string(attach_mode_name(AttachMode::S1)) == "s1");
     CHECK(std::string(attach_mode_name(AttachMode::S2)) == "s2");
     CHECK(std::string(attach_mode_name(AttachMode::Nested)) == "nested");
+}
+
+// ---------------------------------------------------------------- issue 11
+
+namespace {
+// A YAML file of the test's own, in the build tree.
+std::string yaml(const std::string& name, const std::string& text) {
+    const std::string path = (std::filesystem::temp_directory_path() / ("smmusim_unit_config_" + name)).string();
+    std::ofstream(path) << text;
+    return path;
+}
+
+const char* const kTopology = R"(smmu: {oas: 44}
+memory: {pa_bits: 44, table_base: 0x40000000, table_size: 0x1000000}
+vms:
+  vm0:
+    s2: {ias: 40}
+    map:
+      - {ipa: 0x80000000, pa: 0x100000000, size: 2M}
+  vm64:
+    s2: {granule: 64k, ias: 36}
+devices:
+  nic: {sid: 0x10, attach: nested, vm: vm0, contexts: [{ssid: 0, asid: 1, va_bits: 39, map: [{va: 0x1000, out: 0x80000000, size: 4K}]}]}
+  dma: {sid: 0x20, attach: s1, contexts: [{ssid: 3, asid: 2, granule: 16k, map: []}]}
+  gpu: {sid: 0x30, attach: s2, vm: vm0}
+)";
+
+ChangeRecord change(ChangeRecord::Kind kind, bool s2, std::string target, uint64_t in, uint64_t out, uint64_t size,
+                    uint32_t ssid = 0) {
+    ChangeRecord c;
+    c.kind = kind;
+    c.stage2 = s2;
+    c.target = std::move(target);
+    c.in = in;
+    c.out = out;
+    c.size = size;
+    c.ssid = ssid;
+    c.where = "t.trace:7";
+    return c;
+}
+}  // namespace
+
+TEST_CASE("config: trace map/unmap records get the loader's mapping checks", "[config][trace][issue11]") {
+    const Config c = load_config({yaml("topology.yaml", kTopology)}, {});
+    using K = ChangeRecord::Kind;
+    // Good records pass: an S2 map, an S1 map inside the VM's IPA space, an unmap, a 16K S1 map.
+    CHECK_NOTHROW(check_change(c, change(K::Map, true, "vm0", 0x90000000, 0x200000000, 0x200000)));
+    CHECK_NOTHROW(check_change(c, change(K::Map, false, "nic", 0x2000, 0xa0000000, 0x1000)));
+    CHECK_NOTHROW(check_change(c, change(K::Unmap, true, "*", 0x80000000, 0, 0x10000)));
+    CHECK_NOTHROW(check_change(c, change(K::Map, false, "dma", 0x4000, 0x300000000, 0x4000, 3)));
+    ChangeRecord inv;
+    inv.kind = K::GuestInvalidate;
+    CHECK_NOTHROW(check_change(c, inv));
+
+    // Outside the VM's 40-bit IPA space, and wrapping past 2^64.
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, true, "vm0", 0xffff000000, 0x200000000, 0x2000000)),
+                      "t.trace:7: in: IPA range [0xffff000000, 0x10001000000) exceeds the 40-bit IPA space "
+                      "(vms.vm0.s2.ias)");
+    CHECK_THROWS_WITH(check_change(c, change(K::Unmap, true, "vm0", 0xfffffffffffff000, 0, 0x2000)),
+                      "t.trace:7: in: IPA range [0xfffffffffffff000, beyond 2^64) exceeds the 40-bit IPA space "
+                      "(vms.vm0.s2.ias)");
+    // s2:* checks every VM: 0x1000000000 is inside vm0's 40 bits, outside vm64's 36.
+    CHECK_THROWS_WITH(check_change(c, change(K::Unmap, true, "*", 0x1000000000, 0, 0x10000)),
+                      Catch::Contains("exceeds the 36-bit IPA space (vms.vm64.s2.ias)"));
+    // Into the host's table region (a DMA would overwrite the stream table), past the PA size.
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, true, "vm0", 0x90000000, 0x40800000, 0x1000)),
+                      "t.trace:7: out: PA range [0x40800000, 0x40801000) overlaps the table region "
+                      "[0x40000000, 0x41000000) (memory.table_base, memory.table_size)");
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, false, "dma", 0x4000, 0xfffffffc000, 0x8000, 3)),
+                      "t.trace:7: out: PA range [0xfffffffc000, 0x100000004000) exceeds the 44-bit PA space "
+                      "(memory.pa_bits)");
+    // Stage 1: past the VA size; a nested output outside the VM's IPA space.
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, false, "nic", 0x8000000000, 0x80000000, 0x1000)),
+                      "t.trace:7: in: VA range [0x8000000000, 0x8000001000) exceeds the 39-bit VA space "
+                      "(devices.nic.contexts[0].va_bits)");
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, false, "nic", 0x2000, 0x10000000000, 0x1000)),
+                      "t.trace:7: out: IPA range [0x10000000000, 0x10000001000) exceeds the 40-bit IPA space "
+                      "(vms.vm0.s2.ias)");
+    // The granule of the table, not just 4K.
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, true, "vm64", 0x11000, 0x200000000, 0x10000)),
+                      "t.trace:7: in: 0x11000 is not aligned to the 64K granule");
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, false, "dma", 0x4000, 0x300000000, 0x1000, 3)),
+                      "t.trace:7: size: 0x1000 is not a multiple of the 16K granule");
+    // Unknown targets.
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, true, "vm9", 0, 0x200000000, 0x1000)),
+                      "t.trace:7: target: unknown vm 'vm9'");
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, false, "dma", 0x4000, 0x300000000, 0x4000, 1)),
+                      "t.trace:7: target: device dma has no stage 1 context with ssid 1");
+    CHECK_THROWS_WITH(check_change(c, change(K::Map, false, "gpu", 0x4000, 0x300000000, 0x4000)),
+                      "t.trace:7: target: device gpu has no stage 1 context with ssid 0");
+}
+
+TEST_CASE("config: a check relating two settings blames the one given last", "[config][issue11]") {
+    const std::string base = yaml("blame_base.yaml", R"(smmu: {oas: 48, sid_bits: 16, vmid16: true}
+memory: {table_base: 0x40000000}
+vms:
+  vm0:
+    vmid: 300
+    map:
+      - {ipa: 0x80000000, pa: 0x8000000000, size: 4K}
+devices:
+  dev0: {sid: 0x300, attach: s2, vm: vm0}
+)");
+    // The base file is fine; a later file or --set that shrinks a limit is blamed, not the base's key.
+    CHECK_NOTHROW(load_config({base}, {}));
+    CHECK_THROWS_WITH(load_config({base}, {"smmu.sid_bits=8"}),
+                      "--set smmu.sid_bits=8: smmu.sid_bits: 0x300 does not fit in smmu.sid_bits (8)");
+    CHECK_THROWS_WITH(load_config({base}, {"smmu.vmid16=false"}),
+                      Catch::StartsWith("--set smmu.vmid16=false: smmu.vmid16: 300 does not fit in 8 bits"));
+    const std::string later = yaml("blame_later.yaml", "memory: {pa_bits: 36}\n");
+    CHECK_THROWS_WITH(load_config({base, later}, {}),
+                      later + ":1: memory.pa_bits: PA range [0x8000000000, 0x8000001000) exceeds the 36-bit PA "
+                              "space (memory.pa_bits)");
+    CHECK_THROWS_WITH(load_config({base}, {"memory.table_base=0x8000000000"}),
+                      Catch::StartsWith("--set memory.table_base=0x8000000000: memory.table_base: PA range"));
+    CHECK_THROWS_WITH(load_config({base}, {"smmu.oas=32"}),
+                      Catch::StartsWith("--set smmu.oas=32: smmu.oas: "));
+    // The other way round: a later file's value breaking the base's limit is blamed on the later file.
+    const std::string sid = yaml("blame_sid.yaml", "devices:\n  dev0: {sid: 0x30000}\n");
+    CHECK_THROWS_WITH(load_config({base, sid}, {}),
+                      sid + ":2: devices.dev0.sid: 0x30000 does not fit in smmu.sid_bits (16)");
+}
+
+TEST_CASE("config: zero MMIO latency with zero MMIO cycles is refused at load", "[config][issue11]") {
+    // A poll would spin with simulated time standing still (replay hung; run ended with exit 3).
+    CHECK_NOTHROW(load_config({}, {"host.mmio_latency_ns=0"}));
+    CHECK_NOTHROW(load_config({}, {"smmu.mmio_cycles=0"}));
+    CHECK_THROWS_WITH(load_config({}, {"host.mmio_latency_ns=0", "smmu.mmio_cycles=0"}),
+                      "--set smmu.mmio_cycles=0: smmu.mmio_cycles: host.mmio_latency_ns and smmu.mmio_cycles are "
+                      "both 0: a register access would take no simulated time and a poll could spin forever (one "
+                      "of them must be non-zero)");
+    const std::string f = yaml("mmio0.yaml", "host: {mmio_latency_ns: 0}\nsmmu: {mmio_cycles: 0}\n");
+    CHECK_THROWS_WITH(load_config({f}, {}), Catch::StartsWith(f + ":1: host.mmio_latency_ns: "));
+}
+
+TEST_CASE("config: cache sizes are checked against the memory budget at load", "[config][issue11]") {
+    // 512 MiB for all caches together, at what an entry of each costs in the model.
+    auto mib = [](uint64_t entries, const char* cache, uint64_t copies) {
+        return std::to_string(entries * smmu::TranslationUnit::cache_entry_bytes(cache) * copies >> 20) + " MiB";
+    };
+    const uint64_t big = 1u << 22;
+    REQUIRE(big * smmu::TranslationUnit::cache_entry_bytes("iotlb") < (512u << 20));
+    CHECK_NOTHROW(load_config({}, {"smmu.caches.iotlb.entries=4194304"}));
+    // A configuration cache entry holds a whole decoded STE and CD: far more.
+    CHECK_THROWS_WITH(load_config({}, {"smmu.caches.iotlb.entries=16", "smmu.caches.config.entries=4194304"}),
+                      "--set smmu.caches.config.entries=4194304: smmu.caches.config.entries: the caches would take " +
+                          std::to_string((16 * smmu::TranslationUnit::cache_entry_bytes("iotlb") +
+                                          big * smmu::TranslationUnit::cache_entry_bytes("config")) >> 20) +
+                          " MiB (1 SMMU instance(s), a utlb per device), over the budget of 512 MiB; make them "
+                          "smaller");
+    // Every SMMU instance has its own caches.
+    CHECK_NOTHROW(load_config({}, {"smmu.caches.walk_s2_l2.entries=4194304"}));
+    CHECK_THROWS_WITH(load_config({}, {"smmus=[a, b, c]", "smmu.caches.walk_s2_l2.entries=4194304"}),
+                      Catch::Contains("the caches would take " + mib(big, "walk_s2_l2", 3) + " (3 SMMU instance(s)"));
+    // The micro-TLB is one per device.
+    const std::string one = yaml("utlb1.yaml", R"(smmu: {caches: {utlb: {entries: 4194304}}}
+devices:
+  a: {sid: 1, attach: bypass}
+)");
+    CHECK_NOTHROW(load_config({one}, {}));
+    const std::string f = yaml("utlb.yaml", R"(smmu: {caches: {utlb: {entries: 4194304}}}
+devices:
+  a: {sid: 1, attach: bypass}
+  b: {sid: 2, attach: bypass}
+)");
+    CHECK_THROWS_WITH(load_config({f}, {}), f + ":1: smmu.caches.utlb.entries: the caches would take " +
+                                                mib(big, "utlb", 2) +
+                                                " (1 SMMU instance(s), a utlb per device), over the budget of 512 MiB; "
+                                                "make them smaller");
 }

@@ -535,3 +535,22 @@ TEST_CASE("QueuePointer: index, wrap, full, empty", "[registers]") {
     CHECK(p == 0);
     CHECK(QP::empty(p, 0, L));
 }
+
+TEST_CASE("IDR0.STALL_MODEL, IDR0.HTTU and IDR3.STT report the capabilities the ILLEGAL rules use", "[registers][issue11]") {
+    auto field = [](const Regs& r, uint32_t off, const FieldDef& f) {
+        const uint64_t v = r.rd(off);
+        return f.get(&v);
+    };
+    const Regs d;
+    CHECK(field(d, reg::IDR0, idr0::STALL_MODEL) == 1);  // terminate only: no stalls modelled
+    CHECK(field(d, reg::IDR0, idr0::HTTU) == 0);
+    CHECK(field(d, reg::IDR3, idr3::STT) == 0);
+    SmmuCaps caps;
+    caps.stall_model = 2;
+    caps.httu = 2;
+    caps.stt = true;
+    const Regs r(caps);
+    CHECK(field(r, reg::IDR0, idr0::STALL_MODEL) == 2);
+    CHECK(field(r, reg::IDR0, idr0::HTTU) == 2);
+    CHECK(field(r, reg::IDR3, idr3::STT) == 1);
+}

@@ -265,3 +265,15 @@ TEST_CASE("replay script: a missing file", "[replay]") {
         CHECK(std::string(e.what()) == "missing file 'no/such.script'");
     }
 }
+
+TEST_CASE("replay script: waits and poll timeouts may not add up beyond 10^15 ns", "[replay][issue11]") {
+    // Each is bounded; so is their sum from the last '@' (was: later lines silently
+    // started at the same saturated time).
+    CHECK(parse("wait 600000000000000\nwait 400000000000000\n").lines.size() == 2);
+    check_error("wait 600000000000000\nwait 400000000000001\n", 2, "ns",
+                "waits and poll timeouts add up to 1000000000000001 ns, beyond 10^15 ns");
+    check_error("@900000000000000 read32 IDR0\nwait 1000\npoll32 CR0ACK 0x1 0x1 timeout=100000000000000\n", 3,
+                "timeout", "waits and poll timeouts add up to 1000000000001000 ns, beyond 10^15 ns");
+    // An '@' earlier than the waits so far does not reset them.
+    check_error("wait 800000000000000\n@1 wait 300000000000000\n", 2, "ns", "add up to 1100000000000000 ns");
+}

@@ -160,25 +160,58 @@ TEST_CASE("EVENTQ_CONS written ahead of PROD: the SMMU checks only for a full qu
 
 // ---------------------------------------------------------------- GERROR / GERRORN
 
-TEST_CASE("GERRORN toggled with no error active: the error reads active, CMDQ stops until toggled back",
-          "[robustness][gerror]") {
+TEST_CASE("GERRORN toggled with no error active: it reads as an error, the queue runs on", "[robustness][gerror][issue11]") {
     Rig r;
     r.cmdq_on(2);
     r.put(0, Command::make(Opcode::SYNC));
-    // CONSTRAINED UNPREDICTABLE (IHI 0070 6.3.18): this model compares GERROR
-    // with GERRORN, so a spurious toggle looks like an unacknowledged error.
+    r.put(1, Command::make(Opcode::SYNC));
+    // CONSTRAINED UNPREDICTABLE (IHI 0070 6.3.18 says software must not): the bit
+    // is stored, GERROR != GERRORN reads as an error, and nothing else changes
+    // (QEMU's smmuv3_write_gerrorn likewise only stores it).
     r.wr(reg::GERRORN, gerror::CMDQ_ERR.mask());
-    CHECK(r.core.regs().cmdq_error_active());
+    CHECK_FALSE(r.core.regs().cmdq_error_active());
     r.wr(reg::CMDQ_PROD, 1);
-    CHECK(r.run() == 0);
-    CHECK(r.cons() == 0);
-    CHECK(r.rd(reg::GERROR) == 0);  // GERROR itself does not move
-    r.wr(reg::GERRORN, 0);
     CHECK(r.run() == 1);
     CHECK(r.cons() == 1);
+    CHECK(r.rd(reg::GERROR) == 0);  // GERROR itself does not move
+    CHECK(r.rd(reg::GERRORN) == gerror::CMDQ_ERR.mask());
+    // An error while the bits already differ: GERROR stays (it toggles only when
+    // no error is active, 6.3.17), the queue stops; making them equal acknowledges it.
+    r.put(1, Command{});  // opcode 0: CERROR_ILL
+    r.wr(reg::CMDQ_PROD, 2);
+    CHECK(r.run() == 1);  // the step that found the illegal command
+    CHECK(r.core.regs().cmdq_error_active());
+    CHECK(r.rd(reg::GERROR) == 0);
+    r.put(1, Command::make(Opcode::SYNC));
+    CHECK(r.wr(reg::GERRORN, 0).cmdq_kick);
+    CHECK(r.run() == 1);
+    CHECK((r.cons() & 0xfffff) == 2);
     // Undefined GERRORN bits are not stored.
     r.wr(reg::GERRORN, 0xffffffff);
     CHECK(r.rd(reg::GERRORN) == gerror::kDefined);
+}
+
+TEST_CASE("A GERRORN write that acknowledges CMDQ_ERR restarts the queue without a CMDQ_PROD write",
+          "[robustness][gerror][issue11]") {
+    Rig r;
+    r.cmdq_on(3);
+    r.put(0, Command::make(Opcode::SYNC));
+    r.put(1, Command{});  // illegal
+    r.put(2, Command::make(Opcode::SYNC));
+    r.wr(reg::CMDQ_PROD, 3);
+    CHECK(r.run() == 2);  // the SYNC, then the step that stopped on the illegal command
+    CHECK((r.cons() & 0xfffff) == 1);
+    CHECK(r.rd(reg::GERROR) == gerror::CMDQ_ERR.mask());
+    // Software fixes the command (Linux's arm_smmu_cmdq_skip_err writes a CMD_SYNC
+    // over it), then acknowledges: that write alone restarts the queue (QEMU too).
+    r.put(1, Command::make(Opcode::SYNC));
+    const WriteEffect e = r.wr(reg::GERRORN, gerror::CMDQ_ERR.mask());
+    CHECK(e.cmdq_kick);
+    CHECK_FALSE(r.core.regs().cmdq_error_active());
+    CHECK(r.run() == 2);
+    CHECK((r.cons() & 0xfffff) == 3);
+    // Acknowledging another error (EVTQ_ABT_ERR's bit) does not kick the queue.
+    CHECK_FALSE(r.wr(reg::GERRORN, gerror::CMDQ_ERR.mask() | gerror::EVTQ_ABT_ERR.mask()).cmdq_kick);
 }
 
 // ---------------------------------------------------------------- commands

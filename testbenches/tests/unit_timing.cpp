@@ -766,3 +766,15 @@ TEST_CASE("Determinism: the same sequence gives the same cycles, random replacem
     // Only random replacement reads the seed; the other policies ignore it.
     CHECK(mixed_run(Replacement::Lru, 7) == mixed_run(Replacement::Lru, 8));
 }
+
+TEST_CASE("The clock period is rounded to the nearest picosecond (docs/timing.md)", "[timing][issue11]") {
+    MicroArchParams u;
+    const std::pair<unsigned, uint64_t> cases[] = {
+        {1000, 1000}, {1500, 667},  // 666.67 ps: was truncated to 666
+        {3, 333333}, {2000, 500}, {600000, 2}, {1000000, 1}, {1, 1000000}, {1200, 833}, {900, 1111}};
+    for (const auto& [mhz, ps] : cases) {
+        INFO(mhz << " MHz");
+        u.clock_mhz = mhz;
+        CHECK(u.period_ps() == ps);
+    }
+}

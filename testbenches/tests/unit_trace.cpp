@@ -134,3 +134,16 @@ TEST_CASE("trace: the device token is a name or a StreamID", "[trace]") {
     r.device = "0x99";
     CHECK_THROWS_WITH(resolve_device(config, r, "t.trace"), "t.trace:7: device: unknown device '0x99'");
 }
+
+TEST_CASE("trace: times beyond 10^15 ns are refused, not clamped inside SystemC", "[trace][issue11]") {
+    // 10^15 ns is the limit (testbenches/config/numbers.h, kMaxTimeNs): 2^63 ps
+    // would have saturated sc_time and every later record run at one instant.
+    CHECK(read_all("1000000000000000 gpu R 0 4\n").size() == 1);
+    CHECK_THROWS_WITH(read_all("0 gpu R 0 4\n1000000000000001 gpu R 0 4\n"),
+                      "t.trace:2: time_ns: 1000000000000001 exceeds 10^15 ns (the longest simulated time a trace "
+                      "may reach)");
+    CHECK_THROWS_WITH(read_all("9223372036854775 gpu R 0 4\n"), Catch::StartsWith("t.trace:1: time_ns: 9223372036854775 exceeds"));
+    // Control records too.
+    CHECK_THROWS_WITH(read_all("18446744073709551615 map s2:vm0 0x1000 0x1000 0x1000\n"),
+                      Catch::StartsWith("t.trace:1: time_ns: 18446744073709551615 exceeds 10^15 ns"));
+}

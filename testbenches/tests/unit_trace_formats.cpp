@@ -224,3 +224,23 @@ TEST_CASE("trace: stats of a trace", "[trace]") {
     CHECK(out.str().find("devices:  4") != std::string::npos);
     CHECK(out.str().find("time_ns:  0 .. 30 (span 30)") != std::string::npos);
 }
+
+TEST_CASE("trace: binary times and device indices beyond any config are refused", "[trace][binary][issue11]") {
+    TempFile bin("i.bin");
+    auto record = [](uint64_t time, uint32_t device, uint32_t flags) {
+        TraceRecord r;
+        r.time_ns = time;
+        r.iova = 0x1000;
+        r.size = 64;
+        std::string b = binary_trace::encode(r, device, flags & binary_trace::kDeviceIndex);
+        return b;
+    };
+    // Index 2^31 + 1 used to be masked to 1: a corrupt record silently became device 1.
+    bin.write(binary_trace::header() + record(0, 0x80000001u, binary_trace::kDeviceIndex));
+    CHECK(expect_input_error(bin.path) ==
+          bin.path + ": record 1: device: index 2147483649 beyond any config (corrupt file?)");
+    bin.write(binary_trace::header() + record(0, 0, 0) + record(2000000000000000, 0, 0));
+    CHECK(expect_input_error(bin.path) ==
+          bin.path + ": record 2: time_ns: 2000000000000000 exceeds 10^15 ns (the longest simulated time a trace may "
+                     "reach)");
+}

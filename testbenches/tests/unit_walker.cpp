@@ -888,6 +888,18 @@ TEST_CASE("Nested stage 2 faults on CD and S1 table fetches", "[walker][fault][n
         CHECK(r.log.walk_reads == 4 + 5 + 5 + 4);
         CHECK(r.log.config_reads == 2);
     }
+    SECTION("S2 permission fault reading an S1 table: CLASS=TT, TTRnW=1 (IHI 0070 7.3.16)") {
+        Rig r;
+        layout_nested(r);
+        r.w64(0x200'3018, 0x3000'3000 | 0x483);  // the S1 level 2 table's page: S2AP write-only
+        const auto req = rq(3, kVa);
+        const EventRecord e = event_of(req, r.run(req));
+        CHECK(e.id() == 0x13);
+        CHECK(e.get(evt::S2) == 1);
+        CHECK(e.get(evt::CLASS) == 1);
+        CHECK(e.get(evt::TTRnW) == 1);  // a table read, not an HTTU write, faulted
+        CHECK(e.get(evt::IPA) == 0x4000'3000);
+    }
     SECTION("S2 fault on the CD fetch: CLASS=CD, IPA = CD address") {
         Rig r;
         layout_nested(r);
@@ -1193,4 +1205,106 @@ TEST_CASE("SMMUEN=0: global bypass, input beyond the OAS aborts without an event
     CHECK(core.stats().faults == 0);
     CHECK(core.stats().aborted == 1);
     CHECK(log.walk_reads + log.config_reads == 0);
+}
+
+// Issue 11, class 4: which STE and CD contents are ILLEGAL follows the ID
+// register values the SMMU advertises (SmmuCaps, which the register file
+// reports in IDR0.STALL_MODEL, IDR0.HTTU, IDR3.STT, IDR5.OAS, IDR0.ASID16).
+TEST_CASE("STE/CD ILLEGAL rules follow the advertised ID registers", "[walker][fault][config][issue11]") {
+    auto id_of = [](Rig& r, const TranslationRequest& req) {
+        const TranslationResult t = r.run(req);
+        return t.outcome == Outcome::Faulted ? static_cast<int>(t.fault.id) : 0;
+    };
+    constexpr int kOk = 0, kBadSte = 0x04, kBadCd = 0x0A;
+    const auto s1 = rq(1, kVa);
+    const auto s2 = rq(2, kVa);
+    SECTION("STE.S1STALLD: ILLEGAL unless STALL_MODEL=0b00 (IHI 0070 5.2 S1STALLD, 5.5)") {
+        Rig r;
+        layout_s1(r, kS1Leaf);
+        r.ste_dw(1, 1, 1ull << 27);
+        for (unsigned model : {1u, 2u}) {
+            r.caps.stall_model = model;
+            CHECK(id_of(r, s1) == kBadSte);
+        }
+        r.caps.stall_model = 0;
+        CHECK(id_of(r, s1) == kOk);
+    }
+    SECTION("CD.S against STALL_MODEL and STE.S1STALLD (IHI 0070 5.5)") {
+        Rig r;
+        layout_s1(r, kS1Leaf, kCd0 | (1ull << 44));  // S=1
+        r.caps.stall_model = 1;  // terminate only: S=1 is ILLEGAL
+        CHECK(id_of(r, s1) == kBadCd);
+        r.caps.stall_model = 0;  // configurable: fine, unless the STE disables stage 1 stalls
+        CHECK(id_of(r, s1) == kOk);
+        r.ste_dw(1, 1, 1ull << 27);
+        CHECK(id_of(r, s1) == kBadCd);
+        r.ste_dw(1, 1, 0);
+        r.caps.stall_model = 2;  // stall forced: S=1 needed
+        CHECK(id_of(r, s1) == kOk);
+        r.w64(0x10'0000, kCd0);
+        CHECK(id_of(r, s1) == kBadCd);
+    }
+    SECTION("STE.S2S against STALL_MODEL (IHI 0070 5.5)") {
+        Rig r;
+        layout_s2(r, kS2Leaf, kS2Vtcr48 | (1ull << 57));
+        r.caps.stall_model = 1;
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.stall_model = 2;
+        CHECK(id_of(r, s2) == kOk);
+        r.ste_dw(2, 2, kS2Vtcr48);
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.stall_model = 0;
+        CHECK(id_of(r, s2) == kOk);
+    }
+    SECTION("CD.HA/HD and STE.S2HA/S2HD against IDR0.HTTU (IHI 0070 5.4 HA, 5.2 S2HA)") {
+        Rig r;
+        layout_s1(r, kS1Leaf, kCd0 | (1ull << 43));  // HA
+        layout_s2(r, kS2Leaf, kS2Vtcr48 | (1ull << 56));  // S2HA
+        CHECK(id_of(r, s1) == kBadCd);
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.httu = 1;  // access flag updates
+        CHECK(id_of(r, s1) == kOk);
+        CHECK(id_of(r, s2) == kOk);
+        r.w64(0x10'0000, kCd0 | (3ull << 42));  // HA and HD
+        r.ste_dw(2, 2, kS2Vtcr48 | (3ull << 55));
+        CHECK(id_of(r, s1) == kBadCd);
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.httu = 2;  // and dirty state
+        CHECK(id_of(r, s1) == kOk);
+        CHECK(id_of(r, s2) == kOk);
+    }
+    SECTION("S2T0SZ: at least 64 - IAS, at most 39 without IDR3.STT (IHI 0070 5.2 S2T0SZ)") {
+        Rig r;
+        layout_s2(r, kS2Leaf);  // S2T0SZ=16: a 48-bit IPA
+        r.caps.oas = 44;        // IAS = OAS = 44: S2T0SZ must be at least 20
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.oas = 48;
+        CHECK(id_of(r, s2) == kOk);
+        // S2T0SZ=40 (a 24-bit IPA), S2SL0=0 (start level 2, 8 entries): consistent, but beyond 39.
+        const uint64_t small = (kS2Vtcr48 & ~(0xFFull << 32)) | (40ull << 32);
+        r.ste_dw(2, 2, small);
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.stt = true;  // small translation tables: up to 48
+        CHECK(id_of(r, s2) != kBadSte);
+        r.ste_dw(2, 2, (kS2Vtcr48 & ~(0xFFull << 32)) | (49ull << 32));
+        CHECK(id_of(r, s2) == kBadSte);
+    }
+    SECTION("CD.T0SZ: at most 39 without IDR3.STT, 48 with it (IHI 0070 5.4 T0SZ)") {
+        Rig r;
+        layout_s1(r, kS1Leaf, (kCd0 & ~0x3Full) | 40);
+        CHECK(id_of(r, s1) == kBadCd);
+        r.caps.stt = true;
+        CHECK(id_of(r, s1) != kBadCd);
+        r.w64(0x10'0000, (kCd0 & ~0x3Full) | 49);
+        CHECK(id_of(r, s1) == kBadCd);
+    }
+    SECTION("CD.ASID[15:8] non-zero with 8-bit ASIDs (IHI 0070 5.4 ASID)") {
+        Rig r;
+        layout_s1(r, kS1Leaf, kCd0 | (0x100ull << 48));
+        CHECK(id_of(r, s1) == kOk);
+        r.caps.asid16 = false;
+        CHECK(id_of(r, s1) == kBadCd);
+        r.w64(0x10'0000, kCd0);  // ASID 0x42
+        CHECK(id_of(r, s1) == kOk);
+    }
 }

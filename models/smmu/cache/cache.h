@@ -5,6 +5,7 @@
 // and a predicate (the architecture's tag match), so a 2 MB block entry is
 // found by indexing with the block's own page number, not the 4 KB one.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -80,6 +81,8 @@ public:
     }
     unsigned occupancy() const;
     const CacheStats& stats() const { return stats_; }
+    // Bytes one entry takes: every slot is allocated when the cache is built.
+    static constexpr std::size_t slot_bytes();
 
 private:
     struct Slot {
@@ -106,6 +109,11 @@ private:
 };
 
 // ---------------------------------------------------------------------------
+
+template <class Entry>
+constexpr std::size_t Cache<Entry>::slot_bytes() {
+    return sizeof(Slot);
+}
 
 template <class Entry>
 Cache<Entry>::Cache(const CacheGeometry& g) : policy_(g.policy), rng_(g.seed) {

@@ -17,6 +17,7 @@ enum class Rule : uint8_t {
     LockCmdqen,  // CMDQ_BASE, CMDQ_CONS while CMDQEN=1: ignored
     LockEvtqen,  // EVENTQ_BASE, EVENTQ_PROD while EVTQEN=1: ignored
     CmdqProd,    // kicks the command queue
+    Gerrorn,     // acknowledging CMDQ_ERR restarts the command queue
 };
 
 struct RegisterFile::Reg {
@@ -55,7 +56,7 @@ const RegisterFile::Reg* RegisterFile::find(uint32_t offset) {
         {reg::IRQ_CTRL, 4, &R::irq_ctrl_, 0x5, Rule::Acked, "IRQ_CTRL"},
         {reg::IRQ_CTRLACK, 4, &R::irq_ctrlack_, 0, Rule::ReadOnly, "IRQ_CTRLACK"},
         {reg::GERROR, 4, &R::gerror_, 0, Rule::ReadOnly, "GERROR"},
-        {reg::GERRORN, 4, &R::gerrorn_, gerror::kDefined, Rule::ReadWrite, "GERRORN"},
+        {reg::GERRORN, 4, &R::gerrorn_, gerror::kDefined, Rule::Gerrorn, "GERRORN"},
         {reg::GERROR_IRQ_CFG0, 8, &R::gerror_irq_cfg0_, kIrqAddr, Rule::ReadWrite, "GERROR_IRQ_CFG0"},
         {reg::GERROR_IRQ_CFG1, 4, &R::gerror_irq_cfg1_, 0xffffffff, Rule::ReadWrite, "GERROR_IRQ_CFG1"},
         {reg::GERROR_IRQ_CFG2, 4, &R::gerror_irq_cfg2_, 0x3f, Rule::ReadWrite, "GERROR_IRQ_CFG2"},
@@ -95,13 +96,15 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     idr0::VMID16.set(&idr0_, caps.vmid16);
     idr0::CD2L.set(&idr0_, caps.cd2l);
     idr0::TTENDIAN.set(&idr0_, 2);     // little-endian tables only
-    idr0::STALL_MODEL.set(&idr0_, 1);  // stall not supported: faults terminate
+    idr0::HTTU.set(&idr0_, caps.httu);
+    idr0::STALL_MODEL.set(&idr0_, caps.stall_model);
     idr0::ST_LEVEL.set(&idr0_, caps.two_level_strtab ? 1 : 0);
     idr1::SIDSIZE.set(&idr1_, caps.sid_bits);
     idr1::SSIDSIZE.set(&idr1_, caps.ssid_bits);
     idr1::EVENTQS.set(&idr1_, eventq_max_log2);
     idr1::CMDQS.set(&idr1_, cmdq_max_log2);
     idr3::RIL.set(&idr3_, 1);
+    idr3::STT.set(&idr3_, caps.stt);
     idr5::OAS.set(&idr5_, pa_encoding(caps.oas).value_or(5));
     idr5::GRAN4K.set(&idr5_, caps.gran4k);
     idr5::GRAN16K.set(&idr5_, caps.gran16k);
@@ -173,6 +176,13 @@ MmioStatus RegisterFile::write(uint32_t offset, unsigned size, uint64_t value, W
             field = v;
             effect.cmdq_kick = true;
             break;
+        case Rule::Gerrorn:
+            field = v;
+            if (cmdq_stopped_ && !gerror_active(gerror::CMDQ_ERR)) {
+                cmdq_stopped_ = false;
+                effect.cmdq_kick = true;
+            }
+            break;
         default: field = v; break;
     }
     return MmioStatus::Ok;
@@ -201,7 +211,8 @@ QueueConfig RegisterFile::eventq() const {
 
 void RegisterFile::raise_cmdq_error(CmdqError err) {
     cmdq_cons::ERR.set(&cmdq_cons_, static_cast<uint64_t>(err));
-    gerror_ ^= gerror::CMDQ_ERR.mask();
+    raise_gerror(gerror::CMDQ_ERR);
+    cmdq_stopped_ = true;
 }
 
 void RegisterFile::raise_gerror(const FieldDef& bit) {

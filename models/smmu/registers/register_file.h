@@ -84,10 +84,13 @@ public:
     uint32_t gerror_irq_data() const { return static_cast<uint32_t>(gerror_irq_cfg1_); }
     bool gerror_irq_enabled() const { return irq_ctrl_ & 1; }
 
-    // The command queue stopped on an error: CMDQ_CONS.ERR and GERROR.CMDQ_ERR
-    // toggled (IHI 0070 7.1). It stays stopped while GERROR != GERRORN there.
+    // The command queue stopped on an error: CMDQ_CONS.ERR set and GERROR.CMDQ_ERR
+    // toggled (IHI 0070 7.1). It stays stopped until a GERRORN write acknowledges
+    // the error (GERRORN.CMDQ_ERR == GERROR.CMDQ_ERR); that write restarts it.
+    // A GERRORN toggle with no error active stops nothing (IHI 0070 6.3.18 says
+    // software must not; QEMU likewise only stores it).
     void raise_cmdq_error(arch::CmdqError err);
-    bool cmdq_error_active() const { return ((gerror_ ^ gerrorn_) & 1) != 0; }
+    bool cmdq_error_active() const { return cmdq_stopped_; }
     // Any other global error: toggles the GERROR bit given.
     void raise_gerror(const arch::FieldDef& bit);
     bool gerror_active(const arch::FieldDef& bit) const { return ((gerror_ ^ gerrorn_) & bit.mask()) != 0; }
@@ -109,6 +112,7 @@ private:
     uint64_t iidr_ = 0, aidr_ = 0;
     uint64_t cr0_ = 0, cr0ack_ = 0, cr1_ = 0, cr2_ = 0, statusr_ = 0, gbpa_ = 0;
     uint64_t irq_ctrl_ = 0, irq_ctrlack_ = 0, gerror_ = 0, gerrorn_ = 0;
+    bool cmdq_stopped_ = false;  // by an error not yet acknowledged through GERRORN
     uint64_t gerror_irq_cfg0_ = 0, gerror_irq_cfg1_ = 0, gerror_irq_cfg2_ = 0;
     uint64_t strtab_base_ = 0, strtab_base_cfg_ = 0;
     uint64_t cmdq_base_ = 0, cmdq_prod_ = 0, cmdq_cons_ = 0;

@@ -63,6 +63,10 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         if (dss == 3) return bad;
         c.s1dss = static_cast<arch::S1Dss>(dss);
         c.cd_ptr = s.get(ste::S1ContextPtr);
+        // IHI 0070 5.2 S1STALLD, 5.5: only a configurable stall model (STALL_MODEL 0b00)
+        // lets software disable stage 1 stalls.
+        c.s1stalld = s.get(ste::S1STALLD);
+        if (c.s1stalld && caps_.stall_model != 0) return bad;
     }
     if (s.stage2()) {
         // AArch64 little-endian tables only (IDR0.TTF = AArch64, TTENDIAN = LE).
@@ -73,8 +77,13 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         p.stage = 2;
         p.granule = static_cast<arch::Granule>(tg);
         if (!caps_.granule_supported(p.granule)) return bad;
-        p.ias = 64 - static_cast<unsigned>(s.get(ste::S2T0SZ));
-        if (p.ias > arch::kDescriptorOaBits) return bad;
+        // IHI 0070 5.2 S2T0SZ (ILLEGAL outside its range from SMMUv3.1): at least
+        // MAX(16, 64 - IAS), where IAS = OAS (no AArch32 tables, 3.4); at most 39,
+        // or 48 (47 with 64K) with small translation tables (IDR3.STT).
+        const auto t0sz = static_cast<unsigned>(s.get(ste::S2T0SZ));
+        const unsigned max_t0sz = !caps_.stt ? 39 : p.granule == arch::Granule::K64 ? 47 : 48;
+        if (t0sz < 64 - std::min(caps_.oas, arch::kDescriptorOaBits) || t0sz > max_t0sz) return bad;
+        p.ias = 64 - t0sz;
         // S2SL0: 4K 0=L2 1=L1 2=L0; 16K/64K 0=L3 1=L2 2=L1 (Arm ARM VTCR_EL2.SL0).
         const auto sl0 = static_cast<unsigned>(s.get(ste::S2SL0));
         if (sl0 == 3) return bad;
@@ -92,6 +101,10 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         // without LPA) makes the STE ILLEGAL (C_BAD_STE), not an Address Size fault.
         if ((p.ttb >> std::min(p.oas, arch::kDescriptorOaBits)) != 0) return bad;
         p.affd = s.get(ste::S2AFFD);
+        // IHI 0070 5.2 S2HA/S2HD: hardware flag updates need IDR0.HTTU (1: AF, 2: AF and dirty).
+        if ((s.get(ste::S2HA) && caps_.httu < 1) || (s.get(ste::S2HD) && caps_.httu < 2)) return bad;
+        // IHI 0070 5.5: STALL_MODEL 0b01 (terminate only) forbids S2S=1, 0b10 (stall forced) S2S=0.
+        if (s.get(ste::S2S) ? caps_.stall_model == 1 : caps_.stall_model == 2) return bad;
         c.vmid = static_cast<uint16_t>(s.get(ste::S2VMID) & (caps_.vmid16 ? 0xffff : 0xff));
     }
     c.ats = s.get(ste::EATS) != 0;
@@ -131,10 +144,18 @@ Expected<arch::ContextDescriptor> StreamTable::fetch_cd(const StreamConfig& sc, 
     return d;
 }
 
-Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d) const {
+Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d, bool s1stalld) const {
     const Fault bad{EventId::C_BAD_CD};
     // AArch64 little-endian tables only (IHI 0070 5.4).
     if (!d.valid() || !d.get(cd::AA64) || d.get(cd::ENDI)) return bad;
+    // IHI 0070 5.4 HA/HD: ILLEGAL beyond what IDR0.HTTU advertises.
+    if ((d.get(cd::HA) && caps_.httu < 1) || (d.get(cd::HD) && caps_.httu < 2)) return bad;
+    // IHI 0070 5.5: CD.S=1 needs a stall model that allows it and an STE that does
+    // not disable stage 1 stalls; a forced stall model (0b10) needs S=1.
+    if (d.get(cd::S) ? caps_.stall_model == 1 || (caps_.stall_model == 0 && s1stalld) : caps_.stall_model == 2)
+        return bad;
+    // IHI 0070 5.4 ASID: with 8-bit ASIDs (IDR0.ASID16=0) ASID[15:8] must be zero.
+    if (!caps_.asid16 && (d.get(cd::ASID) >> 8) != 0) return bad;
     // IPS beyond OAS behaves as OAS (IHI 0070 5.4, CD.IPS).
     const unsigned oas = std::min(arch::pa_bits(static_cast<unsigned>(d.get(cd::IPS))), caps_.oas);
     // One VA range from its TxSZ, granule, TTBx and TBIx; false: ILLEGAL.
@@ -142,9 +163,10 @@ Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d)
         p.stage = 1;
         if (!g || !caps_.granule_supported(*g)) return false;
         p.granule = *g;
-        // TxSZ 16..39 (48- to 25-bit VA) without FEAT_LVA / small tables; outside
-        // that the CD is ILLEGAL here (a documented CONSTRAINED UNPREDICTABLE choice).
-        if (tsz < 16 || tsz > 39) return false;
+        // IHI 0070 5.4 T0SZ: 16 up to 39, or 48 (47 with 64K) with small translation
+        // tables (IDR3.STT); outside that ILLEGAL from SMMUv3.1 (AIDR says 3.1).
+        const unsigned max_tsz = !caps_.stt ? 39 : *g == arch::Granule::K64 ? 47 : 48;
+        if (tsz < 16 || tsz > max_tsz) return false;
         p.ias = 64 - static_cast<unsigned>(tsz);
         p.start_level = stage1_start_level(p.granule, p.ias);
         p.oas = oas;
@@ -178,7 +200,7 @@ Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d)
     // With EPD1 set the TTB1 fields are IGNORED (IHI 0070 5.4): Linux leaves them 0.
     if (!c.epd1 && !range(d.get(cd::T1SZ), tg1(d.get(cd::TG1)), d.get(cd::TTB1), d.get(cd::TBI1), true, c.s1_upper))
         return bad;
-    c.asid = static_cast<uint16_t>(d.get(cd::ASID) & (caps_.asid16 ? 0xffff : 0xff));
+    c.asid = static_cast<uint16_t>(d.get(cd::ASID));
     return c;
 }
 

@@ -24,6 +24,12 @@ struct SmmuCaps {
     bool two_level_strtab = true;
     bool gran4k = true, gran16k = true, gran64k = true;
     bool ats = true;
+    // Advertised in IDR0/IDR3 and not implemented, so they only decide which
+    // STE/CD contents are ILLEGAL (IHI 0070 5.2, 5.4, 5.5): the rules read these
+    // values, whatever the ID registers are later made to say.
+    unsigned stall_model = 1;  // IDR0.STALL_MODEL: 0 stall or terminate, 1 terminate only, 2 stall forced
+    unsigned httu = 0;         // IDR0.HTTU: 0 none, 1 access flag, 2 access flag and dirty state
+    bool stt = false;          // IDR3.STT: small translation tables (TxSZ up to 48)
     bool granule_supported(arch::Granule g) const {
         return g == arch::Granule::K4 ? gran4k : g == arch::Granule::K16 ? gran16k : gran64k;
     }
@@ -49,6 +55,7 @@ struct StreamConfig {
     StageParams s2;
     uint16_t vmid = 0;
     bool ats = false;  // EATS != 0
+    bool s1stalld = false;  // stage 1 stalls disabled: decides whether a CD with S=1 is legal
 };
 
 // A decoded, validated CD.
@@ -71,7 +78,8 @@ public:
     // IPA translated through `walker` (stage 2 faults report CLASS=CD).
     Expected<arch::ContextDescriptor> fetch_cd(const StreamConfig& sc, uint32_t ssid, Walker& walker,
                                                AccessLog& log);
-    Expected<ContextConfig> decode_cd(const arch::ContextDescriptor& cd) const;
+    // `s1stalld`: the STE.S1STALLD of the stream the CD was reached from (IHI 0070 5.5).
+    Expected<ContextConfig> decode_cd(const arch::ContextDescriptor& cd, bool s1stalld = false) const;
 
     const SmmuCaps& caps() const { return caps_; }
 

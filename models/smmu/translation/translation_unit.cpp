@@ -43,6 +43,12 @@ TranslationUnit::TranslationUnit(MemoryPort& mem, const SmmuCaps& caps, const Mi
       iotlb_(seeded(p.iotlb.geometry, p.seed + 1)),
       walks_(p.walk, p.ipa) {}
 
+std::size_t TranslationUnit::cache_entry_bytes(const std::string& name) {
+    if (name == "config") return Cache<ConfigEntry>::slot_bytes();
+    if (name.rfind("walk_", 0) == 0) return Cache<WalkEntry>::slot_bytes();
+    return Cache<TlbEntry>::slot_bytes();  // iotlb, utlb, ipa
+}
+
 Tlb* TranslationUnit::utlb(unsigned port) {
     if (p_.utlb.geometry.entries == 0) return nullptr;
     while (utlbs_.size() <= port)

@@ -42,7 +42,8 @@ struct MicroArchParams {
     unsigned inv_cycles = 0;               // more for each CFGI/TLBI/ATC_INV
     uint64_t seed = 1;                     // random replacement
 
-    uint64_t period_ps() const { return 1000000ull / clock_mhz; }
+    // Rounded to the nearest picosecond (docs/timing.md): 1500 MHz is 667 ps.
+    uint64_t period_ps() const { return (1000000ull + clock_mhz / 2) / clock_mhz; }
 };
 
 struct TimedTranslation {
@@ -87,6 +88,9 @@ public:
     void for_each_cache(const std::function<void(const std::string&, const CacheStats&)>& fn) const;
     // Entries of the IOTLB, for checkers.
     const Tlb& iotlb() const { return iotlb_; }
+    // Bytes one entry of the cache named as in for_each_cache takes (all are
+    // allocated up front): what a config's cache sizes cost in memory.
+    static std::size_t cache_entry_bytes(const std::string& name);
 
 private:
     struct ConfigEntry {

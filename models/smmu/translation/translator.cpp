@@ -42,7 +42,7 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
     Walker walker(mem_, log, WalkEnv{res.caches, res.now, s.vmid, 0});
     auto cd = table_.fetch_cd(s, ssid, walker, log);
     if (!cd.ok()) return cd.fault();
-    auto cc = table_.decode_cd(cd.value());
+    auto cc = table_.decode_cd(cd.value(), s.s1stalld);
     if (!cc.ok()) return cc.fault();
     ctx.s1 = true;
     ctx.s1p = cc.value().s1;

@@ -18,6 +18,9 @@ arch::EventRecord make_event(const TranslationRequest& req, const Fault& f) {
         else if (fd.name == "RnW") v = !req.write;
         else if (fd.name == "S2") v = f.s2;
         else if (fd.name == "CLASS") v = static_cast<uint64_t>(f.cls);
+        // Table walks here only read (no HTTU): TTRnW is 1 when a walk's read
+        // faulted at stage 2 (CLASS=TT); UNKNOWN otherwise, written as 0.
+        else if (fd.name == "TTRnW") v = f.cls == FaultClass::TTD;
         else if (fd.name == "InputAddr") v = req.iova;
         else if (fd.name == "IPA") v = f.s2 ? f.ipa : 0;
         else if (fd.name == "FetchAddr") v = f.fetch_addr;
