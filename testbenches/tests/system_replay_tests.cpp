@@ -498,6 +498,22 @@ TEST_CASE("qemu2replay: a flipped PTE or a dropped TLBI in the real trace shows 
     CHECK(has(r.out, "MISMATCH expected pa="));
 }
 
+TEST_CASE("smmu.idr: the SMMU does what it advertises (RIL, MSI)", "[system][replay]") {
+    const std::string script = "replay " + kData + "idr-behaviour.script --config configs/smmu/gem5-default.yaml";
+    Run r = smmu_sim(script);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "0 mismatches"));
+    // Without range invalidation the TLBI's TG/NUM are RES0: only its first page goes; without
+    // MSIs the SYNC writes nothing.
+    r = smmu_sim(script + " --set smmu.idr.IDR3.RIL=0 --set smmu.idr.IDR0.MSI=0");
+    CHECK(r.exit_code == 1);
+    CHECK(has(line_of(r.out, 24), "fault=F_TRANSLATION"));
+    CHECK(has(line_of(r.out, 26), "MISMATCH expected fault=F_TRANSLATION got pa=0x80001000"));
+    CHECK(has(line_of(r.out, 28), "MISMATCH expected 0x1234 got 0x0"));
+    CHECK(has(r.out, "2 mismatches"));
+}
+
 TEST_CASE("smmu.idr: ID register fields from the config, bad ones exit 2", "[system][replay]") {
     const std::string ids = std::string(CMAKE_BINARY_DIR) + "/idr.script";
     // MSI, SEV, HYP off; BBML 2; a whole IIDR; SIDSIZE 8 also narrows what the SMMU accepts.
