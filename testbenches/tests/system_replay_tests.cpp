@@ -304,6 +304,31 @@ TEST_CASE("qemu2replay: what QEMU does not trace is named, and bad input exits 2
     CHECK(has(r.out, "# STE of SID 0x10, stage 1 (rebuilt)"));
     CHECK(has(r.out, "ASID 7)"));
     CHECK(has(r.out, "dma 0x10 R 0x1000 4 expect pa=0x2000 perm=rw"));
+    // What cannot be rebuilt or placed is a warning, and the script still runs: an STE at an
+    // unaligned address; commands QEMU consumed with no CMDQ_PROD write after them.
+    std::ofstream(bad) << "smmuv3_find_ste sid=0x10 features:0x0, sid_split:0x8\nsmmuv3_get_ste STE addr: 0x40000404\n"
+                       << "smmuv3_translate_bypass smmuv3-iommu-memory-region-0-16 sid=0x10 STE bypass iova:0x1000 is_write=1\n"
+                       << "smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.err, bad + ":3: SID 0x10: an STE, CD or L1 descriptor at 0x40000404 (unaligned or at the top of memory) is not rebuilt"));
+    CHECK(has(r.err, bad + ": 1 command(s) QEMU consumed after the last CMDQ_PROD write"));
+    CHECK(has(r.out, "dma 0x10 W 0x1000 4 expect pa=0x1000"));
+    // QEMU's power-of-two chunks of one TLBI_NH_VA range merge back into one command: 0x40 + 0x20
+    // pages = 3 << 5 (NUM 2, SCALE 5); 0x40 + 0x1 pages fit no single command: a warning.
+    const std::string tlbi = "smmuv3_write_mmio addr: 0x90 val:0x40010004 size: 0x8(0)\n"
+                             "smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA\n"
+                             "smmuv3_s1_range_inval vmid=0 asid=1 addr=0x10000000 tg=1 num_pages=0x40 ttl=3 leaf=1\n";
+    std::ofstream(bad) << tlbi << "smmuv3_s1_range_inval vmid=0 asid=1 addr=0x10040000 tg=1 num_pages=0x20 ttl=3 leaf=1\n"
+                       << "smmuv3_write_mmio addr: 0x98 val:0x1 size: 0x4(0)\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "memw64 0x40010000 0x1000000502012 0x10000701  # TLBI_NH_VA"));
+    std::ofstream(bad) << tlbi << "smmuv3_s1_range_inval vmid=0 asid=1 addr=0x10040000 tg=1 num_pages=0x1 ttl=3 leaf=1\n"
+                       << "smmuv3_write_mmio addr: 0x98 val:0x1 size: 0x4(0)\n";
+    r = smmu_sim("qemu2replay '" + bad + "'");
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.err, bad + ":2: 65 pages do not fit one range command"));
     std::ofstream(bad) << "smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0x1000 translated=0x2000 perm=0x4\n";
     r = smmu_sim("qemu2replay '" + bad + "'");
     CHECK(r.exit_code == 2);
