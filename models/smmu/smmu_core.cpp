@@ -65,14 +65,23 @@ void SmmuCore::execute(const arch::Command& c) {
         return;
     }
     if (op != Opcode::SYNC) {
-        stats_.invalidated_entries += unit_.invalidate(c);
+        // Without range invalidation (IDR3.RIL 0) TG, NUM, SCALE and TTL are
+        // RES0 (IHI 0070 4.4.1): one address, whatever software wrote there.
+        arch::Command inv = c;
+        const bool ranged = op == Opcode::TLBI_NH_VA || op == Opcode::TLBI_NH_VAA || op == Opcode::TLBI_EL2_VA ||
+                            op == Opcode::TLBI_EL2_VAA || op == Opcode::TLBI_S2_IPA;
+        if (ranged && !regs_.id_field(arch::reg::IDR3, arch::idr3::RIL))
+            for (const arch::FieldDef& f : {arch::cmd::TG, arch::cmd::NUM, arch::cmd::SCALE, arch::cmd::TTL}) inv.set(f, 0);
+        stats_.invalidated_entries += unit_.invalidate(inv);
         return;
     }
     // CMD_SYNC completes when every earlier command has (they run in order)
     // and every translation accepted before it has finished, so none can
     // still use an entry an earlier invalidation removed (IHI 0070 4.7.3).
     if (cmd_clock_) *cmd_clock_ = std::max(*cmd_clock_, unit_.busy_until());
-    if (c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0) {
+    // An SMMU without MSIs (IDR0.MSI 0) signals CS=IRQ on its wired interrupt: no write.
+    if (c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0 &&
+        regs_.id_field(arch::reg::IDR0, arch::idr0::MSI)) {
         const uint32_t data = static_cast<uint32_t>(c.get(arch::cmd::MSIData));
         if (unit_.port().write(c.get(arch::cmd::MSIAddr), &data, 4))
             ++stats_.sync_msis;

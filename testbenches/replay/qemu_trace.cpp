@@ -170,7 +170,7 @@ private:
         bool has_ste = false, has_cd = false;
         unsigned oas = 48;
         bool tt0 = false;
-        uint64_t tsz = 0, ttb = 0, granule = 12, had = 0;
+        uint64_t tsz = 0, ttb = 0, granule = 12;
         std::optional<uint64_t> asid;
     } decoded_;
     void rebuild_structures(const std::vector<Event>& ev, std::size_t i, uint64_t sid);
@@ -624,7 +624,6 @@ void Converter::run(const std::vector<Event>& ev, const std::vector<MemoryImage>
                 decoded_.tsz = field(e, "tsz");
                 decoded_.ttb = field(e, "ttb");
                 decoded_.granule = field(e, "granule_sz");
-                decoded_.had = maybe_field(e, "had").value_or(0);
             }
         } else if (e.name == "smmu_iotlb_lookup_hit" || e.name == "smmu_iotlb_lookup_miss" ||
                    e.name == "smmu_iotlb_cache_hit" || e.name == "smmu_iotlb_cache_miss") {  // the latter: QEMU 5, 6

@@ -66,6 +66,15 @@ public:
     bool gbpa_abort() const { return arch::gbpa::ABORT.get(&gbpa_); }
     // CR2.RECINVSID: record C_BAD_STREAMID for invalid input StreamIDs (IHI 0070 6.3.4).
     bool record_invalid_sid() const { return cr2_ & 2; }
+    // An ID register field as advertised (IDR0-IDR5, smmu.idr included).
+    uint64_t id_field(uint32_t offset, const arch::FieldDef& f) const {
+        const uint64_t v = offset == arch::reg::IDR0   ? idr0_
+                           : offset == arch::reg::IDR1 ? idr1_
+                           : offset == arch::reg::IDR3 ? idr3_
+                           : offset == arch::reg::IDR5 ? idr5_
+                                                       : 0;
+        return f.get(&v);
+    }
     StreamTableConfig stream_table() const;
     QueueConfig cmdq() const;
     QueueConfig eventq() const;
