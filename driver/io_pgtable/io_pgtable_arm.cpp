@@ -24,8 +24,12 @@ PageTable::PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::G
     : mem_(mem), arena_(arena), stage_(stage), granule_(g), ias_(ias) {
     start_level_ = stage1_start_level(g, ias);
     const unsigned stride = arch::level_stride(g);
-    if (stage == 2 && start_level_ < 3) {
-        const unsigned next_bits = ias - arch::level_shift(g, start_level_ + 1);
+    // arm_64_lpae_alloc_pgtable_s2: a level-0 start table of at most 16
+    // entries (ARM_LPAE_S2_MAX_CONCAT_PAGES) becomes that many concatenated
+    // level-1 tables. Only from level 0: a small IPA starting lower keeps its
+    // level (a 25-bit 4K stage 2 starts at level 2, S2SL0 0, not at level 3).
+    if (stage == 2 && start_level_ == 0) {
+        const unsigned next_bits = ias - arch::level_shift(g, 1);
         if (next_bits > stride && next_bits - stride <= 4) ++start_level_;
     }
     const unsigned bits = ias - arch::level_shift(g, start_level_);

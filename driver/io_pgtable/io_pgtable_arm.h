@@ -39,7 +39,7 @@ struct PageAttrs {
 class PageTable {
 public:
     // Stage 1 starts where the input size needs; stage 2 concatenates up to 16
-    // start-level tables when that saves a level (as io-pgtable-arm does).
+    // level-1 tables instead of a small level-0 one (as io-pgtable-arm does).
     PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias);
 
     uint64_t root() const { return root_; }

@@ -148,12 +148,29 @@ HostDriver::Vm& HostDriver::vm_hwpt(const std::string& name, unsigned smmu) {
         return d.attach == AttachMode::Nested && d.vm == name;
     });
     if (has_nested) {
+        // vms.<vm>.guest_tables: RAM the VM maps (the loader checks it is), the
+        // guest carves its CD table and S1 tables from it; else (also when a
+        // config built in C++ names an unmapped window) a window of host
+        // memory the host maps in S2, by default the top 4 MiB of the IPA space.
         const uint64_t size = vc.guest_tables_size ? vc.guest_tables_size : kGuestTablesDefault;
         const uint64_t ipa = vc.guest_tables_size ? vc.guest_tables_ipa : (uint64_t{1} << vc.s2.ias) - size;
-        const uint64_t pa = arena_.alloc(size, arch::granule_bytes(Granule::K64));
-        as_input_error(vc.where + ": vms." + name + ".guest_tables",
-                       [&] { vm.hwpt->map(ipa, pa, size, PageAttrs{true, true, false}); });
-        vm.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, pa, size);
+        const Mapping* m = nullptr;
+        bool touches = false;
+        for (const Mapping& r : vc.map) {
+            if (ipa >= r.in && ipa - r.in < r.size) m = &r;
+            touches = touches || (ipa < r.in + r.size && r.in < ipa + size);
+        }
+        if (m && ipa + size <= m->in + m->size) {
+            vm.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, m->out + (ipa - m->in), size);
+        } else if (touches) {
+            throw InputError(vc.where + ": vms." + name + ".guest_tables: [" + hex(ipa) + ", " + hex(ipa + size) +
+                             ") must lie in one vms." + name + ".map entry (the guest's tables need contiguous RAM)");
+        } else {
+            const uint64_t pa = arena_.alloc(size, arch::granule_bytes(Granule::K64));
+            as_input_error(vc.where + ": vms." + name + ".guest_tables",
+                           [&] { vm.hwpt->map(ipa, pa, size, PageAttrs{true, true, false}); });
+            vm.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, pa, size);
+        }
     }
     return vm;
 }

@@ -183,6 +183,23 @@ TEST_CASE("bad input: one clear message with file and line, exit 2", "[system]")
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
+TEST_CASE("vms.<vm>.guest_tables: the guest's tables in guest RAM the VM maps, same walk", "[system]") {
+    // The guest carves its CD table and S1 tables from RAM the VM already
+    // maps (no extra S2 window): the same cold nested walk, 28 + 2 reads.
+    const auto s = run_stats("--config configs/examples/nested-cold.yaml --trace traces/examples/one-dma.trace"
+                             " --set vms.vm0.guest_tables.ipa=0xbfc00000 --set vms.vm0.guest_tables.size=4M",
+                             "guest_tables");
+    CHECK(s["totals"]["faults"] == 0);
+    CHECK(s["pmu"]["trans_table_walk_access"] == 28);
+    CHECK(s["pmu"]["config_struct_access"] == 2);
+    // Across two map entries it cannot be one contiguous region: exit 2 naming it.
+    const auto r = smmu_sim("run --config configs/examples/nested-cold.yaml --config "
+                            "testbenches/tests/data/system/guest-tables-split.yaml");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("guest-tables-split.yaml") != std::string::npos);
+    CHECK(r.err.find("must lie in one vms.vm0.map entry") != std::string::npos);
+}
+
 TEST_CASE("nested-warm: the second DMA to a page is an IOTLB hit", "[system]") {
     const auto s = run_stats("--config configs/examples/nested-cold.yaml --config configs/examples/nested-warm.yaml"
                              " --trace traces/examples/same-page-twice.trace",

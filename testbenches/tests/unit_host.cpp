@@ -397,6 +397,10 @@ TEST_CASE("PageTable picks start level and concatenation like io-pgtable-arm", "
         {2, Granule::K4, 42, 1, 8},  {2, Granule::K4, 43, 1, 16}, {2, Granule::K4, 44, 0, 1},
         {2, Granule::K4, 39, 1, 1},  {1, Granule::K16, 48, 0, 1}, {2, Granule::K16, 48, 1, 2},
         {1, Granule::K64, 48, 1, 1}, {2, Granule::K64, 48, 1, 1}, {1, Granule::K64, 42, 2, 1},
+        // io-pgtable-arm concatenates only instead of level 0: a 32-bit 4K stage 2
+        // starts at level 1 (4 entries), a 25-bit one at level 2 (S2SL0 0, not the
+        // reserved encoding a level-3 start would need).
+        {2, Granule::K4, 32, 1, 1},  {2, Granule::K4, 25, 2, 1},
     };
     for (const Case& k : cases) {
         CAPTURE(k.stage, static_cast<int>(k.g), k.ias);
@@ -458,4 +462,23 @@ TEST_CASE("A full TableArena is -ENOMEM naming the region, bad input for the hos
     c.memory.table_size = 0x2000;  // 256 STEs need 16 KiB
     Platform p(c);
     CHECK_THROWS_AS(p.drv.reset(), InputError);
+}
+
+TEST_CASE("A 4K stage 2 with a 25-bit IPA starts at level 2 (S2SL0 0) and translates", "[host]") {
+    // io-pgtable-arm concatenates only instead of level 0; a level-3 start
+    // would need an S2SL0 encoding 4K does not have.
+    Config c = base_config();
+    c.vms.push_back(vm("small", 25, {map(0x100'0000, 0x2'0000'0000, 0x10000, 0x1000)}));
+    c.devices.push_back(device("dev", 7, AttachMode::S2, "small"));
+    Platform p(c);
+    p.drv.reset();
+    p.drv.install();
+    Ste s;
+    p.mem.read_words(p.drv.ste_address(7), s.w.data(), Ste::kDwords);
+    CHECK(s.get(ste::S2T0SZ) == 39);
+    CHECK(s.get(ste::S2SL0) == 0);
+    const auto t = p.translate(7, 0x100'2345);
+    CHECK(t.r.outcome == Outcome::Translated);
+    CHECK(t.r.pa == 0x2'0000'2345);
+    CHECK(t.log.walk_reads == 2);  // levels 2 and 3
 }
