@@ -69,7 +69,20 @@ void Host::run() {
             changes_.pop_front();
             const sc_time start = sc_core::sc_time_stamp();
             change_start_ = start;
-            const std::string path = driver_.apply(change);
+            std::string path;
+            if (change.kind == ChangeRecord::Kind::GuestInvalidate) {
+                // A guest's batch: its guest_inv records of one time for one
+                // vIOMMU, published by one CMDQ_PROD write (one trap).
+                std::vector<ChangeRecord> batch{change};
+                while (!changes_.empty() && changes_.front().kind == ChangeRecord::Kind::GuestInvalidate &&
+                       changes_.front().time_ns == change.time_ns && changes_.front().target == change.target) {
+                    batch.push_back(changes_.front());
+                    changes_.pop_front();
+                }
+                path = driver_.apply_guest_batch(batch);
+            } else {
+                path = driver_.apply(change);
+            }
             wait(local_);
             local_ = sc_core::SC_ZERO_TIME;
             change_ns_[path].add((sc_core::sc_time_stamp() - start).value());
