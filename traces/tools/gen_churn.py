@@ -41,7 +41,9 @@ VA = 0x10000000      # a nested device's guest VA of the first 2 MiB
 
 cfg = ["# VM churn (traces/tools/gen_churn.py): %d VMs x %d devices, %d cycles, seed %d"
        % (args.vms, args.devices, args.cycles, args.seed),
-       "smmu: {sid_bits: 16}",
+       "smmu:",
+       "  sid_bits: 16",
+       "  caches: {iotlb: {entries: 512, ways: 4}, config: {entries: 64, ways: 4}, walk_s2_l3: {entries: 64}}",
        "memory: {table_size: 512M}",
        "vms:"]
 devs = ["devices:"]
