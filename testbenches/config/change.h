@@ -14,9 +14,9 @@ namespace smmu::sim {
 
 // An iommufd lifetime record: which ioctl (or VM-wide shorthand), the
 // object it names and its key=value arguments (vm=, smmu=, hwpt=, viommu=,
-// device=, vsid=, vste=).
+// device=, vsid=, vste=, depth=).
 struct LifetimeOp {
-    enum class Op { HwptAlloc, ViommuAlloc, VdeviceAlloc, NestedAlloc, Destroy, Attach, Detach, VmStart, VmStop };
+    enum class Op { HwptAlloc, ViommuAlloc, VdeviceAlloc, NestedAlloc, VeventqAlloc, Destroy, Attach, Detach, VmStart, VmStop };
     Op op = Op::Destroy;
     std::string name;     // the object (alloc, destroy), the device (attach, detach) or the VM (vm_start/stop)
     std::string target;   // attach: abort, bypass or an HWPT's name

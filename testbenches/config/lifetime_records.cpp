@@ -24,6 +24,7 @@ const std::vector<Syntax>& syntax() {
          "<t> vdevice_alloc <name> viommu=<viommu> device=<device> vsid=<n>"},
         {"nested_alloc", Op::NestedAlloc, {"viommu", "vste"}, {"device"},
          "<t> nested_alloc <name> viommu=<viommu> vste=<abort|bypass|s1> [device=<device>]"},
+        {"veventq_alloc", Op::VeventqAlloc, {"viommu", "depth"}, {}, "<t> veventq_alloc <name> viommu=<viommu> depth=<n>"},
         {"destroy", Op::Destroy, {}, {}, "<t> destroy <name>"},
         {"attach", Op::Attach, {}, {}, "<t> attach <device> <abort|bypass|hwpt>"},
         {"detach", Op::Detach, {}, {}, "<t> detach <device>"},
@@ -89,6 +90,10 @@ ChangeRecord parse_lifetime(const std::vector<std::string>& tok, const std::stri
     if (auto v = l.args.find("vsid"); v != l.args.end()) {
         const std::optional<uint64_t> n = parse_uint(v->second);
         if (!n || *n > UINT32_MAX) fail(at, "vsid", "expected a 32-bit StreamID, got '" + v->second + "'");
+    }
+    if (auto v = l.args.find("depth"); v != l.args.end()) {
+        const std::optional<uint64_t> n = parse_uint(v->second);
+        if (!n || *n == 0 || *n > INT32_MAX) fail(at, "depth", "expected 1..2^31-1 events, got '" + v->second + "'");
     }
     if (auto v = l.args.find("vste"); v != l.args.end()) {
         if (v->second != "abort" && v->second != "bypass" && v->second != "s1")

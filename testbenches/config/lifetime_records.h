@@ -7,6 +7,7 @@
 //   <t> vdevice_alloc <name> viommu=<v> device=<dev> vsid=<n>   IOMMU_VDEVICE_ALLOC
 //   <t> nested_alloc  <name> viommu=<v> vste=<abort|bypass|s1> [device=<dev>]
 //                                                               IOMMU_HWPT_ALLOC of a nested HWPT from a vSTE
+//   <t> veventq_alloc <name> viommu=<v> depth=<n>               IOMMU_VEVENTQ_ALLOC (type ARM_SMMUV3)
 //   <t> destroy <name>                                          IOMMU_DESTROY
 //   <t> attach  <device> <abort|bypass|<hwpt>>                  attach, or replace when attached
 //   <t> detach  <device>                                        back to the blocked domain

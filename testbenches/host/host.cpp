@@ -65,6 +65,9 @@ void Host::run() {
             }
             if (changes_.empty()) break;
             busy_ = true;
+            // With a vEVENTQ the host handles events as they come (before
+            // the record changes the attachments they are reported by).
+            if (driver_.events_in_time()) driver_.handle_events();
             const ChangeRecord change = changes_.front();
             changes_.pop_front();
             const sc_time start = sc_core::sc_time_stamp();
@@ -93,7 +96,8 @@ void Host::run() {
         driver_.flush_queues();
         wait(local_);
         local_ = sc_core::SC_ZERO_TIME;
-        for (unsigned i = 0; i < driver_.smmu_count(); ++i) events_.push_back(driver_.drain_events(i));
+        driver_.handle_events();
+        events_ = driver_.drained();
     } catch (...) {
         // Never thrown through the SystemC scheduler: stop, report afterwards.
         error_ = std::current_exception();

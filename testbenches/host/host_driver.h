@@ -49,6 +49,17 @@ struct GuestBatchStats {
     std::map<std::size_t, uint64_t> by_size;                       // batch size -> batches
 };
 
+// One vIOMMU's event reporting (iommufd_viommu_report_event): events of its
+// nested devices (their vSID in place of the SID), queued in its vEVENTQ up
+// to its depth, then lost (the lost_events_header); none reported without a
+// vEVENTQ (-EOPNOTSUPP: the host logs them). No guest reads the queue.
+struct VeventqStats {
+    std::string veventq;  // its name ("" after destroy or before alloc)
+    uint64_t depth = 0, queued = 0, lost = 0, unreported = 0;
+    std::vector<arch::EventRecord> records;  // the first kMaxRecords queued, as the guest reads them
+    static constexpr std::size_t kMaxRecords = 16;
+};
+
 // The lifetime records' cost and outcome (testbenches/host/host_lifetime.cpp).
 struct LifetimeStats {
     std::map<std::string, PathStats> ops;  // by record keyword
@@ -70,8 +81,9 @@ struct LifetimeStats {
 };
 
 // The iommufd objects a VMM allocates: a VM's S2 (IOMMU_HWPT_ALLOC of a
-// paging HWPT), a vIOMMU, a vDEVICE, a nested HWPT from a vSTE.
-enum class ObjectKind { S2, Viommu, Vdevice, Nested, Any };
+// paging HWPT), a vIOMMU, a vDEVICE, a nested HWPT from a vSTE, a vIOMMU's
+// event queue (vEVENTQ).
+enum class ObjectKind { S2, Viommu, Vdevice, Nested, Veventq, Any };
 const char* object_kind_name(ObjectKind k);
 
 class HostDriver {
@@ -93,6 +105,14 @@ public:
     void submit(const arch::Command& c, unsigned smmu = 0) { smmus_.at(smmu)->issue_cmd(c); }
     void sync(unsigned smmu = 0) { smmus_.at(smmu)->issue_cmdlist({}, true); }
     std::vector<arch::EventRecord> drain_events(unsigned smmu = 0) { return smmus_.at(smmu)->drain_events(); }
+    // arm_smmu_evtq_thread: drains every instance's event queue and hands each
+    // record to arm_smmu_handle_event (a nested device's fault to its
+    // vIOMMU's vEVENTQ). The records, by instance, are kept for drained().
+    void handle_events();
+    const std::vector<std::vector<arch::EventRecord>>& drained() const { return drained_; }
+    // A vEVENTQ was allocated: the host handles events as they come (at each
+    // record it carries out), not only at the end.
+    bool events_in_time() const { return veventq_used_; }
     uint64_t commands_submitted(unsigned smmu = 0) const { return smmus_.at(smmu)->counters().commands; }
     uint64_t ste_address(uint32_t sid, unsigned smmu = 0) const { return smmus_.at(smmu)->ste_address(sid); }
     driver::ArmSmmuDevice& smmu(unsigned i) { return *smmus_.at(i); }
@@ -127,6 +147,8 @@ public:
     const std::map<std::string, PathStats>& paths() const { return paths_; }
     const GuestBatchStats& guest_batches() const { return guest_batches_; }
     const LifetimeStats& lifetime() const { return lifetime_; }
+    // Per vIOMMU, what arm_vmaster_report_event sent it (VeventqStats).
+    const std::map<std::string, VeventqStats>& veventqs() const { return veventqs_; }
     // VMIDs handed out and freed over the run, all instances.
     uint64_t vmids_allocated() const;
     uint64_t vmids_freed() const;
@@ -161,6 +183,9 @@ private:
                           const std::string& where);
     Object& alloc_nested(const std::string& name, const std::string& viommu, const arch::Ste& vste,
                          const std::string& where);
+    Object& alloc_veventq(const std::string& name, const std::string& viommu, uint64_t depth, const std::string& where);
+    // arm_smmu_handle_event for one record of instance `smmu`.
+    void handle_event(unsigned smmu, const arch::EventRecord& e);
     void destroy(const std::string& name, const std::string& where);
     // Attach or replace: "abort" (the blocked domain), "bypass" (identity) or an HWPT.
     void attach(Device& d, const std::string& target, const std::string& where);
@@ -201,6 +226,9 @@ private:
     GuestBatchStats guest_batches_;
     LifetimeStats lifetime_;
     bool installing_ = false;  // install(): a refused request is a config error
+    bool veventq_used_ = false;
+    std::map<std::string, VeventqStats> veventqs_;  // by vIOMMU
+    std::vector<std::vector<arch::EventRecord>> drained_;
 };
 
 }  // namespace smmu::sim

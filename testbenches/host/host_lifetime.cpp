@@ -31,6 +31,7 @@ const char* object_kind_name(ObjectKind k) {
         case ObjectKind::Viommu: return "viommu";
         case ObjectKind::Vdevice: return "vdevice";
         case ObjectKind::Nested: return "nested hwpt";
+        case ObjectKind::Veventq: return "veventq";
         case ObjectKind::Any: break;
     }
     return "object";
@@ -135,6 +136,76 @@ HostDriver::Object& HostDriver::alloc_nested(const std::string& name, const std:
     return o;
 }
 
+HostDriver::Object& HostDriver::alloc_veventq(const std::string& name, const std::string& viommu, uint64_t depth,
+                                              const std::string& where) {
+    Object& parent = object(viommu, ObjectKind::Viommu, where, "viommu");
+    VeventqStats& v = veventqs_[viommu];
+    // iommufd_veventq_alloc: one vEVENTQ of a type per vIOMMU.
+    if (!v.veventq.empty())
+        throw KernelError(-EEXIST, "iommufd_veventq_alloc: viommu '" + viommu + "' has vEVENTQ '" + v.veventq +
+                                       "' (one per type, -EEXIST)");
+    Object& o = add_object(name, ObjectKind::Veventq, parent.vm, parent.smmu);
+    o.parent = viommu;
+    o.depth = depth;
+    ++parent.users;
+    v.veventq = name;
+    v.depth = depth;
+    veventq_used_ = true;
+    return o;
+}
+
+void HostDriver::handle_events() {
+    drained_.resize(smmus_.size());
+    for (unsigned i = 0; i < smmus_.size(); ++i)
+        for (const arch::EventRecord& e : smmus_[i]->drain_events()) {
+            drained_[i].push_back(e);
+            handle_event(i, e);
+        }
+}
+
+void HostDriver::handle_event(unsigned smmu, const arch::EventRecord& e) {
+    // arm_smmu_handle_event: only these events go to a master's handler.
+    using arch::EventId;
+    switch (static_cast<EventId>(e.id())) {
+        case EventId::C_BAD_STE:
+        case EventId::F_STREAM_DISABLED:
+        case EventId::C_BAD_SUBSTREAMID:
+        case EventId::C_BAD_CD:
+        case EventId::F_TRANSLATION:
+        case EventId::F_ADDR_SIZE:
+        case EventId::F_ACCESS:
+        case EventId::F_PERMISSION: break;
+        default: return;
+    }
+    // arm_smmu_find_master, then a vmaster (a nested attach with a vDEVICE)
+    // and a stage 1 fault (!event->s2): arm_vmaster_report_event.
+    const uint32_t sid = static_cast<uint32_t>(e.get(arch::evt::SID));
+    for (const auto& [name, d] : devices_) {
+        if (d->smmu != smmu || d->cfg->sid != sid) continue;
+        auto nested = objects_.find(d->attached);
+        if (nested == objects_.end() || nested->second->kind != ObjectKind::Nested || e.get(arch::evt::S2)) return;
+        const std::string& viommu = nested->second->parent;
+        const Object* vdev = nullptr;
+        for (const auto& [oname, o] : objects_)
+            if (o->kind == ObjectKind::Vdevice && o->parent == viommu && o->device == d.get()) vdev = o.get();
+        if (!vdev) return;  // no vmaster (an ABORT or BYPASS vSTE without a vDEVICE)
+        VeventqStats& v = veventqs_[viommu];
+        if (v.veventq.empty()) {  // iommufd_viommu_report_event: no vEVENTQ of the type, -EOPNOTSUPP
+            ++v.unreported;
+            return;
+        }
+        if (v.queued == v.depth) {  // num_events == depth: the lost_events_header
+            ++v.lost;
+            return;
+        }
+        arch::EventRecord ve = e;
+        ve.set(arch::evt::SID, vdev->vsid);
+        ++v.queued;
+        if (v.records.size() < VeventqStats::kMaxRecords) v.records.push_back(ve);
+        return;
+    }
+}
+
 void HostDriver::destroy(const std::string& name, const std::string& where) {
     Object& o = object(name, ObjectKind::Any, where, "name");
     // iommufd_object_remove: an object others hold a reference to is -EBUSY.
@@ -147,6 +218,7 @@ void HostDriver::destroy(const std::string& name, const std::string& where) {
         case ObjectKind::Viommu: o.viommu->destroy(); break;
         case ObjectKind::Vdevice: objects_.at(o.parent)->viommu->remove_vdevice(o.vsid); break;
         case ObjectKind::Nested: break;  // arm_smmu_domain_nested_free: kfree only
+        case ObjectKind::Veventq: veventqs_[o.parent].veventq.clear(); break;  // its events go with it
         case ObjectKind::Any: break;
     }
     if (!o.parent.empty()) --objects_.at(o.parent)->users;
@@ -227,7 +299,7 @@ void HostDriver::vm_stop(const std::string& name, const ChangeRecord& ch) {
         auto o = objects_.find(d->attached);
         if (o != objects_.end() && o->second->vm == name) step(ch, "detach", dname, [&] { detach(*d, ch.where); });
     }
-    for (ObjectKind k : {ObjectKind::Nested, ObjectKind::Vdevice, ObjectKind::Viommu, ObjectKind::S2}) {
+    for (ObjectKind k : {ObjectKind::Nested, ObjectKind::Vdevice, ObjectKind::Veventq, ObjectKind::Viommu, ObjectKind::S2}) {
         std::vector<std::string> names;
         for (const auto& [oname, o] : objects_)
             if (o->vm == name && o->kind == k) names.push_back(oname);
@@ -251,6 +323,7 @@ std::string HostDriver::apply_lifetime(const ChangeRecord& ch) {
             case Op::ViommuAlloc:
             case Op::VdeviceAlloc:
             case Op::NestedAlloc:
+            case Op::VeventqAlloc:
                 if (objects_.count(l.name))
                     throw InputError(ch.where + ": name: object '" + l.name + "' exists (destroy it first)");
                 break;
@@ -287,6 +360,10 @@ std::string HostDriver::apply_lifetime(const ChangeRecord& ch) {
                     }
                     alloc_nested(l.name, arg("viommu"), vste, ch.where);
                 });
+                break;
+            case Op::VeventqAlloc:
+                step(ch, op, l.name,
+                     [&] { alloc_veventq(l.name, arg("viommu"), *parse_uint(arg("depth")), ch.where); });
                 break;
             case Op::Destroy: step(ch, op, l.name, [&] { destroy(l.name, ch.where); }); break;
             case Op::Attach: step(ch, op, l.name, [&] { attach(*devices_.at(l.name), l.target, ch.where); }); break;

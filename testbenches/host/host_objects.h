@@ -34,6 +34,7 @@ struct HostDriver::Object {
     std::string parent;  // vIOMMU: its S2; vDEVICE, nested HWPT: its vIOMMU
     Device* device = nullptr;  // vDEVICE
     uint32_t vsid = 0;
+    uint64_t depth = 0;  // vEVENTQ
     // References that make IOMMU_DESTROY -EBUSY: devices attached, a S2's
     // vIOMMUs, a vIOMMU's vDEVICEs and nested HWPTs.
     unsigned users = 0;

@@ -344,6 +344,16 @@ ordered_json Platform::stats(double wall_s) const {
                             {"sync_mean", g.sync_ns * per},
                             {"total_mean", (g.trap_ns + g.ioctl_ns + g.queue_ns + g.sync_ns) * per}}}};
     }
+    if (!host.veventqs().empty()) {
+        ordered_json vq = ordered_json::object();
+        for (const auto& [viommu, v] : host.veventqs()) {
+            ordered_json recs = ordered_json::array();
+            for (const arch::EventRecord& e : v.records) recs.push_back(describe(e));
+            vq[viommu] = {{"veventq", v.veventq}, {"depth", v.depth},         {"queued", v.queued},
+                          {"lost", v.lost},       {"unreported", v.unreported}, {"records", recs}};
+        }
+        j["veventq"] = vq;
+    }
     if (!life.ops.empty()) {
         ordered_json ops = ordered_json::object(), failures = ordered_json::array(), by_errno = ordered_json::object();
         uint64_t records = 0, flush_on_free = 0;

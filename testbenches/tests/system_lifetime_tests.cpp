@@ -82,3 +82,24 @@ TEST_CASE("Lifetime bad input exits 2 naming the file, line and field", "[lifeti
     CHECK(r.err == "smmu-sim: " + kData + "lifetime-unknown.trace:2: hwpt: unknown object 'vm7'\n");
     CHECK(r.out.empty());
 }
+
+TEST_CASE("vEVENTQ: a nested device's stage 1 faults go to its vIOMMU with the vSID, up to the depth", "[lifetime]") {
+    // arm_smmu_handle_event -> arm_vmaster_report_event -> iommufd_viommu_report_event.
+    const auto s = run_stats(kFourModes + " --set devices.nic.vsid=9 --trace " + kData + "veventq.trace", "veventq");
+    const auto& v = s["veventq"]["vm0@smmu0"];
+    CHECK(v["depth"] == 2);
+    CHECK(v["queued"] == 2);
+    CHECK(v["lost"] == 2);        // num_events == depth: the lost_events_header
+    CHECK(v["unreported"] == 1);  // after the vEVENTQ's destroy: -EOPNOTSUPP, the host logs it
+    CHECK(v["veventq"] == "");
+    REQUIRE(v["records"].size() == 2);
+    CHECK(v["records"][0]["name"] == "F_TRANSLATION");
+    CHECK(v["records"][0]["S2"] == 0);
+    CHECK(v["records"][0]["SID"] == 9);  // the vSID in place of nic's SID 1
+    CHECK(v["records"][0]["InputAddr"] == 0x20000000);
+    CHECK(v["records"][1]["InputAddr"] == 0x20001000);
+    // The SMMU's own queue has them all (and gpu's, a device without a vIOMMU).
+    CHECK(s["events"]["F_TRANSLATION"] == 6);
+    CHECK(s["event_queue"][0]["SID"] == 1);
+    CHECK(s["lifetime"]["failed_by_errno"] == nlohmann::json({{"-EBUSY", 1}}));
+}

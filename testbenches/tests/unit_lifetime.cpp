@@ -141,6 +141,8 @@ TEST_CASE("Lifetime records parse into their ioctl and arguments", "[lifetime]")
     CHECK(error("nested_alloc n viommu=v vste=s1") ==
           "t.trace:3: device: missing: vste=s1 takes the guest's CD table of a device's contexts");
     CHECK(error("vdevice_alloc vd viommu=v device=d vsid=x") == "t.trace:3: vsid: expected a 32-bit StreamID, got 'x'");
+    CHECK(error("veventq_alloc q viommu=v depth=0") == "t.trace:3: depth: expected 1..2^31-1 events, got '0'");
+    CHECK(parse("veventq_alloc q viommu=v depth=64").lifetime.op == LifetimeOp::Op::VeventqAlloc);
     CHECK(error("destroy vm=vm0") == "t.trace:3: name: expected a name, got 'vm=vm0' (<t> destroy <name>)");
 }
 
