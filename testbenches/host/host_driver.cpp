@@ -147,12 +147,8 @@ TableArena& HostDriver::guest_ram(Vm& v) {
                          ") must lie in one vms." + name + ".map entry (the guest's tables need contiguous RAM)");
     } else {
         const uint64_t pa = arena_.alloc(size, arch::granule_bytes(Granule::K64));
-        Mapping w;
-        w.in = ipa;
-        w.out = pa;
-        w.size = size;
-        w.exec = false;
-        as_input_error(vc.where + ": vms." + name + ".guest_tables", [&] { ioas_map(v, w); });
+        as_input_error(vc.where + ": vms." + name + ".guest_tables",
+                       [&] { ioas_map(v, Mapping{ipa, pa, size, true, true, false, 0, vc.where}); });
         v.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, pa, size);
     }
     return *v.guest;
@@ -350,15 +346,7 @@ std::string HostDriver::apply_s2(const ChangeRecord& ch) {
             for (const VmConfig& vc : cfg_.vms) {
                 if (ch.target != "*" && ch.target != vc.name) continue;
                 if (ch.kind == ChangeRecord::Kind::Map) {
-                    Mapping m;
-                    m.in = ch.in;
-                    m.out = ch.out;
-                    m.size = ch.size;
-                    m.read = ch.read;
-                    m.write = ch.write;
-                    m.exec = ch.exec;
-                    m.where = ch.where;
-                    ioas_map(vm(vc.name), m);
+                    ioas_map(vm(vc.name), Mapping{ch.in, ch.out, ch.size, ch.read, ch.write, ch.exec, 0, ch.where});
                 } else {
                     ioas_unmap(vm(vc.name), ch.in, ch.size);
                 }

@@ -295,9 +295,10 @@ void HostDriver::vm_start(const std::string& name, const ChangeRecord& ch) {
 
 void HostDriver::vm_stop(const std::string& name, const ChangeRecord& ch) {
     // Devices back to the blocked domain, then the VM's objects, children first.
-    for (auto& [dname, d] : devices_) {
-        auto o = objects_.find(d->attached);
-        if (o != objects_.end() && o->second->vm == name) step(ch, "detach", dname, [&] { detach(*d, ch.where); });
+    for (auto& entry : devices_) {
+        Device& d = *entry.second;
+        auto o = objects_.find(d.attached);
+        if (o != objects_.end() && o->second->vm == name) step(ch, "detach", entry.first, [&] { detach(d, ch.where); });
     }
     for (ObjectKind k : {ObjectKind::Nested, ObjectKind::Vdevice, ObjectKind::Veventq, ObjectKind::Viommu, ObjectKind::S2}) {
         std::vector<std::string> names;
