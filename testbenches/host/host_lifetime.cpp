@@ -112,7 +112,9 @@ HostDriver::Object& HostDriver::alloc_vdevice(const std::string& name, const std
         throw KernelError(-EINVAL, "iommufd_vdevice_alloc_ioctl: viommu '" + viommu + "' is on " +
                                        cfg_.smmus.at(parent.smmu) + ", device " + d.cfg->name + " behind " +
                                        cfg_.smmus.at(d.smmu) + " (-EINVAL)");
-    if (parent.viommu->find_vdevice(vsid))
+    // A config's vSIDs were checked by its loader (a config built in C++ may
+    // leave them all 0: the last one wins there, as before).
+    if (!installing_ && parent.viommu->find_vdevice(vsid))
         throw KernelError(-EEXIST, "iommufd_vdevice_alloc_ioctl: vSID " + hex(vsid) + " is taken on viommu '" +
                                        viommu + "' (-EEXIST)");
     parent.viommu->add_vdevice(vsid, d.master);

@@ -167,7 +167,7 @@ TEST_CASE("Lifetime records are checked against the config at dispatch", "[lifet
     CHECK(error("attach devs vm0") == "no error");
 }
 
-TEST_CASE("Golden: detach writes the blocked domain's abort STE; destroying the S2 flushes its VMID, then frees it",
+TEST_CASE("Golden: detach writes the blocked domain's abort STE, destroying the S2 flushes its VMID, then frees it",
           "[lifetime][linux]") {
     HostRig r(one_vm());
     CHECK(r.host->vmid("vm0") == 1);
@@ -267,7 +267,7 @@ TEST_CASE("Golden: per-vIOMMU VMIDs: the vIOMMU's VMID is flushed and freed at i
     CHECK(r.host->viommu_vmid("v2") == 1);
 }
 
-TEST_CASE("Attach across SMMU instances is the kernel's -EINVAL; the device keeps its STE", "[lifetime]") {
+TEST_CASE("Attach across SMMU instances is the kernel's -EINVAL, the device keeps its STE", "[lifetime]") {
     Config c = one_vm();
     c.smmus = {"smmu0", "smmu1"};
     DeviceConfig far = device("far", 0x30, AttachMode::S2, "vm1");
