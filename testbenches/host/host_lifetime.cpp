@@ -85,7 +85,12 @@ HostDriver::Object& HostDriver::alloc_s2(const std::string& name, const std::str
                                            vc.s2.ias, nest_parent,
                                            vc.vmid ? std::optional<unsigned>(*vc.vmid) : std::nullopt);
     // iopt_table_add_domain: the new domain gets what the IOAS maps now.
-    for (const Mapping& m : v.ioas) s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
+    try {
+        for (const Mapping& m : v.ioas) s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
+    } catch (const KernelError&) {
+        s2->destroy();  // the failed HWPT is freed: its VMID goes back
+        throw;
+    }
     Object& o = add_object(name, ObjectKind::S2, vm_name, smmu);
     o.s2 = std::move(s2);
     return o;
@@ -388,6 +393,12 @@ void HostDriver::sample_vmids(uint64_t time_ns) {
 // ---------------------------------------------------------------- the IOAS
 
 void HostDriver::ioas_map(Vm& v, const Mapping& m) {
+    // iopt_alloc_area: an IOVA range already mapped in the IOAS is -EEXIST,
+    // whether or not a domain holds it now.
+    for (const Mapping& o : v.ioas)
+        if (m.in < o.in + o.size && o.in < m.in + m.size)
+            throw KernelError(-EEXIST, "mapping at " + hex(std::max(m.in, o.in)) + " overlaps one already mapped in " +
+                                           v.cfg->name + "'s IOAS (unmap it first)");
     v.ioas.push_back(m);
     for (auto& [name, o] : objects_)
         if (o->kind == ObjectKind::S2 && o->vm == v.cfg->name) o->s2->map(m.in, m.out, m.size, attrs_of(m), m.page);

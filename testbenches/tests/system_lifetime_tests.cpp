@@ -103,3 +103,14 @@ TEST_CASE("vEVENTQ: a nested device's stage 1 faults go to its vIOMMU with the v
     CHECK(s["event_queue"][0]["SID"] == 1);
     CHECK(s["lifetime"]["failed_by_errno"] == nlohmann::json({{"-EBUSY", 1}}));
 }
+
+TEST_CASE("A domain allocated in time maps what the VM's IOAS maps at that time", "[lifetime]") {
+    const auto s = run_stats(kFourModes + " --trace " + kData + "lifetime-ioas.trace", "ioas");
+    CHECK(s["devices"]["gpu"]["transactions"] == 3);
+    CHECK(s["devices"]["gpu"]["faults"] == 1);
+    REQUIRE(s["event_queue"].size() == 1);
+    CHECK(s["event_queue"][0]["name"] == "F_TRANSLATION");
+    CHECK(s["event_queue"][0]["S2"] == 1);
+    CHECK(s["event_queue"][0]["InputAddr"] == 0x80000000);
+    CHECK(s["vmids"]["allocated"] == 2);
+}
