@@ -67,7 +67,11 @@ void Host::run() {
             busy_ = true;
             // With a vEVENTQ the host handles events as they come (before
             // the record changes the attachments they are reported by).
-            if (driver_.events_in_time()) driver_.handle_events();
+            if (driver_.events_in_time()) {
+                driver_.handle_events();
+                wait(local_);
+                local_ = sc_core::SC_ZERO_TIME;
+            }
             const ChangeRecord change = changes_.front();
             changes_.pop_front();
             const sc_time start = sc_core::sc_time_stamp();

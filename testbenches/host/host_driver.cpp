@@ -27,7 +27,6 @@ unsigned ceil_log2(uint64_t n) {
     return b;
 }
 
-
 std::vector<HostBus*> one(HostBus& bus) { return {&bus}; }
 
 // Where a record the kernel refuses is blamed: a map's input range (a live
