@@ -36,16 +36,23 @@ def run(name, config, trace, sets=(), csv=None):
         return json.load(f)
 
 
-def op(s, name, key):
-    return s.get("lifetime", {}).get("ops", {}).get(name, {}).get(key, 0)
+shown = []
+
+
+def title(text):
+    """A study's title, after a blank line from the study before it."""
+    if shown:
+        print()
+    shown.append(text)
+    print(text)
+    print()
 
 
 if "a" in studies:
     config, trace = os.path.join(tmp, "churn.yaml"), os.path.join(tmp, "churn.trace")
     subprocess.run([sys.executable, "traces/tools/gen_churn.py", "--vms", "200", "--devices", "2", "--nested",
                     "--cycles", "3", "--config-out", config, "--trace-out", trace], check=True)
-    print("a. VM churn: 200 VMs x (1 nested + 1 S2 device), 3 starts each, + a background device")
-    print()
+    title("a. VM churn: 200 VMs x (1 nested + 1 S2 device), 3 starts each, + a background device")
     print("| host.driver | VMIDs | peak in use | allocated | -ENOSPC | flush-on-free TLBI_S12_VMALL |"
           " bg DMA latency ns | bg DMAs during a change | faults |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -60,11 +67,9 @@ if "a" in studies:
                 lt["flush_on_free_commands"], bg["latency_ns_mean"], bg["dma_during_change"]["transactions"],
                 bg["transactions"],
                 s["totals"]["faults"]))
-    print()
 
 if "b" in studies:
-    print("b. dev0 toggled 10 times between bypass and translate (configs/examples/nested-cold.yaml)")
-    print()
+    title("b. dev0 toggled 10 times between bypass and translate (configs/examples/nested-cold.yaml)")
     print("| bypass through | host.driver | attaches | CFGI_STE | SYNCs | VMIDs in use | attach ns (mean) |")
     print("|---|---|---|---|---|---|---|")
     for kind, label in [("proxy", "the vIOMMU's bypass HWPT"), ("direct", "a direct S2 attach")]:
@@ -75,11 +80,9 @@ if "b" in studies:
             print("| %s | %s | %d | %d | %d | %d | %.1f |" % (
                 label, driver, a["changes"], a["by_opcode"].get("CFGI_STE", 0), a["syncs"], s["vmids"]["used"],
                 a["change_to_sync_ns"]["mean"]))
-    print()
 
 if "c" in studies:
-    print("c. one guest batch of N TLBI_NH_VA through VIOMMU_INVALIDATE (mean of 50 batches), ns")
-    print()
+    title("c. one guest batch of N TLBI_NH_VA through VIOMMU_INVALIDATE (mean of 50 batches), ns")
     print("| N | trap | ioctl | queue | SYNC wait | total | per command | host SYNCs per batch |")
     print("|---|---|---|---|---|---|---|---|")
     for n in [1, 2, 4, 8, 16, 32, 63, 64]:
@@ -92,4 +95,3 @@ if "c" in studies:
         print("| %d | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %.0f |" % (
             n, lat["trap_mean"], lat["ioctl_mean"], lat["queue_mean"], lat["sync_mean"], lat["total_mean"],
             lat["total_mean"] / n, s["invalidation"]["paths"]["viommu_invalidate"]["syncs"] / g["batches"]))
-    print()
