@@ -55,8 +55,13 @@ struct GuestBatchStats {
 // vEVENTQ (-EOPNOTSUPP: the host logs them). No guest reads the queue.
 struct VeventqStats {
     std::string veventq;  // its name ("" after destroy or before alloc)
-    uint64_t depth = 0, queued = 0, lost = 0, unreported = 0;
-    std::vector<arch::EventRecord> records;  // the first kMaxRecords queued, as the guest reads them
+    uint64_t depth = 0, queued = 0, lost = 0, unreported = 0;  // queued, lost: over the run
+    // The current vEVENTQ's num_events (no guest reads it: it only grows) and
+    // its first kMaxRecords events, as the guest would read them; a new
+    // vEVENTQ starts empty (iommufd_veventq_alloc), the old one's events go
+    // with it (iommufd_veventq_abort).
+    uint64_t num_events = 0;
+    std::vector<arch::EventRecord> records;
     static constexpr std::size_t kMaxRecords = 16;
 };
 

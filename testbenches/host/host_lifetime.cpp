@@ -117,6 +117,11 @@ HostDriver::Object& HostDriver::alloc_vdevice(const std::string& name, const std
         throw KernelError(-EINVAL, "iommufd_vdevice_alloc_ioctl: viommu '" + viommu + "' is on " +
                                        cfg_.smmus.at(parent.smmu) + ", device " + d.cfg->name + " behind " +
                                        cfg_.smmus.at(d.smmu) + " (-EINVAL)");
+    // ... and have no vDEVICE yet, on any vIOMMU (idev->vdev: -EEXIST).
+    for (const auto& [oname, other] : objects_)
+        if (other->kind == ObjectKind::Vdevice && other->device == &d)
+            throw KernelError(-EEXIST, "iommufd_vdevice_alloc_ioctl: device " + d.cfg->name + " has vDEVICE '" +
+                                           oname + "' already (-EEXIST)");
     // A config's vSIDs were checked by its loader (a config built in C++ may
     // leave them all 0: the last one wins there, as before).
     if (!installing_ && parent.viommu->find_vdevice(vsid))
@@ -157,6 +162,8 @@ HostDriver::Object& HostDriver::alloc_veventq(const std::string& name, const std
     ++parent.users;
     v.veventq = name;
     v.depth = depth;
+    v.num_events = 0;
+    v.records.clear();
     veventq_used_ = true;
     return o;
 }
@@ -184,30 +191,28 @@ void HostDriver::handle_event(unsigned smmu, const arch::EventRecord& e) {
         case EventId::F_PERMISSION: break;
         default: return;
     }
-    // arm_smmu_find_master, then a vmaster (a nested attach with a vDEVICE)
-    // and a stage 1 fault (!event->s2): arm_vmaster_report_event.
+    // A stalled fault goes to the IOPF path (iommu_report_device_fault), not
+    // to a vIOMMU.
+    if (e.get(arch::evt::Stall)) return;
+    // arm_smmu_find_master, then its vmaster and a stage 1 fault
+    // (!event->s2): arm_vmaster_report_event with the vSID.
     const uint32_t sid = static_cast<uint32_t>(e.get(arch::evt::SID));
     for (const auto& [name, d] : devices_) {
         if (d->smmu != smmu || d->cfg->sid != sid) continue;
-        auto nested = objects_.find(d->attached);
-        if (nested == objects_.end() || nested->second->kind != ObjectKind::Nested || e.get(arch::evt::S2)) return;
-        const std::string& viommu = nested->second->parent;
-        const Object* vdev = nullptr;
-        for (const auto& [oname, o] : objects_)
-            if (o->kind == ObjectKind::Vdevice && o->parent == viommu && o->device == d.get()) vdev = o.get();
-        if (!vdev) return;  // no vmaster (an ABORT or BYPASS vSTE without a vDEVICE)
-        VeventqStats& v = veventqs_[viommu];
+        if (!d->vmaster || e.get(arch::evt::S2)) return;
+        VeventqStats& v = veventqs_[d->vmaster->viommu];
         if (v.veventq.empty()) {  // iommufd_viommu_report_event: no vEVENTQ of the type, -EOPNOTSUPP
             ++v.unreported;
             return;
         }
-        if (v.queued == v.depth) {  // num_events == depth: the lost_events_header
+        if (v.num_events == v.depth) {  // num_events == depth: the lost_events_header
             ++v.lost;
             return;
         }
         arch::EventRecord ve = e;
-        ve.set(arch::evt::SID, vdev->vsid);
+        ve.set(arch::evt::SID, d->vmaster->vsid);
         ++v.queued;
+        ++v.num_events;
         if (v.records.size() < VeventqStats::kMaxRecords) v.records.push_back(ve);
         return;
     }
@@ -239,6 +244,10 @@ void HostDriver::attach(Device& d, const std::string& target, const std::string&
     const driver::Features& f = d.master.smmu->features();
     Object* o = nullptr;
     uint16_t vmid = 0;
+    // iommufd_device_do_replace: a replace by the HWPT already attached
+    // returns before the driver is called.
+    if (target == d.attached && objects_.count(target)) return;
+    std::optional<Device::Vmaster> vmaster;
     if (target == "abort") {
         driver::attach_ste(d.master, {driver::make_abort_ste()});  // arm_smmu_attach_dev_blocked
     } else if (target == "bypass") {
@@ -252,6 +261,9 @@ void HostDriver::attach(Device& d, const std::string& target, const std::string&
             driver::attach_dev_nested(d.master, *o->nested);
             if (o->nested->make_ste().stage2()) vmid = o->nested->viommu().vmid();
             d.viommu = o->parent;
+            for (const auto& [oname, vdev] : objects_)
+                if (vdev->kind == ObjectKind::Vdevice && vdev->parent == o->parent && vdev->device == &d)
+                    vmaster = Device::Vmaster{o->parent, vdev->vsid};
         } else {
             throw KernelError(-EINVAL, "'" + target + "' is a " + object_kind_name(o->kind) +
                                            ", not an HWPT (iommufd_device_attach: -EINVAL)");
@@ -261,6 +273,7 @@ void HostDriver::attach(Device& d, const std::string& target, const std::string&
     if (o) ++o->users;
     d.attached = target;
     d.vmid = vmid;
+    d.vmaster = vmaster;
 }
 
 void HostDriver::detach(Device& d, const std::string& where) {

@@ -104,6 +104,33 @@ TEST_CASE("vEVENTQ: a nested device's stage 1 faults go to its vIOMMU with the v
     CHECK(s["lifetime"]["failed_by_errno"] == nlohmann::json({{"-EBUSY", 1}}));
 }
 
+TEST_CASE("vmasters and vDEVICEs as the kernel keeps them: a new vEVENTQ, one vDEVICE per device, a same-HWPT "
+          "replace, the vmaster taken at attach",
+          "[lifetime]") {
+    const auto s = run_stats(kFourModes + " --set devices.nic.vsid=9 --trace " + kData + "vmaster.trace", "vmaster");
+    const auto& v = s["veventq"]["vm0@smmu0"];
+    // q (depth 1) queues the first fault and loses the second; q2 starts at num_events 0
+    // (iommufd_veventq_alloc) and queues the third and the fourth.
+    CHECK(v["veventq"] == "q2");
+    CHECK(v["queued"] == 3);
+    CHECK(v["lost"] == 1);
+    CHECK(v["unreported"] == 0);
+    REQUIRE(v["records"].size() == 2);
+    CHECK(v["records"][0]["InputAddr"] == 0x20002000);
+    // The fourth came after nic.vdev's destroy: the vmaster taken at attach still has vSID 9.
+    CHECK(v["records"][1]["InputAddr"] == 0x20003000);
+    CHECK(v["records"][1]["SID"] == 9);
+    const auto& lt = s["lifetime"];
+    // iommufd_vdevice_alloc_ioctl: nic has nic.vdev already (idev->vdev): -EEXIST for v2.
+    CHECK(lt["failed"] == 1);
+    CHECK(lt["failures"][0]["op"] == "vdevice_alloc");
+    CHECK(lt["failures"][0]["errno"] == "-EEXIST");
+    // iommufd_device_do_replace: the HWPT already attached returns before the driver.
+    CHECK(lt["ops"]["attach"]["changes"] == 1);
+    CHECK(lt["ops"]["attach"]["commands"] == 0);
+    CHECK(lt["ops"]["attach"]["syncs"] == 0);
+}
+
 TEST_CASE("A domain allocated in time maps what the VM's IOAS maps at that time", "[lifetime]") {
     const auto s = run_stats(kFourModes + " --trace " + kData + "lifetime-ioas.trace", "ioas");
     CHECK(s["devices"]["gpu"]["transactions"] == 3);
