@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 
 #include "models/arch/pte.h"
@@ -20,16 +22,23 @@ public:
     TableArena(std::string name, uint64_t base, uint64_t pa, uint64_t size)
         : name_(std::move(name)), base_(base), pa_(pa), size_(size) {}
 
-    // Zeroed memory is what a fresh allocation holds: sparse memory reads 0.
-    // Throws KernelError(-ENOMEM) naming the region when it is full.
+    // Zeroed memory is what a fresh allocation holds (the kernel's
+    // __GFP_ZERO): sparse memory reads 0, and a block given back with free()
+    // must be zero again. A freed block of the same size is reused first,
+    // lowest address first; else the region grows. Throws
+    // KernelError(-ENOMEM) naming the region when it is full.
     uint64_t alloc(uint64_t bytes, uint64_t align);
+    void free(uint64_t addr, uint64_t bytes);
     uint64_t to_pa(uint64_t addr) const { return pa_ + (addr - base_); }
-    uint64_t used() const { return next_; }
+    // Bytes handed out and not given back.
+    uint64_t used() const { return next_ - freed_bytes_; }
 
 private:
     std::string name_;
     uint64_t base_, pa_, size_;
     uint64_t next_ = 0;
+    std::map<uint64_t, std::set<uint64_t>> free_;  // by size: freed blocks
+    uint64_t freed_bytes_ = 0;
 };
 
 struct PageAttrs {
@@ -63,6 +72,11 @@ public:
     using LeafFn = std::function<void(uint64_t in, uint64_t size)>;
     uint64_t unmap(uint64_t in, uint64_t size, const LeafFn& leaf = {});
 
+    // arm_lpae_free_pgtable (free_io_pgtable_ops, after the caller's TLB
+    // flush): every table page goes back to the arena, zeroed. The table is
+    // empty afterwards and must not be used.
+    void free_tables();
+
     // Leaf descriptor for this stage (VMSAv8-64 stage 1 or stage 2 attributes).
     arch::Descriptor leaf_descriptor(unsigned level, uint64_t out, const PageAttrs& attrs) const;
 
@@ -84,10 +98,12 @@ private:
     unsigned start_level_ = 0;
     unsigned concat_ = 1;
     uint64_t root_ = 0;
+    uint64_t root_bytes_ = 0;  // the start table(s), at least 64 bytes
     // The last table found at each level below the start, with the input
     // range it covers (`in` >> the parent level's shift): map() of a big range
     // writes leaf after leaf into one table without walking from the root.
-    // Tables are never freed or replaced, so an entry never goes stale.
+    // Tables are only freed with the whole table (free_tables), so an entry
+    // never goes stale.
     struct CachedTable {
         bool valid = false;
         uint64_t key = 0, table = 0;

@@ -36,7 +36,10 @@ uint64_t HwptPaging::unmap(uint64_t iova, uint64_t size, bool queued) {
     return removed;
 }
 
-void HwptPaging::destroy() { domain_.free(ctx_.asids); }
+void HwptPaging::destroy() {
+    domain_.free(ctx_.asids);  // the flush: arm_smmu_tlb_inv_context
+    pgtbl_->free_tables();     // then the tables: free_io_pgtable_ops
+}
 
 // ---------------------------------------------------------------- vIOMMU
 

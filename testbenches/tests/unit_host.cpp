@@ -446,6 +446,32 @@ TEST_CASE("PageTable leaf sizes and overlap checks", "[host]") {
     CHECK(d3.get(pte::UXN) == 0);
 }
 
+TEST_CASE("free_tables gives every table back zeroed (arm_lpae_free_pgtable) and the arena reuses them", "[host]") {
+    SparseMemory mem(48);
+    TableArena arena("t", 0x10'0000, 0x10'0000, 4 * kMiB);
+    PageTable t(mem, arena, 2, Granule::K4, 40);  // two concatenated level-1 tables: 0x2000
+    const uint64_t root = t.root();
+    t.map(0x8000'0000, 0xc000'0000, 2 * kMiB, PageAttrs{}, 0x1000);  // + level 2, level 3 tables
+    t.map(0x4000'0000, 0x8000'0000, 1ull << 30, PageAttrs{});        // a block: no table
+    REQUIRE(arena.used() == 0x2000 + 0x2000);
+    uint64_t desc = 0;
+    mem.read64(root + 2 * 8, desc);
+    REQUIRE(desc != 0);
+    t.free_tables();
+    CHECK(arena.used() == 0);
+    for (uint64_t a = 0x10'0000; a < 0x10'4000; a += 8) {  // every table page reads 0 again
+        mem.read64(a, desc);
+        REQUIRE(desc == 0);
+    }
+    // The same shape again takes the same pages: the root first, then the freed 4K pages
+    // lowest first; nothing new from the region.
+    PageTable again(mem, arena, 2, Granule::K4, 40);
+    CHECK(again.root() == root);
+    again.map(0x8000'0000, 0xc000'0000, 0x1000, PageAttrs{});
+    CHECK(arena.used() == 0x4000);
+    CHECK(arena.alloc(0x1000, 0x1000) == 0x10'4000);
+}
+
 TEST_CASE("A full TableArena is -ENOMEM naming the region, bad input for the host", "[host]") {
     TableArena a("memory.table_base", 0x1000, 0x9000, 0x2000);
     CHECK(a.alloc(0x1000, 0x1000) == 0x1000);

@@ -415,9 +415,12 @@ TEST_CASE("Golden: domain free flushes the whole context before the ID goes back
     CHECK(seq[2].get(cmd::ASID) == 1);
     CHECK(r.smmu.vmid_ida().used() == 0);
     CHECK(r.ctx.asids.used() == 0);
+    // free_io_pgtable_ops: the tables went back after the flush.
+    const uint64_t tables = r.arena.used();
     // The next allocation reuses the lowest free VMID.
     HwptPaging again(r.ctx, r.smmu, DomainStage::S2, Granule::K4, 48, false);
     CHECK(again.domain().vmid_on(r.smmu) == 1);
+    CHECK(r.arena.used() == tables + 0x1000);  // its root table is the one s2 gave back
 }
 
 TEST_CASE("Golden: a DMA domain, strict and lazy", "[linux]") {
