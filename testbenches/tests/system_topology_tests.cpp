@@ -210,7 +210,7 @@ TEST_CASE("topology errors are reported at load", "[topology]") {
     // host.vmid_policy names the same choice; both set and disagreeing is an error.
     r = smmu_sim("run --config configs/seed/shared-s2-direct.yaml --set host.vmid_policy=per-s2-domain");
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find("host.vmid_policy: contradicts host.driver") != std::string::npos);
+    CHECK(r.err.find("host.vmid_policy: host.vmid_policy contradicts host.driver") != std::string::npos);
     // The kernel's vSTE check.
     r = smmu_sim("run --config configs/seed/shared-s2-direct.yaml --set devices.deva.vste_fields.STRW=2");
     CHECK(r.exit_code == 2);
