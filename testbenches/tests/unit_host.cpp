@@ -559,6 +559,7 @@ TEST_CASE("contexts[].ttb1: a stage 1 in the upper VA range (CD.TTB1), its walk,
     CHECK(desc.get(cd::TG1) == 2);  // 4K in TG1's encoding
     CHECK(desc.get(cd::TTB1) != 0);
     CHECK(desc.get(cd::TTB0) == 0);
+    CHECK(desc.get(cd::T0SZ) == 0);  // IGNORED with EPD0 (IHI 0070 5.4)
 
     // Levels 1, 2 and 3: three reads; then the IOTLB holds it.
     auto t = p.translate(2, kVa + 0x1abc);

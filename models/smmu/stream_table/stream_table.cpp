@@ -185,8 +185,11 @@ Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d,
     ContextConfig c;
     c.epd0 = d.get(cd::EPD0);
     c.epd1 = d.get(cd::EPD1);
-    if (!range(d.get(cd::T0SZ), tg0(d.get(cd::TG0)), d.get(cd::TTB0), d.get(cd::TBI0), false, c.s1)) return bad;
-    // With EPD1 set the TTB1 fields are IGNORED (IHI 0070 5.4): Linux leaves them 0.
+    // With EPDx set, the range's TxSZ, TGx, IRx, ORx, SHx and TTBx are IGNORED
+    // (IHI 0070 5.4; Linux's arm_smmu_get_cd_used drops them): EPD1 is how
+    // Linux's CDs leave TTB1 at 0, EPD0 how a TTB1-only CD leaves TTB0.
+    if (!c.epd0 && !range(d.get(cd::T0SZ), tg0(d.get(cd::TG0)), d.get(cd::TTB0), d.get(cd::TBI0), false, c.s1))
+        return bad;
     if (!c.epd1 && !range(d.get(cd::T1SZ), cd::tg1_granule(d.get(cd::TG1)), d.get(cd::TTB1), d.get(cd::TBI1), true, c.s1_upper))
         return bad;
     c.asid = static_cast<uint16_t>(d.get(cd::ASID));
