@@ -846,12 +846,17 @@ VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim, Origins& o)
         if (vm.guest_tables_ipa % 4096) fail(ipa.where, gt.field("ipa"), hex(vm.guest_tables_ipa) + " is not 4K aligned");
         if (vm.guest_tables_size == 0 || vm.guest_tables_size % 4096)
             fail(size.where, gt.field("size"), hex(vm.guest_tables_size) + " is not a non-zero multiple of 4K");
-        if (!covered(vm.map, vm.guest_tables_ipa, vm.guest_tables_size)) {
-            std::vector<Setting> blame{{&ipa, gt.field("ipa")}, {&size, gt.field("size")}};
-            if (const Node* map = f.get("map")) blame.push_back(latest_in(*map, f.field("map")));
+        std::vector<Setting> blame{{&ipa, gt.field("ipa")}, {&size, gt.field("size")}};
+        if (const Node* map = f.get("map")) blame.push_back(latest_in(*map, f.field("map")));
+        if (!covered(vm.map, vm.guest_tables_ipa, vm.guest_tables_size))
             fail_latest(blame, "IPA range not in the VM: " + range_text(vm.guest_tables_ipa, vm.guest_tables_size) +
                                    " is not all mapped by " + f.field("map"));
-        }
+        // The host carves the tables from the PA behind one entry (HostDriver::vm_hwpt).
+        if (std::none_of(vm.map.begin(), vm.map.end(), [&](const Mapping& m) {
+                return vm.guest_tables_ipa >= m.in && vm.guest_tables_ipa - m.in + vm.guest_tables_size <= m.size;
+            }))
+            fail_latest(blame, range_text(vm.guest_tables_ipa, vm.guest_tables_size) + " must lie in one " +
+                                   f.field("map") + " entry (the guest's tables need contiguous RAM)");
     }
     return vm;
 }

@@ -711,6 +711,11 @@ devices:
     CHECK_THROWS_WITH(load_config({base, small}, {}),
                       small + ":4: vms.vm0.map: IPA range not in the VM: [0x90000000, 0x90010000) is not all mapped "
                               "by vms.vm0.map");
+    // Guest tables across two entries (not contiguous RAM): a later map that split them is blamed.
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map=[{ipa: 0x90000000, pa: 0x200000000, size: 32K}, "
+                                           "{ipa: 0x90008000, pa: 0x300000000, size: 32K}]"}),
+                      Catch::EndsWith("]: vms.vm0.map: [0x90000000, 0x90010000) must lie in one vms.vm0.map entry (the "
+                                      "guest's tables need contiguous RAM)"));
     // Overlapping mappings: the entry moved last, even the earlier one in the list.
     CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.0.ipa=0x90100000"}),
                       "--set vms.vm0.map.0.ipa=0x90100000: vms.vm0.map[0].ipa: IPA range [0x90100000, 0x90300000) "
