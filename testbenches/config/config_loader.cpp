@@ -827,10 +827,9 @@ VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim, Origins& o)
         vm.s2.start_level = level;
     }
 
-    Space space{"ipa",     "pa",    "IPA", vm.s2.granule, vm.s2.ias, f.field("s2.ias"),
-                ias_node, ias_node == lim.oas ? "smmu.oas" : f.field("s2.ias")};
-    space.granule_node = granule_node;
-    space.granule_field = f.field("s2.granule");
+    const Space space{"ipa",        "pa",     "IPA",    vm.s2.granule,
+                      vm.s2.ias,    f.field("s2.ias"),  ias_node, ias_node == lim.oas ? "smmu.oas" : f.field("s2.ias"),
+                      granule_node, f.field("s2.granule"), false, nullptr, ""};
     const PaSpace pa = pa_space(c, lim);
     for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
         check_pa(p, pa);
@@ -887,12 +886,9 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
     f.read_uint("va_bits", ctx.va_bits, 25, 48);
     f.read_bool("ttb1", ctx.ttb1);
 
-    Space space{"va", "out", "VA", ctx.granule, ctx.va_bits, f.field("va_bits"), f.get("va_bits"), f.field("va_bits")};
-    space.granule_node = f.get("granule");
-    space.granule_field = f.field("granule");
-    space.ttb1 = ctx.ttb1;
-    space.ttb1_node = f.get("ttb1");
-    space.ttb1_field = f.field("ttb1");
+    const Space space{"va",           "out",           "VA",     ctx.granule,     ctx.va_bits,
+                      f.field("va_bits"), f.get("va_bits"), f.field("va_bits"), f.get("granule"), f.field("granule"),
+                      ctx.ttb1,       f.get("ttb1"),   f.field("ttb1")};
     const PaSpace pa = pa_space(c, lim);
     for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
         if (vm) {
@@ -1091,10 +1087,10 @@ Config build(const Node& root) {
                         {"pa_bits", "read_latency_ns", "write_latency_ns", "table_base", "table_size"});
     read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
     const Node* stt = nullptr;
-    if (const Node* idr = smmu.get("idr"))
-        if (const Entry* idr3 = idr->find("IDR3"))
-            if (idr3->value.kind != Node::Kind::Map) stt = &idr3->value;  // the whole register
-            else if (const Entry* e = idr3->value.find("STT")) stt = &e->value;
+    if (const Entry* idr3 = smmu.get("idr") ? smmu.get("idr")->find("IDR3") : nullptr) {
+        const Entry* field = idr3->value.find("STT");
+        stt = idr3->value.kind != Node::Kind::Map ? &idr3->value : field ? &field->value : nullptr;  // or the whole register
+    }
     const Limits lim{smmu.get("oas"),      memory.get("pa_bits"),   memory.get("table_base"), memory.get("table_size"),
                      smmu.get("sid_bits"), smmu.get("ssid_bits"), smmu.get("vmid16"),    stt,
                      top.get("smmus")};

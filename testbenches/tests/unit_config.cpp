@@ -589,7 +589,7 @@ TEST_CASE("config: contexts[].ttb1 maps the upper VA range, and trace records fo
     CHECK_THROWS_WITH(load_config({base}, {"devices.gpu.contexts.0.map.0.size=4K",
                                            "devices.gpu.contexts.0.map.0.va=0xfffffffffffff000"}),
                       Catch::Contains("VA range [0xfffffffffffff000, 2^64) is not in the upper VA range"));
-    // The last setting is blamed: a later file turning ttb1 off, a --set widening nothing but moving the range.
+    // The last setting is blamed: a later file turning ttb1 off, a --set of va_bits moving the range.
     const std::string off = yaml("ttb1_off.yaml", "devices:\n  gpu:\n    contexts:\n      - {ssid: 0, va_bits: 39, ttb1: false, map: [{va: 0xffffff8010000000, out: 0x200000000, size: 8K}]}\n");
     CHECK_THROWS_WITH(load_config({base, off}, {}),
                       off + ":4: devices.gpu.contexts[0].map[0].va: VA range [0xffffff8010000000, 0xffffff8010002000) "
@@ -685,48 +685,42 @@ devices:
                       "--set devices.d2.contexts.0.ssid=1: devices.d2.contexts[0].ssid: 1 is also the ssid of the "
                       "context at " + at + "17");
 
-    // IPA ranges in the VM: a later map of the VM, not the nested mapping or
-    // the guest tables the base file set, is blamed.
-    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.0.ipa=0xa0000000"}),
-                      "--set vms.vm0.map.0.ipa=0xa0000000: vms.vm0.map[0].ipa: IPA range not in the VM: [0x80000000, "
-                      "0x80001000) is not all mapped by vms.vm0.map");
-    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.1.size=32K"}),
-                      "--set vms.vm0.map.1.size=32K: vms.vm0.map[1].size: IPA range not in the VM: [0x90000000, "
-                      "0x90010000) is not all mapped by vms.vm0.map");
-    const std::string moved = yaml("last_map.yaml", R"(vms:
-  vm0:
-    map:
-      - {ipa: 0xa0000000, pa: 0x100000000, size: 2M}
-      - {ipa: 0x90000000, pa: 0x200000000, size: 2M}
-)");
-    CHECK_THROWS_WITH(load_config({base, moved}, {}),
-                      moved + ":4: vms.vm0.map: IPA range not in the VM: [0x80000000, 0x80001000) is not all mapped "
-                              "by vms.vm0.map");
-    const std::string small = yaml("last_small.yaml", R"(vms:
-  vm0:
-    map:
-      - {ipa: 0x80000000, pa: 0x100000000, size: 2M}
-      - {ipa: 0x90000000, pa: 0x200000000, size: 32K}
-)");
-    CHECK_THROWS_WITH(load_config({base, small}, {}),
-                      small + ":4: vms.vm0.map: IPA range not in the VM: [0x90000000, 0x90010000) is not all mapped "
-                              "by vms.vm0.map");
+    // Checks that only a --set can break in part of a list: the --set is
+    // blamed, with the field it set.
+    const std::pair<std::string, std::string> set_cases[] = {
+        // IPA ranges in the VM: a later map of the VM, not the nested mapping
+        // or the guest tables the base file set.
+        {"vms.vm0.map.0.ipa=0xa0000000",
+         "vms.vm0.map[0].ipa: IPA range not in the VM: [0x80000000, 0x80001000) is not all mapped by vms.vm0.map"},
+        {"vms.vm0.map.1.size=32K",
+         "vms.vm0.map[1].size: IPA range not in the VM: [0x90000000, 0x90010000) is not all mapped by vms.vm0.map"},
+        // Overlapping mappings: the entry moved last, even the earlier one in the list.
+        {"vms.vm0.map.0.ipa=0x90100000", "vms.vm0.map[0].ipa: IPA range [0x90100000, 0x90300000) overlaps "
+                                         "vms.vm0.map[1] [0x90000000, 0x90200000) at " + at + "11"},
+        {"vms.vm0.map.1.ipa=0x80100000", "vms.vm0.map[1].ipa: IPA range [0x80100000, 0x80300000) overlaps "
+                                         "vms.vm0.map[0] [0x80000000, 0x80200000) at " + at + "10"},
+        // A granule given later than the mapping it no longer divides.
+        {"devices.d2.contexts.0.granule=16k",
+         "devices.d2.contexts[0].granule: 0x1000 is not a multiple of the 16K granule"},
+    };
+    for (const auto& k : set_cases) CHECK_THROWS_WITH(load_config({base}, {k.first}), "--set " + k.first + ": " + k.second);
+    // A later file's map replaces the list: the list is blamed (moving the
+    // nested output's IPA, then shrinking the guest tables' entry).
+    const std::pair<const char*, const char*> maps[] = {{"0xa0000000, pa: 0x100000000, size: 2M", "0x200000000, size: 2M"},
+                                                        {"0x80000000, pa: 0x100000000, size: 2M", "0x200000000, size: 32K"}};
+    const char* const missing[] = {"[0x80000000, 0x80001000)", "[0x90000000, 0x90010000)"};
+    for (int i = 0; i < 2; ++i) {
+        const std::string later = yaml("last_map.yaml", std::string("vms:\n  vm0:\n    map:\n      - {ipa: ") +
+                                                            maps[i].first + "}\n      - {ipa: 0x90000000, pa: " +
+                                                            maps[i].second + "}\n");
+        CHECK_THROWS_WITH(load_config({base, later}, {}), later + ":4: vms.vm0.map: IPA range not in the VM: " +
+                                                              missing[i] + " is not all mapped by vms.vm0.map");
+    }
     // Guest tables across two entries (not contiguous RAM): a later map that split them is blamed.
     CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map=[{ipa: 0x90000000, pa: 0x200000000, size: 32K}, "
                                            "{ipa: 0x90008000, pa: 0x300000000, size: 32K}]"}),
                       Catch::EndsWith("]: vms.vm0.map: [0x90000000, 0x90010000) must lie in one vms.vm0.map entry (the "
                                       "guest's tables need contiguous RAM)"));
-    // Overlapping mappings: the entry moved last, even the earlier one in the list.
-    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.0.ipa=0x90100000"}),
-                      "--set vms.vm0.map.0.ipa=0x90100000: vms.vm0.map[0].ipa: IPA range [0x90100000, 0x90300000) "
-                      "overlaps vms.vm0.map[1] [0x90000000, 0x90200000) at " + at + "11");
-    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.1.ipa=0x80100000"}),
-                      "--set vms.vm0.map.1.ipa=0x80100000: vms.vm0.map[1].ipa: IPA range [0x80100000, 0x80300000) "
-                      "overlaps vms.vm0.map[0] [0x80000000, 0x80200000) at " + at + "10");
-    // A granule given later than the mapping it no longer divides.
-    CHECK_THROWS_WITH(load_config({base}, {"devices.d2.contexts.0.granule=16k"}),
-                      "--set devices.d2.contexts.0.granule=16k: devices.d2.contexts[0].granule: 0x1000 is not a "
-                      "multiple of the 16K granule");
     CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.1.size=4K", "vms.vm0.s2.granule=64k"}),
                       "--set vms.vm0.s2.granule=64k: vms.vm0.s2.granule: 0x1000 is not a multiple of the 64K granule");
 }

@@ -83,6 +83,16 @@ struct Platform {
         : cfg(std::move(c)), mem(cfg.memory.pa_bits), core(mem, core_params(cfg)), bus(core, mem), drv(bus, cfg) {}
 
     uint64_t rd(uint32_t off, unsigned size = 4) { return bus.mmio_read(off, size); }
+    // Linux's reset sequence, then every device attached as the config says.
+    void boot() {
+        drv.reset();
+        drv.install();
+    }
+    Ste ste(uint32_t sid) {
+        Ste s;
+        mem.read_words(drv.ste_address(sid), s.w.data(), Ste::kDwords);
+        return s;
+    }
     const SmmuStats& stats() const { return core.stats(); }
 
     struct Result {
@@ -471,10 +481,8 @@ TEST_CASE("A 4K stage 2 with a 25-bit IPA starts at level 2 (S2SL0 0) and transl
     c.vms.push_back(vm("small", 25, {map(0x100'0000, 0x2'0000'0000, 0x10000, 0x1000)}));
     c.devices.push_back(device("dev", 7, AttachMode::S2, "small"));
     Platform p(c);
-    p.drv.reset();
-    p.drv.install();
-    Ste s;
-    p.mem.read_words(p.drv.ste_address(7), s.w.data(), Ste::kDwords);
+    p.boot();
+    const Ste s = p.ste(7);
     CHECK(s.get(ste::S2T0SZ) == 39);
     CHECK(s.get(ste::S2SL0) == 0);
     const auto t = p.translate(7, 0x100'2345);
@@ -519,10 +527,8 @@ TEST_CASE("vms.<vm>.s2.start_level: each start level the STE can name translates
         c.vms.push_back(v);
         c.devices.push_back(device("dev", 7, AttachMode::S2, "vm0"));
         Platform p(c);
-        p.drv.reset();
-        p.drv.install();
-        Ste s;
-        p.mem.read_words(p.drv.ste_address(7), s.w.data(), Ste::kDwords);
+        p.boot();
+        const Ste s = p.ste(7);
         CHECK(s.get(ste::S2T0SZ) == 64 - k.ias);
         CHECK(s.get(ste::S2SL0) == k.s2sl0);
         const unsigned bits = k.ias - level_shift(k.g, k.level);
@@ -545,14 +551,11 @@ TEST_CASE("contexts[].ttb1: a stage 1 in the upper VA range (CD.TTB1), its walk,
     ctx.ttb1 = true;
     c.devices.push_back(device("gpu", 2, AttachMode::S1, "", {ctx}));
     Platform p(c);
-    p.drv.reset();
-    p.drv.install();
+    p.boot();
 
     // The CD: TTB1 with T1SZ/TG1, EPD0 set so no VA reaches a TTB0 walk.
-    Ste s;
-    p.mem.read_words(p.drv.ste_address(2), s.w.data(), Ste::kDwords);
     ContextDescriptor desc;
-    p.mem.read_words(s.get(ste::S1ContextPtr), desc.w.data(), ContextDescriptor::kDwords);
+    p.mem.read_words(p.ste(2).get(ste::S1ContextPtr), desc.w.data(), ContextDescriptor::kDwords);
     CHECK(desc.get(cd::EPD0) == 1);
     CHECK(desc.get(cd::EPD1) == 0);
     CHECK(desc.get(cd::T1SZ) == 25);
@@ -600,8 +603,7 @@ TEST_CASE("contexts[].ttb1 on a nested device: the guest's CD uses TTB1, the sam
     upper.ttb1 = true;
     c.devices.push_back(device("vf1", 9, AttachMode::Nested, "vm0", {upper}));
     Platform p(c);
-    p.drv.reset();
-    p.drv.install();
+    p.boot();
     const auto lower = p.translate(4, 0x10'1abc);
     const auto t = p.translate(9, 0xffff'0000'0010'1abc);
     CHECK(t.r.outcome == Outcome::Translated);
