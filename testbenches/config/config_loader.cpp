@@ -638,6 +638,11 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
                 fail(v.where, field, "must be 1..19 (queues up to 2^19 entries), got " + std::to_string(value));
             } else if (st.field == "VMID16") {
                 s.vmid16 = value != 0;
+            } else if (st.field == "FWB" && value != 0) {
+                // The model computes no memory attributes, so STE.S2FWB could have no
+                // effect: it must not advertise the feature (IHI 0070 6.3.4 IDR3.FWB).
+                fail(v.where, field, "1 is not modelled (the model computes no memory attributes for STE.S2FWB "
+                                     "to change): 0");
             }
             s.idr.push_back(st);
         };

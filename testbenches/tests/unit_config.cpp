@@ -724,3 +724,11 @@ devices:
     CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.1.size=4K", "vms.vm0.s2.granule=64k"}),
                       "--set vms.vm0.s2.granule=64k: vms.vm0.s2.granule: 0x1000 is not a multiple of the 64K granule");
 }
+
+TEST_CASE("config: smmu.idr cannot advertise IDR3.FWB, whose STE.S2FWB the model could not honour", "[config][issue11]") {
+    // S2FWB changes the memory attributes of a stage 2 translation; the model computes none.
+    CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR3.FWB=1"}),
+                      "--set smmu.idr.IDR3.FWB=1: smmu.idr.IDR3.FWB: 1 is not modelled (the model computes no memory "
+                      "attributes for STE.S2FWB to change): 0");
+    CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR3.FWB=0"}));
+}
