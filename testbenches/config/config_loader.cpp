@@ -643,6 +643,11 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
                 // effect: it must not advertise the feature (IHI 0070 6.3.4 IDR3.FWB).
                 fail(v.where, field, "1 is not modelled (the model computes no memory attributes for STE.S2FWB "
                                      "to change): 0");
+            } else if (st.field == "HTTU" && value != 0) {
+                // Walks only read: with HTTU advertised, a CD.HA/STE.S2HA table's AF=0
+                // would fault (F_ACCESS) where the SMMU must set AF (IHI 0070 3.13).
+                fail(v.where, field, std::to_string(value) + " is not modelled (walks never update the access "
+                                     "flag or dirty state): 0");
             }
             s.idr.push_back(st);
         };

@@ -725,10 +725,15 @@ devices:
                       "--set vms.vm0.s2.granule=64k: vms.vm0.s2.granule: 0x1000 is not a multiple of the 64K granule");
 }
 
-TEST_CASE("config: smmu.idr cannot advertise IDR3.FWB, whose STE.S2FWB the model could not honour", "[config][issue11]") {
+TEST_CASE("config: smmu.idr cannot advertise IDR3.FWB or IDR0.HTTU, which the model could not honour", "[config][issue11]") {
     // S2FWB changes the memory attributes of a stage 2 translation; the model computes none.
     CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR3.FWB=1"}),
                       "--set smmu.idr.IDR3.FWB=1: smmu.idr.IDR3.FWB: 1 is not modelled (the model computes no memory "
                       "attributes for STE.S2FWB to change): 0");
     CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR3.FWB=0"}));
+    // Likewise HTTU: walks never write, so an AF=0 descriptor under CD.HA would fault.
+    CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR0={HTTU: 2}"}),
+                      "--set smmu.idr.IDR0={HTTU: 2}: smmu.idr.IDR0.HTTU: 2 is not modelled (walks never update the "
+                      "access flag or dirty state): 0");
+    CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR0.HTTU=0"}));
 }
