@@ -960,6 +960,13 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
         fail_latest({{v, f.field(key)}, {&attach, f.field("attach")}},
                     key + " is not allowed with attach " + attach_mode_name(d.attach) + " (" + why + ")");
     };
+    // A key the attach mode needs: missing since a later attach, that attach is blamed.
+    auto needed = [&](std::string_view key) -> const Node& {
+        if (!f.get(key) && attach.order > e.value.order)
+            fail(attach.where, f.field(key),
+                 "required key missing (attach " + std::string(attach_mode_name(d.attach)) + " needs it)");
+        return f.require(key);
+    };
     const std::string mode = attach_mode_name(d.attach);
     const bool via_viommu = d.attach == AttachMode::Nested || d.attach == AttachMode::Proxy;
     const bool has_s1 = d.attach == AttachMode::S1 || d.attach == AttachMode::Nested;
@@ -980,7 +987,7 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
         d.viommu = vi->name;
         vm = c.find_vm(vi->vm);
     } else if (d.attach == AttachMode::S2 || d.attach == AttachMode::Nested) {
-        const Node& v = f.require("vm");
+        const Node& v = needed("vm");
         if (v.kind != Node::Kind::Scalar || !(vm = c.find_vm(v.scalar)))
             fail(v.where, f.field("vm"), "unknown vm " + describe(v));
         if (d.attach == AttachMode::Nested) {
@@ -990,7 +997,7 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
             d.viommu = name;
         }
     } else if (d.attach == AttachMode::Proxy) {
-        f.require("viommu");
+        needed("viommu");
     } else if (const Node* v = f.get("vm")) {
         not_allowed(v, "vm", "only s2 and nested use a vm");
     }
@@ -1034,7 +1041,7 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
     }
 
     if (has_s1) {
-        const Node& list = f.require("contexts");
+        const Node& list = needed("contexts");
         const std::vector<Node>& items = to_list(list, f.field("contexts"));
         if (items.empty()) fail(list.where, f.field("contexts"), "attach " + mode + " needs at least one context");
         std::vector<Setting> ssids;

@@ -680,6 +680,12 @@ devices:
     const std::string to_b = yaml("last_to_b.yaml", "devices:\n  d1: {smmu: b}\n");
     CHECK_THROWS_WITH(load_config({base, linux_a, to_b}, {}),
                       Catch::StartsWith(to_b + ":2: devices.d1.smmu: linux (mainline"));
+    // A key the new attach mode needs and the entry lacks: the attach is blamed.
+    CHECK_THROWS_WITH(load_config({base}, {"devices.d4.attach=nested"}),
+                      "--set devices.d4.attach=nested: devices.d4.vm: required key missing (attach nested needs it)");
+    const std::string proxy = yaml("last_proxy.yaml", "devices:\n  d0: {attach: proxy}\n");
+    CHECK_THROWS_WITH(load_config({base, proxy}, {}),
+                      proxy + ":2: devices.d0.viommu: required key missing (attach proxy needs it)");
     // The earlier of two contexts given the other's SSID is blamed.
     CHECK_THROWS_WITH(load_config({base}, {"devices.d2.contexts.0.ssid=1"}),
                       "--set devices.d2.contexts.0.ssid=1: devices.d2.contexts[0].ssid: 1 is also the ssid of the "
