@@ -513,6 +513,8 @@ TEST_CASE("vms.<vm>.s2.start_level: each start level the STE can name translates
         {Granule::K4, 25, 3, true, 3, 0x180'0000, 16},    // 16 tables at L3 (IDR3.STT)
         {Granule::K16, 40, 1, false, 2, 0xc000'0000, 1},  // 16 entries at L1
         {Granule::K16, 40, 2, false, 1, 0xc000'0000, 16},
+        {Granule::K16, 28, 3, false, 0, 0x800'0000, 8},   // 14 bits at L3: 8 tables
+        {Granule::K64, 48, 1, false, 2, 0xc000'0000, 1},  // 64 entries at L1
         {Granule::K64, 30, 2, false, 1, 0x3000'0000, 1},  // 2 entries at L2
         {Granule::K64, 30, 3, false, 0, 0x3000'0000, 2},
     };
