@@ -193,7 +193,7 @@ void apply_set(Node& root, const std::string& arg, unsigned order) {
 
 // A setting a check involves: its node (null: left at its default) and its name.
 struct Setting {
-    const Node* node;
+    const Node* node = nullptr;
     std::string field;
 };
 
