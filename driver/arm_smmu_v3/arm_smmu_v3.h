@@ -51,6 +51,7 @@ struct Features {
     bool s1p = false, s2p = false, hyp = false, ats = false, pri = false;
     bool msi = false, sev = false, coherent = false;
     bool range_inv = false;        // IDR3.RIL: ARM_SMMU_FEAT_RANGE_INV
+    bool stt = false;              // IDR3.STT (Linux does not probe it): S2SL0 can name a 4K level-3 start
     bool two_level_strtab = false, two_level_cdtab = false;
     bool attr_types_ovr = false;   // IDR1.ATTR_TYPES_OVR: STE.SHCFG = incoming
     bool msipoll = false;          // ARM_SMMU_OPT_MSIPOLL: IDR0.MSI on a coherent SMMU

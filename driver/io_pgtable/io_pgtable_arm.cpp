@@ -37,15 +37,21 @@ void TableArena::free(uint64_t addr, uint64_t bytes) {
     freed_bytes_ += bytes;
 }
 
-PageTable::PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias)
-    : mem_(mem), arena_(arena), stage_(stage), granule_(g), ias_(ias) {
+PageTable::PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias,
+                     const PageTableOptions& opts)
+    : mem_(mem), arena_(arena), stage_(stage), granule_(g), ias_(ias), ttbr1_(stage == 1 && opts.ttbr1) {
     start_level_ = stage1_start_level(g, ias);
     const unsigned stride = arch::level_stride(g);
-    // arm_64_lpae_alloc_pgtable_s2: a level-0 start table of at most 16
-    // entries (ARM_LPAE_S2_MAX_CONCAT_PAGES) becomes that many concatenated
-    // level-1 tables. Only from level 0: a small IPA starting lower keeps its
-    // level (a 25-bit 4K stage 2 starts at level 2, S2SL0 0, not at level 3).
-    if (stage == 2 && start_level_ == 0) {
+    if (stage == 2 && opts.s2_start_level) {
+        if (!arch::s2_start_level_consistent(g, ias, *opts.s2_start_level))
+            throw KernelError(-EINVAL, "stage 2 start level " + std::to_string(*opts.s2_start_level) +
+                                           " cannot resolve a " + std::to_string(ias) + "-bit IPA with 1 to 16 tables");
+        start_level_ = *opts.s2_start_level;
+    } else if (stage == 2 && start_level_ == 0) {
+        // arm_64_lpae_alloc_pgtable_s2: a level-0 start table of at most 16
+        // entries (ARM_LPAE_S2_MAX_CONCAT_PAGES) becomes that many concatenated
+        // level-1 tables. Only from level 0: a small IPA starting lower keeps its
+        // level (a 25-bit 4K stage 2 starts at level 2, S2SL0 0, not at level 3).
         const unsigned next_bits = ias - arch::level_shift(g, 1);
         if (next_bits > stride && next_bits - stride <= 4) ++start_level_;
     }
@@ -159,7 +165,10 @@ uint64_t PageTable::unmap(uint64_t in, uint64_t size, const LeafFn& leaf) {
             const Descriptor d(read_desc(slot));
             const uint64_t span = uint64_t{1} << arch::level_shift(granule_, level);
             if (!d.valid()) {
-                in = (in | (span - 1)) + 1;  // a hole: nothing to remove here
+                // A hole: nothing to remove up to the span's end (counted, not
+                // compared: the upper VA range's last span ends at 2^64).
+                const uint64_t skip = span - (in & (span - 1));
+                in = skip >= end - in ? end : in + skip;
                 break;
             }
             if (d.is_table(level)) {

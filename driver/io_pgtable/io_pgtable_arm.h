@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -45,11 +46,24 @@ struct PageAttrs {
     bool read = true, write = true, exec = false;
 };
 
+// Choices beyond io-pgtable-arm's defaults, for exploring the architecture.
+struct PageTableOptions {
+    // Stage 2: start at this level, concatenating up to 16 tables (STE.S2SL0),
+    // instead of the level io-pgtable-arm picks. The caller checks it is
+    // consistent with the IPA size (arch::s2_start_level_consistent).
+    std::optional<unsigned> s2_start_level;
+    // Stage 1: the table of the upper VA range (CD.TTB1): inputs are VAs with
+    // every bit above `ias` set, as io-pgtable-arm's IO_PGTABLE_QUIRK_ARM_TTBR1
+    // builds for arm-smmu (v2). arm_smmu_make_s1_cd (v3) writes TTB0 only.
+    bool ttbr1 = false;
+};
+
 class PageTable {
 public:
     // Stage 1 starts where the input size needs; stage 2 concatenates up to 16
     // level-1 tables instead of a small level-0 one (as io-pgtable-arm does).
-    PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias);
+    PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias,
+              const PageTableOptions& opts = {});
 
     uint64_t root() const { return root_; }
     unsigned stage() const { return stage_; }
@@ -57,6 +71,7 @@ public:
     unsigned ias() const { return ias_; }
     unsigned start_level() const { return start_level_; }
     unsigned concat() const { return concat_; }
+    bool ttbr1() const { return ttbr1_; }
 
     // Maps [in, in+size) -> [out, out+size). `leaf` = 0 picks the largest
     // block the alignment allows; else every leaf is that size. A live entry
@@ -95,6 +110,7 @@ private:
     unsigned stage_;
     arch::Granule granule_;
     unsigned ias_;
+    bool ttbr1_;
     unsigned start_level_ = 0;
     unsigned concat_ = 1;
     uint64_t root_ = 0;

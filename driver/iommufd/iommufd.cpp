@@ -10,10 +10,10 @@ using namespace arch;
 // ---------------------------------------------------------------- paging HWPT
 
 HwptPaging::HwptPaging(Iommufd& ctx, ArmSmmuDevice& smmu, DomainStage stage, Granule granule, unsigned ias,
-                       bool nest_parent, std::optional<unsigned> fixed_vmid)
+                       bool nest_parent, std::optional<unsigned> fixed_vmid, const PageTableOptions& opts)
     : ctx_(ctx),
       pgtbl_(std::make_unique<PageTable>(smmu.bus().memory(), smmu.arena(), stage == DomainStage::S1 ? 1 : 2,
-                                         granule, ias)),
+                                         granule, ias, opts)),
       domain_(stage, *pgtbl_, ctx.scheme(), nest_parent) {
     if (stage == DomainStage::S1)
         domain_.finalise_s1(smmu, ctx.asids);

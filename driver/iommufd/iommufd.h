@@ -51,7 +51,7 @@ struct Iommufd {
 class HwptPaging {
 public:
     HwptPaging(Iommufd& ctx, ArmSmmuDevice& smmu, DomainStage stage, arch::Granule granule, unsigned ias,
-               bool nest_parent, std::optional<unsigned> fixed_vmid = {});
+               bool nest_parent, std::optional<unsigned> fixed_vmid = {}, const PageTableOptions& opts = {});
     ArmSmmuDomain& domain() { return domain_; }
     PageTable& pgtbl() { return *pgtbl_; }
 

@@ -199,7 +199,8 @@ Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
         std::map<uint32_t, uint64_t> leaves;
         for (const ContextConfig& c : dev.contexts) {
             Context& ctx = d.contexts[c.ssid];
-            ctx.guest_table = std::make_unique<PageTable>(mem, guest, 1, c.granule, c.va_bits);
+            ctx.guest_table =
+                std::make_unique<PageTable>(mem, guest, 1, c.granule, c.va_bits, driver::PageTableOptions{{}, c.ttb1});
             for (const Mapping& m : c.map) ctx.guest_table->map(m.in, m.out, m.size, attrs_of(m), m.page);
             ctx.asid = c.asid;
             const ContextDescriptor cd = driver::make_s1_cd(smmus_[d.smmu]->features(), *ctx.guest_table, c.asid);
@@ -251,7 +252,7 @@ void HostDriver::install_device(const DeviceConfig& dev) {
             for (const ContextConfig& c : dev.contexts) {
                 Context& ctx = d.contexts[c.ssid];
                 ctx.hwpt = std::make_unique<HwptPaging>(*iommufd_, smmu, DomainStage::S1, c.granule, c.va_bits, false,
-                                                        c.asid);
+                                                        c.asid, driver::PageTableOptions{{}, c.ttb1});
                 for (const Mapping& m : c.map) ctx.hwpt->map(m.in, m.out, m.size, attrs_of(m), m.page);
                 ctx.asid = c.asid;
                 if (cfg_.host.dma_mode == DmaMode::Lazy)

@@ -83,7 +83,8 @@ HostDriver::Object& HostDriver::alloc_s2(const std::string& name, const std::str
     // arm_smmu_domain_finalise_s2 may fail (-ENOSPC): nothing is made then.
     auto s2 = std::make_unique<HwptPaging>(*iommufd_, *smmus_[smmu], driver::DomainStage::S2, vc.s2.granule,
                                            vc.s2.ias, nest_parent,
-                                           vc.vmid ? std::optional<unsigned>(*vc.vmid) : std::nullopt);
+                                           vc.vmid ? std::optional<unsigned>(*vc.vmid) : std::nullopt,
+                                           driver::PageTableOptions{vc.s2.start_level, false});
     // iopt_table_add_domain: the new domain gets what the IOAS maps now.
     try {
         for (const Mapping& m : v.ioas) s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
