@@ -12,6 +12,8 @@
 //   wide64          64-bit sockets end to end (SMMU, memory, initiators)
 //   dmi             DMI of a translated page (read-write, read-only), refused
 //                   unmapped, withdrawn by a TLBI through the command queue
+//   dmi_withdrawal  each grant withdrawn with its own range by the TLBI/CFGI
+//                   that reaches its translation, the others kept; CR0: all
 //   debug           transport_dbg translated across pages, no statistics moved
 //   no_extension    a port's default StreamID; a port without one warns once
 #define CATCH_CONFIG_RUNNER
@@ -21,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -144,8 +147,7 @@ struct Cpu : sc_core::sc_module {
 template <unsigned W>
 struct LtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
     tlm::tlm_initiator_socket<W> socket;
-    unsigned invalidations = 0;
-    sc_dt::uint64 inv_start = 1, inv_end = 0;
+    std::vector<std::pair<sc_dt::uint64, sc_dt::uint64>> withdrawn;  // invalidate_direct_mem_ptr ranges, in order
 
     explicit LtInitiator(sc_core::sc_module_name n) : sc_module(n), socket("socket") { socket.bind(*this); }
 
@@ -179,9 +181,7 @@ struct LtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
         return tlm::TLM_COMPLETED;
     }
     void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) override {
-        ++invalidations;
-        inv_start = start;
-        inv_end = end;
+        withdrawn.emplace_back(start, end);
     }
 };
 
@@ -441,7 +441,7 @@ TEST_CASE("dmi", "[systemc]") {
         got_ro = dma.dmi(kIova + 3 * kPage, tlm::TLM_READ_COMMAND, ro);
         got_ro_write = dma.dmi(kIova + 3 * kPage, tlm::TLM_WRITE_COMMAND, ro_write);
         got_none = dma.dmi(kIova + 0x100000, tlm::TLM_READ_COMMAND, none);
-        inv_before_tlbi = dma.invalidations;
+        inv_before_tlbi = static_cast<unsigned>(dma.withdrawn.size());
         // The unmap's TLBI withdraws the pointers.
         arch::Command tlbi;
         tlbi.set(arch::cmd::opcode, static_cast<uint64_t>(arch::Opcode::TLBI_S12_VMALL));
@@ -467,9 +467,55 @@ TEST_CASE("dmi", "[systemc]") {
     CHECK(none.get_start_address() <= kIova + 0x100000);
     CHECK(none.get_end_address() >= kIova + 0x100000);
     CHECK(inv_before_tlbi == 0);
-    CHECK(dma.invalidations == 1);
-    CHECK(dma.inv_start == 0);
-    CHECK(dma.inv_end == ~sc_dt::uint64{0});
+    // Both grants of VMID 1, each with its own range (the write grant to page 3 was refused).
+    using Range = std::pair<sc_dt::uint64, sc_dt::uint64>;
+    CHECK(dma.withdrawn == std::vector<Range>{{kIova + kPage, kIova + 2 * kPage - 1},
+                                              {kIova + 3 * kPage, kIova + 4 * kPage - 1}});
+}
+
+TEST_CASE("dmi_withdrawal", "[systemc]") {
+    // Each grant goes with the invalidation that would remove a micro-TLB
+    // entry of its translation, and with its own range (IEEE 1666-2011
+    // 11.2.9); the others stay.
+    Bench<32> b;
+    LtInitiator<32> dma("dma");
+    dma.socket.bind(b.smmu.upstream);
+    b.smmu.set_default_stream(0, kSid);
+    using Range = std::pair<sc_dt::uint64, sc_dt::uint64>;
+    std::vector<Range> after_ipa, after_others, after_cfgi, after_cr0;
+    tlm::tlm_dmi d;
+    bool granted[4] = {};
+    const auto command = [&](arch::Opcode op, std::initializer_list<std::pair<arch::FieldDef, uint64_t>> f) {
+        b.cpu.command(arch::Command::make(op, f));
+        wait(sc_time(1, sc_core::SC_US));
+    };
+    Script s("script", [&] {
+        b.cpu.enable();
+        for (unsigned i = 0; i < 3; ++i) granted[i] = dma.dmi(kIova + i * kPage, tlm::TLM_READ_COMMAND, d);
+        // The unmap of page 1 (S2 only, VMID 1): its TLBI_S2_IPA.
+        command(arch::Opcode::TLBI_S2_IPA, {{arch::cmd::VMID, 1}, {arch::cmd::IPA, kIova + kPage}, {arch::cmd::Leaf, 1}});
+        after_ipa = dma.withdrawn;
+        // Another VMID, stage 1 only entries, another StreamID: nothing of these grants.
+        command(arch::Opcode::TLBI_S2_IPA, {{arch::cmd::VMID, 2}, {arch::cmd::IPA, kIova}});
+        command(arch::Opcode::TLBI_NH_ALL, {{arch::cmd::VMID, 1}});
+        command(arch::Opcode::CFGI_STE, {{arch::cmd::SID, kSid + 1}});
+        after_others = dma.withdrawn;
+        // The STE changes: every grant of the stream goes.
+        command(arch::Opcode::CFGI_STE, {{arch::cmd::SID, kSid}});
+        after_cfgi = dma.withdrawn;
+        // A regime change (CR0) withdraws every grant there is.
+        granted[3] = dma.dmi(kIova + 3 * kPage, tlm::TLM_READ_COMMAND, d);
+        b.cpu.write_reg(reg::CR0, 1 | 8, 4);
+        after_cr0 = dma.withdrawn;
+    });
+    sc_core::sc_start();
+    CHECK((granted[0] && granted[1] && granted[2] && granted[3]));
+    const Range page0{kIova, kIova + kPage - 1}, page1{kIova + kPage, kIova + 2 * kPage - 1},
+        page2{kIova + 2 * kPage, kIova + 3 * kPage - 1}, page3{kIova + 3 * kPage, kIova + 4 * kPage - 1};
+    CHECK(after_ipa == std::vector<Range>{page1});
+    CHECK(after_others == after_ipa);
+    CHECK(after_cfgi == std::vector<Range>{page1, page0, page2});
+    CHECK(after_cr0 == std::vector<Range>{page1, page0, page2, page3});
 }
 
 TEST_CASE("debug", "[systemc]") {
