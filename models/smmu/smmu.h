@@ -37,13 +37,13 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
-#include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/smmu/smmu_core.h"
 #include "tlm/report.h"
 #include "tlm/smmu_extension.h"
+#include "tlm/timed_queue.h"
 #include "tlm/tlm_memory_port.h"
 
 namespace smmu {
@@ -142,7 +142,7 @@ private:
     std::vector<Port> ports_;
     std::vector<DmiGrant> dmi_grants_;
     // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.
-    tlm_utils::peq_with_get<AtTxn> at_arrivals_, at_phases_;
+    TimedQueue<AtTxn> at_arrivals_, at_phases_;
     std::vector<std::unique_ptr<AtTxn>> at_pool_;
     std::vector<AtTxn*> at_free_;
 };

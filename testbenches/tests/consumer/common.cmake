@@ -43,6 +43,29 @@ function(check_example_output program example what)
   message(STATUS "${what}: the README's output")
 endfunction()
 
+# check_embed_output(<program> <what>): examples/embed read its translated data.
+function(check_embed_output program what)
+  run("run ${what}" ${program})
+  if(NOT last_output MATCHES "DMA read 0x1234abcd \\(ok\\)")
+    message(FATAL_ERROR "${what} printed: ${last_output}")
+  endif()
+  message(STATUS "${what}: ${last_output}")
+endfunction()
+
+# build_and_run_examples(<prefix> <against>): examples/embed and
+# examples/driver-platform configured with find_package(smmusim) from the
+# install <prefix>, built in WORK_DIR and run.
+function(build_and_run_examples prefix against)
+  foreach(example embed driver-platform)
+    run("configure examples/${example}" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/${example}
+        -B ${WORK_DIR}/${example} -DCMAKE_PREFIX_PATH=${prefix} ${common})
+    run("build examples/${example}" ${CMAKE_COMMAND} --build ${WORK_DIR}/${example})
+  endforeach()
+  check_embed_output(${WORK_DIR}/embed/embed "examples/embed against ${against}")
+  check_example_output(${WORK_DIR}/driver-platform/driver-platform driver-platform
+                       "examples/driver-platform against ${against}")
+endfunction()
+
 # The options that build another tree as this one was built.
 set(common -DCMAKE_CXX_COMPILER=${CXX} "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
 if(LAUNCHER)

@@ -34,18 +34,7 @@ foreach(f lib/cmake/smmusim/smmusimConfig.cmake lib/pkgconfig/smmusim.pc include
     message(FATAL_ERROR "not installed: ${f}")
   endif()
 endforeach()
-foreach(example embed driver-platform)
-  run("configure examples/${example}" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/${example} -B ${WORK_DIR}/${example}
-      -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${common})
-  run("build examples/${example}" ${CMAKE_COMMAND} --build ${WORK_DIR}/${example})
-endforeach()
-run("run examples/embed" ${WORK_DIR}/embed/embed)
-message(STATUS "find_package: ${last_output}")
-if(NOT last_output MATCHES "DMA read 0x1234abcd \\(ok\\)")
-  message(FATAL_ERROR "examples/embed printed: ${last_output}")
-endif()
-check_example_output(${WORK_DIR}/driver-platform/driver-platform driver-platform
-                     "examples/driver-platform against the installed package")
+build_and_run_examples(${WORK_DIR}/prefix "the installed package")
 
 # 3. pkg-config.
 set(ENV{PKG_CONFIG_PATH} ${WORK_DIR}/prefix/lib/pkgconfig)
@@ -55,10 +44,7 @@ separate_arguments(pc UNIX_COMMAND "${pc}")
 separate_arguments(flags UNIX_COMMAND "${CXX_FLAGS}")
 run("pkg-config build" ${LAUNCHER} ${CXX} -std=c++17 ${flags} ${SOURCE_DIR}/examples/embed/main.cpp ${pc}
     -o ${WORK_DIR}/embed-pc)
-run("run the pkg-config build" ${WORK_DIR}/embed-pc)
-if(NOT last_output MATCHES "DMA read 0x1234abcd \\(ok\\)")
-  message(FATAL_ERROR "the pkg-config build printed: ${last_output}")
-endif()
+check_embed_output(${WORK_DIR}/embed-pc "the pkg-config build of examples/embed")
 
 # 4. As a subproject: configure only.
 run("configure a parent project" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/testbenches/tests/consumer/subproject

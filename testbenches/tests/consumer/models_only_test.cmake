@@ -23,14 +23,4 @@ if(EXISTS ${WORK_DIR}/prefix/bin/smmu-sim OR NOT EXISTS ${WORK_DIR}/prefix/lib/c
   message(FATAL_ERROR "SMMUSIM_MODELS_ONLY installed the smmu-sim command, or no CMake package")
 endif()
 
-foreach(example embed driver-platform)
-  run("configure examples/${example}" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/${example} -B ${WORK_DIR}/${example}
-      -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${common})
-  run("build examples/${example}" ${CMAKE_COMMAND} --build ${WORK_DIR}/${example})
-endforeach()
-run("run examples/embed" ${WORK_DIR}/embed/embed)
-if(NOT last_output MATCHES "DMA read 0x1234abcd \\(ok\\)")
-  message(FATAL_ERROR "examples/embed (models only) printed: ${last_output}")
-endif()
-check_example_output(${WORK_DIR}/driver-platform/driver-platform driver-platform
-                     "examples/driver-platform against the models-only package")
+build_and_run_examples(${WORK_DIR}/prefix "the models-only package")
