@@ -345,7 +345,14 @@ bool SmmuBase::upstream_get_direct_mem_ptr(int p, tlm::tlm_generic_payload& gp, 
     const bool known = std::any_of(dmi_grants_.begin(), dmi_grants_.end(), [&](const DmiGrant& o) {
         return o.port == g.port && o.start == g.start && o.end == g.end;
     });
-    if (!known) dmi_grants_.push_back(g);
+    if (known) return true;
+    // Bounded as a micro-TLB is: a master that keeps asking for new pages
+    // loses its oldest grant (a target may withdraw one at any time).
+    if (dmi_grants_.size() == kMaxDmiGrants) {
+        const DmiGrant oldest = dmi_grants_.front();
+        withdraw_dmi([&](const DmiGrant& o) { return o.port == oldest.port && o.start == oldest.start; });
+    }
+    dmi_grants_.push_back(g);
     return true;
 }
 

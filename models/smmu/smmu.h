@@ -29,6 +29,7 @@
 // BasicSmmu<BUSWIDTH, MMIO_BUSWIDTH> picks the sockets' bus widths; Smmu is
 // the 32-bit one.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +66,10 @@ public:
     // unprivileged data. A port without one warns once (report::kUpstream)
     // and uses StreamID 0.
     void set_default_stream(unsigned port, uint32_t sid);
+
+    // DMI grants the SMMU keeps track of (to withdraw them when their
+    // translation goes); past this many the oldest is withdrawn.
+    static constexpr std::size_t kMaxDmiGrants = 1024;
 
 protected:
     SmmuBase(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles);

@@ -14,6 +14,7 @@
 //                   unmapped, withdrawn by a TLBI through the command queue
 //   dmi_withdrawal  each grant withdrawn with its own range by the TLBI/CFGI
 //                   that reaches its translation, the others kept; CR0: all
+//   dmi_bounded     past SmmuBase::kMaxDmiGrants grants the oldest is withdrawn
 //   debug           transport_dbg translated across pages, no statistics moved
 //   no_extension    a port's default StreamID; a port without one warns once
 #define CATCH_CONFIG_RUNNER
@@ -47,7 +48,8 @@ namespace reg = arch::reg;
 
 // Tables: a linear stream table of 16 STEs; StreamID 3 is stage 2 only (VMID
 // 1, 39-bit IPA from level 1, 4 KiB granule) mapping IOVA 0x40000000 + i * 4K
-// to PA 0x80000000 + i * 4K, i < 4; page 3 read-only.
+// to PA 0x80000000 + i * 4K, i < 4; page 3 read-only; IOVA 0xc0000000 is a
+// 1 GiB block at PA 0x80000000.
 constexpr uint64_t kStrtab = 0x10000, kL1 = 0x20000, kL2 = 0x21000, kL3 = 0x22000, kCmdq = 0x30000;
 constexpr uint64_t kIova = 0x40000000, kPa = 0x80000000, kPage = 0x1000;
 constexpr uint32_t kSid = 3;
@@ -65,6 +67,10 @@ void load_tables(smmu::SparseMemory& m) {
     m.write_words(kStrtab + kSid * 64, ste.w.data(), 8);
     m.write64(kL1 + 1 * 8, arch::Descriptor::make_table(arch::Granule::K4, kL2).raw());
     m.write64(kL2, arch::Descriptor::make_table(arch::Granule::K4, kL3).raw());
+    // And IOVA 1 GiB + 2 GiB: a 1 GiB block at PA 2 GiB (pages for many DMI grants).
+    arch::Descriptor block = arch::Descriptor::make_leaf(arch::Granule::K4, 1, kPa);
+    block.set(arch::pte::S2AP, 3);
+    m.write64(kL1 + 3 * 8, block.raw());
     for (unsigned i = 0; i < 4; ++i) {
         arch::Descriptor page = arch::Descriptor::make_leaf(arch::Granule::K4, 3, kPa + i * kPage);
         page.set(arch::pte::S2AP, i == 3 ? 1 : 3);  // bit 6 read, bit 7 write
@@ -516,6 +522,37 @@ TEST_CASE("dmi_withdrawal", "[systemc]") {
     CHECK(after_others == after_ipa);
     CHECK(after_cfgi == std::vector<Range>{page1, page0, page2});
     CHECK(after_cr0 == std::vector<Range>{page1, page0, page2, page3});
+}
+
+TEST_CASE("dmi_bounded", "[systemc]") {
+    // The SMMU keeps kMaxDmiGrants grants: one more withdraws the oldest (its
+    // range only), the rest stay until an invalidation reaches them.
+    Bench<32> b;
+    LtInitiator<32> dma("dma");
+    dma.socket.bind(b.smmu.upstream);
+    b.smmu.set_default_stream(0, kSid);
+    constexpr uint64_t kBlock = 0xc0000000;
+    constexpr std::size_t kMax = smmu::SmmuBase::kMaxDmiGrants;
+    std::size_t granted = 0, withdrawn_at_max = 99;
+    std::vector<std::pair<sc_dt::uint64, sc_dt::uint64>> after_one_more;
+    std::size_t after_vmall = 0;
+    Script s("script", [&] {
+        b.cpu.enable();
+        tlm::tlm_dmi d;
+        for (uint64_t i = 0; i < kMax; ++i) granted += dma.dmi(kBlock + i * kPage, tlm::TLM_READ_COMMAND, d);
+        granted += dma.dmi(kBlock, tlm::TLM_READ_COMMAND, d);  // asked again: the same grant, not a new one
+        withdrawn_at_max = dma.withdrawn.size();
+        granted += dma.dmi(kBlock + kMax * kPage, tlm::TLM_READ_COMMAND, d);
+        after_one_more = dma.withdrawn;
+        b.cpu.command(arch::Command::make(arch::Opcode::TLBI_S12_VMALL, {{arch::cmd::VMID, 1}}));
+        wait(sc_time(1, sc_core::SC_US));
+        after_vmall = dma.withdrawn.size();
+    });
+    sc_core::sc_start();
+    CHECK(granted == kMax + 2);
+    CHECK(withdrawn_at_max == 0);
+    CHECK(after_one_more == std::vector<std::pair<sc_dt::uint64, sc_dt::uint64>>{{kBlock, kBlock + kPage - 1}});
+    CHECK(after_vmall == 1 + kMax);
 }
 
 TEST_CASE("debug", "[systemc]") {
