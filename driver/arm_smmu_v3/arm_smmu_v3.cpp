@@ -29,7 +29,7 @@ uint64_t field(const FieldDef& f, uint64_t reg) { return f.get(&reg); }
 
 unsigned Ida::alloc() {
     for (unsigned v = min_; v <= max_; ++v)
-        if (used_.insert(v).second) return v;
+        if (used_.insert(v).second) return ++allocated_, v;
     throw KernelError(-ENOSPC, what_ + ": all " + std::to_string(used_.size()) + " in use (" + std::to_string(min_) +
                                    ".." + std::to_string(max_) + "), -ENOSPC");
 }
@@ -39,6 +39,7 @@ void Ida::reserve(unsigned id) {
         throw KernelError(-EINVAL, what_ + ": " + std::to_string(id) + " is outside " + std::to_string(min_) + ".." +
                                        std::to_string(max_));
     if (!used_.insert(id).second) throw KernelError(-EEXIST, what_ + ": " + std::to_string(id) + " is already in use");
+    ++allocated_;
 }
 
 // ---------------------------------------------------------------- probe, reset

@@ -68,8 +68,11 @@ public:
     unsigned alloc();
     // Takes a given ID (a config that fixes one); -EEXIST if taken, -EINVAL if out of range.
     void reserve(unsigned id);
-    void free(unsigned id) { used_.erase(id); }
+    void free(unsigned id) { freed_ += used_.erase(id); }
     unsigned used() const { return static_cast<unsigned>(used_.size()); }
+    // IDs handed out (alloc, reserve) and given back over the IDA's life.
+    uint64_t allocated() const { return allocated_; }
+    uint64_t freed() const { return freed_; }
     bool in_use(unsigned id) const { return used_.count(id) != 0; }
     unsigned max() const { return max_; }
     void set_max(unsigned max) { max_ = max; }
@@ -78,6 +81,7 @@ private:
     std::string what_;
     unsigned min_, max_;
     std::set<unsigned> used_;
+    uint64_t allocated_ = 0, freed_ = 0;
 };
 
 // What the driver issued, in total: commands (CMD_SYNCs included), CMD_SYNCs,

@@ -63,6 +63,18 @@ Viommu::Viommu(Iommufd& ctx, ArmSmmuDevice& smmu, HwptPaging& s2_parent, std::op
 
 void Viommu::add_vdevice(uint32_t vsid, ArmSmmuMaster& m) { vdevs_[vsid] = &m; }
 
+bool Viommu::has_vdevice(const ArmSmmuMaster& m) const {
+    return std::any_of(vdevs_.begin(), vdevs_.end(), [&](const auto& v) { return v.second == &m; });
+}
+
+void Viommu::destroy() {
+    if (ctx_.profile == VmidProfile::PerS2Domain) return;
+    smmu_.issue_cmd_with_sync(Command::make(Opcode::TLBI_S12_VMALL, {{cmd::VMID, vmid_}}));
+    smmu_.vmid_ida().free(vmid_);
+    s2_.domain().remove_vmid_user(smmu_, vmid_);
+    vmid_ = 0;
+}
+
 ArmSmmuMaster* Viommu::find_vdevice(uint32_t vsid) const {
     auto it = vdevs_.find(vsid);
     return it == vdevs_.end() ? nullptr : it->second;
@@ -173,6 +185,10 @@ void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested) {
         throw KernelError(-EINVAL, "arm_smmu_attach_dev_nested: the vIOMMU is on " + nested.viommu().smmu().name() +
                                        ", the device behind " + m.smmu->name() + " (-EINVAL)");
     const bool translating = nested.vste().valid() && nested.vste().config() == SteConfig::S1Trans;
+    // arm_smmu_attach_prepare_vmaster: an ABORT or BYPASS vSTE needs no vmaster.
+    if (translating && !nested.viommu().has_vdevice(m))
+        throw KernelError(-ENOENT, "arm_smmu_attach_prepare_vmaster: the device has no vDEVICE on this vIOMMU "
+                                   "(an S1_TRANS vSTE needs one, -ENOENT)");
     AttachTarget t;
     t.ste = nested.make_ste();
     t.domain = &nested.viommu().s2_parent().domain();

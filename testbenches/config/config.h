@@ -35,6 +35,9 @@ struct VmConfig {
     // an IPA range the host also maps in S2. Size 0 = chosen by the host.
     uint64_t guest_tables_ipa = 0;
     uint64_t guest_tables_size = 0;
+    // false: the VM is started by a trace's vm_start record; until then its
+    // devices stay in the blocked domain (abort STEs) and it has no HWPT.
+    bool start = true;
     std::string where;
 };
 

@@ -14,6 +14,7 @@
 #include "models/arch/ste.h"
 #include "models/smmu/translation/translation_unit.h"
 #include "testbenches/config/input_error.h"
+#include "testbenches/config/lifetime_records.h"
 #include "testbenches/config/numbers.h"
 
 namespace smmu::sim {
@@ -673,10 +674,11 @@ PaSpace pa_space(const Config& c, const Limits& lim = {}) {
 
 VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim) {
     check_name(e, "vms");
-    const Fields f(e, "vms." + e.key, {"vmid", "s2", "guest_tables", "map"});
+    const Fields f(e, "vms." + e.key, {"vmid", "s2", "guest_tables", "map", "start"});
     VmConfig vm;
     vm.name = e.key;
     vm.where = e.where;
+    f.read_bool("start", vm.start);
     if (const Node* v = f.get("vmid")) {
         const uint64_t max = c.smmu.vmid16 ? 0xffff : 0xff;
         const uint64_t id = to_uint(*v, f.field("vmid"));
@@ -1017,6 +1019,7 @@ Config build(const Node& root) {
 
 void check_change(const Config& c, const ChangeRecord& ch) {
     if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return;
+    if (ch.kind == ChangeRecord::Kind::Lifetime) return check_lifetime(c, ch);
     const bool map = ch.kind == ChangeRecord::Kind::Map;
     // One table's rules: the granule, the input space and where outputs may go.
     auto check = [&](arch::Granule g, unsigned in_bits, const std::string& in_name, const std::string& in_bits_field,

@@ -12,6 +12,7 @@
 #include <boost/iostreams/operations.hpp>
 
 #include "testbenches/config/input_error.h"
+#include "testbenches/config/lifetime_records.h"
 #include "testbenches/config/numbers.h"
 
 namespace smmu::sim {
@@ -154,8 +155,8 @@ bool TraceReader::next_binary(TraceRecord& rec) {
         std::istringstream words(text);
         std::vector<std::string> tok{std::to_string(r.time_ns)};
         for (std::string w; words >> w;) tok.push_back(w);
-        if (tok.size() < 2 || (tok[1] != "map" && tok[1] != "unmap" && tok[1] != "guest_inv"))
-            fail("control", "expected map, unmap or guest_inv, got '" + text + "'");
+        if (tok.size() < 2 || (tok[1] != "map" && tok[1] != "unmap" && tok[1] != "guest_inv" && !is_lifetime_keyword(tok[1])))
+            fail("control", "expected map, unmap, guest_inv or a lifetime record, got '" + text + "'");
         r.change = parse_change(tok, at);
         r.change->time_ns = r.time_ns;
         r.text = text;
@@ -197,7 +198,7 @@ bool TraceReader::next_text(TraceRecord& rec) {
         auto fail = [&](const std::string& field, const std::string& problem) -> void {
             throw InputError(at + ": " + field + ": " + problem);
         };
-        if (tok.size() >= 2 && (tok[1] == "map" || tok[1] == "unmap" || tok[1] == "guest_inv")) {
+        if (tok.size() >= 2 && (tok[1] == "map" || tok[1] == "unmap" || tok[1] == "guest_inv" || is_lifetime_keyword(tok[1]))) {
             TraceRecord r;
             r.line = line_;
             const std::optional<uint64_t> t = parse_uint(tok[0]);
@@ -270,6 +271,7 @@ ChangeRecord parse_change(const std::vector<std::string>& tok, const std::string
         if (!v) fail(field, "expected an unsigned integer, got '" + tok[i] + "'");
         return *v;
     };
+    if (is_lifetime_keyword(tok[1])) return parse_lifetime(tok, at);
     ChangeRecord c;
     c.where = at;
     if (tok[1] == "guest_inv") {
