@@ -305,7 +305,8 @@ unsigned SmmuBase::upstream_transport_dbg(int p, tlm::tlm_generic_payload& gp) {
 bool SmmuBase::upstream_get_direct_mem_ptr(int p, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
     const TranslationRequest req = request(static_cast<unsigned>(p), gp, gp.get_extension<SmmuExtension>());
     const uint64_t iova = req.iova;
-    const TranslationResult r = core_.translate_debug(req, debug_port_);
+    TranslationContext ctx;
+    const TranslationResult r = core_.translate_debug(req, debug_port_, &ctx);
     if (!r.ok()) {
         // Refused for the smallest granule around the address: a later
         // mapping there must be asked for again.
@@ -337,28 +338,48 @@ bool SmmuBase::upstream_get_direct_mem_ptr(int p, tlm::tlm_generic_payload& gp, 
     const sc_time pipeline = time_of(core_.unit().params().pipeline_cycles);
     dmi.set_read_latency(down.get_read_latency() + pipeline);
     dmi.set_write_latency(down.get_write_latency() + pipeline);
-    port(static_cast<unsigned>(p)).dmi_granted = true;
-    dmi_granted_ = true;
+    // Remembered as the micro-TLB entry this translation would fill: the
+    // invalidations that remove that entry withdraw the grant.
+    DmiGrant g{static_cast<unsigned>(p), dmi.get_start_address(), dmi.get_end_address(), lo, hi,
+               make_tlb_entry(req, ctx, r)};
+    const bool known = std::any_of(dmi_grants_.begin(), dmi_grants_.end(), [&](const DmiGrant& o) {
+        return o.port == g.port && o.start == g.start && o.end == g.end;
+    });
+    if (known) return true;
+    // Bounded as a micro-TLB is: a master that keeps asking for new pages
+    // loses its oldest grant (a target may withdraw one at any time).
+    if (dmi_grants_.size() == kMaxDmiGrants) {
+        const DmiGrant oldest = dmi_grants_.front();
+        withdraw_dmi([&](const DmiGrant& o) { return o.port == oldest.port && o.start == oldest.start; });
+    }
+    dmi_grants_.push_back(g);
     return true;
 }
 
-// Every pointer granted is withdrawn: the regime or a cached translation
-// changed, and which grants it covered is not tracked (a grant is the
-// initiator's own TLB; the next access asks again).
-void SmmuBase::withdraw_dmi() {
-    if (!dmi_granted_) return;
-    dmi_granted_ = false;
-    if (report::verbose())
-        SC_REPORT_INFO_VERB(report::kUpstream, (std::string(name()) + ": DMI pointers withdrawn").c_str(),
-                            sc_core::SC_HIGH);
-    for (unsigned i = 0; i < ports_.size(); ++i) {
-        if (!ports_[i].dmi_granted) continue;
-        ports_[i].dmi_granted = false;
-        upstream_bw(i)->invalidate_direct_mem_ptr(0, ~sc_dt::uint64{0});
+// A grant is the initiator's own copy of a translation: it goes when the
+// translation may have changed, with the range it covered (IEEE 1666-2011
+// 11.2.9: the addresses are the initiator's, here IOVAs). The callbacks run
+// after the list is updated: an initiator may ask again from inside one.
+void SmmuBase::withdraw_dmi(const std::function<bool(const DmiGrant&)>& gone) {
+    std::vector<DmiGrant> withdrawn;
+    auto keep = std::stable_partition(dmi_grants_.begin(), dmi_grants_.end(), [&](const DmiGrant& g) { return !gone(g); });
+    withdrawn.assign(keep, dmi_grants_.end());
+    dmi_grants_.erase(keep, dmi_grants_.end());
+    for (const DmiGrant& g : withdrawn) {
+        if (report::verbose())
+            SC_REPORT_INFO_VERB(report::kUpstream,
+                                (std::string(name()) + ".upstream[" + std::to_string(g.port) + "]: DMI [" +
+                                 hex(g.start) + ", " + hex(g.end) + "] withdrawn")
+                                    .c_str(),
+                                sc_core::SC_HIGH);
+        upstream_bw(g.port)->invalidate_direct_mem_ptr(g.start, g.end);
     }
 }
 
-void SmmuBase::downstream_invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) { withdraw_dmi(); }
+// The downstream target withdrew [start, end] of its memory: the grants over it go.
+void SmmuBase::downstream_invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
+    withdraw_dmi([&](const DmiGrant& g) { return g.pa_start <= end && start <= g.pa_end; });
+}
 
 // ---- Registers.
 
@@ -385,7 +406,7 @@ bool SmmuBase::mmio_access(tlm::tlm_generic_payload& gp) {
         // The translation regime may change: DMI pointers go.
         namespace reg = arch::reg;
         if (addr == reg::CR0 || addr == reg::GBPA || (addr >= reg::STRTAB_BASE && addr < reg::STRTAB_BASE_CFG + 4))
-            withdraw_dmi();
+            withdraw_dmi([](const DmiGrant&) { return true; });
     } else {
         uint64_t v = 0;
         st = core_.mmio_read(static_cast<uint32_t>(addr), len, v);
@@ -428,8 +449,10 @@ void SmmuBase::cmdq_thread() {
         while (core_.cmdq_pending()) {
             Cycle done = 0;
             const CommandQueue::Step s = core_.cmdq_step(now_cycles(), &done, true);
-            if (s.kind == CommandQueue::Step::Kind::Executed && is_invalidation(static_cast<arch::Opcode>(s.cmd.opcode())))
-                withdraw_dmi();
+            if (s.kind == CommandQueue::Step::Kind::Executed && !dmi_grants_.empty()) {
+                const TlbInvalidation scope(s.cmd);
+                if (scope.reaches_stream()) withdraw_dmi([&](const DmiGrant& g) { return scope.removes(g.tags, true); });
+            }
             if (s.kind == CommandQueue::Step::Kind::Error && report::verbose())
                 SC_REPORT_INFO_VERB(report::kCmdq,
                                     (std::string(name()) + ": command error " +

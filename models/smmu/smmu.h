@@ -12,10 +12,12 @@
 //    access are done; responses to one port in completion order, one at a
 //    time); transport_dbg (translated from the tables through the downstream
 //    debug transport: no cache, statistic, event or time changes); DMI for
-//    the translated page, intersected with what the downstream target grants,
-//    and withdrawn (invalidate_direct_mem_ptr on every port that got some)
-//    when a CFGI/TLBI/ATC_INV command executes, CR0, GBPA or STRTAB_BASE is
-//    written, or the downstream target withdraws its own.
+//    the translated page, intersected with what the downstream target grants;
+//    each grant is withdrawn (invalidate_direct_mem_ptr of its own range, on
+//    its own port) by a CFGI or TLBI that would remove a micro-TLB entry of
+//    its translation (TlbInvalidation), by a write to CR0, GBPA or
+//    STRTAB_BASE (all of them), or when the downstream target withdraws the
+//    memory under it.
 //  - downstream: b_transport, transport_dbg and DMI towards any base-protocol
 //    target (a target must implement b_transport, IEEE 1666-2011 14.2.1).
 //  - mmio: b_transport, nb_transport_fw (completes at BEGIN_REQ: TLM_COMPLETED
@@ -27,20 +29,22 @@
 // BasicSmmu<BUSWIDTH, MMIO_BUSWIDTH> picks the sockets' bus widths; Smmu is
 // the 32-bit one.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
-#include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/smmu/smmu_core.h"
 #include "tlm/report.h"
 #include "tlm/smmu_extension.h"
+#include "tlm/timed_queue.h"
 #include "tlm/tlm_memory_port.h"
 
 namespace smmu {
@@ -62,6 +66,10 @@ public:
     // unprivileged data. A port without one warns once (report::kUpstream)
     // and uses StreamID 0.
     void set_default_stream(unsigned port, uint32_t sid);
+
+    // DMI grants the SMMU keeps track of (to withdraw them when their
+    // translation goes); past this many the oldest is withdrawn.
+    static constexpr std::size_t kMaxDmiGrants = 1024;
 
 protected:
     SmmuBase(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles);
@@ -91,9 +99,16 @@ private:
         bool has_sid = false;
         bool warned = false;
         uint32_t sid = 0;
-        bool dmi_granted = false;  // something to withdraw on invalidation
         AtTxn* in_resp = nullptr;  // between BEGIN_RESP and END_RESP
         std::vector<AtTxn*> waiting;  // responses ready behind it, oldest first
+    };
+    // A DMI pointer given to an upstream port: the input range granted, its
+    // output, and the translation's tags as a micro-TLB entry has them.
+    struct DmiGrant {
+        unsigned port = 0;
+        uint64_t start = 0, end = 0;
+        uint64_t pa_start = 0, pa_end = 0;
+        TlbEntry tags;
     };
     struct AtTxn {
         tlm::tlm_generic_payload* gp = nullptr;
@@ -110,7 +125,8 @@ private:
     void transact(unsigned port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay, Cycle& accepted);
     bool mmio_access(tlm::tlm_generic_payload& gp);
     void cmdq_thread();
-    void withdraw_dmi();
+    // Withdraws the grants `gone` selects, each with its own range.
+    void withdraw_dmi(const std::function<bool(const DmiGrant&)>& gone);
 
     // Approximately timed upstream.
     void at_thread();
@@ -129,9 +145,9 @@ private:
     SmmuCore core_;
     sc_core::sc_event cmdq_kick_;
     std::vector<Port> ports_;
-    bool dmi_granted_ = false;
+    std::vector<DmiGrant> dmi_grants_;
     // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.
-    tlm_utils::peq_with_get<AtTxn> at_arrivals_, at_phases_;
+    TimedQueue<AtTxn> at_arrivals_, at_phases_;
     std::vector<std::unique_ptr<AtTxn>> at_pool_;
     std::vector<AtTxn*> at_free_;
 };

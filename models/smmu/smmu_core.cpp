@@ -104,11 +104,12 @@ TranslationResult SmmuCore::global_bypass(const TranslationRequest& req) const {
     return r;
 }
 
-TranslationResult SmmuCore::translate_debug(const TranslationRequest& req, MemoryPort& mem) const {
+TranslationResult SmmuCore::translate_debug(const TranslationRequest& req, MemoryPort& mem,
+                                            TranslationContext* ctx) const {
     if (!regs_.smmu_enabled()) return global_bypass(req);
     Translator walker(mem, caps());
     AccessLog log;
-    return walker.translate(regs_.stream_table(), req, log);
+    return walker.translate(regs_.stream_table(), req, log, ctx);
 }
 
 TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& log, unsigned port, Cycle arrival,

@@ -70,8 +70,11 @@ public:
                                 Cycle* done = nullptr, Cycle* accepted = nullptr);
     // The translation `req` would get, from the tables alone, read through
     // `mem` (a debug port): no cache, statistic, event or timeline changes
-    // (debuggers' accesses, DMI requests).
-    TranslationResult translate_debug(const TranslationRequest& req, MemoryPort& mem) const;
+    // (debuggers' accesses, DMI requests). `ctx`, when given, receives the
+    // configuration it was translated under (unchanged with SMMUEN=0 or a
+    // configuration fault).
+    TranslationResult translate_debug(const TranslationRequest& req, MemoryPort& mem,
+                                      TranslationContext* ctx = nullptr) const;
 
     RegisterFile& regs() { return regs_; }
     const RegisterFile& regs() const { return regs_; }

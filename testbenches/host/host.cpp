@@ -1,36 +1,26 @@
 #include "testbenches/host/host.h"
 
-#include "testbenches/config/input_error.h"
-
 namespace smmu::sim {
 
 using sc_core::sc_time;
 
-std::vector<HostBus*> Host::bus_pointers(std::vector<std::unique_ptr<Bus>>& buses) {
+std::vector<HostBus*> Host::make_buses() {
     std::vector<HostBus*> out;
-    for (auto& b : buses) out.push_back(b.get());
+    for (std::size_t i = 0; i < cfg_.smmus.size(); ++i) {
+        mmio.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Host>>(("mmio_" + cfg_.smmus[i]).c_str()));
+        buses_.push_back(std::make_unique<TlmHostBus>(cpu_, *mmio.back(), sc_time(cfg_.host.mmio_latency_ns, sc_core::SC_NS),
+                                                      cfg_.smmus[i]));
+        out.push_back(buses_.back().get());
+    }
     return out;
 }
-
-namespace {
-// The buses must exist before the driver that holds them: build them first.
-template <class Bus, class Host>
-std::vector<std::unique_ptr<Bus>>& make_buses(std::vector<std::unique_ptr<Bus>>& buses, Host& host, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) buses.push_back(std::make_unique<Bus>(host, static_cast<unsigned>(i)));
-    return buses;
-}
-}  // namespace
 
 Host::Host(sc_core::sc_module_name name, const Config& cfg)
     : sc_module(name),
       mem("mem"),
       cfg_(cfg),
-      port_(mem),
-      driver_(bus_pointers(make_buses(buses_, *this, cfg.smmus.size())), cfg) {
-    for (const std::string& s : cfg.smmus)
-        mmio.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Host>>(("mmio_" + s).c_str()));
-    port_.set_delay(&local_);
-    port_.use_dmi(sc_time(cfg.host.mem_access_ns, sc_core::SC_NS));
+      cpu_(mem, sc_time(cfg.host.mem_access_ns, sc_core::SC_NS)),
+      driver_(make_buses(), cfg) {
     SC_THREAD(run);
 }
 
@@ -43,8 +33,7 @@ void Host::run() {
     try {
         driver_.reset();
         driver_.install();
-        wait(local_);
-        local_ = sc_core::SC_ZERO_TIME;
+        cpu_.sync();
         is_configured_ = true;
         configured_at_ = sc_core::sc_time_stamp();
         configured_.notify(sc_core::SC_ZERO_TIME);
@@ -59,8 +48,7 @@ void Host::run() {
                     wait(sc_time(*timer - now, sc_core::SC_NS), work_);
                 } else {
                     driver_.run_timers(now);
-                    wait(local_);
-                    local_ = sc_core::SC_ZERO_TIME;
+                    cpu_.sync();
                 }
             }
             if (changes_.empty()) break;
@@ -69,8 +57,7 @@ void Host::run() {
             // the record changes the attachments they are reported by).
             if (driver_.events_in_time()) {
                 driver_.handle_events();
-                wait(local_);
-                local_ = sc_core::SC_ZERO_TIME;
+                cpu_.sync();
             }
             const ChangeRecord change = changes_.front();
             changes_.pop_front();
@@ -90,16 +77,14 @@ void Host::run() {
             } else {
                 path = driver_.apply(change);
             }
-            wait(local_);
-            local_ = sc_core::SC_ZERO_TIME;
+            cpu_.sync();
             change_ns_[path].add((sc_core::sc_time_stamp() - start).value());
             busy_ = false;
             if (changes_.empty()) idle_event_.notify(sc_core::SC_ZERO_TIME);
         }
         // What is still queued is flushed when the timer fires after the run.
         driver_.flush_queues();
-        wait(local_);
-        local_ = sc_core::SC_ZERO_TIME;
+        cpu_.sync();
         driver_.handle_events();
         events_ = driver_.drained();
     } catch (...) {
@@ -108,40 +93,5 @@ void Host::run() {
         sc_core::sc_stop();
     }
 }
-
-void Host::mmio_access(unsigned smmu, tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value) {
-    // Memory writes before this register access take effect before it.
-    wait(local_);
-    local_ = sc_core::SC_ZERO_TIME;
-    uint8_t data[8] = {};
-    for (unsigned i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(value >> (8 * i));
-    tlm::tlm_generic_payload gp;
-    gp.set_command(cmd);
-    gp.set_address(offset);
-    gp.set_data_ptr(data);
-    gp.set_data_length(size);
-    gp.set_streaming_width(size);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_time delay = sc_time(cfg_.host.mmio_latency_ns, sc_core::SC_NS);
-    (*mmio[smmu])->b_transport(gp, delay);
-    wait(delay);
-    if (!gp.is_response_ok())
-        throw HostError(std::string("host: bus error ") + (cmd == tlm::TLM_READ_COMMAND ? "reading" : "writing") + " " +
-                        cfg_.smmus[smmu] + " register " + hex(offset));
-    value = 0;
-    for (unsigned i = 0; i < size; ++i) value |= uint64_t{data[i]} << (8 * i);
-}
-
-uint64_t Host::Bus::mmio_read(uint32_t offset, unsigned size) {
-    uint64_t v = 0;
-    host_.mmio_access(index_, tlm::TLM_READ_COMMAND, offset, size, v);
-    return v;
-}
-
-void Host::Bus::mmio_write(uint32_t offset, unsigned size, uint64_t value) {
-    host_.mmio_access(index_, tlm::TLM_WRITE_COMMAND, offset, size, value);
-}
-
-void Host::Bus::idle() { host_.wait(sc_time(host_.cfg_.host.mmio_latency_ns, sc_core::SC_NS)); }
 
 }  // namespace smmu::sim

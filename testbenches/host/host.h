@@ -1,8 +1,6 @@
 // SystemC shell of the host: a CPU thread that runs the HostDriver over TLM
-// initiator sockets: one to each SMMU instance's registers, one to memory.
-// Memory writes accumulate local time that is synchronised before every
-// register access, so an SMMU always sees tables written before the MMIO
-// write that publishes them. Besides setting up, the CPU applies the trace's
+// initiator sockets: one to each SMMU instance's registers, one to memory
+// (TlmCpu and a TlmHostBus per instance, tlm/tlm_host_bus.h). Besides setting up, the CPU applies the trace's
 // map/unmap records (HostDriver::apply) when the platform hands them over,
 // and runs the flush-queue timers of lazy DMA domains.
 #pragma once
@@ -19,7 +17,7 @@
 
 #include "testbenches/host/host_driver.h"
 #include "testbenches/traffic/latency_histogram.h"
-#include "tlm/tlm_memory_port.h"
+#include "tlm/tlm_host_bus.h"
 
 namespace smmu::sim {
 
@@ -61,30 +59,13 @@ public:
     const std::map<std::string, LatencyHistogram>& change_times() const { return change_ns_; }
 
 private:
-    // The CPU's path to one SMMU's registers.
-    class Bus : public HostBus {
-    public:
-        Bus(Host& host, unsigned index) : host_(host), index_(index) {}
-        uint64_t mmio_read(uint32_t offset, unsigned size) override;
-        void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
-        MemoryPort& memory() override { return host_.port_; }
-        void idle() override;
-        void cpu(double ns) override { host_.local_ += sc_core::sc_time(ns, sc_core::SC_NS); }
-        double now_ns() const override { return static_cast<double>((sc_core::sc_time_stamp() + host_.local_).value()) / 1000.0; }
-
-    private:
-        Host& host_;
-        unsigned index_;
-    };
-
-    static std::vector<HostBus*> bus_pointers(std::vector<std::unique_ptr<Bus>>& buses);
+    // The CPU's path to each SMMU's registers (made before the driver that holds them).
+    std::vector<HostBus*> make_buses();
     void run();
-    void mmio_access(unsigned smmu, tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value);
 
     const Config& cfg_;
-    TlmMemoryPort port_;
-    sc_core::sc_time local_;  // CPU time not yet synchronised
-    std::vector<std::unique_ptr<Bus>> buses_;
+    TlmCpu cpu_;
+    std::vector<std::unique_ptr<TlmHostBus>> buses_;
     HostDriver driver_;
     sc_core::sc_event configured_, work_, idle_event_;
     std::deque<ChangeRecord> changes_;

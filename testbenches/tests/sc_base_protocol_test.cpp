@@ -12,6 +12,9 @@
 //   wide64          64-bit sockets end to end (SMMU, memory, initiators)
 //   dmi             DMI of a translated page (read-write, read-only), refused
 //                   unmapped, withdrawn by a TLBI through the command queue
+//   dmi_withdrawal  each grant withdrawn with its own range by the TLBI/CFGI
+//                   that reaches its translation, the others kept; CR0: all
+//   dmi_bounded     past SmmuBase::kMaxDmiGrants grants the oldest is withdrawn
 //   debug           transport_dbg translated across pages, no statistics moved
 //   no_extension    a port's default StreamID; a port without one warns once
 #define CATCH_CONFIG_RUNNER
@@ -21,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -44,7 +48,8 @@ namespace reg = arch::reg;
 
 // Tables: a linear stream table of 16 STEs; StreamID 3 is stage 2 only (VMID
 // 1, 39-bit IPA from level 1, 4 KiB granule) mapping IOVA 0x40000000 + i * 4K
-// to PA 0x80000000 + i * 4K, i < 4; page 3 read-only.
+// to PA 0x80000000 + i * 4K, i < 4; page 3 read-only; IOVA 0xc0000000 is a
+// 1 GiB block at PA 0x80000000.
 constexpr uint64_t kStrtab = 0x10000, kL1 = 0x20000, kL2 = 0x21000, kL3 = 0x22000, kCmdq = 0x30000;
 constexpr uint64_t kIova = 0x40000000, kPa = 0x80000000, kPage = 0x1000;
 constexpr uint32_t kSid = 3;
@@ -62,6 +67,10 @@ void load_tables(smmu::SparseMemory& m) {
     m.write_words(kStrtab + kSid * 64, ste.w.data(), 8);
     m.write64(kL1 + 1 * 8, arch::Descriptor::make_table(arch::Granule::K4, kL2).raw());
     m.write64(kL2, arch::Descriptor::make_table(arch::Granule::K4, kL3).raw());
+    // And IOVA 1 GiB + 2 GiB: a 1 GiB block at PA 2 GiB (pages for many DMI grants).
+    arch::Descriptor block = arch::Descriptor::make_leaf(arch::Granule::K4, 1, kPa);
+    block.set(arch::pte::S2AP, 3);
+    m.write64(kL1 + 3 * 8, block.raw());
     for (unsigned i = 0; i < 4; ++i) {
         arch::Descriptor page = arch::Descriptor::make_leaf(arch::Granule::K4, 3, kPa + i * kPage);
         page.set(arch::pte::S2AP, i == 3 ? 1 : 3);  // bit 6 read, bit 7 write
@@ -144,8 +153,7 @@ struct Cpu : sc_core::sc_module {
 template <unsigned W>
 struct LtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
     tlm::tlm_initiator_socket<W> socket;
-    unsigned invalidations = 0;
-    sc_dt::uint64 inv_start = 1, inv_end = 0;
+    std::vector<std::pair<sc_dt::uint64, sc_dt::uint64>> withdrawn;  // invalidate_direct_mem_ptr ranges, in order
 
     explicit LtInitiator(sc_core::sc_module_name n) : sc_module(n), socket("socket") { socket.bind(*this); }
 
@@ -179,9 +187,7 @@ struct LtInitiator : sc_core::sc_module, tlm::tlm_bw_transport_if<> {
         return tlm::TLM_COMPLETED;
     }
     void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) override {
-        ++invalidations;
-        inv_start = start;
-        inv_end = end;
+        withdrawn.emplace_back(start, end);
     }
 };
 
@@ -441,7 +447,7 @@ TEST_CASE("dmi", "[systemc]") {
         got_ro = dma.dmi(kIova + 3 * kPage, tlm::TLM_READ_COMMAND, ro);
         got_ro_write = dma.dmi(kIova + 3 * kPage, tlm::TLM_WRITE_COMMAND, ro_write);
         got_none = dma.dmi(kIova + 0x100000, tlm::TLM_READ_COMMAND, none);
-        inv_before_tlbi = dma.invalidations;
+        inv_before_tlbi = static_cast<unsigned>(dma.withdrawn.size());
         // The unmap's TLBI withdraws the pointers.
         arch::Command tlbi;
         tlbi.set(arch::cmd::opcode, static_cast<uint64_t>(arch::Opcode::TLBI_S12_VMALL));
@@ -467,9 +473,86 @@ TEST_CASE("dmi", "[systemc]") {
     CHECK(none.get_start_address() <= kIova + 0x100000);
     CHECK(none.get_end_address() >= kIova + 0x100000);
     CHECK(inv_before_tlbi == 0);
-    CHECK(dma.invalidations == 1);
-    CHECK(dma.inv_start == 0);
-    CHECK(dma.inv_end == ~sc_dt::uint64{0});
+    // Both grants of VMID 1, each with its own range (the write grant to page 3 was refused).
+    using Range = std::pair<sc_dt::uint64, sc_dt::uint64>;
+    CHECK(dma.withdrawn == std::vector<Range>{{kIova + kPage, kIova + 2 * kPage - 1},
+                                              {kIova + 3 * kPage, kIova + 4 * kPage - 1}});
+}
+
+TEST_CASE("dmi_withdrawal", "[systemc]") {
+    // Each grant goes with the invalidation that would remove a micro-TLB
+    // entry of its translation, and with its own range (IEEE 1666-2011
+    // 11.2.9); the others stay.
+    Bench<32> b;
+    LtInitiator<32> dma("dma");
+    dma.socket.bind(b.smmu.upstream);
+    b.smmu.set_default_stream(0, kSid);
+    using Range = std::pair<sc_dt::uint64, sc_dt::uint64>;
+    std::vector<Range> after_ipa, after_others, after_cfgi, after_cr0;
+    tlm::tlm_dmi d;
+    bool granted[4] = {};
+    const auto command = [&](arch::Opcode op, std::initializer_list<std::pair<arch::FieldDef, uint64_t>> f) {
+        b.cpu.command(arch::Command::make(op, f));
+        wait(sc_time(1, sc_core::SC_US));
+    };
+    Script s("script", [&] {
+        b.cpu.enable();
+        for (unsigned i = 0; i < 3; ++i) granted[i] = dma.dmi(kIova + i * kPage, tlm::TLM_READ_COMMAND, d);
+        // The unmap of page 1 (S2 only, VMID 1): its TLBI_S2_IPA.
+        command(arch::Opcode::TLBI_S2_IPA, {{arch::cmd::VMID, 1}, {arch::cmd::IPA, kIova + kPage}, {arch::cmd::Leaf, 1}});
+        after_ipa = dma.withdrawn;
+        // Another VMID, stage 1 only entries, another StreamID: nothing of these grants.
+        command(arch::Opcode::TLBI_S2_IPA, {{arch::cmd::VMID, 2}, {arch::cmd::IPA, kIova}});
+        command(arch::Opcode::TLBI_NH_ALL, {{arch::cmd::VMID, 1}});
+        command(arch::Opcode::CFGI_STE, {{arch::cmd::SID, kSid + 1}});
+        after_others = dma.withdrawn;
+        // The STE changes: every grant of the stream goes.
+        command(arch::Opcode::CFGI_STE, {{arch::cmd::SID, kSid}});
+        after_cfgi = dma.withdrawn;
+        // A regime change (CR0) withdraws every grant there is.
+        granted[3] = dma.dmi(kIova + 3 * kPage, tlm::TLM_READ_COMMAND, d);
+        b.cpu.write_reg(reg::CR0, 1 | 8, 4);
+        after_cr0 = dma.withdrawn;
+    });
+    sc_core::sc_start();
+    CHECK((granted[0] && granted[1] && granted[2] && granted[3]));
+    const Range page0{kIova, kIova + kPage - 1}, page1{kIova + kPage, kIova + 2 * kPage - 1},
+        page2{kIova + 2 * kPage, kIova + 3 * kPage - 1}, page3{kIova + 3 * kPage, kIova + 4 * kPage - 1};
+    CHECK(after_ipa == std::vector<Range>{page1});
+    CHECK(after_others == after_ipa);
+    CHECK(after_cfgi == std::vector<Range>{page1, page0, page2});
+    CHECK(after_cr0 == std::vector<Range>{page1, page0, page2, page3});
+}
+
+TEST_CASE("dmi_bounded", "[systemc]") {
+    // The SMMU keeps kMaxDmiGrants grants: one more withdraws the oldest (its
+    // range only), the rest stay until an invalidation reaches them.
+    Bench<32> b;
+    LtInitiator<32> dma("dma");
+    dma.socket.bind(b.smmu.upstream);
+    b.smmu.set_default_stream(0, kSid);
+    constexpr uint64_t kBlock = 0xc0000000;
+    constexpr std::size_t kMax = smmu::SmmuBase::kMaxDmiGrants;
+    std::size_t granted = 0, withdrawn_at_max = 99;
+    std::vector<std::pair<sc_dt::uint64, sc_dt::uint64>> after_one_more;
+    std::size_t after_vmall = 0;
+    Script s("script", [&] {
+        b.cpu.enable();
+        tlm::tlm_dmi d;
+        for (uint64_t i = 0; i < kMax; ++i) granted += dma.dmi(kBlock + i * kPage, tlm::TLM_READ_COMMAND, d);
+        granted += dma.dmi(kBlock, tlm::TLM_READ_COMMAND, d);  // asked again: the same grant, not a new one
+        withdrawn_at_max = dma.withdrawn.size();
+        granted += dma.dmi(kBlock + kMax * kPage, tlm::TLM_READ_COMMAND, d);
+        after_one_more = dma.withdrawn;
+        b.cpu.command(arch::Command::make(arch::Opcode::TLBI_S12_VMALL, {{arch::cmd::VMID, 1}}));
+        wait(sc_time(1, sc_core::SC_US));
+        after_vmall = dma.withdrawn.size();
+    });
+    sc_core::sc_start();
+    CHECK(granted == kMax + 2);
+    CHECK(withdrawn_at_max == 0);
+    CHECK(after_one_more == std::vector<std::pair<sc_dt::uint64, sc_dt::uint64>>{{kBlock, kBlock + kPage - 1}});
+    CHECK(after_vmall == 1 + kMax);
 }
 
 TEST_CASE("debug", "[systemc]") {

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 
+#include "models/arch/command.h"
 #include "models/smmu/cache/cache.h"
 #include "models/smmu/timing/resources.h"
 #include "models/smmu/translation/types.h"
@@ -41,6 +42,30 @@ struct TlbEntry {
         return base < in_base + this->size() && in_base < base + size;
     }
     const Permissions& perms(bool privileged) const { return privileged ? priv : unpriv; }
+};
+
+// What one CFGI/TLBI command removes from a TLB (IHI 0070 4.3, 4.4), decoded
+// once and asked per entry. An entry found by stream (a micro-TLB's, or a
+// DMI grant the SMMU gave a master) also stands for the STE and CD that led
+// to it, so the CFGIs of those remove it too (IHI 0070 4.3: a CFGI
+// invalidates everything cached from the structure; 16.2: combined entries
+// go with any of their parts); the IOTLB, found by regime, keeps it.
+class TlbInvalidation {
+public:
+    explicit TlbInvalidation(const arch::Command& c);
+    // Whether the command reaches entries found by regime (the TLBIs), and
+    // entries found by stream (the TLBIs and CFGIs).
+    bool reaches_regime() const { return regime_; }
+    bool reaches_stream() const { return stream_; }
+    bool removes(const TlbEntry& e, bool by_stream) const;
+
+private:
+    arch::Opcode op_;
+    uint16_t vmid_, asid_;
+    uint32_t sid_, ssid_;
+    uint32_t sid_lo_ = 0, sid_hi_ = ~uint32_t{0};  // CFGI_STE_RANGE
+    arch::TlbiRange range_;
+    bool regime_ = false, stream_ = false;
 };
 
 class Tlb {

@@ -68,8 +68,8 @@ TranslationResult TranslationUnit::from_entry(const TlbEntry& e, const Translati
     return r;
 }
 
-TlbEntry TranslationUnit::make_entry(const TranslationRequest& req, const TranslationContext& ctx,
-                                     const TranslationResult& r, Cycle ready) const {
+TlbEntry make_tlb_entry(const TranslationRequest& req, const TranslationContext& ctx, const TranslationResult& r,
+                        Cycle ready) {
     TlbEntry e;
     e.kind = ctx.s1 ? TlbKind::Stage1 : TlbKind::Stage2;
     e.vmid = ctx.vmid;
@@ -201,7 +201,7 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     ++stats_.walks;
     ++stats_.reads_per_walk[log.walk_reads - before];
     if (out.result.outcome == TranslationResult::Outcome::Translated) {
-        const TlbEntry e = make_entry(req, c, out.result, t);
+        const TlbEntry e = make_tlb_entry(req, c, out.result, t);
         iotlb_.fill(e);
         if (micro) micro->fill(e);
     }
@@ -235,7 +235,7 @@ void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command&
     if (!tc.s1 && !tc.s2) return;
     req.iova = c.get(cmd::PrefetchAddr);
     const TranslationResult r = translator_.walk(tc, req, log, WalkResources{&walks_, &t});
-    if (r.outcome == TranslationResult::Outcome::Translated) iotlb_.fill(make_entry(req, tc, r, t));
+    if (r.outcome == TranslationResult::Outcome::Translated) iotlb_.fill(make_tlb_entry(req, tc, r, t));
 }
 
 unsigned TranslationUnit::invalidate(const arch::Command& c) {
@@ -247,63 +247,42 @@ unsigned TranslationUnit::invalidate(const arch::Command& c) {
     const arch::TlbiRange range = arch::tlbi_range(c);
 
     unsigned n = 0;
-    // TLB-like caches: the IOTLB and every micro-TLB take the same scope.
-    auto tlbs = [&](auto pred) {
-        n += iotlb_.invalidate_if(pred);
-        for (auto& u : utlbs_) n += u->invalidate_if(pred);
-    };
+    // The IOTLB and the micro-TLBs (which the CFGIs reach too: TlbInvalidation).
+    // Without the CFGIs on the micro-TLBs a stream whose STE moved to another
+    // VMID/ASID kept using its old translations after CFGI_STE + SYNC.
+    const TlbInvalidation scope(c);
+    if (scope.reaches_regime()) n += iotlb_.invalidate_if([&](const TlbEntry& e) { return scope.removes(e, false); });
+    if (scope.reaches_stream())
+        for (auto& u : utlbs_) n += u->invalidate_if([&](const TlbEntry& e) { return scope.removes(e, true); });
+    // The configuration cache and the walk caches.
     auto walk_stage = [&](unsigned stage, auto pred) {
         for (unsigned l = 0; l < 4; ++l) n += walks_.level[walk_cache_index(stage, l)].invalidate_if(pred);
-    };
-    // A micro-TLB entry is found by StreamID/SubstreamID alone: it caches the
-    // STE and CD that led to its translation as well, so a CFGI of them must
-    // remove it too (IHI 0070 4.3: a CFGI invalidates everything cached from
-    // the structure; 16.2: combined entries go with any of their parts).
-    // Without this a stream whose STE moved to another VMID/ASID kept using
-    // its old translations after CFGI_STE + SYNC.
-    auto utlbs = [&](auto pred) {
-        for (auto& u : utlbs_) n += u->invalidate_if(pred);
     };
     switch (op) {
         case Opcode::CFGI_STE:
             n += config_.invalidate_if([&](const ConfigEntry& e) { return e.sid == sid; });
-            utlbs([&](const TlbEntry& e) { return e.sid == sid; });
             break;
         case Opcode::CFGI_STE_RANGE:
             n += config_.invalidate_if([&](const ConfigEntry& e) { return sid_in_range(e.sid, c); });
-            utlbs([&](const TlbEntry& e) { return sid_in_range(e.sid, c); });
             break;
         case Opcode::CFGI_CD: {
             const uint32_t ssid = static_cast<uint32_t>(c.get(cmd::SSID));
             n += config_.invalidate_if(
                 [&](const ConfigEntry& e) { return e.sid == sid && e.ctx.has_cd && e.ctx.cd_index == ssid; });
-            // Stage 1 entries came through a CD: SSID's, or CD 0 for untagged traffic (ssid 0).
-            utlbs([&](const TlbEntry& e) { return e.sid == sid && e.kind == TlbKind::Stage1 && e.ssid == ssid; });
             break;
         }
         case Opcode::CFGI_CD_ALL:
             n += config_.invalidate_if([&](const ConfigEntry& e) { return e.sid == sid && e.ctx.has_cd; });
-            utlbs([&](const TlbEntry& e) { return e.sid == sid && e.kind == TlbKind::Stage1; });
             break;
         case Opcode::TLBI_NH_ALL:
-            // Stage 1 (and nested, which stage 1 tags) of one VMID, every ASID.
-            tlbs([&](const TlbEntry& e) { return e.kind == TlbKind::Stage1 && e.vmid == vmid; });
             walk_stage(1, [&](const WalkEntry& e) { return e.vmid == vmid; });
             break;
         case Opcode::TLBI_NH_ASID:
-            // Global entries belong to no ASID: they stay (IHI 0070 4.4.2).
-            tlbs([&](const TlbEntry& e) {
-                return e.kind == TlbKind::Stage1 && e.vmid == vmid && !e.global && e.asid == asid;
-            });
             walk_stage(1, [&](const WalkEntry& e) { return e.vmid == vmid && e.asid == asid && !global_leaf(e); });
             break;
         case Opcode::TLBI_NH_VA:
         case Opcode::TLBI_NH_VAA: {
             const bool any_asid = op == Opcode::TLBI_NH_VAA;
-            tlbs([&](const TlbEntry& e) {
-                return e.kind == TlbKind::Stage1 && e.vmid == vmid && (any_asid || e.global || e.asid == asid) &&
-                       e.overlaps(range.base, range.size);
-            });
             // Leaf=1 leaves the table entries above the leaf in the walk caches.
             walk_stage(1, [&](const WalkEntry& e) {
                 return e.vmid == vmid && (any_asid || e.asid == asid || global_leaf(e)) && (!leaf_only || e.leaf) &&
@@ -312,12 +291,7 @@ unsigned TranslationUnit::invalidate(const arch::Command& c) {
             break;
         }
         case Opcode::TLBI_S2_IPA:
-            // Stage 2 entries only: S2-only TLB entries, the IPA cache and the
-            // stage 2 walk caches (leaf entries only with Leaf=1). Combined
-            // nested entries need TLBI_NH_ALL / S12_VMALL (IHI 0070 4.4.4).
-            tlbs([&](const TlbEntry& e) {
-                return e.kind == TlbKind::Stage2 && e.vmid == vmid && e.overlaps(range.base, range.size);
-            });
+            // The IPA cache and the stage 2 walk caches (leaf entries only with Leaf=1).
             n += walks_.ipa.invalidate_if(
                 [&](const TlbEntry& e) { return e.vmid == vmid && e.overlaps(range.base, range.size); });
             walk_stage(2, [&](const WalkEntry& e) {
@@ -325,21 +299,17 @@ unsigned TranslationUnit::invalidate(const arch::Command& c) {
             });
             break;
         case Opcode::TLBI_S12_VMALL:
-            tlbs([&](const TlbEntry& e) { return e.vmid == vmid; });
             n += walks_.ipa.invalidate_if([&](const TlbEntry& e) { return e.vmid == vmid; });
             walk_stage(1, [&](const WalkEntry& e) { return e.vmid == vmid; });
             walk_stage(2, [&](const WalkEntry& e) { return e.vmid == vmid; });
             break;
         case Opcode::TLBI_NSNH_ALL: {
-            // Every Non-secure, non-hyp translation: all of them here.
-            tlbs([](const TlbEntry&) { return true; });
             n += walks_.ipa.invalidate_if([](const TlbEntry&) { return true; });
             for (auto& level : walks_.level) n += level.invalidate_all();
             break;
         }
         default:
-            // TLBI_EL2_*: no stream uses the EL2 regime (STE.STRW = EL1), so
-            // nothing is cached under it. ATC_INV: no ATS device model; counted.
+            // TLBI_EL2_*, ATC_INV: nothing cached here (TlbInvalidation); counted.
             break;
     }
     return n;

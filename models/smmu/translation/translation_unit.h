@@ -46,6 +46,11 @@ struct MicroArchParams {
     uint64_t period_ps() const { return (1000000ull + clock_mhz / 2) / clock_mhz; }
 };
 
+// The TLB entry a translation fills: tagged by the regime (`ctx`) and the
+// stream (`req`), its leaf (`r`), usable from cycle `ready`.
+TlbEntry make_tlb_entry(const TranslationRequest& req, const TranslationContext& ctx, const TranslationResult& r,
+                        Cycle ready = 0);
+
 struct TimedTranslation {
     TranslationResult result;
     Cycle accepted = 0;  // a translation slot took it (its arrival, or later when all were busy)
@@ -101,8 +106,6 @@ private:
         Cycle ready = 0;
     };
     Tlb* utlb(unsigned port);
-    TlbEntry make_entry(const TranslationRequest& req, const TranslationContext& ctx, const TranslationResult& r,
-                        Cycle ready) const;
     static TranslationResult from_entry(const TlbEntry& e, const TranslationRequest& req);
     // Configuration for the request: cached, else fetched (and cached). Points
     // into the cache or at fetched_ (valid until the next call); null: `fault`.

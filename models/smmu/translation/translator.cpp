@@ -116,7 +116,8 @@ TranslationResult Translator::walk(const TranslationContext& ctx, const Translat
     return r;
 }
 
-TranslationResult Translator::translate(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log) {
+TranslationResult Translator::translate(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log,
+                                        TranslationContext* ctx_out) {
     auto ctx = resolve(st, req, log);
     if (!ctx.ok()) {
         TranslationResult r;
@@ -124,6 +125,7 @@ TranslationResult Translator::translate(const StreamTableConfig& st, const Trans
         r.fault = ctx.fault();
         return r;
     }
+    if (ctx_out) *ctx_out = ctx.value();
     return walk(ctx.value(), req, log);
 }
 

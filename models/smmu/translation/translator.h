@@ -56,7 +56,10 @@ public:
                                          WalkResources res = {});
     TranslationResult walk(const TranslationContext& ctx, const TranslationRequest& req, AccessLog& log,
                            WalkResources res = {});
-    TranslationResult translate(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log);
+    // resolve + walk; `ctx`, when given, receives the configuration (left
+    // as it was when the configuration faults).
+    TranslationResult translate(const StreamTableConfig& st, const TranslationRequest& req, AccessLog& log,
+                                TranslationContext* ctx = nullptr);
 
     StreamTable& stream_table() { return table_; }
 

@@ -1,0 +1,62 @@
+#include "tlm/tlm_host_bus.h"
+
+#include <cstdio>
+
+#include "driver/errors.h"
+
+namespace smmu {
+
+using sc_core::sc_time;
+
+TlmCpu::TlmCpu(TlmForwardPort& mem, sc_time mem_access) : port_(mem) {
+    port_.set_delay(&local_);
+    port_.use_dmi(mem_access);
+}
+
+void TlmCpu::sync() {
+    sc_core::wait(local_);
+    local_ = sc_core::SC_ZERO_TIME;
+}
+
+double TlmCpu::now_ns() const { return static_cast<double>((sc_core::sc_time_stamp() + local_).value()) / 1000.0; }
+
+TlmHostBus::TlmHostBus(TlmCpu& cpu, TlmForwardPort& mmio, sc_time mmio_latency, std::string name)
+    : cpu_(cpu), mmio_(mmio), mmio_latency_(mmio_latency), name_(std::move(name)) {}
+
+uint64_t TlmHostBus::mmio_read(uint32_t offset, unsigned size) {
+    uint64_t v = 0;
+    access(tlm::TLM_READ_COMMAND, offset, size, v);
+    return v;
+}
+
+void TlmHostBus::mmio_write(uint32_t offset, unsigned size, uint64_t value) {
+    access(tlm::TLM_WRITE_COMMAND, offset, size, value);
+}
+
+void TlmHostBus::access(tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value) {
+    // Memory writes before this register access take effect before it.
+    cpu_.sync();
+    uint8_t data[8] = {};
+    for (unsigned i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(value >> (8 * i));
+    tlm::tlm_generic_payload gp;
+    gp.set_command(cmd);
+    gp.set_address(offset);
+    gp.set_data_ptr(data);
+    gp.set_data_length(size);
+    gp.set_streaming_width(size);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_time delay = mmio_latency_;
+    mmio_->b_transport(gp, delay);
+    sc_core::wait(delay);
+    ++accesses_;
+    if (!gp.is_response_ok()) {
+        char where[16];
+        std::snprintf(where, sizeof where, "0x%x", static_cast<unsigned>(offset));
+        throw driver::HostError(std::string("host: bus error ") + (cmd == tlm::TLM_READ_COMMAND ? "reading" : "writing") +
+                                " " + name_ + " register " + where);
+    }
+    value = 0;
+    for (unsigned i = 0; i < size; ++i) value |= uint64_t{data[i]} << (8 * i);
+}
+
+}  // namespace smmu

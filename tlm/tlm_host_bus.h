@@ -1,0 +1,78 @@
+// The host driver (smmusim::driver, plain C++) on a SystemC platform: the
+// CPU's MMIO and memory accesses as TLM-2.0 transactions, issued from the
+// SystemC thread the driver runs in, simulated time advancing by their
+// transport delays.
+//
+//   TlmCpu      one CPU: its path to memory (DMI where the target grants it,
+//               else b_transport) and its local time (LT coding style).
+//   TlmHostBus  that CPU's view of one SMMU instance (driver::HostBus): the
+//               register socket, plus the CPU's memory and time.
+//
+// A memory access adds its cost to the CPU's local time without waiting;
+// before every register access the CPU synchronises (waits out its local
+// time), so an SMMU sees the tables and commands written before the MMIO
+// write that publishes them. Every call must come from an SC_THREAD.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <systemc>
+#include <tlm>
+
+#include "driver/host_bus.h"
+#include "tlm/tlm_memory_port.h"
+
+namespace smmu {
+
+class TlmCpu {
+public:
+    // `mem`: an initiator socket bound to memory (used at access time, so it
+    // may be bound later). `mem_access`: what one DMI load or store costs
+    // (a cached access, not a DRAM trip).
+    explicit TlmCpu(TlmForwardPort& mem, sc_core::sc_time mem_access = sc_core::sc_time(1, sc_core::SC_NS));
+
+    MemoryPort& memory() { return port_; }
+    // Software time (building a command, an ioctl's entry): added to local time.
+    void spend(double ns) { local_ += sc_core::sc_time(ns, sc_core::SC_NS); }
+    // Waits out the local time (memory accesses and software since the last sync).
+    void sync();
+    // The CPU's clock: simulated time plus local time (ns).
+    double now_ns() const;
+
+private:
+    sc_core::sc_time local_;
+    TlmMemoryPort port_;
+};
+
+class TlmHostBus : public driver::HostBus {
+public:
+    // `mmio`: an initiator socket bound to the SMMU's register socket (offset
+    // 0 is the SMMU's page 0). `mmio_latency`: the CPU's side of one register
+    // access (the SMMU adds its own), and the pause between two polls.
+    // `name` is for error messages.
+    TlmHostBus(TlmCpu& cpu, TlmForwardPort& mmio, sc_core::sc_time mmio_latency = sc_core::sc_time(10, sc_core::SC_NS),
+               std::string name = "smmu");
+
+    // An error response is driver::HostError naming the register.
+    uint64_t mmio_read(uint32_t offset, unsigned size) override;
+    void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
+    MemoryPort& memory() override { return cpu_.memory(); }
+    // Between two polls: waits mmio_latency, the SMMU's threads run.
+    void idle() override { sc_core::wait(mmio_latency_); }
+    void cpu(double ns) override { cpu_.spend(ns); }
+    double now_ns() const override { return cpu_.now_ns(); }
+
+    // Register accesses so far.
+    uint64_t mmio_accesses() const { return accesses_; }
+
+private:
+    void access(tlm::tlm_command cmd, uint32_t offset, unsigned size, uint64_t& value);
+
+    TlmCpu& cpu_;
+    TlmForwardPort& mmio_;
+    sc_core::sc_time mmio_latency_;
+    std::string name_;
+    uint64_t accesses_ = 0;
+};
+
+}  // namespace smmu
