@@ -110,6 +110,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
     : sc_module(name),
       cfg_(cfg),
       trace_(trace),
+      devices_(cfg),
       memory_("memory", cfg.memory.pa_bits, sc_time(cfg.memory.read_latency_ns, sc_core::SC_NS),
               sc_time(cfg.memory.write_latency_ns, sc_core::SC_NS)),
       host_("host", cfg) {
@@ -160,7 +161,7 @@ void Platform::dispatch() {
                 host_.post(*rec.change);
                 continue;
             }
-            TrafficGenerator& g = *gens_[resolve_device(cfg_, rec, trace_->filename())];
+            TrafficGenerator& g = *gens_[devices_.resolve(rec, trace_->filename())];
             // Back-pressure: a device far behind its records holds the trace
             // (and every later record) until it catches up, so memory stays flat.
             while (g.queued() >= kMaxQueued) wait(g.taken_event());

@@ -57,6 +57,7 @@ private:
     uint64_t build_bytes_ = 0, end_bytes_ = 0;  // SparseMemory at build and at the end
     const Config& cfg_;
     TraceReader* trace_;
+    DeviceTable devices_;  // the trace's device words, resolved once per record in O(1)
     Memory memory_;
     std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;
