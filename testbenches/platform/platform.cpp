@@ -206,13 +206,17 @@ ordered_json Platform::stats(double wall_s) const {
         all.latency.merge(m.latency);
         all.during_change.merge(m.during_change);
         for (std::size_t b = 0; b < m.since_change.size(); ++b) all.since_change[b].merge(m.since_change[b]);
-        devices[cfg_.devices[i].name] = {{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
+        // Device names are unique (the loader checks): append each without
+        // ordered_map's linear search for the key, so the writer is linear,
+        // not quadratic, in devices.
+        static_cast<ordered_json::object_t::Container&>(devices.get_ref<ordered_json::object_t&>())
+            .emplace_back(cfg_.devices[i].name, ordered_json{{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
                                          {"vmid", host_.driver().device_vmid(cfg_.devices[i].name)},
                                          {"transactions", m.transactions},
                                          {"bytes", m.bytes},
                                          {"faults", m.faults},
                                          {"latency_ns_mean", m.latency.mean() / 1000.0},
-                                         {"dma_during_change", during_change_json(m)}};
+                                         {"dma_during_change", during_change_json(m)}});
     }
 
     // Each instance on its own, then the platform's totals.
