@@ -32,7 +32,6 @@
 #include <boost/program_options.hpp>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <nlohmann/json.hpp>
 #include <systemc>
 #include <tlm>
@@ -48,13 +47,6 @@ namespace smmu::sim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// This process's CPU time (every SystemC process runs on the one OS thread).
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 constexpr uint64_t kIovaBase = 0x10000000;
 constexpr uint64_t kPaBase = 0x100000000;
 constexpr uint64_t kHitPages = 16;
@@ -246,11 +238,11 @@ private:
                 if (!only_.empty() && std::find(only_.begin(), only_.end(), p.name) == only_.end()) continue;
                 const uint64_t before = p.gen->stats().transactions;
                 const auto t0 = Clock::now();
-                const double cpu0 = cpu_seconds();
+                const double cpu0 = process_cpu_seconds();
                 p.source->open(round + 1 == rounds_);
                 wait(p.source->round_done());
                 const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-                const double cpu = cpu_seconds() - cpu0;
+                const double cpu = process_cpu_seconds() - cpu0;
                 const uint64_t n = p.gen->stats().transactions - before;
                 p.rounds.push_back(wall > 0 ? static_cast<double>(n) / wall : 0.0);
                 p.cpu_rounds.push_back(cpu > 0 ? static_cast<double>(n) / cpu : 0.0);
@@ -436,16 +428,17 @@ ChildRun run_child(const RunDir& dir, const std::string& config, const std::stri
 struct TracePhase {
     unsigned devices = 0;
     uint64_t records = 0, transactions = 0, faults = 0;
-    double setup_cpu_s = 0;  // the run without the trace: config, platform, host setup, stats
-    double cpu_s = 0;        // the run with it, best round
+    double setup_cpu_s = 0;  // the run without the trace (config, platform, host setup, stats), best round
+    double cpu_s = 0;        // the run with it: its sim.traffic_cpu_s (the trace read and simulated), best round
     double iotlb_hit_rate = 0;
     uint64_t max_rss_bytes = 0;
     // Transactions per CPU-second of the trace alone (setup subtracted).
-    double rate() const { return cpu_s > setup_cpu_s ? static_cast<double>(transactions) / (cpu_s - setup_cpu_s) : 0.0; }
+    double rate() const { return cpu_s > 0 ? static_cast<double>(transactions) / cpu_s : 0.0; }
 };
 
 // Writes the config and trace into `dir`, runs `smmu-sim run` without the
-// trace and with it, `rounds` times each.
+// trace (the setup's CPU time) and with it (the trace's, sim.traffic_cpu_s),
+// `rounds` times each.
 // The config has `devices` devices, the trace uses the first `active`.
 TracePhase trace_phase(const RunDir& dir, unsigned devices, unsigned active, uint64_t records, unsigned rounds) {
     const std::string config = dir.file("bench.yaml"), trace = dir.file("bench.trace");
@@ -463,7 +456,8 @@ TracePhase trace_phase(const RunDir& dir, unsigned devices, unsigned active, uin
         const double setup = run_child(dir, config, nullptr, "setup").cpu_s;
         if (r == 0 || setup < p.setup_cpu_s) p.setup_cpu_s = setup;
         const ChildRun run = run_child(dir, config, &trace, "trace");
-        if (r == 0 || run.cpu_s < p.cpu_s) p.cpu_s = run.cpu_s;
+        const double traffic = run.stats["sim"]["traffic_cpu_s"].get<double>();
+        if (r == 0 || traffic < p.cpu_s) p.cpu_s = traffic;
         p.max_rss_bytes = std::max(p.max_rss_bytes, run.max_rss_bytes);
         p.transactions = run.stats["totals"]["transactions"].get<uint64_t>();
         p.faults = run.stats["totals"]["faults"].get<uint64_t>();
@@ -566,7 +560,7 @@ int bench_command(const std::vector<std::string>& args) {
     if (trace) {
         char line[200];
         std::snprintf(line, sizeof line, "  %-16s %13llu  %10.3f  %19.0f   %.4f   (%u devices, %llu records, %llu faults; CPU s, per CPU-second)\n",
-                      "trace", static_cast<unsigned long long>(trace->transactions), trace->cpu_s - trace->setup_cpu_s,
+                      "trace", static_cast<unsigned long long>(trace->transactions), trace->cpu_s,
                       trace->rate(), trace->iotlb_hit_rate, trace->devices,
                       static_cast<unsigned long long>(trace->records), static_cast<unsigned long long>(trace->faults));
         std::cout << line;
@@ -620,19 +614,14 @@ int bench_command(const std::vector<std::string>& args) {
         std::snprintf(buf, sizeof buf, "  scale           %u devices (%u busy): setup %.2f CPU s (target < 1 s); ",
                       scale->devices, trace->devices, scale->setup_cpu_s);
         std::cout << buf;
-        // The trace's cost is the difference of two runs' CPU times; when the
-        // setup's varied by more than that, there is no figure.
-        if (scale->rate() > 0 && trace->rate() > 0) {
-            const double per = 1e9 / scale->rate(), base = 1e9 / trace->rate();
-            j["scale"]["ns_per_transaction"] = per;
-            j["scale"]["ns_per_transaction_active_only"] = base;
-            j["scale"]["ratio"] = per / base;
-            std::snprintf(buf, sizeof buf, "%.0f ns a transaction, %.0f with %u devices: %.2fx (target <= 1.5)\n", per,
-                          base, trace->devices, per / base);
-            std::cout << buf;
-        } else {
-            std::cout << "no per-transaction figure (the setup's CPU time varied more than the trace's)\n";
-        }
+        const double per = scale->cpu_s * 1e9 / static_cast<double>(scale->transactions),
+                     base = trace->cpu_s * 1e9 / static_cast<double>(trace->transactions);
+        j["scale"]["ns_per_transaction"] = per;
+        j["scale"]["ns_per_transaction_active_only"] = base;
+        j["scale"]["ratio"] = per / base;
+        std::snprintf(buf, sizeof buf, "%.0f ns a transaction, %.0f with %u devices: %.2fx (target <= 1.5)\n", per, base,
+                      trace->devices, per / base);
+        std::cout << buf;
     }
     if (json_file.is_open()) json_file << j.dump(2) << "\n";
     return 0;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <time.h>
 #include <unistd.h>
 
 #include "testbenches/cli/decode.h"
@@ -106,6 +107,12 @@ uint64_t peak_rss_bytes() {
 }
 }  // namespace
 
+double process_cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace)
     : sc_module(name),
       cfg_(cfg),
@@ -150,6 +157,7 @@ void Platform::dispatch() {
         build_wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count();
         build_bytes_ = memory_.store().bytes_allocated();
         traffic_start_ = sc_core::sc_time_stamp();
+        const double cpu_start = process_cpu_seconds();
         TraceRecord rec;
         Progress progress(trace_);
         while (trace_ && trace_->next(rec)) {
@@ -173,6 +181,7 @@ void Platform::dispatch() {
             while (!g->done()) wait(g->idle_event());
         while (!host_.idle()) wait(host_.idle_event());
         traffic_end_ = sc_core::sc_time_stamp();
+        traffic_cpu_s_ = process_cpu_seconds() - cpu_start;
         end_bytes_ = memory_.store().bytes_allocated();
         host_.finish();
     } catch (...) {
@@ -328,6 +337,7 @@ ordered_json Platform::stats(double wall_s) const {
                    {"peak_rss_bytes", peak_rss_bytes()}};
     j["sim"] = {{"sim_time_ns", ns(sc_core::sc_time_stamp().value())},
                 {"build_wall_s", build_wall_s_},
+                {"traffic_cpu_s", traffic_cpu_s_},
                 {"traffic_time_ns", ns((traffic_end_ - traffic_start_).value())},
                 {"host_config_time_ns", ns(host_.configured_at().value())},
                 {"wall_s", wall_s},
