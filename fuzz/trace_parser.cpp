@@ -14,8 +14,9 @@
 using namespace smmu::sim;
 
 namespace {
-// Two VMs (4K and 64K granules), a nested device, an S1 device with two
-// contexts (4K, 16K) and an S2 device: every kind of target a record can name.
+// Two VMs (4K and 64K granules, one starting its walk at a chosen level), a
+// nested device, an S1 device with three contexts (4K, 16K, and a 39-bit
+// upper VA range: ttb1) and an S2 device: every kind of target a record can name.
 Config make_config() {
     Config c;
     c.smmu.oas = 44;
@@ -27,6 +28,7 @@ Config make_config() {
     vm1.name = "vm1";
     vm1.s2.granule = smmu::arch::Granule::K64;
     vm1.s2.ias = 36;
+    vm1.s2.start_level = 3;
     c.vms = {vm0, vm1};
     DeviceConfig nic;
     nic.name = "dev0";
@@ -39,9 +41,12 @@ Config make_config() {
     gpu.name = "gpu";
     gpu.sid = 0x20;
     gpu.attach = AttachMode::S1;
-    gpu.contexts.resize(2);
+    gpu.contexts.resize(3);
     gpu.contexts[1].ssid = 1;
     gpu.contexts[1].granule = smmu::arch::Granule::K16;
+    gpu.contexts[2].ssid = 2;
+    gpu.contexts[2].va_bits = 39;
+    gpu.contexts[2].ttb1 = true;
     DeviceConfig s2dev;
     s2dev.name = "s2dev";
     s2dev.sid = 0x30;

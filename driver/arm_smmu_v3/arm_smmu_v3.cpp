@@ -29,7 +29,7 @@ uint64_t field(const FieldDef& f, uint64_t reg) { return f.get(&reg); }
 
 unsigned Ida::alloc() {
     for (unsigned v = min_; v <= max_; ++v)
-        if (used_.insert(v).second) return v;
+        if (used_.insert(v).second) return ++allocated_, v;
     throw KernelError(-ENOSPC, what_ + ": all " + std::to_string(used_.size()) + " in use (" + std::to_string(min_) +
                                    ".." + std::to_string(max_) + "), -ENOSPC");
 }
@@ -39,6 +39,7 @@ void Ida::reserve(unsigned id) {
         throw KernelError(-EINVAL, what_ + ": " + std::to_string(id) + " is outside " + std::to_string(min_) + ".." +
                                        std::to_string(max_));
     if (!used_.insert(id).second) throw KernelError(-EEXIST, what_ + ": " + std::to_string(id) + " is already in use");
+    ++allocated_;
 }
 
 // ---------------------------------------------------------------- probe, reset
@@ -70,6 +71,7 @@ const Features& ArmSmmuDevice::hw_probe() {
     f.evtq_max_log2 = static_cast<unsigned>(field(idr1::EVENTQS, idr1));
     f.attr_types_ovr = (idr1 >> kIdr1AttrTypesOvr) & 1;
     f.range_inv = field(idr3::RIL, idr3);
+    f.stt = field(idr3::STT, idr3);
     static const unsigned kOas[] = {32, 36, 40, 42, 44, 48, 52};
     const uint64_t oas = field(idr5::OAS, idr5);
     f.oas = oas < 7 ? kOas[oas] : 48;
@@ -490,7 +492,12 @@ Ste make_s2_domain_ste(const Features& f, const PageTable& t, uint16_t vmid, boo
     s.set(ste::S2VMID, vmid);
     s.set(ste::S2T0SZ, 64 - t.ias());
     // SL0 from the start level: 4K counts from level 2 down, 16K/64K from level 3.
-    s.set(ste::S2SL0, (t.granule() == Granule::K4 ? 2 : 3) - t.start_level());
+    const std::optional<unsigned> sl0 = s2sl0_encoding(t.granule(), t.start_level(), f.stt);
+    if (!sl0)
+        throw KernelError(-EINVAL, "no S2SL0 encoding starts a " + std::string(granule_name(t.granule())) +
+                                       " stage 2 at level " + std::to_string(t.start_level()) +
+                                       (f.stt ? "" : " (level 3 needs IDR3.STT)"));
+    s.set(ste::S2SL0, *sl0);
     s.set(ste::S2IR0, 1);  // ARM_LPAE_TCR_RGN_WBWA
     s.set(ste::S2OR0, 1);
     s.set(ste::S2SH0, 3);  // ARM_LPAE_TCR_SH_IS
@@ -505,12 +512,26 @@ Ste make_s2_domain_ste(const Features& f, const PageTable& t, uint16_t vmid, boo
 
 ContextDescriptor make_s1_cd(const Features& f, const PageTable& t, uint16_t asid) {
     ContextDescriptor d;
-    d.set(cd::T0SZ, 64 - t.ias());
-    d.set(cd::TG0, static_cast<uint64_t>(t.granule()));
-    d.set(cd::IR0, 1);  // ARM_LPAE_TCR_RGN_WBWA
-    d.set(cd::OR0, 1);
-    d.set(cd::SH0, 3);  // ARM_LPAE_TCR_SH_IS
-    d.set(cd::EPD1, 1);
+    if (t.ttbr1()) {
+        // Not Linux's arm_smmu_make_s1_cd (it writes TTB0 only): the upper VA
+        // range, as arm-smmu (v2)'s arm_smmu_init_context_bank programs an
+        // IO_PGTABLE_QUIRK_ARM_TTBR1 table: TTB1 with T1SZ/TG1, no TTB0 walks.
+        d.set(cd::T1SZ, 64 - t.ias());
+        d.set(cd::TG1, cd::tg1_encoding(t.granule()));
+        d.set(cd::IR1, 1);
+        d.set(cd::OR1, 1);
+        d.set(cd::SH1, 3);
+        d.set(cd::EPD0, 1);
+        d.set(cd::TTB1, t.root());
+    } else {
+        d.set(cd::T0SZ, 64 - t.ias());
+        d.set(cd::TG0, static_cast<uint64_t>(t.granule()));
+        d.set(cd::IR0, 1);  // ARM_LPAE_TCR_RGN_WBWA
+        d.set(cd::OR0, 1);
+        d.set(cd::SH0, 3);  // ARM_LPAE_TCR_SH_IS
+        d.set(cd::EPD1, 1);
+        d.set(cd::TTB0, t.root());
+    }
     d.set(cd::V, 1);
     d.set(cd::IPS, pa_encoding(f.oas).value_or(5));
     d.set(cd::AA64, 1);
@@ -518,7 +539,6 @@ ContextDescriptor make_s1_cd(const Features& f, const PageTable& t, uint16_t asi
     d.set(cd::A, 1);
     d.set(cd::ASET, 1);
     d.set(cd::ASID, asid);
-    d.set(cd::TTB0, t.root());
     // io-pgtable-arm's MAIR: NC, WBRWA, DEVICE_nGnRE, INC_OWBRWA at indices 0..3.
     d.set(cd::MAIR, 0xf404ff44);
     return d;

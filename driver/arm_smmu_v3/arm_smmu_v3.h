@@ -51,6 +51,7 @@ struct Features {
     bool s1p = false, s2p = false, hyp = false, ats = false, pri = false;
     bool msi = false, sev = false, coherent = false;
     bool range_inv = false;        // IDR3.RIL: ARM_SMMU_FEAT_RANGE_INV
+    bool stt = false;              // IDR3.STT (Linux does not probe it): S2SL0 can name a 4K level-3 start
     bool two_level_strtab = false, two_level_cdtab = false;
     bool attr_types_ovr = false;   // IDR1.ATTR_TYPES_OVR: STE.SHCFG = incoming
     bool msipoll = false;          // ARM_SMMU_OPT_MSIPOLL: IDR0.MSI on a coherent SMMU
@@ -68,8 +69,11 @@ public:
     unsigned alloc();
     // Takes a given ID (a config that fixes one); -EEXIST if taken, -EINVAL if out of range.
     void reserve(unsigned id);
-    void free(unsigned id) { used_.erase(id); }
+    void free(unsigned id) { freed_ += used_.erase(id); }
     unsigned used() const { return static_cast<unsigned>(used_.size()); }
+    // IDs handed out (alloc, reserve) and given back over the IDA's life.
+    uint64_t allocated() const { return allocated_; }
+    uint64_t freed() const { return freed_; }
     bool in_use(unsigned id) const { return used_.count(id) != 0; }
     unsigned max() const { return max_; }
     void set_max(unsigned max) { max_ = max; }
@@ -78,6 +82,7 @@ private:
     std::string what_;
     unsigned min_, max_;
     std::set<unsigned> used_;
+    uint64_t allocated_ = 0, freed_ = 0;
 };
 
 // What the driver issued, in total: commands (CMD_SYNCs included), CMD_SYNCs,

@@ -1,6 +1,9 @@
 #include "driver/io_pgtable/io_pgtable_arm.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <functional>
+#include <vector>
 
 #include "driver/errors.h"
 
@@ -12,6 +15,15 @@ using arch::Descriptor;
 namespace pte = arch::pte;
 
 uint64_t TableArena::alloc(uint64_t bytes, uint64_t align) {
+    if (auto f = free_.find(bytes); f != free_.end()) {
+        for (auto it = f->second.begin(); it != f->second.end(); ++it)
+            if ((*it - base_) % align == 0) {
+                const uint64_t addr = *it;
+                f->second.erase(it);
+                freed_bytes_ -= bytes;
+                return addr;
+            }
+    }
     const uint64_t start = (next_ + align - 1) & ~(align - 1);
     if (start + bytes > size_)
         throw KernelError(-ENOMEM, name_ + ": table region of " + std::to_string(size_) + " bytes is full (needs " +
@@ -20,23 +32,55 @@ uint64_t TableArena::alloc(uint64_t bytes, uint64_t align) {
     return base_ + start;
 }
 
-PageTable::PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias)
-    : mem_(mem), arena_(arena), stage_(stage), granule_(g), ias_(ias) {
+void TableArena::free(uint64_t addr, uint64_t bytes) {
+    free_[bytes].insert(addr);
+    freed_bytes_ += bytes;
+}
+
+PageTable::PageTable(MemoryPort& mem, TableArena& arena, unsigned stage, arch::Granule g, unsigned ias,
+                     const PageTableOptions& opts)
+    : mem_(mem), arena_(arena), stage_(stage), granule_(g), ias_(ias), ttbr1_(stage == 1 && opts.ttbr1) {
     start_level_ = stage1_start_level(g, ias);
     const unsigned stride = arch::level_stride(g);
-    // arm_64_lpae_alloc_pgtable_s2: a level-0 start table of at most 16
-    // entries (ARM_LPAE_S2_MAX_CONCAT_PAGES) becomes that many concatenated
-    // level-1 tables. Only from level 0: a small IPA starting lower keeps its
-    // level (a 25-bit 4K stage 2 starts at level 2, S2SL0 0, not at level 3).
-    if (stage == 2 && start_level_ == 0) {
+    if (stage == 2 && opts.s2_start_level) {
+        if (!arch::s2_start_level_consistent(g, ias, *opts.s2_start_level))
+            throw KernelError(-EINVAL, "stage 2 start level " + std::to_string(*opts.s2_start_level) +
+                                           " cannot resolve a " + std::to_string(ias) + "-bit IPA with 1 to 16 tables");
+        start_level_ = *opts.s2_start_level;
+    } else if (stage == 2 && start_level_ == 0) {
+        // arm_64_lpae_alloc_pgtable_s2: a level-0 start table of at most 16
+        // entries (ARM_LPAE_S2_MAX_CONCAT_PAGES) becomes that many concatenated
+        // level-1 tables. Only from level 0: a small IPA starting lower keeps its
+        // level (a 25-bit 4K stage 2 starts at level 2, S2SL0 0, not at level 3).
         const unsigned next_bits = ias - arch::level_shift(g, 1);
         if (next_bits > stride && next_bits - stride <= 4) ++start_level_;
     }
     const unsigned bits = ias - arch::level_shift(g, start_level_);
     concat_ = bits > stride ? 1u << (bits - stride) : 1u;
     // The start table(s) are aligned to their size, at least 64 bytes.
-    const uint64_t bytes = uint64_t{8} << bits;
-    root_ = arena_.alloc(bytes < 64 ? 64 : bytes, bytes < 64 ? 64 : bytes);
+    root_bytes_ = std::max<uint64_t>(uint64_t{8} << bits, 64);
+    root_ = arena_.alloc(root_bytes_, root_bytes_);
+}
+
+void PageTable::free_tables() {
+    // __arm_lpae_free_pgtable: depth first, each table after the tables its
+    // entries point to; the root (concatenated tables included) last. The
+    // pages are zeroed for their next user (alloc's __GFP_ZERO).
+    constexpr unsigned kWords = 8;  // a MemoryPort access moves at most 8 dwords
+    const uint64_t zeros[kWords] = {};
+    std::function<void(uint64_t, unsigned, uint64_t)> free_table = [&](uint64_t table, unsigned level, uint64_t bytes) {
+        for (uint64_t at = table; at < table + bytes; at += kWords * 8) {
+            uint64_t desc[kWords];
+            if (level < 3 && mem_.read_words(arena_.to_pa(at), desc, kWords))
+                for (uint64_t raw : desc)
+                    if (const Descriptor d(raw); d.valid() && d.is_table(level))
+                        free_table(d.table_address(granule_), level + 1, arch::granule_bytes(granule_));
+            mem_.write_words(arena_.to_pa(at), zeros, kWords);
+        }
+        arena_.free(table, bytes);
+    };
+    free_table(root_, start_level_, root_bytes_);
+    for (CachedTable& c : cached_) c = {};
 }
 
 uint64_t PageTable::read_desc(uint64_t addr) {
@@ -121,7 +165,10 @@ uint64_t PageTable::unmap(uint64_t in, uint64_t size, const LeafFn& leaf) {
             const Descriptor d(read_desc(slot));
             const uint64_t span = uint64_t{1} << arch::level_shift(granule_, level);
             if (!d.valid()) {
-                in = (in | (span - 1)) + 1;  // a hole: nothing to remove here
+                // A hole: nothing to remove up to the span's end (counted, not
+                // compared: the upper VA range's last span ends at 2^64).
+                const uint64_t skip = span - (in & (span - 1));
+                in = skip >= end - in ? end : in + skip;
                 break;
             }
             if (d.is_table(level)) {

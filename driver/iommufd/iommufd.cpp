@@ -10,10 +10,10 @@ using namespace arch;
 // ---------------------------------------------------------------- paging HWPT
 
 HwptPaging::HwptPaging(Iommufd& ctx, ArmSmmuDevice& smmu, DomainStage stage, Granule granule, unsigned ias,
-                       bool nest_parent, std::optional<unsigned> fixed_vmid)
+                       bool nest_parent, std::optional<unsigned> fixed_vmid, const PageTableOptions& opts)
     : ctx_(ctx),
       pgtbl_(std::make_unique<PageTable>(smmu.bus().memory(), smmu.arena(), stage == DomainStage::S1 ? 1 : 2,
-                                         granule, ias)),
+                                         granule, ias, opts)),
       domain_(stage, *pgtbl_, ctx.scheme(), nest_parent) {
     if (stage == DomainStage::S1)
         domain_.finalise_s1(smmu, ctx.asids);
@@ -36,7 +36,10 @@ uint64_t HwptPaging::unmap(uint64_t iova, uint64_t size, bool queued) {
     return removed;
 }
 
-void HwptPaging::destroy() { domain_.free(ctx_.asids); }
+void HwptPaging::destroy() {
+    domain_.free(ctx_.asids);  // the flush: arm_smmu_tlb_inv_context
+    pgtbl_->free_tables();     // then the tables: free_io_pgtable_ops
+}
 
 // ---------------------------------------------------------------- vIOMMU
 
@@ -62,6 +65,18 @@ Viommu::Viommu(Iommufd& ctx, ArmSmmuDevice& smmu, HwptPaging& s2_parent, std::op
 }
 
 void Viommu::add_vdevice(uint32_t vsid, ArmSmmuMaster& m) { vdevs_[vsid] = &m; }
+
+bool Viommu::has_vdevice(const ArmSmmuMaster& m) const {
+    return std::any_of(vdevs_.begin(), vdevs_.end(), [&](const auto& v) { return v.second == &m; });
+}
+
+void Viommu::destroy() {
+    if (ctx_.profile == VmidProfile::PerS2Domain) return;
+    smmu_.issue_cmd_with_sync(Command::make(Opcode::TLBI_S12_VMALL, {{cmd::VMID, vmid_}}));
+    smmu_.vmid_ida().free(vmid_);
+    s2_.domain().remove_vmid_user(smmu_, vmid_);
+    vmid_ = 0;
+}
 
 ArmSmmuMaster* Viommu::find_vdevice(uint32_t vsid) const {
     auto it = vdevs_.find(vsid);
@@ -173,6 +188,10 @@ void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested) {
         throw KernelError(-EINVAL, "arm_smmu_attach_dev_nested: the vIOMMU is on " + nested.viommu().smmu().name() +
                                        ", the device behind " + m.smmu->name() + " (-EINVAL)");
     const bool translating = nested.vste().valid() && nested.vste().config() == SteConfig::S1Trans;
+    // arm_smmu_attach_prepare_vmaster: an ABORT or BYPASS vSTE needs no vmaster.
+    if (translating && !nested.viommu().has_vdevice(m))
+        throw KernelError(-ENOENT, "arm_smmu_attach_prepare_vmaster: the device has no vDEVICE on this vIOMMU "
+                                   "(an S1_TRANS vSTE needs one, -ENOENT)");
     AttachTarget t;
     t.ste = nested.make_ste();
     t.domain = &nested.viommu().s2_parent().domain();

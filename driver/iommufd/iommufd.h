@@ -51,7 +51,7 @@ struct Iommufd {
 class HwptPaging {
 public:
     HwptPaging(Iommufd& ctx, ArmSmmuDevice& smmu, DomainStage stage, arch::Granule granule, unsigned ias,
-               bool nest_parent, std::optional<unsigned> fixed_vmid = {});
+               bool nest_parent, std::optional<unsigned> fixed_vmid = {}, const PageTableOptions& opts = {});
     ArmSmmuDomain& domain() { return domain_; }
     PageTable& pgtbl() { return *pgtbl_; }
 
@@ -85,7 +85,18 @@ public:
 
     // IOMMU_VDEVICE_ALLOC: vSID -> the master's first StreamID.
     void add_vdevice(uint32_t vsid, ArmSmmuMaster& m);
+    // IOMMU_DESTROY of a vDEVICE: its vSID no longer converts.
+    void remove_vdevice(uint32_t vsid) { vdevs_.erase(vsid); }
     ArmSmmuMaster* find_vdevice(uint32_t vsid) const;
+    // iommufd_viommu_get_vdev_id: whether `m` has a vDEVICE here.
+    bool has_vdevice(const ArmSmmuMaster& m) const;
+
+    // IOMMU_DESTROY (iommufd_viommu_destroy): arm_vsmmu_ops has no destroy
+    // op in mainline, where the VMID is the S2 domain's. Under PerViommu the
+    // vIOMMU's own VMID is flushed like a freed S2 domain's
+    // (arm_smmu_tlb_inv_context: [TLBI_S12_VMALL, SYNC]) and only then goes
+    // back to the IDA.
+    void destroy();
 
     // IOMMU_HWPT_INVALIDATE on the vIOMMU (arm_vsmmu_cache_invalidate): each
     // guest command converted (arm_vsmmu_convert_user_cmd), issued in runs of
@@ -127,8 +138,10 @@ private:
     bool enable_ats_ = false;
 };
 
-// arm_smmu_attach_dev_nested: -EINVAL when the vIOMMU is on another SMMU;
-// the STE from the vSTE, the master on the S2 parent's device list.
+// arm_smmu_attach_dev_nested: -EINVAL when the vIOMMU is on another SMMU,
+// -ENOENT for an S1_TRANS vSTE of a master without a vDEVICE there
+// (arm_smmu_attach_prepare_vmaster); the STE from the vSTE, the master on
+// the S2 parent's device list.
 void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested);
 // Direct attach of a paging HWPT (arm_smmu_attach_dev): S2 or S1.
 void attach_dev_paging(ArmSmmuMaster& m, HwptPaging& hwpt, TableArena& arena);

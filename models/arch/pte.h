@@ -2,6 +2,7 @@
 // 64K granules, 48-bit output addresses, stage 1 and stage 2 attributes.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include "models/arch/bitfield.h"
 
@@ -25,6 +26,20 @@ inline constexpr unsigned kDescriptorOaBits = 48;
 // 4K: levels 1 and 2; 16K: level 2; 64K: level 2.
 constexpr bool block_allowed(Granule g, unsigned level) {
     return g == Granule::K4 ? (level == 1 || level == 2) : level == 2;
+}
+
+// Stage 2 start levels (IHI 0070 5.2 STE.S2SL0, as VTCR_EL2.SL0 in the Arm ARM):
+// 4K 0=L2 1=L1 2=L0, and 3=L3 with small translation tables (IDR3.STT, FEAT_TTST);
+// 16K/64K 0=L3 1=L2 2=L1 (16K's 3=L0 needs 52-bit tables: reserved here).
+// None: a reserved encoding, or a level no encoding names.
+std::optional<unsigned> s2sl0_start_level(Granule g, unsigned s2sl0, bool stt);
+std::optional<unsigned> s2sl0_encoding(Granule g, unsigned level, bool stt);
+// An `ias`-bit stage 2 input can start at `level`: that level resolves at least
+// one bit and at most a table's stride plus 4 (16 concatenated tables), the
+// Arm ARM's AArch64.S2InconsistentSL.
+constexpr bool s2_start_level_consistent(Granule g, unsigned ias, unsigned level) {
+    const unsigned shift = level_shift(g, level);
+    return ias > shift && ias - shift <= level_stride(g) + 4;
 }
 
 namespace pte {

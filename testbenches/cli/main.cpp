@@ -107,6 +107,13 @@ void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostr
     const auto& v = s["vmids"];
     out << "\n  vmids         " << v["used"].dump() << " used, per SMMU " << v["per_smmu"].dump() << " ("
         << v["policy"].get<std::string>() << ")";
+    if (s.contains("lifetime")) {
+        const auto& lt = s["lifetime"];
+        out << "\n  lifetime      " << lt["records"].dump() << " records, " << lt["failed"].dump() << " failed";
+        for (const auto& [k, n] : lt["failed_by_errno"].items()) out << " " << k << "=" << n.dump();
+        out << "; VMIDs allocated " << v["allocated"].dump() << ", freed " << v["freed"].dump() << ", peak "
+            << v["peak"].dump() << "; flush-on-free " << lt["flush_on_free_commands"].dump() << " TLBI_S12_VMALL";
+    }
     const auto& inv = s["invalidation"];
     if (inv["commands"].get<uint64_t>() || inv["syncs"].get<uint64_t>()) {
         out << "\n  invalidation  " << inv["commands"].dump() << " commands, " << inv["syncs"].dump() << " SYNCs:";
@@ -122,7 +129,9 @@ int cmd_run(const std::vector<std::string>& args) {
     po::options_description opts("smmu-sim run");
     opts.add(config_options());
     opts.add_options()("trace,t", po::value<std::string>(), "trace file (format: traces/README.md)")(
-        "stats", po::value<std::string>(), "write the statistics as JSON here")("quiet,q", "no summary");
+        "stats", po::value<std::string>(), "write the statistics as JSON here")(
+        "vmid-csv", po::value<std::string>(), "write VMIDs in use over time (time_ns, per SMMU, total) as CSV here")(
+        "quiet,q", "no summary");
     const po::variables_map vm = parse(opts, args);
     if (vm.count("help")) {
         std::cout << opts;
@@ -147,6 +156,11 @@ int cmd_run(const std::vector<std::string>& args) {
         stats_file.open(vm["stats"].as<std::string>());
         if (!stats_file) throw InputError("--stats: cannot write '" + vm["stats"].as<std::string>() + "'");
     }
+    std::ofstream vmid_csv;
+    if (vm.count("vmid-csv")) {
+        vmid_csv.open(vm["vmid-csv"].as<std::string>());
+        if (!vmid_csv) throw InputError("--vmid-csv: cannot write '" + vm["vmid-csv"].as<std::string>() + "'");
+    }
     // A run that ends early calls sc_stop(); the kernel's note about it is no news.
     sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     const auto t0 = std::chrono::steady_clock::now();
@@ -162,6 +176,7 @@ int cmd_run(const std::vector<std::string>& args) {
         for (const std::string& line : platform.checker_lines()) std::cout << "    " << line << "\n";
     }
     if (stats_file.is_open()) stats_file << s.dump(2) << "\n";
+    if (vmid_csv.is_open()) platform.write_vmid_csv(vmid_csv);
     return 0;
 }
 

@@ -24,6 +24,9 @@ struct Mapping {
 struct S2Config {
     arch::Granule granule = arch::Granule::K4;
     unsigned ias = 48;  // IPA bits (S2T0SZ = 64 - ias)
+    // The walk's start level (STE.S2SL0, concatenating up to 16 tables);
+    // none: the level io-pgtable-arm picks.
+    std::optional<unsigned> start_level;
 };
 
 struct VmConfig {
@@ -35,6 +38,9 @@ struct VmConfig {
     // an IPA range the host also maps in S2. Size 0 = chosen by the host.
     uint64_t guest_tables_ipa = 0;
     uint64_t guest_tables_size = 0;
+    // false: the VM is started by a trace's vm_start record; until then its
+    // devices stay in the blocked domain (abort STEs) and it has no HWPT.
+    bool start = true;
     std::string where;
 };
 
@@ -43,7 +49,10 @@ struct ContextConfig {
     uint32_t ssid = 0;
     uint16_t asid = 0;
     arch::Granule granule = arch::Granule::K4;
-    unsigned va_bits = 48;       // T0SZ = 64 - va_bits
+    unsigned va_bits = 48;       // T0SZ = 64 - va_bits (T1SZ with ttb1)
+    // The table is the upper VA range's (CD.TTB1, EPD0=1): VAs from
+    // 2^64 - 2^va_bits up, as io-pgtable-arm's IO_PGTABLE_QUIRK_ARM_TTBR1.
+    bool ttb1 = false;
     std::vector<Mapping> map;    // VA -> IPA (nested) or PA (s1)
     std::string where;
 };

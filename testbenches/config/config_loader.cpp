@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -14,6 +15,7 @@
 #include "models/arch/ste.h"
 #include "models/smmu/translation/translation_unit.h"
 #include "testbenches/config/input_error.h"
+#include "testbenches/config/lifetime_records.h"
 #include "testbenches/config/numbers.h"
 
 namespace smmu::sim {
@@ -192,7 +194,7 @@ void apply_set(Node& root, const std::string& arg, unsigned order) {
 
 // A setting a check involves: its node (null: left at its default) and its name.
 struct Setting {
-    const Node* node;
+    const Node* node = nullptr;
     std::string field;
 };
 
@@ -205,6 +207,31 @@ struct Setting {
         if (s.node && (!pick || s.node->order > pick->node->order)) pick = &s;
     if (!pick) throw InputError("config: " + problem);
     fail(pick->node->where, pick->field, problem);
+}
+
+// Of two settings, the one given later (null: a default, never later).
+Setting later(const Setting& a, const Setting& b) { return b.node && (!a.node || b.node->order > a.node->order) ? b : a; }
+
+// The setting given last anywhere under `n` (a list or map that a later file
+// or --set may have changed in part), named by its path.
+Setting latest_in(const Node& n, const std::string& path) {
+    Setting best{&n, path};
+    for (std::size_t i = 0; i < n.items.size(); ++i)
+        best = later(best, latest_in(n.items[i], path + "[" + std::to_string(i) + "]"));
+    for (const Entry& e : n.entries) best = later(best, latest_in(e.value, path + "." + e.key));
+    return best;
+}
+
+// Two entries clash over one value (a VMID, a StreamID...): the one given
+// last is blamed (`mine` on a tie, the entry read later), and the message
+// names the other: `say(other_name, other_where)`.
+template <class Say>
+[[noreturn]] void fail_clash(const Setting& mine, const std::string& my_name, const std::string& my_where,
+                             const Setting& other, const std::string& other_name, const std::string& other_where,
+                             Say say) {
+    if (later(mine, other).node == other.node && other.node != mine.node)
+        fail(other.node->where, other.field, say(my_name, my_where));
+    fail(mine.node ? mine.node->where : my_where, mine.field, say(other_name, other_where));
 }
 
 std::string describe(const Node& v) {
@@ -337,7 +364,7 @@ bool fits(uint64_t base, uint64_t size, uint64_t limit) { return size <= limit &
 
 std::string range_text(uint64_t base, uint64_t size) {
     const bool wraps = size - 1 > UINT64_MAX - base;
-    return "[" + hex(base) + ", " + (wraps ? "beyond 2^64" : hex(base + size)) + ")";
+    return "[" + hex(base) + ", " + (wraps ? "beyond 2^64" : base + size == 0 ? "2^64" : hex(base + size)) + ")";
 }
 
 // "IPA range [a, b) exceeds the 40-bit IPA space (vms.vm0.s2.ias)": one wording
@@ -345,6 +372,23 @@ std::string range_text(uint64_t base, uint64_t size) {
 std::string exceeds(const std::string& space, uint64_t base, uint64_t size, unsigned bits, const std::string& limit) {
     return space + " range " + range_text(base, size) + " exceeds the " + std::to_string(bits) + "-bit " + space +
            " space (" + limit + ")";
+}
+
+// What is wrong with [in, in + size) as the input of a table of `bits` input
+// bits ("" if nothing): it must lie in [0, 2^bits), or with `ttb1` in the
+// upper VA range [2^64 - 2^bits, 2^64) and end a granule short of 2^64 (the
+// kernel's range arithmetic, iova + size in __arm_smmu_tlb_inv_range and
+// io-pgtable's loops, would wrap to 0 there). One wording for config
+// mappings and trace records.
+std::string input_problem(const std::string& space, uint64_t in, uint64_t size, unsigned bits, bool ttb1,
+                          uint64_t granule, const std::string& limit) {
+    if (!ttb1) return fits(in, size, uint64_t{1} << bits) ? "" : exceeds(space, in, size, bits, limit);
+    const uint64_t base = ~uint64_t{0} << bits;
+    if (in >= base && fits(in - base, size, (uint64_t{1} << bits) - granule)) return "";
+    return space + " range " + range_text(in, size) + " is not in the upper VA range " +
+           range_text(base, (uint64_t{1} << bits) - granule) + " of a ttb1 table with " + std::to_string(bits) +
+           " VA bits (" + limit + "; VA[55] set, bits above " + std::to_string(bits - 1) +
+           " all ones, the last granule below 2^64 left unmapped)";
 }
 
 bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
@@ -381,6 +425,11 @@ struct Space {
     std::string in_bits_field;  // the setting that bounds the input space
     const Node* in_bits_node = nullptr;  // the setting that gave in_bits (null: a default)
     std::string in_bits_node_field;     // and its name
+    const Node* granule_node = nullptr;  // the setting that chose the granule (null: a default)
+    std::string granule_field;
+    bool ttb1 = false;                   // a context's table of the upper VA range
+    const Node* ttb1_node = nullptr;     // the setting that asked for it
+    std::string ttb1_field;
 };
 
 struct ParsedMapping {
@@ -446,12 +495,16 @@ ParsedMapping read_mapping(const Node& item, const std::string& path, const Spac
     if (m.size == 0) fail(size.where, f.field("size"), "must not be 0");
     const uint64_t unit = m.page ? m.page : granule;
     const std::string unit_name = "the " + size_name(unit) + (m.page ? " page" : " granule");
-    if (m.size % unit) fail(size.where, f.field("size"), hex(m.size) + " is not a multiple of " + unit_name);
-    if (m.in % unit) fail(in.where, f.field(s.in_key), hex(m.in) + " is not aligned to " + unit_name);
-    if (m.out % unit) fail(out.where, f.field(s.out_key), hex(m.out) + " is not aligned to " + unit_name);
-    if (!fits(m.in, m.size, uint64_t{1} << s.in_bits))
-        fail_latest({{&in, f.field(s.in_key)}, {s.in_bits_node, s.in_bits_node_field}},
-                    exceeds(s.in_name, m.in, m.size, s.in_bits, s.in_bits_field));
+    // The page, or the table's granule when none is given, may be the setting given last.
+    const Setting unit_setting = m.page ? Setting{f.get("page"), f.field("page")} : Setting{s.granule_node, s.granule_field};
+    if (m.size % unit) fail_latest({{&size, f.field("size")}, unit_setting}, hex(m.size) + " is not a multiple of " + unit_name);
+    if (m.in % unit) fail_latest({{&in, f.field(s.in_key)}, unit_setting}, hex(m.in) + " is not aligned to " + unit_name);
+    if (m.out % unit) fail_latest({{&out, f.field(s.out_key)}, unit_setting}, hex(m.out) + " is not aligned to " + unit_name);
+    if (const std::string problem =
+            input_problem(s.in_name, m.in, m.size, s.in_bits, s.ttb1, granule, s.in_bits_field);
+        !problem.empty())
+        fail_latest({{&in, f.field(s.in_key)}, {s.in_bits_node, s.in_bits_node_field}, {s.ttb1_node, s.ttb1_field}},
+                    problem);
     return p;
 }
 
@@ -469,10 +522,16 @@ std::vector<ParsedMapping> read_map(const Node* list, const std::string& path, c
     for (std::size_t k = 1; k < order.size(); ++k) {
         const std::size_t a = std::min(order[k - 1], order[k]), b = std::max(order[k - 1], order[k]);
         const Mapping &ma = map[a].m, &mb = map[b].m;
-        if (overlaps(ma.in, ma.size, mb.in, mb.size))
-            throw InputError(mb.where + ": " + path + "[" + std::to_string(b) + "]: " + s.in_name + " range " +
-                             range_text(mb.in, mb.size) + " overlaps " + path + "[" + std::to_string(a) + "] " +
-                             range_text(ma.in, ma.size) + " at " + ma.where);
+        if (!overlaps(ma.in, ma.size, mb.in, mb.size)) continue;
+        // Blame the entry given last (a later file or --set may have moved
+        // the earlier one), the later one in the list on a tie.
+        const std::string pa = path + "[" + std::to_string(a) + "]", pb = path + "[" + std::to_string(b) + "]";
+        const Setting la = latest_in(items[a], pa), lb = latest_in(items[b], pb);
+        const bool blame_a = later(lb, la).node == la.node && la.node != lb.node;
+        const Mapping &mine = blame_a ? ma : mb, &other = blame_a ? mb : ma;
+        fail((blame_a ? la : lb).node->where, (blame_a ? la : lb).field,
+             s.in_name + " range " + range_text(mine.in, mine.size) + " overlaps " + (blame_a ? pb : pa) + " " +
+                 range_text(other.in, other.size) + " at " + other.where);
     }
     return map;
 }
@@ -507,7 +566,30 @@ void check_pa(const ParsedMapping& p, const PaSpace& pa) {
 struct Limits {
     const Node *oas = nullptr, *pa_bits = nullptr, *table_base = nullptr, *table_size = nullptr;
     const Node *sid_bits = nullptr, *ssid_bits = nullptr, *vmid16 = nullptr;
+    const Node* stt = nullptr;  // smmu.idr.IDR3.STT (or all of IDR3)
+    const Node* smmus = nullptr;  // the list of SMMU instances
 };
+
+// Where the settings of the vms, devices and vIOMMUs read so far came from,
+// for checks that relate one entry to another: duplicates, a nested device's
+// outputs in its VM's map, the VMID topology.
+struct Origins {
+    std::map<std::string, const Node*> vm_vmid, vm_map;  // by VM name (null: not set)
+    struct Device {
+        Setting sid, smmu, vsid, viommu, vm;
+    };
+    std::map<std::string, Device> devices;               // by device name
+    std::map<std::string, Setting> viommu_smmu;          // by vIOMMU name
+};
+
+// An ID register field as smmu.idr sets it (the last setting wins), else 0:
+// the model's defaults advertise no optional feature the loader checks.
+uint64_t idr_field(const SmmuParams& s, std::string_view field) {
+    uint64_t v = 0;
+    for (const IdrSetting& f : s.idr)
+        if (f.field == field) v = f.value;
+    return v;
+}
 
 // ---------------------------------------------------------------------------
 // Sections.
@@ -557,6 +639,16 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
                 fail(v.where, field, "must be 1..19 (queues up to 2^19 entries), got " + std::to_string(value));
             } else if (st.field == "VMID16") {
                 s.vmid16 = value != 0;
+            } else if (st.field == "FWB" && value != 0) {
+                // The model computes no memory attributes, so STE.S2FWB could have no
+                // effect: it must not advertise the feature (IHI 0070 6.3.4 IDR3.FWB).
+                fail(v.where, field, "1 is not modelled (the model computes no memory attributes for STE.S2FWB "
+                                     "to change): 0");
+            } else if (st.field == "HTTU" && value != 0) {
+                // Walks only read: with HTTU advertised, a CD.HA/STE.S2HA table's AF=0
+                // would fault (F_ACCESS) where the SMMU must set AF (IHI 0070 3.13).
+                fail(v.where, field, std::to_string(value) + " is not modelled (walks never update the access "
+                                     "flag or dirty state): 0");
             }
             s.idr.push_back(st);
         };
@@ -626,12 +718,13 @@ std::vector<Setting> read_smmu(const Fields& f, SmmuParams& s) {
             const unsigned ways = cc.ways ? cc.ways : cc.entries;
             const auto pow2 = [](unsigned v) { return v != 0 && (v & (v - 1)) == 0; };
             if (cc.entries != 0) {
+                const Setting ways_set{c.get("ways"), c.field("ways")}, entries_set{c.get("entries"), c.field("entries")};
                 if (ways > cc.entries || cc.entries % ways != 0)
-                    fail(node->where, c.field("ways"), std::to_string(ways) + " ways do not divide " +
-                                                           std::to_string(cc.entries) + " entries");
+                    fail_latest({ways_set, entries_set},
+                                std::to_string(ways) + " ways do not divide " + std::to_string(cc.entries) + " entries");
                 if (cc.policy == "plru" && !pow2(ways))
-                    fail(node->where, c.field("policy"), "plru needs a power-of-two number of ways, not " +
-                                                             std::to_string(ways));
+                    fail_latest({{c.get("policy"), c.field("policy")}, ways_set, entries_set},
+                                "plru needs a power-of-two number of ways, not " + std::to_string(ways));
             }
             s.caches[name] = cc;
         }
@@ -671,12 +764,13 @@ PaSpace pa_space(const Config& c, const Limits& lim = {}) {
             memory_limits ? lim.pa_bits : lim.oas, lim.table_base, lim.table_size};
 }
 
-VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim) {
+VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim, Origins& o) {
     check_name(e, "vms");
-    const Fields f(e, "vms." + e.key, {"vmid", "s2", "guest_tables", "map"});
+    const Fields f(e, "vms." + e.key, {"vmid", "s2", "guest_tables", "map", "start"});
     VmConfig vm;
     vm.name = e.key;
     vm.where = e.where;
+    f.read_bool("start", vm.start);
     if (const Node* v = f.get("vmid")) {
         const uint64_t max = c.smmu.vmid16 ? 0xffff : 0xff;
         const uint64_t id = to_uint(*v, f.field("vmid"));
@@ -686,15 +780,24 @@ VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim) {
                             (c.smmu.vmid16 ? "16 bits" : "8 bits (smmu.vmid16 is false)"));
         for (const VmConfig& other : c.vms)
             if (other.vmid == id)
-                fail(v->where, f.field("vmid"), std::to_string(id) + " is also the vmid of vm '" + other.name + "' at " + other.where);
+                fail_clash({v, f.field("vmid")}, vm.name, vm.where, {o.vm_vmid[other.name], "vms." + other.name + ".vmid"},
+                           other.name, other.where, [&](const std::string& name, const std::string& where) {
+                               return std::to_string(id) + " is also the vmid of vm '" + name + "' at " + where;
+                           });
         vm.vmid = static_cast<uint16_t>(id);
     }
+    o.vm_vmid[vm.name] = f.get("vmid");
+    o.vm_map[vm.name] = f.get("map");
     // Without AArch32 tables the SMMU's IPA size (IAS) equals its OAS: a larger
     // S2 input space could not be reached by S1 outputs, so it is the default and the limit.
     vm.s2.ias = c.smmu.oas;
     const Node* ias_node = lim.oas;
+    const Node* start_level = nullptr;
+    const Node* granule_node = nullptr;
     if (const Node* s2n = f.get("s2")) {
-        const Fields s2(*s2n, f.field("s2"), {"granule", "ias"});
+        const Fields s2(*s2n, f.field("s2"), {"granule", "ias", "start_level"});
+        start_level = s2.get("start_level");
+        granule_node = s2.get("granule");
         if (const Node* v = s2.get("granule")) vm.s2.granule = to_granule(*v, s2.field("granule"));
         if (const Node* v = s2.get("ias")) {
             vm.s2.ias = static_cast<unsigned>(to_uint(*v, s2.field("ias"), 25, 48));
@@ -704,9 +807,41 @@ VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim) {
             ias_node = v;
         }
     }
+    if (start_level) {
+        // IHI 0070 5.2 S2SL0 (as VTCR_EL2.SL0): a level some encoding names
+        // (4K level 3 only with IDR3.STT), that resolves the IPA size with 1
+        // to 16 concatenated tables (the Arm ARM's AArch64.S2InconsistentSL).
+        const auto level = static_cast<unsigned>(to_uint(*start_level, f.field("s2.start_level"), 0, 3));
+        const bool stt = idr_field(c.smmu, "STT") != 0;
+        const std::string g = std::string(arch::granule_name(vm.s2.granule));
+        std::string fit;
+        for (unsigned l = 0; l < 4; ++l)
+            if (arch::s2sl0_encoding(vm.s2.granule, l, stt) && arch::s2_start_level_consistent(vm.s2.granule, vm.s2.ias, l))
+                fit += (fit.empty() ? "" : ", ") + std::to_string(l);
+        const std::string can = fit.empty() ? "none can" : "level " + fit + " can";
+        if (!arch::s2sl0_encoding(vm.s2.granule, level, stt))
+            fail_latest({{start_level, f.field("s2.start_level")}, {granule_node, f.field("s2.granule")},
+                         {lim.stt, "smmu.idr.IDR3.STT"}},
+                        "no STE.S2SL0 encoding starts a " + g + " stage 2 at level " + std::to_string(level) +
+                            (vm.s2.granule == arch::Granule::K4 ? " (level 3 needs smmu.idr.IDR3.STT: 1)" : "") +
+                            "; for " + std::to_string(vm.s2.ias) + " IPA bits " + can);
+        if (!arch::s2_start_level_consistent(vm.s2.granule, vm.s2.ias, level)) {
+            const unsigned shift = arch::level_shift(vm.s2.granule, level);
+            fail_latest({{start_level, f.field("s2.start_level")}, {granule_node, f.field("s2.granule")},
+                         {ias_node, ias_node == lim.oas ? "smmu.oas" : f.field("s2.ias")}},
+                        "level " + std::to_string(level) + " cannot start a " + g + " stage 2 of " +
+                            std::to_string(vm.s2.ias) + " IPA bits: it would resolve " +
+                            (vm.s2.ias > shift ? std::to_string(vm.s2.ias - shift) : std::string("no")) +
+                            " bits, a start level resolves 1 to " +
+                            std::to_string(arch::level_stride(vm.s2.granule) + 4) +
+                            " (up to 16 concatenated tables); " + can);
+        }
+        vm.s2.start_level = level;
+    }
 
-    const Space space{"ipa",     "pa",    "IPA", vm.s2.granule, vm.s2.ias, f.field("s2.ias"),
-                      ias_node, ias_node == lim.oas ? "smmu.oas" : f.field("s2.ias")};
+    const Space space{"ipa",        "pa",     "IPA",    vm.s2.granule,
+                      vm.s2.ias,    f.field("s2.ias"),  ias_node, ias_node == lim.oas ? "smmu.oas" : f.field("s2.ias"),
+                      granule_node, f.field("s2.granule"), false, nullptr, ""};
     const PaSpace pa = pa_space(c, lim);
     for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
         check_pa(p, pa);
@@ -722,16 +857,26 @@ VmConfig read_vm(const Entry& e, const Config& c, const Limits& lim) {
         if (vm.guest_tables_ipa % 4096) fail(ipa.where, gt.field("ipa"), hex(vm.guest_tables_ipa) + " is not 4K aligned");
         if (vm.guest_tables_size == 0 || vm.guest_tables_size % 4096)
             fail(size.where, gt.field("size"), hex(vm.guest_tables_size) + " is not a non-zero multiple of 4K");
+        std::vector<Setting> blame{{&ipa, gt.field("ipa")}, {&size, gt.field("size")}};
+        if (const Node* map = f.get("map")) blame.push_back(latest_in(*map, f.field("map")));
         if (!covered(vm.map, vm.guest_tables_ipa, vm.guest_tables_size))
-            fail(ipa.where, gt.field("ipa"), "IPA range not in the VM: " + range_text(vm.guest_tables_ipa, vm.guest_tables_size) +
-                                                  " is not all mapped by " + f.field("map"));
+            fail_latest(blame, "IPA range not in the VM: " + range_text(vm.guest_tables_ipa, vm.guest_tables_size) +
+                                   " is not all mapped by " + f.field("map"));
+        // The host carves the tables from the PA behind one entry (HostDriver::vm_hwpt).
+        if (std::none_of(vm.map.begin(), vm.map.end(), [&](const Mapping& m) {
+                return vm.guest_tables_ipa >= m.in && vm.guest_tables_ipa - m.in + vm.guest_tables_size <= m.size;
+            }))
+            fail_latest(blame, range_text(vm.guest_tables_ipa, vm.guest_tables_size) + " must lie in one " +
+                                   f.field("map") + " entry (the guest's tables need contiguous RAM)");
     }
     return vm;
 }
 
+// `earlier_ssids`: the ssid settings of the device's contexts read before.
 ContextConfig read_context(const Node& n, const std::string& path, const DeviceConfig& dev, const VmConfig* vm,
-                           const Config& c, const Limits& lim) {
-    const Fields f(n, path, {"ssid", "asid", "granule", "va_bits", "map"});
+                           const Config& c, const Limits& lim, const Origins& o,
+                           const std::vector<Setting>& earlier_ssids) {
+    const Fields f(n, path, {"ssid", "asid", "granule", "va_bits", "ttb1", "map"});
     ContextConfig ctx;
     ctx.where = n.where;
     if (const Node* v = f.get("ssid")) {
@@ -742,22 +887,30 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
                             ")");
         ctx.ssid = static_cast<uint32_t>(ssid);
     }
-    for (const ContextConfig& other : dev.contexts)
-        if (other.ssid == ctx.ssid)
-            fail(f.get("ssid") ? f.get("ssid")->where : n.where, f.field("ssid"),
-                 std::to_string(ctx.ssid) + " is also the ssid of the context at " + other.where);
+    for (std::size_t i = 0; i < dev.contexts.size(); ++i)
+        if (dev.contexts[i].ssid == ctx.ssid)
+            fail_clash({f.get("ssid"), f.field("ssid")}, "", n.where, earlier_ssids.at(i), "", dev.contexts[i].where,
+                       [&](const std::string&, const std::string& where) {
+                           return std::to_string(ctx.ssid) + " is also the ssid of the context at " + where;
+                       });
     f.read_uint("asid", ctx.asid, 0, 0xffff);
     if (const Node* v = f.get("granule")) ctx.granule = to_granule(*v, f.field("granule"));
     f.read_uint("va_bits", ctx.va_bits, 25, 48);
+    f.read_bool("ttb1", ctx.ttb1);
 
-    const Space space{"va", "out", "VA", ctx.granule, ctx.va_bits, f.field("va_bits"), f.get("va_bits"),
-                      f.field("va_bits")};
+    const Space space{"va",           "out",           "VA",     ctx.granule,     ctx.va_bits,
+                      f.field("va_bits"), f.get("va_bits"), f.field("va_bits"), f.get("granule"), f.field("granule"),
+                      ctx.ttb1,       f.get("ttb1"),   f.field("ttb1")};
     const PaSpace pa = pa_space(c, lim);
     for (ParsedMapping& p : read_map(f.get("map"), f.field("map"), space)) {
         if (vm) {
-            if (!covered(vm->map, p.m.out, p.m.size))
-                fail(p.out_where, p.out_field, "IPA range not in the VM: " + range_text(p.m.out, p.m.size) +
-                                                   " is not all mapped by vms." + vm->name + ".map");
+            if (!covered(vm->map, p.m.out, p.m.size)) {
+                // A later file or --set may have changed the VM's map rather than this mapping.
+                std::vector<Setting> blame{{p.out_node, p.out_field}};
+                if (const Node* map = o.vm_map.at(vm->name)) blame.push_back(latest_in(*map, "vms." + vm->name + ".map"));
+                fail_latest(blame, "IPA range not in the VM: " + range_text(p.m.out, p.m.size) +
+                                       " is not all mapped by vms." + vm->name + ".map");
+            }
         } else {
             check_pa(p, pa);
         }
@@ -766,7 +919,7 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
     return ctx;
 }
 
-DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim) {
+DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& o) {
     check_name(e, "devices");
     const Fields f(e, "devices." + e.key,
                    {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields", "ats"});
@@ -777,7 +930,7 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim) {
     d.smmu = c.smmus.front();
     if (const Node* v = f.get("smmu")) {
         if (v->kind != Node::Kind::Scalar || c.smmu_index(v->scalar) < 0)
-            fail(v->where, f.field("smmu"), "unknown SMMU " + describe(*v) + " (smmus lists them)");
+            fail_latest({{v, f.field("smmu")}, {lim.smmus, "smmus"}}, "unknown SMMU " + describe(*v) + " (smmus lists them)");
         d.smmu = v->scalar;
     }
     const Node& sid = f.require("sid");
@@ -786,36 +939,57 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim) {
         fail_latest({{&sid, f.field("sid")}, {lim.sid_bits, "smmu.sid_bits"}},
                     hex(sid_value) + " does not fit in smmu.sid_bits (" + std::to_string(c.smmu.sid_bits) + ")");
     d.sid = static_cast<uint32_t>(sid_value);
-    // StreamIDs are per SMMU instance.
+    // StreamIDs are per SMMU instance: the sid or smmu given last is blamed.
+    Origins::Device& mine = o.devices[d.name];
+    mine.sid = {&sid, f.field("sid")};
+    mine.smmu = {f.get("smmu"), f.field("smmu")};
+    mine.vm = {f.get("vm"), f.field("vm")};
     for (const DeviceConfig& other : c.devices)
-        if (other.sid == d.sid && other.smmu == d.smmu)
-            fail(sid.where, f.field("sid"), hex(d.sid) + " is also the sid of device '" + other.name + "' at " +
-                                                other.where + " on " + d.smmu);
+        if (other.sid == d.sid && other.smmu == d.smmu) {
+            const Origins::Device& theirs = o.devices.at(other.name);
+            fail_clash(later(mine.sid, mine.smmu), d.name, d.where, later(theirs.sid, theirs.smmu), other.name,
+                       other.where, [&](const std::string& name, const std::string& where) {
+                           return hex(d.sid) + " is also the sid of device '" + name + "' at " + where + " on " + d.smmu;
+                       });
+        }
 
     static constexpr AttachMode modes[] = {AttachMode::Abort, AttachMode::Bypass, AttachMode::S1,
                                            AttachMode::S2,    AttachMode::Nested, AttachMode::Proxy};
-    d.attach = modes[to_choice(f.require("attach"), f.field("attach"),
-                               {"abort", "bypass", "s1", "s2", "nested", "proxy"})];
+    const Node& attach = f.require("attach");
+    d.attach = modes[to_choice(attach, f.field("attach"), {"abort", "bypass", "s1", "s2", "nested", "proxy"})];
+    // A key the attach mode does not use: blamed on whichever was given last.
+    auto not_allowed = [&](const Node* v, const std::string& key, const std::string& why) {
+        fail_latest({{v, f.field(key)}, {&attach, f.field("attach")}},
+                    key + " is not allowed with attach " + attach_mode_name(d.attach) + " (" + why + ")");
+    };
+    // A key the attach mode needs: missing since a later attach, that attach is blamed.
+    auto needed = [&](std::string_view key) -> const Node& {
+        if (!f.get(key) && attach.order > e.value.order)
+            fail(attach.where, f.field(key),
+                 "required key missing (attach " + std::string(attach_mode_name(d.attach)) + " needs it)");
+        return f.require(key);
+    };
     const std::string mode = attach_mode_name(d.attach);
     const bool via_viommu = d.attach == AttachMode::Nested || d.attach == AttachMode::Proxy;
     const bool has_s1 = d.attach == AttachMode::S1 || d.attach == AttachMode::Nested;
 
     const VmConfig* vm = nullptr;
     const Node* viommu_node = f.get("viommu");
-    if (viommu_node && !via_viommu)
-        fail(viommu_node->where, f.field("viommu"), "not allowed with attach " + mode + " (only nested and proxy)");
+    if (viommu_node && !via_viommu) not_allowed(viommu_node, "viommu", "only nested and proxy");
     if (viommu_node) {
         const ViommuConfig* vi = viommu_node->kind == Node::Kind::Scalar ? c.find_viommu(viommu_node->scalar) : nullptr;
         if (!vi || vi->implicit) fail(viommu_node->where, f.field("viommu"), "unknown viommu " + describe(*viommu_node));
         if (vi->smmu != d.smmu)
-            fail(viommu_node->where, f.field("viommu"), "viommu " + vi->name + " is on " + vi->smmu + ", the device on " +
-                                                            d.smmu + ": a vIOMMU serves one SMMU instance");
+            fail_latest({{viommu_node, f.field("viommu")}, mine.smmu, o.viommu_smmu.at(vi->name)},
+                        "viommu " + vi->name + " is on " + vi->smmu + ", the device on " + d.smmu +
+                            ": a vIOMMU serves one SMMU instance");
         if (const Node* v = f.get("vm"))
-            fail(v->where, f.field("vm"), "not allowed with a viommu (the vIOMMU names the VM)");
+            fail_latest({{v, f.field("vm")}, {viommu_node, f.field("viommu")}},
+                        "vm is not allowed with a viommu (the vIOMMU names the VM)");
         d.viommu = vi->name;
         vm = c.find_vm(vi->vm);
     } else if (d.attach == AttachMode::S2 || d.attach == AttachMode::Nested) {
-        const Node& v = f.require("vm");
+        const Node& v = needed("vm");
         if (v.kind != Node::Kind::Scalar || !(vm = c.find_vm(v.scalar)))
             fail(v.where, f.field("vm"), "unknown vm " + describe(v));
         if (d.attach == AttachMode::Nested) {
@@ -825,29 +999,37 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim) {
             d.viommu = name;
         }
     } else if (d.attach == AttachMode::Proxy) {
-        f.require("viommu");
+        needed("viommu");
     } else if (const Node* v = f.get("vm")) {
-        fail(v->where, f.field("vm"), "not allowed with attach " + mode + " (only s2 and nested use a vm)");
+        not_allowed(v, "vm", "only s2 and nested use a vm");
     }
     if (vm) d.vm = vm->name;
 
     d.vsid = d.sid;
     if (const Node* v = f.get("vsid")) {
-        if (!via_viommu) fail(v->where, f.field("vsid"), "not allowed with attach " + mode + " (only nested and proxy)");
+        if (!via_viommu) not_allowed(v, "vsid", "only nested and proxy");
         d.vsid = static_cast<uint32_t>(to_uint(*v, f.field("vsid"), 0, 0xffffffffu));
     }
+    // The vSID defaults to the SID; the vIOMMU is named or implied by the vm.
+    mine.vsid = f.get("vsid") ? Setting{f.get("vsid"), f.field("vsid")} : mine.sid;
+    mine.viommu = viommu_node ? Setting{viommu_node, f.field("viommu")} : Setting{f.get("vm"), f.field("vm")};
     if (via_viommu)
         for (const DeviceConfig& other : c.devices)
-            if (other.viommu == d.viommu && other.vsid == d.vsid)
-                fail(f.get("vsid") ? f.get("vsid")->where : d.where, f.field("vsid"),
-                     hex(d.vsid) + " is also the vSID of device '" + other.name + "' on viommu " + d.viommu);
+            if (other.viommu == d.viommu && other.vsid == d.vsid) {
+                const Origins::Device& theirs = o.devices.at(other.name);
+                fail_clash(later(mine.vsid, mine.viommu), d.name, d.where, later(theirs.vsid, theirs.viommu),
+                           other.name, other.where, [&](const std::string& name, const std::string&) {
+                               return hex(d.vsid) + " is also the vSID of device '" + name + "' on viommu " + d.viommu;
+                           });
+            }
 
     f.read_uint("outstanding", d.outstanding, 1, 256);
     f.read_bool("ats", d.ats);
     if (d.ats && (d.attach == AttachMode::Abort || d.attach == AttachMode::Bypass))
-        fail(f.get("ats")->where, f.field("ats"), "ATS needs a translating attach (s1, s2, nested or proxy)");
+        fail_latest({{f.get("ats"), f.field("ats")}, {&attach, f.field("attach")}},
+                    "ATS needs a translating attach (s1, s2, nested or proxy)");
     if (const Node* v = f.get("vste_fields")) {
-        if (!via_viommu) fail(v->where, f.field("vste_fields"), "not allowed with attach " + mode + " (only nested and proxy)");
+        if (!via_viommu) not_allowed(v, "vste_fields", "only nested and proxy");
         for (const Entry& fe : to_entries(*v, f.field("vste_fields"))) {
             const auto known = std::find_if(std::begin(arch::ste::kAll), std::end(arch::ste::kAll),
                                             [&](const arch::FieldDef& fd) { return fd.name == fe.key; });
@@ -861,19 +1043,23 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim) {
     }
 
     if (has_s1) {
-        const Node& list = f.require("contexts");
+        const Node& list = needed("contexts");
         const std::vector<Node>& items = to_list(list, f.field("contexts"));
         if (items.empty()) fail(list.where, f.field("contexts"), "attach " + mode + " needs at least one context");
-        for (std::size_t i = 0; i < items.size(); ++i)
-            d.contexts.push_back(read_context(items[i], f.field("contexts") + "[" + std::to_string(i) + "]", d,
-                                              d.attach == AttachMode::Nested ? vm : nullptr, c, lim));
+        std::vector<Setting> ssids;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const std::string path = f.field("contexts") + "[" + std::to_string(i) + "]";
+            d.contexts.push_back(read_context(items[i], path, d, d.attach == AttachMode::Nested ? vm : nullptr, c,
+                                              lim, o, ssids));
+            ssids.push_back({items[i].find("ssid") ? &items[i].find("ssid")->value : nullptr, path + ".ssid"});
+        }
     } else if (const Node* v = f.get("contexts")) {
-        fail(v->where, f.field("contexts"), "not allowed with attach " + mode + " (only s1 and nested have contexts)");
+        not_allowed(v, "contexts", "only s1 and nested have contexts");
     }
     return d;
 }
 
-ViommuConfig read_viommu(const Entry& e, const Config& c) {
+ViommuConfig read_viommu(const Entry& e, const Config& c, const Limits& lim, Origins& o) {
     check_name(e, "viommus");
     const Fields f(e, "viommus." + e.key, {"vm", "smmu"});
     ViommuConfig v;
@@ -885,9 +1071,10 @@ ViommuConfig read_viommu(const Entry& e, const Config& c) {
     v.smmu = c.smmus.front();
     if (const Node* s = f.get("smmu")) {
         if (s->kind != Node::Kind::Scalar || c.smmu_index(s->scalar) < 0)
-            fail(s->where, f.field("smmu"), "unknown SMMU " + describe(*s) + " (smmus lists them)");
+            fail_latest({{s, f.field("smmu")}, {lim.smmus, "smmus"}}, "unknown SMMU " + describe(*s) + " (smmus lists them)");
         v.smmu = s->scalar;
     }
+    o.viommu_smmu[v.name] = {f.get("smmu"), f.field("smmu")};
     return v;
 }
 
@@ -918,8 +1105,14 @@ Config build(const Node& root) {
     const Fields memory(memory_node ? *memory_node : empty, "memory",
                         {"pa_bits", "read_latency_ns", "write_latency_ns", "table_base", "table_size"});
     read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
+    const Node* stt = nullptr;
+    if (const Entry* idr3 = smmu.get("idr") ? smmu.get("idr")->find("IDR3") : nullptr) {
+        const Entry* field = idr3->value.find("STT");
+        stt = idr3->value.kind != Node::Kind::Map ? &idr3->value : field ? &field->value : nullptr;  // or the whole register
+    }
     const Limits lim{smmu.get("oas"),      memory.get("pa_bits"),   memory.get("table_base"), memory.get("table_size"),
-                     smmu.get("sid_bits"), smmu.get("ssid_bits"), smmu.get("vmid16")};
+                     smmu.get("sid_bits"), smmu.get("ssid_bits"), smmu.get("vmid16"),    stt,
+                     top.get("smmus")};
 
     const Node* sim_node = top.get("sim");
     const Fields sim(sim_node ? *sim_node : empty, "sim", {"mode", "quantum_ns"});
@@ -945,8 +1138,8 @@ Config build(const Node& root) {
                                  ? VmidPolicy::PerS2Domain
                                  : VmidPolicy::PerViommu;
         if (driver && p != c.host.vmid_policy)
-            fail(v->where, host.field("vmid_policy"),
-                 "contradicts host.driver (linux: per-s2-domain, linux-viommu-vmid: per-viommu)");
+            fail_latest({{v, host.field("vmid_policy")}, {driver, host.field("driver")}},
+                        "host.vmid_policy contradicts host.driver (linux: per-s2-domain, linux-viommu-vmid: per-viommu)");
         c.host.vmid_policy = p;
     }
     if (const Node* v = host.get("dma_mode"))
@@ -969,12 +1162,13 @@ Config build(const Node& root) {
                     "simulated time and a poll could spin forever (one of them must be non-zero)");
 
     // VMs before devices: a device names its VM and its S1 outputs must lie in the VM's IPA space.
+    Origins o;
     if (const Node* vms = top.get("vms"))
-        for (const Entry& e : to_entries(*vms, "vms")) c.vms.push_back(read_vm(e, c, lim));
+        for (const Entry& e : to_entries(*vms, "vms")) c.vms.push_back(read_vm(e, c, lim, o));
     if (const Node* viommus = top.get("viommus"))
-        for (const Entry& e : to_entries(*viommus, "viommus")) c.viommus.push_back(read_viommu(e, c));
+        for (const Entry& e : to_entries(*viommus, "viommus")) c.viommus.push_back(read_viommu(e, c, lim, o));
     if (const Node* devices = top.get("devices"))
-        for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c, lim));
+        for (const Entry& e : to_entries(*devices, "devices")) c.devices.push_back(read_device(e, c, lim, o));
     // Every instance has each cache; the micro-TLB is per upstream port (device).
     uint64_t bytes = 0;
     for (const auto& [name, cc] : c.smmu.caches)
@@ -988,26 +1182,42 @@ Config build(const Node& root) {
     // Mainline Linux keeps the VMID in the S2 domain, finalised on one SMMU:
     // arm_vsmmu_init refuses an S2 parent of another instance (-EINVAL), and
     // so does arm_smmu_attach_dev for a direct attach.
+    // Blamed on the setting given last: the profile (host.driver, or
+    // host.vmid_policy; a default is never blamed) or either user's smmu or
+    // vm, so a later file that moves a device to another instance is named.
     if (c.host.vmid_policy == VmidPolicy::PerS2Domain) {
+        const Setting profile = later({driver, host.field("driver")}, {host.get("vmid_policy"), host.field("vmid_policy")});
         for (const VmConfig& vm : c.vms) {
-            std::string first, first_where;
-            auto use = [&](const std::string& smmu, const std::string& where, const std::string& who) {
+            std::string first, first_who;
+            Setting first_setting{nullptr, ""};
+            auto use = [&](const std::string& smmu, const Setting& setting, const std::string& who) {
                 if (first.empty()) {
                     first = smmu;
-                    first_where = who;
+                    first_who = who;
+                    first_setting = setting;
                 } else if (smmu != first) {
-                    fail(where, "host.driver",
-                         "linux (mainline, per-s2-domain VMIDs) cannot build this: the S2 of vms." + vm.name +
-                             " is used on " + first + " (" + first_where + ") and on " + smmu + " (" + who +
-                             "); an S2 domain is finalised on one SMMU and arm_vsmmu_init returns -EINVAL for an "
-                             "S2 parent of another instance. Give each SMMU its own S2 (a VM per instance, as a "
-                             "VMM does under mainline) or use host.driver=linux-viommu-vmid");
+                    fail_latest({setting, first_setting, profile},
+                                "linux (mainline, per-s2-domain VMIDs) cannot build this: the S2 of vms." + vm.name +
+                                    " is used on " + first + " (" + first_who + ") and on " + smmu + " (" + who +
+                                    "); an S2 domain is finalised on one SMMU and arm_vsmmu_init returns -EINVAL for "
+                                    "an S2 parent of another instance. Give each SMMU its own S2 (a VM per instance, "
+                                    "as a VMM does under mainline) or use host.driver=linux-viommu-vmid");
                 }
             };
-            for (const ViommuConfig& v : c.viommus)
-                if (v.vm == vm.name) use(v.smmu, v.where, "viommu " + v.name);
+            // A device's instance comes from its smmu, its VM from its vm or viommu.
+            auto device_setting = [&](const std::string& name) {
+                const Origins::Device& n = o.devices.at(name);
+                return later(later(n.smmu, n.vm), n.viommu);
+            };
+            for (const ViommuConfig& v : c.viommus) {
+                if (v.vm != vm.name) continue;
+                // An implicit vIOMMU is made by the first nested device that names the VM.
+                const auto maker = std::find_if(c.devices.begin(), c.devices.end(),
+                                                [&](const DeviceConfig& d) { return d.viommu == v.name; });
+                use(v.smmu, v.implicit ? device_setting(maker->name) : o.viommu_smmu.at(v.name), "viommu " + v.name);
+            }
             for (const DeviceConfig& d : c.devices)
-                if (d.vm == vm.name) use(d.smmu, d.where, "device " + d.name);
+                if (d.vm == vm.name) use(d.smmu, device_setting(d.name), "device " + d.name);
         }
     }
     return c;
@@ -1017,17 +1227,19 @@ Config build(const Node& root) {
 
 void check_change(const Config& c, const ChangeRecord& ch) {
     if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return;
+    if (ch.kind == ChangeRecord::Kind::Lifetime) return check_lifetime(c, ch);
     const bool map = ch.kind == ChangeRecord::Kind::Map;
     // One table's rules: the granule, the input space and where outputs may go.
-    auto check = [&](arch::Granule g, unsigned in_bits, const std::string& in_name, const std::string& in_bits_field,
-                     const VmConfig* out_vm) {
+    auto check = [&](arch::Granule g, unsigned in_bits, bool ttb1, const std::string& in_name,
+                     const std::string& in_bits_field, const VmConfig* out_vm) {
         const uint64_t granule = arch::granule_bytes(g);
         const std::string unit = "the " + size_name(granule) + " granule";
         if (ch.size % granule) fail(ch.where, "size", hex(ch.size) + " is not a multiple of " + unit);
         if (ch.in % granule) fail(ch.where, "in", hex(ch.in) + " is not aligned to " + unit);
         if (map && ch.out % granule) fail(ch.where, "out", hex(ch.out) + " is not aligned to " + unit);
-        if (!fits(ch.in, ch.size, uint64_t{1} << in_bits))
-            fail(ch.where, "in", exceeds(in_name, ch.in, ch.size, in_bits, in_bits_field));
+        if (const std::string problem = input_problem(in_name, ch.in, ch.size, in_bits, ttb1, granule, in_bits_field);
+            !problem.empty())
+            fail(ch.where, "in", problem);
         if (!map) return;
         if (out_vm) {
             if (!fits(ch.out, ch.size, uint64_t{1} << out_vm->s2.ias))
@@ -1048,7 +1260,7 @@ void check_change(const Config& c, const ChangeRecord& ch) {
         for (const VmConfig& vm : c.vms) {
             if (ch.target != "*" && vm.name != ch.target) continue;
             found = true;
-            check(vm.s2.granule, vm.s2.ias, "IPA", "vms." + vm.name + ".s2.ias", nullptr);
+            check(vm.s2.granule, vm.s2.ias, false, "IPA", "vms." + vm.name + ".s2.ias", nullptr);
         }
         if (!found) fail(ch.where, "target", "unknown vm '" + ch.target + "'");
         return;
@@ -1059,8 +1271,8 @@ void check_change(const Config& c, const ChangeRecord& ch) {
         const ContextConfig& ctx = dev->contexts[i];
         if (ctx.ssid != ch.ssid) continue;
         const VmConfig* vm = dev->attach == AttachMode::Nested ? c.find_vm(dev->vm) : nullptr;
-        check(ctx.granule, ctx.va_bits, "VA", "devices." + dev->name + ".contexts[" + std::to_string(i) + "].va_bits",
-              vm);
+        check(ctx.granule, ctx.va_bits, ctx.ttb1, "VA",
+              "devices." + dev->name + ".contexts[" + std::to_string(i) + "].va_bits", vm);
         return;
     }
     fail(ch.where, "target", "device " + dev->name + " has no stage 1 context with ssid " + std::to_string(ch.ssid));

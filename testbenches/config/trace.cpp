@@ -14,6 +14,7 @@
 #include <boost/iostreams/operations.hpp>
 
 #include "testbenches/config/input_error.h"
+#include "testbenches/config/lifetime_records.h"
 #include "testbenches/config/numbers.h"
 
 namespace smmu::sim {
@@ -147,7 +148,11 @@ constexpr std::size_t kChunk = 256 * 1024;
 // format's whitespace.
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
-bool is_control_word(std::string_view w) { return w == "map" || w == "unmap" || w == "guest_inv"; }
+// A control record's second word: map, unmap, guest_inv or a lifetime record
+// (testbenches/config/lifetime_records.h).
+bool is_control_word(std::string_view w) {
+    return w == "map" || w == "unmap" || w == "guest_inv" || is_lifetime_keyword(std::string(w));
+}
 }  // namespace
 
 std::string device_text(const TraceRecord& rec) {
@@ -406,7 +411,7 @@ void TraceReader::read_control(TraceRecord& rec) {
     std::vector<std::string> tok{std::to_string(rec.time_ns)};
     for (std::string w; words >> w;) tok.push_back(w);
     if (binary_ && (tok.size() < 2 || !is_control_word(tok[1])))
-        fail("control", "expected map, unmap or guest_inv, got '" + rec.text + "'");
+        fail("control", "expected map, unmap, guest_inv or a lifetime record, got '" + rec.text + "'");
     rec.change = parse_change(tok, location());
     rec.change->time_ns = rec.time_ns;
 }
@@ -432,6 +437,7 @@ ChangeRecord parse_change(const std::vector<std::string>& tok, const std::string
         if (!v) fail(field, "expected an unsigned integer, got '" + tok[i] + "'");
         return *v;
     };
+    if (is_lifetime_keyword(tok[1])) return parse_lifetime(tok, at);
     ChangeRecord c;
     c.where = at;
     if (tok[1] == "guest_inv") {

@@ -65,11 +65,31 @@ void Host::run() {
             }
             if (changes_.empty()) break;
             busy_ = true;
+            // With a vEVENTQ the host handles events as they come (before
+            // the record changes the attachments they are reported by).
+            if (driver_.events_in_time()) {
+                driver_.handle_events();
+                wait(local_);
+                local_ = sc_core::SC_ZERO_TIME;
+            }
             const ChangeRecord change = changes_.front();
             changes_.pop_front();
             const sc_time start = sc_core::sc_time_stamp();
             change_start_ = start;
-            const std::string path = driver_.apply(change);
+            std::string path;
+            if (change.kind == ChangeRecord::Kind::GuestInvalidate) {
+                // A guest's batch: its guest_inv records of one time for one
+                // vIOMMU, published by one CMDQ_PROD write (one trap).
+                std::vector<ChangeRecord> batch{change};
+                while (!changes_.empty() && changes_.front().kind == ChangeRecord::Kind::GuestInvalidate &&
+                       changes_.front().time_ns == change.time_ns && changes_.front().target == change.target) {
+                    batch.push_back(changes_.front());
+                    changes_.pop_front();
+                }
+                path = driver_.apply_guest_batch(batch);
+            } else {
+                path = driver_.apply(change);
+            }
             wait(local_);
             local_ = sc_core::SC_ZERO_TIME;
             change_ns_[path].add((sc_core::sc_time_stamp() - start).value());
@@ -80,7 +100,8 @@ void Host::run() {
         driver_.flush_queues();
         wait(local_);
         local_ = sc_core::SC_ZERO_TIME;
-        for (unsigned i = 0; i < driver_.smmu_count(); ++i) events_.push_back(driver_.drain_events(i));
+        driver_.handle_events();
+        events_ = driver_.drained();
     } catch (...) {
         // Never thrown through the SystemC scheduler: stop, report afterwards.
         error_ = std::current_exception();

@@ -4,6 +4,7 @@
 
 #include "models/arch/cd.h"
 #include "testbenches/config/input_error.h"
+#include "testbenches/host/host_objects.h"
 
 namespace smmu::sim {
 
@@ -26,8 +27,6 @@ unsigned ceil_log2(uint64_t n) {
     return b;
 }
 
-PageAttrs attrs_of(const Mapping& m) { return {m.read, m.write, m.exec}; }
-
 std::vector<HostBus*> one(HostBus& bus) { return {&bus}; }
 
 // Where a record the kernel refuses is blamed: a map's input range (a live
@@ -44,32 +43,6 @@ auto as_input_error(const std::string& where, F&& f) -> decltype(f()) {
     }
 }
 }  // namespace
-
-// One VM's stage 2: its paging HWPT (a nesting parent when a vIOMMU uses it)
-// and the guest RAM its guest's own tables are carved from.
-struct HostDriver::Vm {
-    const VmConfig* cfg = nullptr;
-    std::unique_ptr<HwptPaging> hwpt;
-    std::unique_ptr<TableArena> guest;
-};
-
-// One SubstreamID's stage 1: a host DMA domain (s1) or a guest's table (nested).
-struct HostDriver::Context {
-    std::unique_ptr<HwptPaging> hwpt;        // s1: the DMA domain
-    std::unique_ptr<PageTable> guest_table;  // nested: the guest's table in guest RAM
-    std::unique_ptr<driver::FlushQueue> fq;  // s1, lazy
-    uint16_t asid = 0;
-};
-
-struct HostDriver::Device {
-    const DeviceConfig* cfg = nullptr;
-    unsigned smmu = 0;
-    ArmSmmuMaster master;
-    uint16_t vmid = 0;
-    std::string viommu;
-    std::unique_ptr<HwptNested> nested;
-    std::map<uint32_t, Context> contexts;
-};
 
 HostDriver::HostDriver(HostBus& bus, const Config& cfg) : HostDriver(one(bus), cfg) {}
 
@@ -125,78 +98,96 @@ void HostDriver::reset() {
     for (const auto& s : smmus_) iommufd_->asids.set_max(std::min(iommufd_->asids.max(), (1u << s->features().asid_bits) - 1));
 }
 
-HostDriver::Vm& HostDriver::vm_hwpt(const std::string& name, unsigned smmu) {
+HostDriver::Vm& HostDriver::vm(const std::string& name) {
     std::unique_ptr<Vm>& slot = vms_[name];
-    if (!slot) slot = std::make_unique<Vm>();
-    Vm& vm = *slot;
-    if (vm.hwpt) return vm;
-    const VmConfig& vc = *cfg_.find_vm(name);
-    vm.cfg = &vc;
-    // IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT when a vIOMMU uses it.
-    const bool nest_parent =
-        std::any_of(cfg_.viommus.begin(), cfg_.viommus.end(), [&](const ViommuConfig& v) { return v.vm == name; }) ||
-        std::any_of(cfg_.devices.begin(), cfg_.devices.end(), [&](const DeviceConfig& d) {
-            return d.vm == name && (d.attach == AttachMode::Nested || d.attach == AttachMode::Proxy);
-        });
-    as_input_error(vc.where + ": vms." + name, [&] {
-        vm.hwpt = std::make_unique<HwptPaging>(*iommufd_, *smmus_[smmu], DomainStage::S2, vc.s2.granule, vc.s2.ias,
-                                               nest_parent, vc.vmid ? std::optional<unsigned>(*vc.vmid) : std::nullopt);
-        for (const Mapping& m : vc.map) vm.hwpt->map(m.in, m.out, m.size, attrs_of(m), m.page);
-    });
-    // Guest RAM for the guest's own tables: an IPA window the host maps in S2.
+    if (!slot) {
+        slot = std::make_unique<Vm>();
+        slot->cfg = cfg_.find_vm(name);
+        slot->ioas = slot->cfg->map;
+    }
+    return *slot;
+}
+
+HostDriver::Object& HostDriver::vm_hwpt(const std::string& name, unsigned smmu) {
+    if (auto it = objects_.find(name); it != objects_.end() && it->second->kind == ObjectKind::S2) return *it->second;
+    const VmConfig& vc = *vm(name).cfg;
+    Object* o = nullptr;
+    if (installing_)
+        as_input_error(vc.where + ": vms." + name, [&] { o = &alloc_s2(name, name, smmu); });
+    else
+        o = &alloc_s2(name, name, smmu);
     const bool has_nested = std::any_of(cfg_.devices.begin(), cfg_.devices.end(), [&](const DeviceConfig& d) {
         return d.attach == AttachMode::Nested && d.vm == name;
     });
-    if (has_nested) {
-        // vms.<vm>.guest_tables: RAM the VM maps (the loader checks it is), the
-        // guest carves its CD table and S1 tables from it; else (also when a
-        // config built in C++ names an unmapped window) a window of host
-        // memory the host maps in S2, by default the top 4 MiB of the IPA space.
-        const uint64_t size = vc.guest_tables_size ? vc.guest_tables_size : kGuestTablesDefault;
-        const uint64_t ipa = vc.guest_tables_size ? vc.guest_tables_ipa : (uint64_t{1} << vc.s2.ias) - size;
-        const Mapping* m = nullptr;
-        bool touches = false;
-        for (const Mapping& r : vc.map) {
-            if (ipa >= r.in && ipa - r.in < r.size) m = &r;
-            touches = touches || (ipa < r.in + r.size && r.in < ipa + size);
-        }
-        if (m && ipa + size <= m->in + m->size) {
-            vm.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, m->out + (ipa - m->in), size);
-        } else if (touches) {
-            throw InputError(vc.where + ": vms." + name + ".guest_tables: [" + hex(ipa) + ", " + hex(ipa + size) +
-                             ") must lie in one vms." + name + ".map entry (the guest's tables need contiguous RAM)");
-        } else {
-            const uint64_t pa = arena_.alloc(size, arch::granule_bytes(Granule::K64));
-            as_input_error(vc.where + ": vms." + name + ".guest_tables",
-                           [&] { vm.hwpt->map(ipa, pa, size, PageAttrs{true, true, false}); });
-            vm.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, pa, size);
-        }
+    if (has_nested) guest_ram(vm(name));
+    return *o;
+}
+
+TableArena& HostDriver::guest_ram(Vm& v) {
+    if (v.guest) return *v.guest;
+    const VmConfig& vc = *v.cfg;
+    const std::string& name = vc.name;
+    // vms.<vm>.guest_tables: RAM the VM maps (the loader checks it is), the
+    // guest carves its CD table and S1 tables from it; else (also when a
+    // config built in C++ names an unmapped window) a window of host
+    // memory the host maps in S2, by default the top 4 MiB of the IPA space.
+    const uint64_t size = vc.guest_tables_size ? vc.guest_tables_size : kGuestTablesDefault;
+    const uint64_t ipa = vc.guest_tables_size ? vc.guest_tables_ipa : (uint64_t{1} << vc.s2.ias) - size;
+    const Mapping* m = nullptr;
+    bool touches = false;
+    for (const Mapping& r : vc.map) {
+        if (ipa >= r.in && ipa - r.in < r.size) m = &r;
+        touches = touches || (ipa < r.in + r.size && r.in < ipa + size);
     }
-    return vm;
+    if (m && ipa + size <= m->in + m->size) {
+        v.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, m->out + (ipa - m->in), size);
+    } else if (touches) {
+        throw InputError(vc.where + ": vms." + name + ".guest_tables: [" + hex(ipa) + ", " + hex(ipa + size) +
+                         ") must lie in one vms." + name + ".map entry (the guest's tables need contiguous RAM)");
+    } else {
+        const uint64_t pa = arena_.alloc(size, arch::granule_bytes(Granule::K64));
+        as_input_error(vc.where + ": vms." + name + ".guest_tables",
+                       [&] { ioas_map(v, Mapping{ipa, pa, size, true, true, false, 0, vc.where}); });
+        v.guest = std::make_unique<TableArena>("vms." + name + ".guest_tables", ipa, pa, size);
+    }
+    return *v.guest;
 }
 
 void HostDriver::install() {
+    installing_ = true;
+    auto started = [&](const std::string& vm) { return vm.empty() || cfg_.find_vm(vm)->start; };
     // A VM's S2 is allocated by its first user (hwpt_alloc(dev, ...)), on that user's instance.
     for (const ViommuConfig& v : cfg_.viommus) {
+        if (!started(v.vm)) continue;
         const unsigned smmu = static_cast<unsigned>(std::max(0, cfg_.smmu_index(v.smmu)));
-        Vm& vm = vm_hwpt(v.vm, smmu);
-        as_input_error(v.where + ": viommus." + v.name, [&] {
-            viommus_[v.name] = std::make_unique<driver::Viommu>(*iommufd_, *smmus_[smmu], *vm.hwpt);
-        });
+        vm_hwpt(v.vm, smmu);
+        as_input_error(v.where + ": viommus." + v.name, [&] { alloc_viommu(v.name, v.vm, smmu, v.where); });
     }
-    for (const DeviceConfig& dev : cfg_.devices)
-        as_input_error(dev.where + ": devices." + dev.name, [&] { install_device(dev); });
+    for (const DeviceConfig& dev : cfg_.devices) {
+        auto owned = std::make_unique<Device>();
+        Device& d = *owned;
+        devices_[dev.name] = std::move(owned);
+        d.cfg = &dev;
+        d.smmu = smmu_of(dev);
+        d.master.smmu = smmus_[d.smmu].get();
+        d.master.sids = {dev.sid};
+        d.master.ats_supported = dev.ats;
+        if (started(dev.vm)) as_input_error(dev.where + ": devices." + dev.name, [&] { install_device(dev); });
+    }
     // A VM nobody uses has no HWPT (hwpt_alloc needs a device): its IOAS has no domain.
+    installing_ = false;
+    sample_vmids(0);
 }
 
 Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
+    if (d.vste) return *d.vste;
     Ste v;
     v.set(ste::V, 1);
     if (dev.attach == AttachMode::Proxy) {
         v.set(ste::Config, static_cast<uint64_t>(SteConfig::Bypass));
     } else {
         // The guest kernel's CD table and S1 tables, in guest RAM (addresses are IPAs).
-        TableArena& guest = *vm_hwpt(dev.vm, d.smmu).guest;
+        TableArena& guest = guest_ram(vm(dev.vm));
         MemoryPort& mem = buses_.front()->memory();
         uint32_t max_ssid = 0;
         for (const ContextConfig& c : dev.contexts) max_ssid = std::max(max_ssid, c.ssid);
@@ -208,7 +199,8 @@ Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
         std::map<uint32_t, uint64_t> leaves;
         for (const ContextConfig& c : dev.contexts) {
             Context& ctx = d.contexts[c.ssid];
-            ctx.guest_table = std::make_unique<PageTable>(mem, guest, 1, c.granule, c.va_bits);
+            ctx.guest_table =
+                std::make_unique<PageTable>(mem, guest, 1, c.granule, c.va_bits, driver::PageTableOptions{{}, c.ttb1});
             for (const Mapping& m : c.map) ctx.guest_table->map(m.in, m.out, m.size, attrs_of(m), m.page);
             ctx.asid = c.asid;
             const ContextDescriptor cd = driver::make_s1_cd(smmus_[d.smmu]->features(), *ctx.guest_table, c.asid);
@@ -237,23 +229,17 @@ Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
     for (const auto& [name, value] : dev.vste_fields)
         for (const FieldDef& f : ste::kAll)
             if (f.name == name) v.set(f, value);
+    d.vste = v;
     return v;
 }
 
 void HostDriver::install_device(const DeviceConfig& dev) {
-    auto owned = std::make_unique<Device>();
-    Device& d = *owned;
-    devices_[dev.name] = std::move(owned);
-    d.cfg = &dev;
-    d.smmu = smmu_of(dev);
+    Device& d = *devices_.at(dev.name);
     ArmSmmuDevice& smmu = *smmus_[d.smmu];
-    d.master.smmu = &smmu;
-    d.master.sids = {dev.sid};
-    d.master.ats_supported = dev.ats;
     const Features& f = smmu.features();
     switch (dev.attach) {
-        case AttachMode::Abort: driver::attach_ste(d.master, {driver::make_abort_ste()}); break;
-        case AttachMode::Bypass: driver::attach_ste(d.master, {driver::make_bypass_ste(f)}); break;
+        case AttachMode::Abort:
+        case AttachMode::Bypass: attach(d, dev.attach == AttachMode::Abort ? "abort" : "bypass", dev.where); break;
         case AttachMode::S1: {
             // A host DMA domain per SubstreamID (SSID 0: the default domain;
             // others: PASID domains, their CDs written before the STE).
@@ -266,7 +252,7 @@ void HostDriver::install_device(const DeviceConfig& dev) {
             for (const ContextConfig& c : dev.contexts) {
                 Context& ctx = d.contexts[c.ssid];
                 ctx.hwpt = std::make_unique<HwptPaging>(*iommufd_, smmu, DomainStage::S1, c.granule, c.va_bits, false,
-                                                        c.asid);
+                                                        c.asid, driver::PageTableOptions{{}, c.ttb1});
                 for (const Mapping& m : c.map) ctx.hwpt->map(m.in, m.out, m.size, attrs_of(m), m.page);
                 ctx.asid = c.asid;
                 if (cfg_.host.dma_mode == DmaMode::Lazy)
@@ -286,38 +272,31 @@ void HostDriver::install_device(const DeviceConfig& dev) {
             }
             break;
         }
-        case AttachMode::S2: {
-            Vm& vm = vm_hwpt(dev.vm, d.smmu);
-            driver::attach_dev_paging(d.master, *vm.hwpt, arena_);
-            d.vmid = vm.hwpt->domain().vmid_on(smmu);
-            break;
-        }
+        case AttachMode::S2: attach(d, vm_hwpt(dev.vm, d.smmu).name, dev.where); break;
         case AttachMode::Nested:
         case AttachMode::Proxy: {
             // A nested device that named only its VM uses the VM's implicit vIOMMU on its instance.
-            d.viommu = dev.viommu.empty() ? dev.vm + "@" + cfg_.smmus.at(d.smmu) : dev.viommu;
-            std::unique_ptr<driver::Viommu>& slot = viommus_[d.viommu];
-            if (!slot) slot = std::make_unique<driver::Viommu>(*iommufd_, smmu, *vm_hwpt(dev.vm, d.smmu).hwpt);
-            driver::Viommu& vi = *slot;
-            vi.add_vdevice(dev.vsid, d.master);  // IOMMU_VDEVICE_ALLOC
-            d.nested = std::make_unique<HwptNested>(vi, guest_vste(dev, d));
-            driver::attach_dev_nested(d.master, *d.nested);
-            if (d.nested->make_ste().stage2()) d.vmid = vi.vmid();
+            const std::string viommu = dev.viommu.empty() ? dev.vm + "@" + cfg_.smmus.at(d.smmu) : dev.viommu;
+            if (!objects_.count(viommu)) alloc_viommu(viommu, vm_hwpt(dev.vm, d.smmu).name, d.smmu, dev.where);
+            if (!objects_.count(dev.name + ".vdev")) alloc_vdevice(dev.name + ".vdev", viommu, d, dev.vsid, dev.where);
+            if (!objects_.count(dev.name + ".nested"))
+                alloc_nested(dev.name + ".nested", viommu, guest_vste(dev, d), dev.where);
+            attach(d, dev.name + ".nested", dev.where);
             break;
         }
     }
 }
 
 uint16_t HostDriver::vmid(const std::string& vm) const {
-    auto it = vms_.find(vm);
-    if (it == vms_.end() || !it->second->hwpt) return 0;
-    const driver::ArmSmmuDomain& d = it->second->hwpt->domain();
+    auto it = objects_.find(vm);
+    if (it == objects_.end() || it->second->kind != ObjectKind::S2) return 0;
+    const driver::ArmSmmuDomain& d = it->second->s2->domain();
     return d.smmu() ? d.vmid_on(*d.smmu()) : 0;
 }
 
 uint16_t HostDriver::viommu_vmid(const std::string& viommu) const {
-    auto it = viommus_.find(viommu);
-    return it == viommus_.end() ? 0 : it->second->vmid();
+    auto it = objects_.find(viommu);
+    return it == objects_.end() || it->second->kind != ObjectKind::Viommu ? 0 : it->second->viommu->vmid();
 }
 
 uint16_t HostDriver::device_vmid(const std::string& device) const {
@@ -331,29 +310,23 @@ std::vector<unsigned> HostDriver::vmids_per_smmu() const {
     return out;
 }
 
-// ---------------------------------------------------------------- changes
-
-template <class F>
-void HostDriver::measure(PathStats& path, F&& f) {
-    std::vector<driver::CmdqCounters> before;
-    for (const auto& s : smmus_) before.push_back(s->counters());
-    const double t0 = buses_.front()->now_ns();
-    f();
-    path.time_ns += buses_.front()->now_ns() - t0;
-    for (std::size_t i = 0; i < smmus_.size(); ++i) {
-        const driver::CmdqCounters& now = smmus_[i]->counters();
-        // Commands besides the CMD_SYNCs, and the SYNCs.
-        path.commands += (now.commands - before[i].commands) - (now.syncs - before[i].syncs);
-        path.syncs += now.syncs - before[i].syncs;
-        path.sync_wait_ns += now.sync_wait_ns - before[i].sync_wait_ns;
-        for (unsigned op = 0; op < now.by_opcode.size(); ++op)
-            if (const uint64_t n = now.by_opcode[op] - before[i].by_opcode[op]; n && op != static_cast<unsigned>(Opcode::SYNC))
-                path.by_opcode[std::string(opcode_info(static_cast<uint8_t>(op))->name)] += n;
-    }
+uint64_t HostDriver::vmids_allocated() const {
+    uint64_t n = 0;
+    for (const auto& s : smmus_) n += s->vmid_ida().allocated();
+    return n;
 }
 
+uint64_t HostDriver::vmids_freed() const {
+    uint64_t n = 0;
+    for (const auto& s : smmus_) n += s->vmid_ida().freed();
+    return n;
+}
+
+// ---------------------------------------------------------------- changes
+
 std::string HostDriver::apply(const ChangeRecord& ch) {
-    if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return guest_invalidate(ch);
+    if (ch.kind == ChangeRecord::Kind::GuestInvalidate) return apply_guest_batch({ch});
+    if (ch.kind == ChangeRecord::Kind::Lifetime) return apply_lifetime(ch);
     return ch.stage2 ? apply_s2(ch) : apply_s1(ch);
 }
 
@@ -363,12 +336,6 @@ std::string HostDriver::apply_s2(const ChangeRecord& ch) {
     // an unmap's iotlb gather is synced per domain (arm_smmu_iotlb_sync).
     // `s2:*` is guest RAM: every VM's S2 maps it (one IOAS; one S2 per SMMU
     // under mainline, or one per device when S2s are not shared).
-    std::vector<HwptPaging*> hwpts;
-    for (const VmConfig& vm : cfg_.vms) {
-        if (ch.target != "*" && ch.target != vm.name) continue;
-        auto it = vms_.find(vm.name);
-        if (it != vms_.end() && it->second->hwpt) hwpts.push_back(it->second->hwpt.get());
-    }
     if (ch.target != "*" && !cfg_.find_vm(ch.target))
         throw InputError(ch.where + ": target: unknown vm '" + ch.target + "'");
     PathStats& path = paths_["s2_change"];
@@ -376,11 +343,13 @@ std::string HostDriver::apply_s2(const ChangeRecord& ch) {
     as_input_error(blame(ch), [&] {
         measure(path, [&] {
             iommufd_->ioctl();
-            for (HwptPaging* hwpt : hwpts) {
-                if (ch.kind == ChangeRecord::Kind::Map)
-                    hwpt->map(ch.in, ch.out, ch.size, PageAttrs{ch.read, ch.write, ch.exec});
-                else
-                    hwpt->unmap(ch.in, ch.size, cfg_.host.bug_skip_s2_tlbi);  // the injected bug: no invalidation
+            for (const VmConfig& vc : cfg_.vms) {
+                if (ch.target != "*" && ch.target != vc.name) continue;
+                if (ch.kind == ChangeRecord::Kind::Map) {
+                    ioas_map(vm(vc.name), Mapping{ch.in, ch.out, ch.size, ch.read, ch.write, ch.exec, 0, ch.where});
+                } else {
+                    ioas_unmap(vm(vc.name), ch.in, ch.size);
+                }
             }
         });
     });
@@ -438,7 +407,8 @@ std::string HostDriver::apply_s1(const ChangeRecord& ch) {
             ctx.guest_table->unmap(ch.in, ch.size, [&](uint64_t in, uint64_t leaf) { gather.add_page(in, leaf); });
             gather.sync();
             if (!tlbis.empty()) guest_submit(d.viommu, tlbis, ch.where, path);
-            if (d.nested && d.nested->enable_ats()) {
+            auto nested = objects_.find(d.attached);
+            if (nested != objects_.end() && nested->second->nested && nested->second->nested->enable_ats()) {
                 Command atc = Command::make(Opcode::ATC_INV, {{cmd::SID, d.cfg->vsid}});
                 // The guest's arm_smmu_atc_inv_to_cmd for the range.
                 uint64_t ps = ch.in >> 12;
@@ -464,7 +434,13 @@ void HostDriver::guest_submit(const std::string& viommu, const std::vector<Comma
     // The guest's CMDQ_PROD write traps to the VMM, which passes the
     // commands before the guest's CMD_SYNC to IOMMU_HWPT_INVALIDATE.
     buses_.front()->cpu(cfg_.host.sw.trap_ns);
-    const driver::Viommu::InvalidateResult r = viommus_.at(viommu)->cache_invalidate(cmds);
+    driver::Viommu::InvalidateResult r;
+    try {
+        r = object(viommu, ObjectKind::Viommu, where, "viommu").viommu->cache_invalidate(cmds);
+    } catch (const KernelError& e) {  // the vIOMMU was destroyed: its ID is gone
+        r.err = e.err;
+        r.why = e.what();
+    }
     if (r.err) {
         ++path.rejected;
         rejected_.push_back(where + ": " + r.why + " (" + driver::errno_name(r.err) +
@@ -472,11 +448,26 @@ void HostDriver::guest_submit(const std::string& viommu, const std::vector<Comma
     }
 }
 
-std::string HostDriver::guest_invalidate(const ChangeRecord& ch) {
-    if (!viommus_.count(ch.target)) throw InputError(ch.where + ": viommu: unknown viommu '" + ch.target + "'");
+std::string HostDriver::apply_guest_batch(const std::vector<ChangeRecord>& batch) {
     PathStats& path = paths_["viommu_invalidate"];
     ++path.changes;
-    measure(path, [&] { guest_submit(ch.target, {ch.command}, ch.where, path); });
+    std::vector<Command> cmds;
+    for (const ChangeRecord& ch : batch) cmds.push_back(ch.command);
+    const double t0 = buses_.front()->now_ns(), wait0 = path.sync_wait_ns;
+    measure(path, [&] { guest_submit(batch.front().target, cmds, batch.front().where, path); });
+    // The guest waits from its CMDQ_PROD write to its CMD_SYNC's completion:
+    // the trap and the ioctl are fixed costs, the SYNC waits the SMMU's, the
+    // rest the host's queue work.
+    GuestBatchStats& g = guest_batches_;
+    const double total = buses_.front()->now_ns() - t0, sync = path.sync_wait_ns - wait0;
+    const double trap = cfg_.host.sw.trap_ns, ioctl = cfg_.host.sw.ioctl_ns;
+    ++g.batches;
+    g.commands += cmds.size();
+    ++g.by_size[cmds.size()];
+    g.trap_ns += trap;
+    g.ioctl_ns += ioctl;
+    g.sync_ns += sync;
+    g.queue_ns += total - trap - ioctl - sync;
     return "viommu_invalidate";
 }
 

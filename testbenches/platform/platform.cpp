@@ -190,6 +190,18 @@ void Platform::dispatch() {
     }
 }
 
+void Platform::write_vmid_csv(std::ostream& out) const {
+    out << "time_ns";
+    for (const std::string& s : cfg_.smmus) out << "," << s;
+    out << ",total\n";
+    for (const LifetimeStats::VmidSample& v : host_.driver().lifetime().vmid_samples) {
+        out << v.time_ns;
+        unsigned total = 0;
+        for (unsigned n : v.in_use) out << "," << n, total += n;
+        out << "," << total << "\n";
+    }
+}
+
 std::vector<std::string> Platform::checker_lines() const {
     std::vector<std::string> out;
     for (const auto& c : checkers_)
@@ -289,22 +301,38 @@ ordered_json Platform::stats(double wall_s) const {
         vmids_used += n;
     }
     const bool mainline = cfg_.host.vmid_policy == VmidPolicy::PerS2Domain;
-    j["vmids"] = {{"used", vmids_used}, {"per_smmu", vmids_per}, {"policy", mainline ? "per-s2-domain" : "per-viommu"}};
+    const LifetimeStats& life = host.lifetime();
+    unsigned peak = 0;
+    for (const LifetimeStats::VmidSample& v : life.vmid_samples) {
+        unsigned n = 0;
+        for (unsigned k : v.in_use) n += k;
+        peak = std::max(peak, n);
+    }
+    j["vmids"] = {{"used", vmids_used},
+                  {"per_smmu", vmids_per},
+                  {"policy", mainline ? "per-s2-domain" : "per-viommu"},
+                  {"allocated", host.vmids_allocated()},
+                  {"freed", host.vmids_freed()},
+                  {"peak", peak}};
     j["host"] = {{"driver", mainline ? "linux" : "linux-viommu-vmid"},
                  {"dma_mode", cfg_.host.dma_mode == DmaMode::Lazy ? "lazy" : "strict"}};
-    ordered_json paths = ordered_json::object(), by_opcode = ordered_json::object();
-    uint64_t inv_commands = 0, inv_syncs = 0;
-    for (const auto& [name, p] : host.paths()) {
+    // One path's (or lifetime record kind's) counts and time: the host's
+    // software (CPU) and its waits for CMD_SYNCs (the SMMU).
+    auto path_json = [&](const std::string& name, const PathStats& p) {
         ordered_json pj = {{"changes", p.changes}, {"commands", p.commands}, {"syncs", p.syncs}, {"rejected", p.rejected}};
         if (auto t = host_.change_times().find(name); t != host_.change_times().end())
             pj["change_to_sync_ns"] = {{"mean", t->second.mean() / 1000.0}, {"max", ns(t->second.max())}};
-        // The host's time on this path: its software (CPU) and its waits for CMD_SYNCs (the SMMU).
         const double per = p.changes ? 1.0 / static_cast<double>(p.changes) : 0.0;
         pj["host_time_ns"] = {{"software_mean", (p.time_ns - p.sync_wait_ns) * per},
                               {"sync_wait_mean", p.sync_wait_ns * per},
                               {"software_total", p.time_ns - p.sync_wait_ns},
                               {"sync_wait_total", p.sync_wait_ns}};
-        paths[name] = pj;
+        return pj;
+    };
+    ordered_json paths = ordered_json::object(), by_opcode = ordered_json::object();
+    uint64_t inv_commands = 0, inv_syncs = 0;
+    for (const auto& [name, p] : host.paths()) {
+        paths[name] = path_json(name, p);
         inv_commands += p.commands;
         inv_syncs += p.syncs;
         for (const auto& [op, n] : p.by_opcode)
@@ -316,6 +344,54 @@ ordered_json Platform::stats(double wall_s) const {
                          {"paths", paths},
                          {"dma_during_change", during_change_json(all)},
                          {"rejected", host.rejected()}};
+    if (const GuestBatchStats& g = host.guest_batches(); g.batches) {
+        const double per = 1.0 / static_cast<double>(g.batches);
+        ordered_json sizes = ordered_json::object();
+        for (const auto& [n, count] : g.by_size) sizes[std::to_string(n)] = count;
+        j["invalidation"]["guest_batches"] = {
+            {"batches", g.batches},
+            {"commands", g.commands},
+            {"by_size", sizes},
+            {"latency_ns", {{"trap_mean", g.trap_ns * per},
+                            {"ioctl_mean", g.ioctl_ns * per},
+                            {"queue_mean", g.queue_ns * per},
+                            {"sync_mean", g.sync_ns * per},
+                            {"total_mean", (g.trap_ns + g.ioctl_ns + g.queue_ns + g.sync_ns) * per}}}};
+    }
+    if (!host.veventqs().empty()) {
+        ordered_json vq = ordered_json::object();
+        for (const auto& [viommu, v] : host.veventqs()) {
+            ordered_json recs = ordered_json::array();
+            for (const arch::EventRecord& e : v.records) recs.push_back(describe(e));
+            vq[viommu] = {{"veventq", v.veventq}, {"depth", v.depth},         {"queued", v.queued},
+                          {"lost", v.lost},       {"unreported", v.unreported}, {"records", recs}};
+        }
+        j["veventq"] = vq;
+    }
+    if (!life.ops.empty()) {
+        ordered_json ops = ordered_json::object(), failures = ordered_json::array(), by_errno = ordered_json::object();
+        uint64_t records = 0, flush_on_free = 0;
+        for (const auto& [op, p] : life.ops) {
+            ops[op] = path_json("lifetime." + op, p);
+            ops[op]["by_opcode"] = p.by_opcode;
+            records += p.changes;
+            if (op == "destroy" || op == "vm_stop")
+                if (auto it = p.by_opcode.find("TLBI_S12_VMALL"); it != p.by_opcode.end()) flush_on_free += it->second;
+        }
+        for (const LifetimeStats::Failure& f : life.failures) {
+            const std::string e = f.err ? driver::errno_name(f.err) : "no-op";
+            by_errno[e] = (by_errno.contains(e) ? by_errno[e].get<uint64_t>() : 0) + 1;
+            if (failures.size() < kMaxLifetimeFailures)
+                failures.push_back({{"time_ns", f.time_ns}, {"where", f.where}, {"op", f.op}, {"object", f.object},
+                                    {"errno", e}, {"why", f.why}});
+        }
+        j["lifetime"] = {{"records", records},
+                         {"failed", life.failures.size()},
+                         {"failed_by_errno", by_errno},
+                         {"flush_on_free_commands", flush_on_free},
+                         {"ops", ops},
+                         {"failures", failures}};
+    }
     if (!checkers_.empty()) {
         uint64_t checked = 0, mismatches = 0, tolerated = 0;
         ordered_json reports = ordered_json::array();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <ostream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -47,12 +48,17 @@ public:
     const Host& host() const { return host_; }
     // The master of config device `i` (the `bench` command feeds them directly).
     TrafficGenerator& generator(std::size_t i) { return *gens_.at(i); }
+    // VMIDs in use per SMMU instance over time (--vmid-csv): a row at the
+    // start of traffic and after each lifetime record that changed them.
+    void write_vmid_csv(std::ostream& out) const;
     // Mismatches the missing-invalidation checker found, as text lines.
     std::vector<std::string> checker_lines() const;
 
 private:
     void dispatch();
 
+    // Lifetime failures listed in the stats (all are counted).
+    static constexpr std::size_t kMaxLifetimeFailures = 64;
     // Records a device may have waiting before the dispatcher waits for it.
     static constexpr std::size_t kMaxQueued = 4096;
     // Wall clock from construction to the host done configuring (sim.build_wall_s).

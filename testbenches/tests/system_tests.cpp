@@ -234,3 +234,23 @@ TEST_CASE("presets combine with a topology config", "[system]") {
         CHECK(s["caches"].contains("iotlb"));
     }
 }
+
+TEST_CASE("s2.start_level and contexts[].ttb1 through run: walk reads by hand", "[system][issue11]") {
+    // disk: a 40-bit 4K stage 2 from level 0, 4 reads. gpu (ttb1, 39 bits):
+    // levels 1-3, 3 reads; a lower VA faults without a walk; after the unmap
+    // the page faults at level 3 (3 reads), its neighbour still translates (3).
+    const std::string args = "--config " + kData + "arch-explore.yaml --trace " + kData + "arch-explore.trace";
+    auto s = run_stats(args, "arch_explore");
+    CHECK(s["totals"]["transactions"] == 5);
+    CHECK(s["events"]["F_TRANSLATION"] == 2);
+    CHECK(s["pmu"]["trans_table_walk_access"] == 4 + 3 + 0 + 3 + 3);
+    // From level 1 instead: two concatenated level-1 tables, one read fewer.
+    s = run_stats(args + " --set vms.vm0.s2.start_level=1", "arch_explore_l1");
+    CHECK(s["pmu"]["trans_table_walk_access"] == 3 + 3 + 0 + 3 + 3);
+    // A level that cannot start a 40-bit IPA: exit 2 at load, naming the --set.
+    const Run r = smmu_sim("run " + args + " --set vms.vm0.s2.start_level=2");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.rfind("smmu-sim: --set vms.vm0.s2.start_level=2: vms.vm0.s2.start_level: level 2 cannot start", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.empty());
+}

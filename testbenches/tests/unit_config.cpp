@@ -286,11 +286,11 @@ TEST_CASE("config: device errors", "[config]") {
         {"dup_ssid.yaml", 9, "devices.dev0.contexts[1].ssid: 1 is also the ssid of the context at " + dup_ssid + ":6"},
         {"unknown_vm.yaml", 7, "devices.dev0.vm: unknown vm 'vm9'"},
         {"vm_missing.yaml", 4, "devices.dev0.vm: required key missing"},
-        {"vm_forbidden.yaml", 7, "devices.dev0.vm: not allowed with attach s1 (only s2 and nested use a vm)"},
+        {"vm_forbidden.yaml", 7, "devices.dev0.vm: vm is not allowed with attach s1 (only s2 and nested use a vm)"},
         {"contexts_missing.yaml", 2, "devices.dev0.contexts: required key missing"},
         {"contexts_empty.yaml", 5, "devices.dev0.contexts: attach s1 needs at least one context"},
         {"contexts_forbidden.yaml", 8,
-         "devices.dev0.contexts: not allowed with attach s2 (only s1 and nested have contexts)"},
+         "devices.dev0.contexts: contexts is not allowed with attach s2 (only s1 and nested have contexts)"},
     });
 }
 
@@ -514,4 +514,232 @@ devices:
                                                 mib(big, "utlb", 2) +
                                                 " (1 SMMU instance(s), a utlb per device), over the budget of 512 MiB; "
                                                 "make them smaller");
+}
+
+TEST_CASE("config: vms.<vm>.s2.start_level follows STE.S2SL0 and the IPA size", "[config][issue11]") {
+    const std::string base = yaml("start_level.yaml", R"(vms:
+  vm0:
+    s2: {ias: 40, start_level: 1}
+    map:
+      - {ipa: 0x80000000, pa: 0x100000000, size: 4K}
+)");
+    CHECK(load_config({base}, {}).vms.at(0).s2.start_level == 1u);
+    CHECK_FALSE(load_config({}, {"vms.vm0.s2.ias=40"}).vms.at(0).s2.start_level.has_value());
+    CHECK(load_config({base}, {"vms.vm0.s2.start_level=0"}).vms.at(0).s2.start_level == 0u);
+    // Level 2 would resolve bits 39:21, 19 bits: more than 16 tables of 512 entries.
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.s2.start_level=2"}),
+                      "--set vms.vm0.s2.start_level=2: vms.vm0.s2.start_level: level 2 cannot start a 4K stage 2 of "
+                      "40 IPA bits: it would resolve 19 bits, a start level resolves 1 to 13 (up to 16 concatenated "
+                      "tables); level 0, 1 can");
+    // A 4K level-3 start has an S2SL0 encoding only with small translation tables.
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.s2.ias=25", "vms.vm0.s2.start_level=3"}),
+                      "--set vms.vm0.s2.start_level=3: vms.vm0.s2.start_level: no STE.S2SL0 encoding starts a 4K "
+                      "stage 2 at level 3 (level 3 needs smmu.idr.IDR3.STT: 1); for 25 IPA bits level 2 can");
+    CHECK(load_config({base}, {"vms.vm0.s2.ias=25", "vms.vm0.s2.start_level=3", "smmu.idr.IDR3.STT=1", "vms.vm0.map=[]"})
+              .vms.at(0).s2.start_level == 3u);
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.s2.start_level=3", "smmu.idr.IDR3.STT=1"}),
+                      Catch::StartsWith("--set vms.vm0.s2.start_level=3: vms.vm0.s2.start_level: level 3 cannot start"));
+    // 16K and 64K have no level-0 encoding (16K's needs 52-bit tables).
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.s2.start_level=0", "vms.vm0.s2.granule=64k"}),
+                      "--set vms.vm0.s2.granule=64k: vms.vm0.s2.granule: no STE.S2SL0 encoding starts a 64K stage 2 "
+                      "at level 0; for 40 IPA bits level 2 can");
+    // The setting given last is blamed: a later IPA size or granule breaks the base's start level.
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.s2.ias=48"}),
+                      Catch::StartsWith("--set vms.vm0.s2.ias=48: vms.vm0.s2.ias: level 1 cannot start a 4K stage 2 "
+                                        "of 48 IPA bits: it would resolve 18 bits"));
+    const std::string g = yaml("start_level_64k.yaml", "vms:\n  vm0:\n    s2: {granule: 64k}\n");
+    CHECK_THROWS_WITH(load_config({base, g}, {}),
+                      g + ":3: vms.vm0.s2.granule: level 1 cannot start a 64K stage 2 of 40 IPA bits: it would "
+                          "resolve no bits, a start level resolves 1 to 17 (up to 16 concatenated tables); level 2 can");
+    // The default IPA size is smmu.oas: a later OAS is blamed.
+    const std::string no_ias = yaml("start_level_oas.yaml", R"(vms:
+  vm0:
+    s2: {start_level: 0}
+)");
+    CHECK_NOTHROW(load_config({no_ias}, {}));
+    CHECK_THROWS_WITH(load_config({no_ias}, {"smmu.oas=36"}),
+                      Catch::StartsWith("--set smmu.oas=36: smmu.oas: level 0 cannot start a 4K stage 2 of 36 IPA bits"));
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.s2.start_level=4"}),
+                      "--set vms.vm0.s2.start_level=4: vms.vm0.s2.start_level: expected 0..3, got 4");
+}
+
+TEST_CASE("config: contexts[].ttb1 maps the upper VA range, and trace records follow it", "[config][trace][issue11]") {
+    const std::string base = yaml("ttb1.yaml", R"(devices:
+  gpu:
+    sid: 2
+    attach: s1
+    contexts:
+      - ssid: 0
+        va_bits: 39
+        ttb1: true
+        map:
+          - {va: 0xffffff8010000000, out: 0x200000000, size: 8K}
+)");
+    const Config c = load_config({base}, {});
+    CHECK(c.devices.at(0).contexts.at(0).ttb1);
+    // A VA below the upper range; one past 2^64; the top granule (the kernel's iova + size wraps there).
+    const std::string low = "devices.gpu.contexts.0.map=[{va: 0x1000, out: 0x200000000, size: 4K}]";
+    CHECK_THROWS_WITH(load_config({base}, {low}),
+                      "--set " + low + ": devices.gpu.contexts[0].map[0].va: VA range [0x1000, 0x2000) is not in the "
+                      "upper VA range [0xffffff8000000000, 0xfffffffffffff000) of a ttb1 table with 39 VA bits "
+                      "(devices.gpu.contexts[0].va_bits; VA[55] set, bits above 38 all ones, the last granule below "
+                      "2^64 left unmapped)");
+    CHECK_THROWS_WITH(load_config({base}, {"devices.gpu.contexts.0.map.0.va=0xfffffffffffff000"}),
+                      Catch::Contains("VA range [0xfffffffffffff000, beyond 2^64) is not in the upper VA range"));
+    CHECK_THROWS_WITH(load_config({base}, {"devices.gpu.contexts.0.map.0.size=4K",
+                                           "devices.gpu.contexts.0.map.0.va=0xfffffffffffff000"}),
+                      Catch::Contains("VA range [0xfffffffffffff000, 2^64) is not in the upper VA range"));
+    // The last setting is blamed: a later file turning ttb1 off, a --set of va_bits moving the range.
+    const std::string off = yaml("ttb1_off.yaml", "devices:\n  gpu:\n    contexts:\n      - {ssid: 0, va_bits: 39, ttb1: false, map: [{va: 0xffffff8010000000, out: 0x200000000, size: 8K}]}\n");
+    CHECK_THROWS_WITH(load_config({base, off}, {}),
+                      off + ":4: devices.gpu.contexts[0].map[0].va: VA range [0xffffff8010000000, 0xffffff8010002000) "
+                            "exceeds the 39-bit VA space (devices.gpu.contexts[0].va_bits)");
+    CHECK_THROWS_WITH(load_config({base}, {"devices.gpu.contexts.0.va_bits=30"}),
+                      Catch::StartsWith("--set devices.gpu.contexts.0.va_bits=30: devices.gpu.contexts[0].va_bits: "
+                                        "VA range [0xffffff8010000000, 0xffffff8010002000) is not in the upper VA "
+                                        "range [0xffffffffc0000000, "));
+    CHECK_THROWS_WITH(load_config({base}, {"devices.gpu.contexts.0.ttb1=1"}),
+                      "--set devices.gpu.contexts.0.ttb1=1: devices.gpu.contexts[0].ttb1: expected true or false, got '1'");
+
+    // A trace's map/unmap records on that context: the same range rules.
+    CHECK_NOTHROW(check_change(c, change(ChangeRecord::Kind::Map, false, "gpu", 0xffffff8020000000, 0x300000000, 0x1000)));
+    CHECK_NOTHROW(check_change(c, change(ChangeRecord::Kind::Unmap, false, "gpu", 0xffffff8010000000, 0, 0x2000)));
+    CHECK_THROWS_WITH(check_change(c, change(ChangeRecord::Kind::Map, false, "gpu", 0x20000000, 0x300000000, 0x1000)),
+                      Catch::StartsWith("t.trace:7: in: VA range [0x20000000, 0x20001000) is not in the upper VA range"));
+    CHECK_THROWS_WITH(check_change(c, change(ChangeRecord::Kind::Unmap, false, "gpu", 0xfffffffffffff000, 0, 0x1000)),
+                      Catch::StartsWith("t.trace:7: in: VA range [0xfffffffffffff000, 2^64) is not in the upper VA"));
+}
+
+TEST_CASE("config: every check relating two entries blames the setting given last", "[config][issue11]") {
+    // Each check is broken once by a --set and once by a later --config file
+    // that sets the same key; the base file alone is fine.
+    const std::string base = yaml("last_base.yaml", R"(smmus: [a, b]
+host: {driver: linux-viommu-vmid}
+smmu:
+  caches: {iotlb: {entries: 64, ways: 4}}
+vms:
+  vm0:
+    vmid: 3
+    guest_tables: {ipa: 0x90000000, size: 64K}
+    map:
+      - {ipa: 0x80000000, pa: 0x100000000, size: 2M}
+      - {ipa: 0x90000000, pa: 0x200000000, size: 2M}
+  vm1:
+    vmid: 4
+devices:
+  d0: {smmu: a, sid: 1, attach: s2, vm: vm0}
+  d1: {smmu: b, sid: 1, attach: s2, vm: vm0}
+  d2: {smmu: a, sid: 2, attach: nested, vm: vm0, vsid: 7, contexts: [{ssid: 0, map: [{va: 0x1000, out: 0x80000000, size: 4K}]}, {ssid: 1}]}
+  d3: {smmu: a, sid: 3, attach: nested, vm: vm0, vsid: 8, contexts: [{ssid: 0}]}
+  d4: {smmu: a, sid: 4, attach: s1, ats: true, contexts: [{ssid: 0}]}
+)");
+    REQUIRE_NOTHROW(load_config({base}, {}));
+    struct Case {
+        std::string set;    // key=value
+        std::string file;   // the same setting as a later file, on its `line`
+        unsigned line;
+        std::string field;  // blamed
+        std::string problem;
+    };
+    const std::string at = base + ":";
+    const Case cases[] = {
+        // The per-S2-domain VMID topology: the profile given last.
+        {"host.driver=linux", "host: {driver: linux}\n", 1, "host.driver",
+         "linux (mainline, per-s2-domain VMIDs) cannot build this: the S2 of vms.vm0 is used on a (viommu vm0@a) and on "
+         "b (device d1)"},
+        {"host.vmid_policy=per-s2-domain", "host: {vmid_policy: per-s2-domain}\n", 1, "host.vmid_policy",
+         "host.vmid_policy contradicts host.driver (linux: per-s2-domain, linux-viommu-vmid: per-viommu)"},
+        // Two entries with one value: the entry changed last, naming the other.
+        {"vms.vm0.vmid=4", "vms:\n  vm0: {vmid: 4}\n", 2, "vms.vm0.vmid", "4 is also the vmid of vm 'vm1' at " + at + "12"},
+        {"devices.d0.smmu=b", "devices:\n  d0: {smmu: b}\n", 2, "devices.d0.smmu",
+         "0x1 is also the sid of device 'd1' at " + at + "16 on b"},
+        {"devices.d2.vsid=8", "devices:\n  d2: {vsid: 8}\n", 2, "devices.d2.vsid",
+         "0x8 is also the vSID of device 'd3' on viommu vm0@a"},
+        {"smmus=[a]", "smmus: [a]\n", 1, "smmus", "unknown SMMU 'b' (smmus lists them)"},
+        // A key the new attach mode does not use.
+        {"devices.d0.attach=s1", "devices:\n  d0: {attach: s1}\n", 2, "devices.d0.attach",
+         "vm is not allowed with attach s1 (only s2 and nested use a vm)"},
+        {"devices.d4.attach=bypass", "devices:\n  d4: {attach: bypass}\n", 2, "devices.d4.attach",
+         "ATS needs a translating attach (s1, s2, nested or proxy)"},
+        // A cache's ways and entries.
+        {"smmu.caches.iotlb.entries=6", "smmu:\n  caches: {iotlb: {entries: 6}}\n", 2, "smmu.caches.iotlb.entries",
+         "4 ways do not divide 6 entries"},
+    };
+    for (const Case& k : cases) {
+        CAPTURE(k.set);
+        CHECK_THROWS_WITH(load_config({base}, {k.set}), Catch::StartsWith("--set " + k.set + ": " + k.field + ": " + k.problem));
+        const std::string later = yaml("last_later.yaml", k.file);
+        CHECK_THROWS_WITH(load_config({base, later}, {}),
+                          Catch::StartsWith(later + ":" + std::to_string(k.line) + ": " + k.field + ": " + k.problem));
+    }
+    // The topology again, broken by moving a device rather than by the profile.
+    CHECK_THROWS_WITH(load_config({base}, {"host.driver=linux", "devices.d1.smmu=a", "devices.d1.sid=9", "devices.d1.smmu=b"}),
+                      Catch::StartsWith("--set devices.d1.smmu=b: devices.d1.smmu: linux (mainline"));
+    const std::string linux_a = yaml("last_linux_a.yaml", "host: {driver: linux}\ndevices:\n  d1: {smmu: a, sid: 9}\n");
+    REQUIRE_NOTHROW(load_config({base, linux_a}, {}));
+    const std::string to_b = yaml("last_to_b.yaml", "devices:\n  d1: {smmu: b}\n");
+    CHECK_THROWS_WITH(load_config({base, linux_a, to_b}, {}),
+                      Catch::StartsWith(to_b + ":2: devices.d1.smmu: linux (mainline"));
+    // A key the new attach mode needs and the entry lacks: the attach is blamed.
+    CHECK_THROWS_WITH(load_config({base}, {"devices.d4.attach=nested"}),
+                      "--set devices.d4.attach=nested: devices.d4.vm: required key missing (attach nested needs it)");
+    const std::string proxy = yaml("last_proxy.yaml", "devices:\n  d0: {attach: proxy}\n");
+    CHECK_THROWS_WITH(load_config({base, proxy}, {}),
+                      proxy + ":2: devices.d0.viommu: required key missing (attach proxy needs it)");
+    // The earlier of two contexts given the other's SSID is blamed.
+    CHECK_THROWS_WITH(load_config({base}, {"devices.d2.contexts.0.ssid=1"}),
+                      "--set devices.d2.contexts.0.ssid=1: devices.d2.contexts[0].ssid: 1 is also the ssid of the "
+                      "context at " + at + "17");
+
+    // Checks that only a --set can break in part of a list: the --set is
+    // blamed, with the field it set.
+    const std::pair<std::string, std::string> set_cases[] = {
+        // IPA ranges in the VM: a later map of the VM, not the nested mapping
+        // or the guest tables the base file set.
+        {"vms.vm0.map.0.ipa=0xa0000000",
+         "vms.vm0.map[0].ipa: IPA range not in the VM: [0x80000000, 0x80001000) is not all mapped by vms.vm0.map"},
+        {"vms.vm0.map.1.size=32K",
+         "vms.vm0.map[1].size: IPA range not in the VM: [0x90000000, 0x90010000) is not all mapped by vms.vm0.map"},
+        // Overlapping mappings: the entry moved last, even the earlier one in the list.
+        {"vms.vm0.map.0.ipa=0x90100000", "vms.vm0.map[0].ipa: IPA range [0x90100000, 0x90300000) overlaps "
+                                         "vms.vm0.map[1] [0x90000000, 0x90200000) at " + at + "11"},
+        {"vms.vm0.map.1.ipa=0x80100000", "vms.vm0.map[1].ipa: IPA range [0x80100000, 0x80300000) overlaps "
+                                         "vms.vm0.map[0] [0x80000000, 0x80200000) at " + at + "10"},
+        // A granule given later than the mapping it no longer divides.
+        {"devices.d2.contexts.0.granule=16k",
+         "devices.d2.contexts[0].granule: 0x1000 is not a multiple of the 16K granule"},
+    };
+    for (const auto& k : set_cases) CHECK_THROWS_WITH(load_config({base}, {k.first}), "--set " + k.first + ": " + k.second);
+    // A later file's map replaces the list: the list is blamed (moving the
+    // nested output's IPA, then shrinking the guest tables' entry).
+    const std::pair<const char*, const char*> maps[] = {{"0xa0000000, pa: 0x100000000, size: 2M", "0x200000000, size: 2M"},
+                                                        {"0x80000000, pa: 0x100000000, size: 2M", "0x200000000, size: 32K"}};
+    const char* const missing[] = {"[0x80000000, 0x80001000)", "[0x90000000, 0x90010000)"};
+    for (int i = 0; i < 2; ++i) {
+        const std::string later = yaml("last_map.yaml", std::string("vms:\n  vm0:\n    map:\n      - {ipa: ") +
+                                                            maps[i].first + "}\n      - {ipa: 0x90000000, pa: " +
+                                                            maps[i].second + "}\n");
+        CHECK_THROWS_WITH(load_config({base, later}, {}), later + ":4: vms.vm0.map: IPA range not in the VM: " +
+                                                              missing[i] + " is not all mapped by vms.vm0.map");
+    }
+    // Guest tables across two entries (not contiguous RAM): a later map that split them is blamed.
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map=[{ipa: 0x90000000, pa: 0x200000000, size: 32K}, "
+                                           "{ipa: 0x90008000, pa: 0x300000000, size: 32K}]"}),
+                      Catch::EndsWith("]: vms.vm0.map: [0x90000000, 0x90010000) must lie in one vms.vm0.map entry (the "
+                                      "guest's tables need contiguous RAM)"));
+    CHECK_THROWS_WITH(load_config({base}, {"vms.vm0.map.1.size=4K", "vms.vm0.s2.granule=64k"}),
+                      "--set vms.vm0.s2.granule=64k: vms.vm0.s2.granule: 0x1000 is not a multiple of the 64K granule");
+}
+
+TEST_CASE("config: smmu.idr cannot advertise IDR3.FWB or IDR0.HTTU, which the model could not honour", "[config][issue11]") {
+    // S2FWB changes the memory attributes of a stage 2 translation; the model computes none.
+    CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR3.FWB=1"}),
+                      "--set smmu.idr.IDR3.FWB=1: smmu.idr.IDR3.FWB: 1 is not modelled (the model computes no memory "
+                      "attributes for STE.S2FWB to change): 0");
+    CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR3.FWB=0"}));
+    // Likewise HTTU: walks never write, so an AF=0 descriptor under CD.HA would fault.
+    CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR0={HTTU: 2}"}),
+                      "--set smmu.idr.IDR0={HTTU: 2}: smmu.idr.IDR0.HTTU: 2 is not modelled (walks never update the "
+                      "access flag or dirty state): 0");
+    CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR0.HTTU=0"}));
 }

@@ -83,6 +83,16 @@ struct Platform {
         : cfg(std::move(c)), mem(cfg.memory.pa_bits), core(mem, core_params(cfg)), bus(core, mem), drv(bus, cfg) {}
 
     uint64_t rd(uint32_t off, unsigned size = 4) { return bus.mmio_read(off, size); }
+    // Linux's reset sequence, then every device attached as the config says.
+    void boot() {
+        drv.reset();
+        drv.install();
+    }
+    Ste ste(uint32_t sid) {
+        Ste s;
+        mem.read_words(drv.ste_address(sid), s.w.data(), Ste::kDwords);
+        return s;
+    }
     const SmmuStats& stats() const { return core.stats(); }
 
     struct Result {
@@ -446,6 +456,32 @@ TEST_CASE("PageTable leaf sizes and overlap checks", "[host]") {
     CHECK(d3.get(pte::UXN) == 0);
 }
 
+TEST_CASE("free_tables gives every table back zeroed (arm_lpae_free_pgtable) and the arena reuses them", "[host]") {
+    SparseMemory mem(48);
+    TableArena arena("t", 0x10'0000, 0x10'0000, 4 * kMiB);
+    PageTable t(mem, arena, 2, Granule::K4, 40);  // two concatenated level-1 tables: 0x2000
+    const uint64_t root = t.root();
+    t.map(0x8000'0000, 0xc000'0000, 2 * kMiB, PageAttrs{}, 0x1000);  // + level 2, level 3 tables
+    t.map(0x4000'0000, 0x8000'0000, 1ull << 30, PageAttrs{});        // a block: no table
+    REQUIRE(arena.used() == 0x2000 + 0x2000);
+    uint64_t desc = 0;
+    mem.read64(root + 2 * 8, desc);
+    REQUIRE(desc != 0);
+    t.free_tables();
+    CHECK(arena.used() == 0);
+    for (uint64_t a = 0x10'0000; a < 0x10'4000; a += 8) {  // every table page reads 0 again
+        mem.read64(a, desc);
+        REQUIRE(desc == 0);
+    }
+    // The same shape again takes the same pages: the root first, then the freed 4K pages
+    // lowest first; nothing new from the region.
+    PageTable again(mem, arena, 2, Granule::K4, 40);
+    CHECK(again.root() == root);
+    again.map(0x8000'0000, 0xc000'0000, 0x1000, PageAttrs{});
+    CHECK(arena.used() == 0x4000);
+    CHECK(arena.alloc(0x1000, 0x1000) == 0x10'4000);
+}
+
 TEST_CASE("A full TableArena is -ENOMEM naming the region, bad input for the host", "[host]") {
     TableArena a("memory.table_base", 0x1000, 0x9000, 0x2000);
     CHECK(a.alloc(0x1000, 0x1000) == 0x1000);
@@ -471,14 +507,136 @@ TEST_CASE("A 4K stage 2 with a 25-bit IPA starts at level 2 (S2SL0 0) and transl
     c.vms.push_back(vm("small", 25, {map(0x100'0000, 0x2'0000'0000, 0x10000, 0x1000)}));
     c.devices.push_back(device("dev", 7, AttachMode::S2, "small"));
     Platform p(c);
-    p.drv.reset();
-    p.drv.install();
-    Ste s;
-    p.mem.read_words(p.drv.ste_address(7), s.w.data(), Ste::kDwords);
+    p.boot();
+    const Ste s = p.ste(7);
     CHECK(s.get(ste::S2T0SZ) == 39);
     CHECK(s.get(ste::S2SL0) == 0);
     const auto t = p.translate(7, 0x100'2345);
     CHECK(t.r.outcome == Outcome::Translated);
     CHECK(t.r.pa == 0x2'0000'2345);
     CHECK(t.log.walk_reads == 2);  // levels 2 and 3
+}
+
+TEST_CASE("vms.<vm>.s2.start_level: each start level the STE can name translates, walk reads by hand", "[host][issue11]") {
+    // The walk reads one descriptor per level from the start level down to the
+    // 4K/16K/64K page (level 3), whatever the number of concatenated start
+    // tables: reads = 4 - start level. The IPA indexes a later concatenated
+    // table where there are several (bits beyond the stride at the start level).
+    struct Case {
+        Granule g;
+        unsigned ias, level;
+        bool stt;
+        unsigned s2sl0;  // IHI 0070 5.2: 4K 0=L2 1=L1 2=L0 3=L3 (STT); 16K/64K 0=L3 1=L2 2=L1
+        uint64_t ipa;
+        unsigned concat;  // 2^(ias - level_shift - stride), at least 1
+    };
+    const Case cases[] = {
+        {Granule::K4, 40, 0, false, 2, 0xc000'0000, 1},   // L0 resolves bit 39: 2 entries
+        {Granule::K4, 40, 1, false, 1, 0xc000'0000, 2},   // L1 resolves bits 39:30: 2 tables
+        {Granule::K4, 32, 1, false, 1, 0xc000'0000, 1},   // 4 entries at L1
+        {Granule::K4, 32, 2, false, 0, 0xc000'0000, 4},   // 4 tables at L2; the IPA is in the 4th
+        {Granule::K4, 25, 2, false, 0, 0x180'0000, 1},    // io-pgtable-arm's choice
+        {Granule::K4, 25, 3, true, 3, 0x180'0000, 16},    // 16 tables at L3 (IDR3.STT)
+        {Granule::K16, 40, 1, false, 2, 0xc000'0000, 1},  // 16 entries at L1
+        {Granule::K16, 40, 2, false, 1, 0xc000'0000, 16},
+        {Granule::K16, 28, 3, false, 0, 0x800'0000, 8},   // 14 bits at L3: 8 tables
+        {Granule::K64, 48, 1, false, 2, 0xc000'0000, 1},  // 64 entries at L1
+        {Granule::K64, 30, 2, false, 1, 0x3000'0000, 1},  // 2 entries at L2
+        {Granule::K64, 30, 3, false, 0, 0x3000'0000, 2},
+    };
+    for (const Case& k : cases) {
+        CAPTURE(granule_name(k.g), k.ias, k.level);
+        Config c = base_config();
+        if (k.stt) c.smmu.idr.push_back({"IDR3", "STT", reg::IDR3, static_cast<uint32_t>(idr3::STT.mask()), idr3::STT.lsb, 1});
+        const uint64_t page = granule_bytes(k.g);
+        VmConfig v = vm("vm0", k.ias, {map(k.ipa, 0x2'0000'0000, 2 * page, page)});
+        v.s2.granule = k.g;
+        v.s2.start_level = k.level;
+        c.vms.push_back(v);
+        c.devices.push_back(device("dev", 7, AttachMode::S2, "vm0"));
+        Platform p(c);
+        p.boot();
+        const Ste s = p.ste(7);
+        CHECK(s.get(ste::S2T0SZ) == 64 - k.ias);
+        CHECK(s.get(ste::S2SL0) == k.s2sl0);
+        const unsigned bits = k.ias - level_shift(k.g, k.level);
+        CHECK((bits > level_stride(k.g) ? 1u << (bits - level_stride(k.g)) : 1u) == k.concat);
+        const auto t = p.translate(7, k.ipa + page + 0x18);
+        CHECK(t.r.outcome == Outcome::Translated);
+        CHECK(t.r.pa == 0x2'0000'0000 + page + 0x18);
+        CHECK(t.r.s2_level == 3);
+        CHECK(t.log.walk_reads == 4 - k.level);
+    }
+}
+
+TEST_CASE("contexts[].ttb1: a stage 1 in the upper VA range (CD.TTB1), its walk, its TLBI", "[host][issue11]") {
+    // The table covers [2^64 - 2^39, 2^64): T1SZ 25, a 4K walk from level 1.
+    constexpr uint64_t kVa = 0xffff'ff80'1000'0000;
+    Config c = base_config();
+    c.smmu.caches["iotlb"] = cache(64);
+    CtxConfig ctx = context(0, 5, {map(kVa, 0x2'0000'0000, 0x2000, 0x1000)});
+    ctx.va_bits = 39;
+    ctx.ttb1 = true;
+    c.devices.push_back(device("gpu", 2, AttachMode::S1, "", {ctx}));
+    Platform p(c);
+    p.boot();
+
+    // The CD: TTB1 with T1SZ/TG1, EPD0 set so no VA reaches a TTB0 walk.
+    ContextDescriptor desc;
+    p.mem.read_words(p.ste(2).get(ste::S1ContextPtr), desc.w.data(), ContextDescriptor::kDwords);
+    CHECK(desc.get(cd::EPD0) == 1);
+    CHECK(desc.get(cd::EPD1) == 0);
+    CHECK(desc.get(cd::T1SZ) == 25);
+    CHECK(desc.get(cd::TG1) == 2);  // 4K in TG1's encoding
+    CHECK(desc.get(cd::TTB1) != 0);
+    CHECK(desc.get(cd::TTB0) == 0);
+    CHECK(desc.get(cd::T0SZ) == 0);  // IGNORED with EPD0 (IHI 0070 5.4)
+
+    // Levels 1, 2 and 3: three reads; then the IOTLB holds it.
+    auto t = p.translate(2, kVa + 0x1abc);
+    CHECK(t.r.outcome == Outcome::Translated);
+    CHECK(t.r.pa == 0x2'0000'1abc);
+    CHECK(t.r.s1_level == 3);
+    CHECK(t.log.walk_reads == 3);
+    CHECK(p.translate(2, kVa + 0x1000).log.walk_reads == 0);
+    // VA[55] clear: the lower range, disabled by EPD0; VA[55] set but the bits
+    // above bit 38 not all ones: outside T1SZ. Both F_TRANSLATION, no walk.
+    for (const uint64_t va : {uint64_t{0x1000}, uint64_t{0x00ff'ff80'1000'0000}}) {
+        t = p.translate(2, va);
+        CHECK(t.r.outcome == Outcome::Faulted);
+        CHECK(t.r.fault.id == EventId::F_TRANSLATION);
+        CHECK(t.log.walk_reads == 0);
+    }
+    // An unmap's TLBI_NH_VA carries the whole VA (Linux's CMDQ_TLBI_1_VA_MASK,
+    // bits 63:12): the IOTLB entry goes, a fresh walk finds nothing.
+    ChangeRecord unmap;
+    unmap.kind = ChangeRecord::Kind::Unmap;
+    unmap.target = "gpu";
+    unmap.in = kVa + 0x1000;
+    unmap.size = 0x1000;
+    CHECK(p.drv.apply(unmap) == "dma_domain");
+    t = p.translate(2, kVa + 0x1000);
+    CHECK(t.r.outcome == Outcome::Faulted);
+    CHECK(t.r.fault.id == EventId::F_TRANSLATION);
+    CHECK(t.log.walk_reads == 3);
+    CHECK(p.translate(2, kVa + 0x10).r.pa == 0x2'0000'0010);
+}
+
+TEST_CASE("contexts[].ttb1 on a nested device: the guest's CD uses TTB1, the same walk as TTB0", "[host][issue11]") {
+    // The guest's table in the upper range with 48 VA bits has the lower
+    // range's shape: 4 S1 levels, each table address an IPA walked at stage 2
+    // (4 reads + the read itself), 4 for the output IPA, 4 for the CD's IPA: 28.
+    Config c = modes_config();
+    CtxConfig upper = context(0, 7, {map(0xffff'0000'0010'0000, 0x8020'0000, 0x2000)});
+    upper.ttb1 = true;
+    c.devices.push_back(device("vf1", 9, AttachMode::Nested, "vm0", {upper}));
+    Platform p(c);
+    p.boot();
+    const auto lower = p.translate(4, 0x10'1abc);
+    const auto t = p.translate(9, 0xffff'0000'0010'1abc);
+    CHECK(t.r.outcome == Outcome::Translated);
+    CHECK(t.r.ipa == 0x8020'1abc);
+    CHECK(t.r.pa == 0x1'0040'1abc);
+    CHECK(t.log.walk_reads == 28);
+    CHECK(t.log.walk_reads == lower.log.walk_reads);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config_builders.h"
+#include "recording_bus.h"
 #include "driver/dma_iommu/flush_queue.h"
 #include "driver/iommufd/iommufd.h"
 #include "models/arch/command.h"
@@ -34,47 +35,6 @@ namespace {
 
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kTables = 0x4000'0000;
-
-// The CPU's bus straight onto an SmmuCore that records every command its
-// queue executes and every CMDQ_PROD write.
-class RecordingBus : public HostBus {
-public:
-    RecordingBus(SmmuCore& core, MemoryPort& mem) : core_(core), mem_(mem) {}
-    uint64_t mmio_read(uint32_t off, unsigned size) override {
-        uint64_t v = 0;
-        core_.mmio_read(off, size, v);
-        return v;
-    }
-    void mmio_write(uint32_t off, unsigned size, uint64_t value) override {
-        if (off == reg::CMDQ_PROD) ++prod_writes;
-        WriteEffect e;
-        core_.mmio_write(off, size, value, e);
-    }
-    MemoryPort& memory() override { return mem_; }
-    void idle() override {
-        while (core_.cmdq_pending()) {
-            const CommandQueue::Step s = core_.cmdq_step();
-            if (s.kind == CommandQueue::Step::Kind::Executed) executed.push_back(s.cmd);
-        }
-    }
-    void cpu(double ns) override { cpu_ns += ns; }
-    double now_ns() const override { return cpu_ns; }
-
-    std::vector<Command> executed;
-    unsigned prod_writes = 0;
-    double cpu_ns = 0;
-
-private:
-    SmmuCore& core_;
-    MemoryPort& mem_;
-};
-
-// "NAME" per command, SYNCs included: the shape of a sequence.
-std::vector<std::string> names(const std::vector<Command>& cmds) {
-    std::vector<std::string> out;
-    for (const Command& c : cmds) out.emplace_back(c.info()->name);
-    return out;
-}
 
 using Names = std::vector<std::string>;
 
@@ -455,9 +415,12 @@ TEST_CASE("Golden: domain free flushes the whole context before the ID goes back
     CHECK(seq[2].get(cmd::ASID) == 1);
     CHECK(r.smmu.vmid_ida().used() == 0);
     CHECK(r.ctx.asids.used() == 0);
+    // free_io_pgtable_ops: the tables went back after the flush.
+    const uint64_t tables = r.arena.used();
     // The next allocation reuses the lowest free VMID.
     HwptPaging again(r.ctx, r.smmu, DomainStage::S2, Granule::K4, 48, false);
     CHECK(again.domain().vmid_on(r.smmu) == 1);
+    CHECK(r.arena.used() == tables + 0x1000);  // its root table is the one s2 gave back
 }
 
 TEST_CASE("Golden: a DMA domain, strict and lazy", "[linux]") {

@@ -1289,6 +1289,19 @@ TEST_CASE("STE/CD ILLEGAL rules follow the advertised ID registers", "[walker][f
         r.ste_dw(2, 2, (kS2Vtcr48 & ~(0xFFull << 32)) | (49ull << 32));
         CHECK(id_of(r, s2) == kBadSte);
     }
+    SECTION("S2SL0=0b11 with 4K: start level 3 only with IDR3.STT (IHI 0070 5.2 S2SL0)") {
+        Rig r;
+        layout_s2(r, kS2Leaf);
+        // S2T0SZ=39 (a 25-bit IPA): level 3 resolves bits 24:12, 16 concatenated tables.
+        const uint64_t level3 = (kS2Vtcr48 & ~(0xFFull << 32)) | (39ull << 32) | (3ull << 38);
+        r.ste_dw(2, 2, level3);
+        CHECK(id_of(r, s2) == kBadSte);
+        r.caps.stt = true;
+        CHECK(id_of(r, s2) != kBadSte);
+        // 16K's 0b11 (level 0) needs 52-bit tables: reserved with STT too.
+        r.ste_dw(2, 2, level3 | (2ull << 46));
+        CHECK(id_of(r, s2) == kBadSte);
+    }
     SECTION("CD.T0SZ: at most 39 without IDR3.STT, 48 with it (IHI 0070 5.4 T0SZ)") {
         Rig r;
         layout_s1(r, kS1Leaf, (kCd0 & ~0x3Full) | 40);

@@ -84,16 +84,13 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         const unsigned max_t0sz = !caps_.stt ? 39 : p.granule == arch::Granule::K64 ? 47 : 48;
         if (t0sz < 64 - std::min(caps_.oas, arch::kDescriptorOaBits) || t0sz > max_t0sz) return bad;
         p.ias = 64 - t0sz;
-        // S2SL0: 4K 0=L2 1=L1 2=L0; 16K/64K 0=L3 1=L2 2=L1 (Arm ARM VTCR_EL2.SL0).
-        const auto sl0 = static_cast<unsigned>(s.get(ste::S2SL0));
-        if (sl0 == 3) return bad;
-        p.start_level = (p.granule == arch::Granule::K4 ? 2 : 3) - sl0;
-        // The start level must resolve between 1 table and 16 concatenated tables.
-        const unsigned shift = arch::level_shift(p.granule, p.start_level);
-        if (p.ias <= shift) return bad;
-        const unsigned bits = p.ias - shift;
+        // S2SL0 (a reserved encoding is ILLEGAL); the start level must resolve
+        // between 1 table and 16 concatenated tables (5.2 S2SL0, S2T0SZ).
+        const auto level = arch::s2sl0_start_level(p.granule, static_cast<unsigned>(s.get(ste::S2SL0)), caps_.stt);
+        if (!level || !arch::s2_start_level_consistent(p.granule, p.ias, *level)) return bad;
+        p.start_level = *level;
+        const unsigned bits = p.ias - arch::level_shift(p.granule, p.start_level);
         const unsigned stride = arch::level_stride(p.granule);
-        if (bits > stride + 4) return bad;
         p.concat = bits > stride ? 1u << (bits - stride) : 1u;
         p.oas = std::min(arch::pa_bits(static_cast<unsigned>(s.get(ste::S2PS))), caps_.oas);
         p.ttb = s.get(ste::S2TTB);
@@ -185,20 +182,15 @@ Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d,
         if (v == 3) return std::nullopt;
         return static_cast<arch::Granule>(v);
     };
-    auto tg1 = [](uint64_t v) -> std::optional<arch::Granule> {
-        switch (v) {
-            case 1: return arch::Granule::K16;
-            case 2: return arch::Granule::K4;
-            case 3: return arch::Granule::K64;
-            default: return std::nullopt;
-        }
-    };
     ContextConfig c;
     c.epd0 = d.get(cd::EPD0);
     c.epd1 = d.get(cd::EPD1);
-    if (!range(d.get(cd::T0SZ), tg0(d.get(cd::TG0)), d.get(cd::TTB0), d.get(cd::TBI0), false, c.s1)) return bad;
-    // With EPD1 set the TTB1 fields are IGNORED (IHI 0070 5.4): Linux leaves them 0.
-    if (!c.epd1 && !range(d.get(cd::T1SZ), tg1(d.get(cd::TG1)), d.get(cd::TTB1), d.get(cd::TBI1), true, c.s1_upper))
+    // With EPDx set, the range's TxSZ, TGx, IRx, ORx, SHx and TTBx are IGNORED
+    // (IHI 0070 5.4; Linux's arm_smmu_get_cd_used drops them): EPD1 is how
+    // Linux's CDs leave TTB1 at 0, EPD0 how a TTB1-only CD leaves TTB0.
+    if (!c.epd0 && !range(d.get(cd::T0SZ), tg0(d.get(cd::TG0)), d.get(cd::TTB0), d.get(cd::TBI0), false, c.s1))
+        return bad;
+    if (!c.epd1 && !range(d.get(cd::T1SZ), cd::tg1_granule(d.get(cd::TG1)), d.get(cd::TTB1), d.get(cd::TBI1), true, c.s1_upper))
         return bad;
     c.asid = static_cast<uint16_t>(d.get(cd::ASID));
     return c;
