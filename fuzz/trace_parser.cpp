@@ -59,6 +59,7 @@ Config make_config() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     static const Config config = make_config();
+    static const DeviceTable devices(config);
     std::istringstream in(smmu::fuzz::as_string(data, size));
     try {
         TraceReader reader(in, "fuzz.trace");
@@ -70,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                 if (rec.change)
                     check_change(config, *rec.change);
                 else
-                    (void)resolve_device(config, rec, "fuzz.trace");
+                    (void)devices.resolve(rec, "fuzz.trace");
             } catch (const InputError& e) {
                 FUZZ_CHECK(std::string(e.what()).rfind("fuzz.trace", 0) == 0, "a record error names no file");
             }

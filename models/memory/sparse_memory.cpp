@@ -9,24 +9,29 @@ bool MemoryPort::read64(uint64_t pa, uint64_t& v) { return read_words(pa, &v, 1)
 
 bool MemoryPort::write64(uint64_t pa, uint64_t v) { return write_words(pa, &v, 1); }
 
-// Structures are little-endian in memory whatever the host's byte order.
+// Structures are little-endian in memory whatever the host's byte order: a
+// little-endian host reads and writes them a word at a time, as they are.
+namespace {
+uint64_t little_endian(uint64_t v) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
+}
+}  // namespace
+
 bool MemoryPort::read_words(uint64_t pa, uint64_t* w, unsigned n) {
-    uint8_t b[8 * 8];
-    if (n > 8) return false;
-    if (!read(pa, b, 8 * n)) return false;
-    for (unsigned k = 0; k < n; ++k) {
-        uint64_t v = 0;
-        for (int i = 7; i >= 0; --i) v = (v << 8) | b[8 * k + i];
-        w[k] = v;
-    }
+    uint64_t b[8];  // `w` is left as it was when the access aborts
+    if (n > 8 || !read(pa, b, 8 * n)) return false;
+    for (unsigned k = 0; k < n; ++k) w[k] = little_endian(b[k]);
     return true;
 }
 
 bool MemoryPort::write_words(uint64_t pa, const uint64_t* w, unsigned n) {
-    uint8_t b[8 * 8];
+    uint64_t b[8];
     if (n > 8) return false;
-    for (unsigned k = 0; k < n; ++k)
-        for (int i = 0; i < 8; ++i) b[8 * k + i] = static_cast<uint8_t>(w[k] >> (8 * i));
+    for (unsigned k = 0; k < n; ++k) b[k] = little_endian(w[k]);
     return write(pa, b, 8 * n);
 }
 

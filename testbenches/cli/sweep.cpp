@@ -54,39 +54,30 @@ std::string last_line(const std::string& path) {
     return last;
 }
 
-// Where a sweep keeps its runs' stats and logs: --out-dir, or a temporary
-// directory removed at the end.
-class RunDir {
-public:
-    explicit RunDir(const std::optional<std::string>& dir) {
-        if (dir) {
-            path_ = *dir;
-            std::error_code ec;
-            std::filesystem::create_directories(path_, ec);
-            if (ec || !std::filesystem::is_directory(path_))
-                throw InputError("--out-dir: cannot create '" + path_ + "'");
-            return;
-        }
-        std::string tmpl = (std::filesystem::temp_directory_path() / "smmu-sim-sweep-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("sweep: cannot create a temporary directory");
-        path_ = tmpl;
-        temporary_ = true;
-    }
-    ~RunDir() {
+}  // namespace
+
+RunDir::RunDir(const std::optional<std::string>& dir, const char* tag) {
+    if (dir) {
+        path_ = *dir;
         std::error_code ec;
-        if (temporary_) std::filesystem::remove_all(path_, ec);
+        std::filesystem::create_directories(path_, ec);
+        if (ec || !std::filesystem::is_directory(path_)) throw InputError("--out-dir: cannot create '" + path_ + "'");
+        return;
     }
-    std::string file(std::size_t run, const char* ext) const {
-        return (std::filesystem::path(path_) / ("run-" + std::to_string(run) + ext)).string();
-    }
+    std::string tmpl = (std::filesystem::temp_directory_path() / ("smmu-sim-" + std::string(tag) + "-XXXXXX")).string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error(std::string(tag) + ": cannot create a temporary directory");
+    path_ = tmpl;
+    temporary_ = true;
+}
 
-private:
-    std::string path_;
-    bool temporary_ = false;
-};
+RunDir::~RunDir() {
+    std::error_code ec;
+    if (temporary_) std::filesystem::remove_all(path_, ec);
+}
 
-// Starts `argv` with stdout and stderr to `log`; returns its pid.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+std::string RunDir::file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -97,11 +88,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
     pid_t pid = 0;
     const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw std::runtime_error("sweep: cannot start '" + argv[0] + "'");
+    if (rc != 0) throw std::runtime_error("cannot start '" + argv[0] + "'");
     return pid;
 }
-
-}  // namespace
 
 SweepAxis parse_sweep_axis(const std::string& spec) {
     const std::size_t eq = spec.find('=');
@@ -207,7 +196,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         }
     }
 
-    const RunDir dir(vm.count("out-dir") ? std::optional<std::string>(vm["out-dir"].as<std::string>()) : std::nullopt);
+    const RunDir dir(vm.count("out-dir") ? std::optional<std::string>(vm["out-dir"].as<std::string>()) : std::nullopt, "sweep");
     out << "smmu-sim sweep: " << combos.size() << " runs, " << std::min<std::size_t>(jobs, combos.size())
         << " at a time\n";
     std::vector<int> exit_codes(combos.size(), -1);
@@ -219,8 +208,8 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
             for (const std::string& c : specs[next].configs) argv.insert(argv.end(), {"--config", c});
             for (const std::string& s : specs[next].sets) argv.insert(argv.end(), {"--set", s});
             if (trace) argv.insert(argv.end(), {"--trace", *trace});
-            argv.insert(argv.end(), {"--stats", dir.file(next, ".json"), "--quiet"});
-            running[spawn(argv, dir.file(next, ".log"))] = next;
+            argv.insert(argv.end(), {"--stats", dir.file("run-" + std::to_string(next) + ".json"), "--quiet"});
+            running[spawn_logged(argv, dir.file("run-" + std::to_string(next) + ".log"))] = next;
             ++next;
         }
         int status = 0;
@@ -243,11 +232,11 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         for (const std::string& s : combos[i]) row.push_back(s.substr(s.find('=') + 1));
         nlohmann::json stats;
         if (exit_codes[i] == 0) {
-            std::ifstream f(dir.file(i, ".json"));
+            std::ifstream f(dir.file("run-" + std::to_string(i) + ".json"));
             stats = nlohmann::json::parse(f, nullptr, false);
         } else {
             std::cerr << "smmu-sim sweep: run " << i << " (" << specs[i].label << ") failed, exit " << exit_codes[i] << ": "
-                      << last_line(dir.file(i, ".log")) << "\n";
+                      << last_line(dir.file("run-" + std::to_string(i) + ".log")) << "\n";
             worst = std::max(worst, exit_codes[i] == 2 ? 2 : 3);
         }
         for (const std::string& m : metrics) {

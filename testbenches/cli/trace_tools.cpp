@@ -55,6 +55,8 @@ int convert(const Args& a, std::ostream& out) {
     const std::string& out_path = a.positional[2];
     std::optional<Config> cfg;
     if (!a.configs.empty()) cfg = load_config(a.configs, a.sets);
+    std::optional<DeviceTable> table;
+    if (cfg) table.emplace(*cfg);
     TraceReader reader = TraceReader::open(in_path);
     std::ofstream os(out_path, std::ios::binary | std::ios::trunc);
     if (!os) throw InputError("cannot write '" + out_path + "'");
@@ -77,15 +79,17 @@ int convert(const Args& a, std::ostream& out) {
             if (rec.device_index >= 0) {
                 device = static_cast<uint32_t>(rec.device_index);
                 is_index = true;
-                if (cfg) resolve_device(*cfg, rec, in_path);  // checks the index
-            } else if (cfg) {
-                const std::size_t i = resolve_device(*cfg, rec, in_path);
+                if (table) table->resolve(rec, in_path);  // checks the index
+            } else if (table) {
+                const std::size_t i = table->resolve(rec, in_path);
                 // A StreamID names the first device with it; a device behind
                 // another SMMU with the same StreamID needs its index.
                 TraceRecord by_sid = rec;
-                by_sid.device = std::to_string(cfg->devices[i].sid);
-                is_index = resolve_device(*cfg, by_sid, in_path) != i;
+                by_sid.device_sid = cfg->devices[i].sid;
+                is_index = table->resolve(by_sid, in_path) != i;
                 device = is_index ? static_cast<uint32_t>(i) : cfg->devices[i].sid;
+            } else if (rec.device_sid >= 0) {
+                device = static_cast<uint32_t>(rec.device_sid);
             } else {
                 const std::optional<uint64_t> sid = parse_uint(rec.device);
                 if (!sid || *sid > UINT32_MAX)
@@ -111,6 +115,8 @@ int stats(const Args& a, std::ostream& out) {
     if (a.positional.size() != 2) throw InputError("command line: trace stats needs IN");
     std::optional<Config> cfg;
     if (!a.configs.empty()) cfg = load_config(a.configs, a.sets);
+    std::optional<DeviceTable> table;
+    if (cfg) table.emplace(*cfg);
     TraceReader reader = TraceReader::open(a.positional[1]);
     uint64_t records = 0, dmas = 0, controls = 0, reads = 0, writes = 0, bytes = 0, first = 0, last = 0;
     std::set<std::string> devices;
@@ -126,13 +132,13 @@ int stats(const Args& a, std::ostream& out) {
         ++dmas;
         (rec.write ? writes : reads) += 1;
         bytes += rec.size;
-        if (cfg)
-            devices.insert(cfg->devices[resolve_device(*cfg, rec, reader.filename())].name);
+        if (table)
+            devices.insert(cfg->devices[table->resolve(rec, reader.filename())].name);
         else
-            devices.insert(rec.device);
+            devices.insert(device_text(rec));
     }
     out << "trace:    " << reader.filename() << " (" << (reader.binary() ? "binary" : "text")
-        << (reader.gzip() ? ", gzip" : "") << ", " << reader.file_size() << " bytes)\n";
+        << (reader.gzip() ? ", gzip" : reader.zstd() ? ", zstd" : "") << ", " << reader.file_size() << " bytes)\n";
     out << "records:  " << records << " (" << dmas << " DMA: " << reads << " R, " << writes << " W; " << controls
         << " control)\n";
     out << "devices:  " << devices.size() << "\n";

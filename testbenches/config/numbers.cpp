@@ -1,26 +1,22 @@
 #include "testbenches/config/numbers.h"
 
+#include <charconv>
+
 #include "testbenches/config/input_error.h"
 
 namespace smmu::sim {
 
 std::optional<uint64_t> parse_uint(std::string_view s) {
-    unsigned base = 10;
+    int base = 10;
     if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         s.remove_prefix(2);
     }
-    if (s.empty()) return std::nullopt;
+    // from_chars takes no sign and no prefix for an unsigned type, and says
+    // when the value is beyond 2^64-1; all of `s` must be the number.
     uint64_t v = 0;
-    for (char c : s) {
-        unsigned d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return std::nullopt;
-        if (v > (UINT64_MAX - d) / base) return std::nullopt;
-        v = v * base + d;
-    }
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
     return v;
 }
 

@@ -1,5 +1,6 @@
 #include "testbenches/config/trace.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include <boost/iostreams/device/file.hpp>
 #include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filter/zstd.hpp>
 #include <boost/iostreams/filtering_stream.hpp>
 #include <boost/iostreams/operations.hpp>
 
@@ -37,6 +39,91 @@ struct ByteCounter {
     }
 };
 
+// Follows the zstd frames (RFC 8878, 3.1) as their bytes pass from the file
+// into the decompressor, which decodes whole blocks and says nothing when the
+// file ends between two: a file cut short must not read as a shorter trace.
+// At the end of the file it throws (the stream turns it into a read error)
+// unless the last frame ended.
+class ZstdFrameCheck {
+public:
+    using char_type = char;
+    using category = io::multichar_input_filter_tag;
+    template <class Source>
+    std::streamsize read(Source& src, char* s, std::streamsize k) {
+        const std::streamsize r = io::read(src, s, k);
+        if (r < 0 && (state_ != State::Magic || need_ != 4))
+            throw std::ios_base::failure("zstd: the file ends inside a frame");
+        for (std::streamsize i = 0; i < r; ++i) take(static_cast<unsigned char>(s[i]));
+        return r;
+    }
+
+private:
+    enum class State { Magic, Descriptor, Header, BlockHeader, Skip, SkippableSize };
+    // One byte of the compressed stream.
+    void take(unsigned char b) {
+        if (state_ == State::Skip) {
+            if (--need_ == 0) end_skip();
+            return;
+        }
+        if (got_ < 8) field_ |= uint64_t{b} << (8 * got_);  // a header's value beyond 8 bytes is not needed
+        if (++got_ < need_) return;
+        const uint64_t v = field_;
+        field_ = 0;
+        got_ = 0;
+        switch (state_) {
+            case State::Magic:
+                if ((v & 0xfffffff0) == 0x184d2a50) {  // a skippable frame: its size follows
+                    expect(State::SkippableSize, 4);
+                } else if (v == 0xfd2fb528) {
+                    expect(State::Descriptor, 1);
+                } else {
+                    throw std::ios_base::failure("zstd: not a frame");
+                }
+                break;
+            case State::Descriptor: {  // window descriptor, dictionary ID and content size follow
+                const unsigned fcs = (v >> 6) & 3, single = (v >> 5) & 1, did = v & 3;
+                static constexpr unsigned kDid[] = {0, 1, 2, 4}, kFcs[] = {0, 2, 4, 8};
+                checksum_ = (v >> 2) & 1;
+                const unsigned n = (single ? 0 : 1) + kDid[did] + (fcs == 0 && single ? 1 : kFcs[fcs]);
+                n ? expect(State::Header, n) : expect(State::BlockHeader, 3);
+                break;
+            }
+            case State::Header:
+                expect(State::BlockHeader, 3);
+                break;
+            case State::BlockHeader: {
+                last_ = v & 1;
+                const unsigned type = (v >> 1) & 3;
+                const uint64_t size = type == 1 ? 1 : v >> 3;  // RLE: one byte repeated
+                if (type == 3) throw std::ios_base::failure("zstd: reserved block type");
+                size ? skip(size) : end_skip();
+                break;
+            }
+            case State::SkippableSize:
+                last_ = true;
+                checksum_ = false;
+                v ? skip(v) : expect(State::Magic, 4);
+                break;
+            case State::Skip:
+                break;
+        }
+    }
+    void expect(State s, unsigned bytes) { state_ = s, need_ = bytes; }
+    void skip(uint64_t bytes) { state_ = State::Skip, need_ = bytes; }
+    // The end of a block's content (or a checksum, or a skippable frame).
+    void end_skip() {
+        if (!last_) return expect(State::BlockHeader, 3);
+        if (checksum_) return checksum_ = false, skip(4);
+        last_ = false;
+        expect(State::Magic, 4);
+    }
+
+    State state_ = State::Magic;
+    uint64_t need_ = 4, field_ = 0;
+    unsigned got_ = 0;
+    bool last_ = false, checksum_ = false;
+};
+
 uint64_t get_le(const unsigned char* p, unsigned bytes) {
     uint64_t v = 0;
     for (unsigned i = 0; i < bytes; ++i) v |= uint64_t{p[i]} << (8 * i);
@@ -51,6 +138,28 @@ struct TraceReader::Source {
     std::shared_ptr<uint64_t> count = std::make_shared<uint64_t>(0);
     io::filtering_istream in;
 };
+
+namespace {
+// The file is read in chunks of this size (a line longer than a chunk grows
+// the buffer).
+constexpr std::size_t kChunk = 256 * 1024;
+
+// The characters `istream >> std::string` stops at in the "C" locale: the
+// format's whitespace.
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// A control record's second word: map, unmap, guest_inv or a lifetime record
+// (testbenches/config/lifetime_records.h).
+bool is_control_word(std::string_view w) {
+    return w == "map" || w == "unmap" || w == "guest_inv" || is_lifetime_keyword(std::string(w));
+}
+}  // namespace
+
+std::string device_text(const TraceRecord& rec) {
+    if (rec.device_index >= 0) return "#" + std::to_string(rec.device_index);
+    if (rec.device_sid >= 0) return std::to_string(rec.device_sid);
+    return rec.device;
+}
 
 TraceReader::TraceReader(std::istream& in, std::string filename) : in_(&in), file_(std::move(filename)) {
     detect_binary();
@@ -67,17 +176,22 @@ TraceReader TraceReader::open(const std::string& path) {
     if (!std::filesystem::exists(path)) throw InputError("missing file '" + path + "'");
     std::ifstream probe(path, std::ios::binary);
     if (!probe || std::filesystem::is_directory(path)) throw InputError("cannot read file '" + path + "'");
-    unsigned char magic[2] = {0, 0};
-    probe.read(reinterpret_cast<char*>(magic), 2);
-    const bool gz = probe.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    unsigned char magic[4] = {0, 0, 0, 0};
+    probe.read(reinterpret_cast<char*>(magic), 4);
+    const std::streamsize got = probe.gcount();
     probe.close();
+    static constexpr unsigned char kZstd[4] = {0x28, 0xb5, 0x2f, 0xfd};  // RFC 8878, 3.1.1
+    Compression c = Compression::None;
+    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) c = Compression::Gzip;
+    if (got == 4 && std::memcmp(magic, kZstd, 4) == 0) c = Compression::Zstd;
 
     auto src = std::make_unique<Source>();
-    if (gz) src->in.push(io::gzip_decompressor());
+    if (c == Compression::Gzip) src->in.push(io::gzip_decompressor());
+    if (c == Compression::Zstd) src->in.push(io::zstd_decompressor()), src->in.push(ZstdFrameCheck());
     src->in.push(ByteCounter{src->count});
     src->in.push(io::file_source(path, std::ios::binary));
     TraceReader r(std::move(src), path);
-    r.gzip_ = gz;
+    r.compression_ = c;
     std::error_code ec;
     r.file_size_ = std::filesystem::file_size(path, ec);
     if (ec) r.file_size_ = 0;
@@ -88,26 +202,45 @@ TraceReader TraceReader::open(const std::string& path) {
 uint64_t TraceReader::bytes_read() const { return src_ ? *src_->count : 0; }
 
 [[noreturn]] void TraceReader::read_failed(const char* what) const {
-    throw InputError(file_ + ": " + what + " after " + (binary_ ? "record " : "line ") + std::to_string(line_) +
-                     (gzip_ ? " (corrupt or truncated gzip data)" : ""));
+    const char* damage = compression_ == Compression::Gzip   ? " (corrupt or truncated gzip data)"
+                         : compression_ == Compression::Zstd ? " (corrupt or truncated zstd data)"
+                                                             : "";
+    throw InputError(file_ + ": " + what + " after " + (binary_ ? "record " : "line ") + std::to_string(line_) + damage);
+}
+
+std::string TraceReader::location() const {
+    return binary_ ? file_ + ": record " + std::to_string(line_) : where(file_, line_);
+}
+
+[[noreturn]] void TraceReader::fail(const std::string& field, const std::string& problem) const {
+    throw InputError(location() + ": " + field + ": " + problem);
+}
+
+std::size_t TraceReader::fill(std::size_t n) {
+    while (end_ - pos_ < n && !eof_) {
+        if (pos_ > 0) {  // keep the unconsumed bytes, at the front
+            std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+            end_ -= pos_;
+            pos_ = 0;
+        }
+        if (buf_.size() < std::max(n, end_ + kChunk / 2)) buf_.resize(std::max(n, end_ + kChunk));
+        in_->read(buf_.data() + end_, static_cast<std::streamsize>(buf_.size() - end_));
+        const std::streamsize got = in_->gcount();
+        if (in_->bad()) read_failed("read error");
+        end_ += static_cast<std::size_t>(got);
+        if (got == 0 || in_->eof()) eof_ = true;
+    }
+    return end_ - pos_;
 }
 
 // A binary trace starts with a byte no text trace starts with (0x89): then
 // the header must be valid; any other first byte is text.
 void TraceReader::detect_binary() {
-    const int first = in_->peek();
-    if (first == std::char_traits<char>::eof()) {
-        if (in_->bad()) read_failed("read error");
-        in_->clear(in_->rdstate() & ~std::ios::failbit);
-        return;
-    }
-    if (first != binary_trace::kMagic[0]) return;
+    if (fill(1) == 0 || static_cast<unsigned char>(buf_[pos_]) != binary_trace::kMagic[0]) return;
     binary_ = true;
-    unsigned char h[binary_trace::kHeaderSize];
-    in_->read(reinterpret_cast<char*>(h), sizeof h);
-    if (in_->bad()) read_failed("read error");
-    if (in_->gcount() != static_cast<std::streamsize>(sizeof h) ||
-        std::memcmp(h, binary_trace::kMagic, sizeof binary_trace::kMagic) != 0)
+    const std::size_t got = fill(binary_trace::kHeaderSize);
+    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
+    if (got < binary_trace::kHeaderSize || std::memcmp(h, binary_trace::kMagic, sizeof binary_trace::kMagic) != 0)
         throw InputError(file_ + ": header: not a trace (starts with byte 0x89 but not the binary trace magic)");
     const uint64_t version = get_le(h + 8, 2), size = get_le(h + 10, 2);
     if (version != binary_trace::kVersion)
@@ -116,146 +249,179 @@ void TraceReader::detect_binary() {
     if (size != binary_trace::kRecordSize)
         throw InputError(file_ + ": header: record size " + std::to_string(size) + " (expected " +
                          std::to_string(binary_trace::kRecordSize) + ")");
+    pos_ += binary_trace::kHeaderSize;
 }
 
 bool TraceReader::next(TraceRecord& rec) {
     try {
         return binary_ ? next_binary(rec) : next_text(rec);
-    } catch (const io::gzip_error& e) {
+    } catch (const io::gzip_error&) {
         read_failed("gzip data error");
+    } catch (const io::zstd_error&) {
+        read_failed("zstd data error");
     }
 }
 
 bool TraceReader::next_binary(TraceRecord& rec) {
     namespace bt = binary_trace;
-    unsigned char b[bt::kRecordSize];
-    in_->read(reinterpret_cast<char*>(b), sizeof b);
-    const std::streamsize got = in_->gcount();
-    if (in_->bad()) read_failed("read error");
+    const std::size_t got = fill(bt::kRecordSize);
     if (got == 0) return false;
-    const std::string at = file_ + ": record " + std::to_string(line_ + 1);
-    auto fail = [&](const std::string& field, const std::string& problem) -> void {
-        throw InputError(at + ": " + field + ": " + problem);
-    };
-    if (got != static_cast<std::streamsize>(sizeof b))
-        fail("record", "truncated (" + std::to_string(got) + " of " + std::to_string(sizeof b) + " bytes)");
     ++line_;
-    TraceRecord r;
-    r.line = line_;
-    r.time_ns = get_le(b, 8);
+    if (got < bt::kRecordSize)
+        fail("record", "truncated (" + std::to_string(got) + " of " + std::to_string(bt::kRecordSize) + " bytes)");
+    const auto* b = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
+    pos_ += bt::kRecordSize;
+    rec.line = line_;
+    rec.time_ns = get_le(b, 8);
+    rec.device.clear();
+    rec.device_index = -1;
+    rec.device_sid = -1;
+    rec.ssv = false;
+    rec.ssid = 0;
+    rec.change.reset();
+    rec.text.clear();
     const uint32_t flags = static_cast<uint32_t>(get_le(b + 28, 4));
     if (flags & ~bt::kKnownFlags) fail("flags", "unknown bits " + hex(flags & ~bt::kKnownFlags) + " (corrupt file?)");
     if (flags & bt::kControl) {
         const uint64_t len = get_le(b + 16, 4);
         if (len == 0 || len > 4096) fail("size", "control record text of " + std::to_string(len) + " bytes");
-        std::string text(len, '\0');
-        in_->read(text.data(), static_cast<std::streamsize>(len));
-        if (in_->bad()) read_failed("read error");
-        if (static_cast<uint64_t>(in_->gcount()) != len) fail("record", "truncated control record text");
-        std::istringstream words(text);
-        std::vector<std::string> tok{std::to_string(r.time_ns)};
-        for (std::string w; words >> w;) tok.push_back(w);
-        if (tok.size() < 2 || (tok[1] != "map" && tok[1] != "unmap" && tok[1] != "guest_inv" && !is_lifetime_keyword(tok[1])))
-            fail("control", "expected map, unmap, guest_inv or a lifetime record, got '" + text + "'");
-        r.change = parse_change(tok, at);
-        r.change->time_ns = r.time_ns;
-        r.text = text;
+        if (fill(len) < len) fail("record", "truncated control record text");
+        rec.text.assign(buf_.data() + pos_, len);
+        pos_ += len;
+        read_control(rec);
     } else {
-        r.iova = get_le(b + 8, 8);
-        r.size = static_cast<uint32_t>(get_le(b + 16, 4));
+        rec.iova = get_le(b + 8, 8);
+        rec.size = static_cast<uint32_t>(get_le(b + 16, 4));
         const uint32_t ssid = static_cast<uint32_t>(get_le(b + 20, 4));
         const uint32_t device = static_cast<uint32_t>(get_le(b + 24, 4));
-        r.write = flags & bt::kWrite;
-        r.ssv = flags & bt::kSsv;
-        if (r.size == 0) fail("size", "must not be 0");
-        if (r.size - 1 > UINT64_MAX - r.iova) fail("size", "iova + size wraps past 2^64");
+        rec.write = flags & bt::kWrite;
+        rec.ssv = flags & bt::kSsv;
+        if (rec.size == 0) fail("size", "must not be 0");
+        if (rec.size - 1 > UINT64_MAX - rec.iova) fail("size", "iova + size wraps past 2^64");
         if (ssid > kMaxSsid) fail("ssid", std::to_string(ssid) + " exceeds 20 bits");
-        if (!r.ssv && ssid) fail("ssid", "set without the ssv flag");
-        r.ssid = ssid;
+        if (!rec.ssv && ssid) fail("ssid", "set without the ssv flag");
+        rec.ssid = ssid;
         if ((flags & bt::kDeviceIndex) && device > INT32_MAX)
             fail("device", "index " + std::to_string(device) + " beyond any config (corrupt file?)");
         if (flags & bt::kDeviceIndex)
-            r.device_index = static_cast<int32_t>(device), r.device = "#" + std::to_string(device);
+            rec.device_index = static_cast<int32_t>(device);
         else
-            r.device = std::to_string(device);
+            rec.device_sid = device;
     }
-    check_time(r, at);
-    rec = std::move(r);
+    check_time(rec);
     return true;
 }
 
-bool TraceReader::next_text(TraceRecord& rec) {
-    std::string text;
-    while (std::getline(*in_, text)) {
-        ++line_;
-        if (const std::size_t hash = text.find('#'); hash != std::string::npos) text.erase(hash);
-        std::istringstream words(text);
-        std::vector<std::string> tok;
-        for (std::string w; words >> w;) tok.push_back(w);
-        if (tok.empty()) continue;
-
-        const std::string at = where(file_, line_);
-        auto fail = [&](const std::string& field, const std::string& problem) -> void {
-            throw InputError(at + ": " + field + ": " + problem);
-        };
-        if (tok.size() >= 2 && (tok[1] == "map" || tok[1] == "unmap" || tok[1] == "guest_inv" || is_lifetime_keyword(tok[1]))) {
-            TraceRecord r;
-            r.line = line_;
-            const std::optional<uint64_t> t = parse_uint(tok[0]);
-            if (!t) fail("time_ns", "expected an unsigned integer, got '" + tok[0] + "'");
-            r.time_ns = *t;
-            r.change = parse_change(tok, at);
-            r.change->time_ns = r.time_ns;
-            for (std::size_t i = 1; i < tok.size(); ++i) r.text += (i > 1 ? " " : "") + tok[i];
-            check_time(r, at);
-            rec = std::move(r);
+// The next line of the file (without its '\n'), a view into buf_ valid until
+// the next call.
+bool TraceReader::next_line(std::string_view& line) {
+    for (std::size_t scanned = 0;;) {
+        const char* start = buf_.data() + pos_;
+        const std::size_t avail = end_ - pos_;
+        if (const void* nl = std::memchr(start + scanned, '\n', avail - scanned)) {
+            const std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - start);
+            line = std::string_view(start, len);
+            pos_ += len + 1;
             return true;
         }
-        static const char* const fields[] = {"time_ns", "device", "direction", "iova", "size"};
-        if (tok.size() < 5) fail(fields[tok.size()], "missing (expected <time_ns> <device> <R|W> <iova> <size> [ssid=<n>])");
-        auto number = [&](std::size_t i, uint64_t max) {
-            const std::optional<uint64_t> v = parse_uint(tok[i]);
-            if (!v) fail(fields[i], "expected an unsigned integer, got '" + tok[i] + "'");
-            if (*v > max) fail(fields[i], tok[i] + " exceeds " + hex(max));
-            return *v;
-        };
-
-        TraceRecord r;
-        r.line = line_;
-        r.time_ns = number(0, UINT64_MAX);
-        r.device = tok[1];
-        if (tok[2] != "R" && tok[2] != "W") fail("direction", "expected R or W, got '" + tok[2] + "'");
-        r.write = tok[2] == "W";
-        r.iova = number(3, UINT64_MAX);
-        r.size = static_cast<uint32_t>(number(4, UINT32_MAX));
-        if (r.size == 0) fail("size", "must not be 0");
-        if (r.size - 1 > UINT64_MAX - r.iova) fail("size", "iova + size wraps past 2^64");
-        for (std::size_t i = 5; i < tok.size(); ++i) {
-            if (tok[i].rfind("ssid=", 0) != 0)
-                fail("token " + std::to_string(i + 1), "unexpected '" + tok[i] + "' (only ssid=<n> may follow the size)");
-            if (r.ssv) fail("ssid", "given twice");
-            const std::string value = tok[i].substr(5);
-            const std::optional<uint64_t> v = parse_uint(value);
-            if (!v) fail("ssid", "expected an unsigned integer, got '" + value + "'");
-            if (*v > kMaxSsid) fail("ssid", value + " exceeds 20 bits");
-            r.ssv = true;
-            r.ssid = static_cast<uint32_t>(*v);
+        if (eof_) {
+            if (avail == 0) return false;
+            line = std::string_view(start, avail);  // the last line needs no newline
+            pos_ = end_;
+            return true;
         }
-        check_time(r, at);
-        rec = std::move(r);
+        scanned = avail;
+        fill(avail + 1);
+    }
+}
+
+bool TraceReader::next_text(TraceRecord& rec) {
+    std::string_view line;
+    while (next_line(line)) {
+        ++line_;
+        if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        tok_.clear();
+        for (std::size_t i = 0; i < line.size();) {
+            while (i < line.size() && is_space(line[i])) ++i;
+            const std::size_t from = i;
+            while (i < line.size() && !is_space(line[i])) ++i;
+            if (i > from) tok_.push_back(line.substr(from, i - from));
+        }
+        if (tok_.empty()) continue;
+        rec.line = line_;
+        if (tok_.size() >= 2 && is_control_word(tok_[1])) {
+            const std::optional<uint64_t> t = parse_uint(tok_[0]);
+            if (!t) fail("time_ns", "expected an unsigned integer, got '" + std::string(tok_[0]) + "'");
+            rec.time_ns = *t;
+            rec.text.clear();
+            for (std::size_t i = 1; i < tok_.size(); ++i) (rec.text += i > 1 ? " " : "") += tok_[i];
+            read_control(rec);
+        } else {
+            read_dma(rec);
+        }
+        check_time(rec);
         return true;
     }
-    if (in_->bad()) read_failed("read error");
     return false;
 }
 
-void TraceReader::check_time(const TraceRecord& r, const std::string& at) {
+// <time_ns> <device> <R|W> <iova> <size> [ssid=<n>]: the words in tok_.
+void TraceReader::read_dma(TraceRecord& rec) {
+    static const char* const fields[] = {"time_ns", "device", "direction", "iova", "size"};
+    if (tok_.size() < 5) fail(fields[tok_.size()], "missing (expected <time_ns> <device> <R|W> <iova> <size> [ssid=<n>])");
+    auto number = [&](std::size_t i, uint64_t max) {
+        const std::optional<uint64_t> v = parse_uint(tok_[i]);
+        if (!v) fail(fields[i], "expected an unsigned integer, got '" + std::string(tok_[i]) + "'");
+        if (*v > max) fail(fields[i], std::string(tok_[i]) + " exceeds " + hex(max));
+        return *v;
+    };
+    rec.change.reset();
+    rec.text.clear();
+    rec.device_index = -1;
+    rec.device_sid = -1;
+    rec.ssv = false;
+    rec.ssid = 0;
+    rec.time_ns = number(0, UINT64_MAX);
+    rec.device.assign(tok_[1]);
+    if (tok_[2] != "R" && tok_[2] != "W") fail("direction", "expected R or W, got '" + std::string(tok_[2]) + "'");
+    rec.write = tok_[2] == "W";
+    rec.iova = number(3, UINT64_MAX);
+    rec.size = static_cast<uint32_t>(number(4, UINT32_MAX));
+    if (rec.size == 0) fail("size", "must not be 0");
+    if (rec.size - 1 > UINT64_MAX - rec.iova) fail("size", "iova + size wraps past 2^64");
+    for (std::size_t i = 5; i < tok_.size(); ++i) {
+        if (tok_[i].substr(0, 5) != "ssid=")
+            fail("token " + std::to_string(i + 1),
+                 "unexpected '" + std::string(tok_[i]) + "' (only ssid=<n> may follow the size)");
+        if (rec.ssv) fail("ssid", "given twice");
+        const std::string_view value = tok_[i].substr(5);
+        const std::optional<uint64_t> v = parse_uint(value);
+        if (!v) fail("ssid", "expected an unsigned integer, got '" + std::string(value) + "'");
+        if (*v > kMaxSsid) fail("ssid", std::string(value) + " exceeds 20 bits");
+        rec.ssv = true;
+        rec.ssid = static_cast<uint32_t>(*v);
+    }
+}
+
+// A control record (map, unmap, guest_inv): rec.time_ns and rec.text (its
+// words after the time) are set. Rare next to DMAs, so it takes the token
+// path the config checks share: words as strings, parse_change.
+void TraceReader::read_control(TraceRecord& rec) {
+    std::istringstream words(rec.text);
+    std::vector<std::string> tok{std::to_string(rec.time_ns)};
+    for (std::string w; words >> w;) tok.push_back(w);
+    if (binary_ && (tok.size() < 2 || !is_control_word(tok[1])))
+        fail("control", "expected map, unmap, guest_inv or a lifetime record, got '" + rec.text + "'");
+    rec.change = parse_change(tok, location());
+    rec.change->time_ns = rec.time_ns;
+}
+
+void TraceReader::check_time(const TraceRecord& r) {
     if (r.time_ns > kMaxTimeNs)
-        throw InputError(at + ": time_ns: " + std::to_string(r.time_ns) +
-                         " exceeds 10^15 ns (the longest simulated time a trace may reach)");
+        fail("time_ns", std::to_string(r.time_ns) + " exceeds 10^15 ns (the longest simulated time a trace may reach)");
     if (any_ && r.time_ns < prev_time_)
-        throw InputError(at + ": time_ns: " + std::to_string(r.time_ns) + " is before " + std::to_string(prev_time_) +
-                         (binary_ ? " at record " : " at line ") + std::to_string(prev_line_));
+        fail("time_ns", std::to_string(r.time_ns) + " is before " + std::to_string(prev_time_) +
+                            (binary_ ? " at record " : " at line ") + std::to_string(prev_line_));
     any_ = true;
     prev_time_ = r.time_ns;
     prev_line_ = line_;
@@ -335,20 +501,31 @@ ChangeRecord parse_change(const std::vector<std::string>& tok, const std::string
     return c;
 }
 
-std::size_t resolve_device(const Config& config, const TraceRecord& rec, const std::string& file) {
+DeviceTable::DeviceTable(const Config& config) : config_(config) {
+    for (std::size_t i = 0; i < config.devices.size(); ++i) {
+        by_name_.emplace(config.devices[i].name, i);
+        by_sid_.emplace(config.devices[i].sid, i);  // the first device with the StreamID
+    }
+}
+
+std::size_t DeviceTable::resolve(const TraceRecord& rec, const std::string& file) const {
     if (rec.device_index >= 0) {
-        if (static_cast<std::size_t>(rec.device_index) < config.devices.size())
+        if (static_cast<std::size_t>(rec.device_index) < config_.devices.size())
             return static_cast<std::size_t>(rec.device_index);
         throw InputError(file + ": record " + std::to_string(rec.line) + ": device: index " +
                          std::to_string(rec.device_index) + " but the config has " +
-                         std::to_string(config.devices.size()) + " device(s)");
+                         std::to_string(config_.devices.size()) + " device(s)");
     }
-    for (std::size_t i = 0; i < config.devices.size(); ++i)
-        if (config.devices[i].name == rec.device) return i;
-    if (const std::optional<uint64_t> sid = parse_uint(rec.device))
-        for (std::size_t i = 0; i < config.devices.size(); ++i)
-            if (config.devices[i].sid == *sid) return i;
-    throw InputError(where(file, rec.line) + ": device: unknown device '" + rec.device + "'");
+    std::optional<uint64_t> sid;
+    if (rec.device_sid >= 0) {
+        sid = static_cast<uint64_t>(rec.device_sid);
+    } else {
+        if (auto it = by_name_.find(rec.device); it != by_name_.end()) return it->second;
+        sid = parse_uint(rec.device);
+    }
+    if (sid)
+        if (auto it = by_sid_.find(*sid); it != by_sid_.end()) return it->second;
+    throw InputError(where(file, rec.line) + ": device: unknown device '" + device_text(rec) + "'");
 }
 
 namespace binary_trace {

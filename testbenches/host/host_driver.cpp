@@ -474,6 +474,9 @@ std::string HostDriver::apply_guest_batch(const std::vector<ChangeRecord>& batch
 // ---------------------------------------------------------------- flush queues
 
 std::optional<double> HostDriver::next_timer() const {
+    // Only lazy DMA domains have flush queues; the host asks at every wait,
+    // so strict mode answers without visiting every device's contexts.
+    if (cfg_.host.dma_mode != DmaMode::Lazy) return std::nullopt;
     std::optional<double> t;
     for (const auto& [name, d] : devices_)
         for (const auto& [ssid, ctx] : d->contexts)

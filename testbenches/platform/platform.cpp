@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <time.h>
 #include <unistd.h>
 
 #include "testbenches/cli/decode.h"
@@ -106,10 +107,17 @@ uint64_t peak_rss_bytes() {
 }
 }  // namespace
 
+double process_cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader* trace)
     : sc_module(name),
       cfg_(cfg),
       trace_(trace),
+      devices_(cfg),
       memory_("memory", cfg.memory.pa_bits, sc_time(cfg.memory.read_latency_ns, sc_core::SC_NS),
               sc_time(cfg.memory.write_latency_ns, sc_core::SC_NS)),
       host_("host", cfg) {
@@ -149,6 +157,7 @@ void Platform::dispatch() {
         build_wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count();
         build_bytes_ = memory_.store().bytes_allocated();
         traffic_start_ = sc_core::sc_time_stamp();
+        const double cpu_start = process_cpu_seconds();
         TraceRecord rec;
         Progress progress(trace_);
         while (trace_ && trace_->next(rec)) {
@@ -160,7 +169,7 @@ void Platform::dispatch() {
                 host_.post(*rec.change);
                 continue;
             }
-            TrafficGenerator& g = *gens_[resolve_device(cfg_, rec, trace_->filename())];
+            TrafficGenerator& g = *gens_[devices_.resolve(rec, trace_->filename())];
             // Back-pressure: a device far behind its records holds the trace
             // (and every later record) until it catches up, so memory stays flat.
             while (g.queued() >= kMaxQueued) wait(g.taken_event());
@@ -172,6 +181,7 @@ void Platform::dispatch() {
             while (!g->done()) wait(g->idle_event());
         while (!host_.idle()) wait(host_.idle_event());
         traffic_end_ = sc_core::sc_time_stamp();
+        traffic_cpu_s_ = process_cpu_seconds() - cpu_start;
         end_bytes_ = memory_.store().bytes_allocated();
         host_.finish();
     } catch (...) {
@@ -217,13 +227,17 @@ ordered_json Platform::stats(double wall_s) const {
         all.latency.merge(m.latency);
         all.during_change.merge(m.during_change);
         for (std::size_t b = 0; b < m.since_change.size(); ++b) all.since_change[b].merge(m.since_change[b]);
-        devices[cfg_.devices[i].name] = {{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
+        // Device names are unique (the loader checks): append each without
+        // ordered_map's linear search for the key, so the writer is linear,
+        // not quadratic, in devices.
+        static_cast<ordered_json::object_t::Container&>(devices.get_ref<ordered_json::object_t&>())
+            .emplace_back(cfg_.devices[i].name, ordered_json{{"smmu", cfg_.devices[i].smmu.empty() ? cfg_.smmus.front() : cfg_.devices[i].smmu},
                                          {"vmid", host_.driver().device_vmid(cfg_.devices[i].name)},
                                          {"transactions", m.transactions},
                                          {"bytes", m.bytes},
                                          {"faults", m.faults},
                                          {"latency_ns_mean", m.latency.mean() / 1000.0},
-                                         {"dma_during_change", during_change_json(m)}};
+                                         {"dma_during_change", during_change_json(m)}});
     }
 
     // Each instance on its own, then the platform's totals.
@@ -399,6 +413,7 @@ ordered_json Platform::stats(double wall_s) const {
                    {"peak_rss_bytes", peak_rss_bytes()}};
     j["sim"] = {{"sim_time_ns", ns(sc_core::sc_time_stamp().value())},
                 {"build_wall_s", build_wall_s_},
+                {"traffic_cpu_s", traffic_cpu_s_},
                 {"traffic_time_ns", ns((traffic_end_ - traffic_start_).value())},
                 {"host_config_time_ns", ns(host_.configured_at().value())},
                 {"wall_s", wall_s},

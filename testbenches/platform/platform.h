@@ -29,6 +29,10 @@
 
 namespace smmu::sim {
 
+// This process's CPU seconds (user + system; every SystemC process runs on
+// the one OS thread): sim.traffic_cpu_s, and the bench's rates.
+double process_cpu_seconds();
+
 class Platform : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(Platform);
@@ -60,9 +64,11 @@ private:
     // Wall clock from construction to the host done configuring (sim.build_wall_s).
     std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     double build_wall_s_ = 0;
+    double traffic_cpu_s_ = 0;  // CPU seconds from the host done configuring to the traffic's end (sim.traffic_cpu_s)
     uint64_t build_bytes_ = 0, end_bytes_ = 0;  // SparseMemory at build and at the end
     const Config& cfg_;
     TraceReader* trace_;
+    DeviceTable devices_;  // the trace's device words, resolved once per record in O(1)
     Memory memory_;
     std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;

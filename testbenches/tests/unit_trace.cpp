@@ -121,18 +121,19 @@ TEST_CASE("trace: a missing file", "[trace]") {
 
 TEST_CASE("trace: the device token is a name or a StreamID", "[trace]") {
     const Config config = load_config({data("config/full.yaml")}, {});
+    const DeviceTable devices(config);
     TraceRecord r;
     r.line = 7;
     r.device = "dma";
-    CHECK(resolve_device(config, r, "t.trace") == 2);
+    CHECK(devices.resolve(r, "t.trace") == 2);
     r.device = "0x11";  // nic
-    CHECK(resolve_device(config, r, "t.trace") == 1);
+    CHECK(devices.resolve(r, "t.trace") == 1);
     r.device = "16";  // gpu
-    CHECK(resolve_device(config, r, "t.trace") == 0);
+    CHECK(devices.resolve(r, "t.trace") == 0);
     r.device = "tpu";
-    CHECK_THROWS_WITH(resolve_device(config, r, "t.trace"), "t.trace:7: device: unknown device 'tpu'");
+    CHECK_THROWS_WITH(devices.resolve(r, "t.trace"), "t.trace:7: device: unknown device 'tpu'");
     r.device = "0x99";
-    CHECK_THROWS_WITH(resolve_device(config, r, "t.trace"), "t.trace:7: device: unknown device '0x99'");
+    CHECK_THROWS_WITH(devices.resolve(r, "t.trace"), "t.trace:7: device: unknown device '0x99'");
 }
 
 TEST_CASE("trace: times beyond 10^15 ns are refused, not clamped inside SystemC", "[trace][issue11]") {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filter/zstd.hpp>
 #include <boost/iostreams/filtering_stream.hpp>
 
 #include "testbenches/cli/trace_tools.h"
@@ -38,16 +39,19 @@ struct TempFile {
     }
 };
 
-std::string gzip(const std::string& text) {
+template <class Compressor>
+std::string compress(const std::string& text) {
     std::ostringstream out;
     {
         boost::iostreams::filtering_ostream z;
-        z.push(boost::iostreams::gzip_compressor());
+        z.push(Compressor());
         z.push(out);
         z << text;
     }
     return out.str();
 }
+std::string gzip(const std::string& text) { return compress<boost::iostreams::gzip_compressor>(text); }
+std::string zstd(const std::string& text) { return compress<boost::iostreams::zstd_compressor>(text); }
 
 std::vector<TraceRecord> read_file(const std::string& path) {
     TraceReader reader = TraceReader::open(path);
@@ -62,7 +66,7 @@ bool same(const TraceRecord& a, const TraceRecord& b) {
     if (a.change)
         return a.change->kind == b.change->kind && a.change->target == b.change->target && a.change->in == b.change->in &&
                a.change->out == b.change->out && a.change->size == b.change->size && a.text == b.text;
-    return a.device == b.device && a.device_index == b.device_index && a.write == b.write && a.iova == b.iova &&
+    return device_text(a) == device_text(b) && a.device_index == b.device_index && a.write == b.write && a.iova == b.iova &&
            a.size == b.size && a.ssv == b.ssv && a.ssid == b.ssid;
 }
 
@@ -90,23 +94,62 @@ std::string expect_input_error(const std::string& path) {
     return {};
 }
 
-}  // namespace
-
-TEST_CASE("trace: gzip-compressed text is read by its magic, not its name", "[trace][gzip]") {
-    TempFile plain("plain.trace"), packed("packed.trace");  // no .gz in the name
-    plain.write(kGood);
-    packed.write(gzip(kGood));
-    const auto a = read_file(plain.path), b = read_file(packed.path);
+// A compressed file gives the plain one's records, at the same lines.
+void read_alike(const std::string& plain, const std::string& packed) {
+    const auto a = read_file(plain), b = read_file(packed);
     REQUIRE(a.size() == 6);
     REQUIRE(b.size() == a.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
         CHECK(same(a[i], b[i]));
         CHECK(b[i].line == a[i].line);
     }
+}
+
+// 20 000 DMA lines: enough that damage in the middle of a compressed copy is
+// met after some records.
+std::string many_lines() {
+    std::string text;
+    for (int i = 0; i < 20000; ++i) text += std::to_string(i) + " 1 R 0x" + std::to_string(1000 + i) + "000 64\n";
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("trace: gzip-compressed text is read by its magic, not its name", "[trace][gzip]") {
+    TempFile plain("plain.trace"), packed("packed.trace");  // no .gz in the name
+    plain.write(kGood);
+    packed.write(gzip(kGood));
+    read_alike(plain.path, packed.path);
     TraceReader r = TraceReader::open(packed.path);
     CHECK(r.gzip());
     CHECK_FALSE(r.binary());
     CHECK(r.file_size() == packed.read().size());
+}
+
+TEST_CASE("trace: zstd-compressed text and binary are read by their magic", "[trace][zstd]") {
+    TempFile plain("zplain.trace"), packed("zpacked.trace"), bin("z.bin"), binz("zbin.trace");
+    plain.write(kGood);
+    packed.write(zstd(kGood));
+    REQUIRE(packed.read().compare(0, 4, "\x28\xb5\x2f\xfd") == 0);  // RFC 8878's magic
+    read_alike(plain.path, packed.path);
+    TraceReader r = TraceReader::open(packed.path);
+    CHECK(r.zstd());
+    CHECK_FALSE(r.gzip());
+    std::ostringstream out;
+    REQUIRE(trace_command({"convert", plain.path, bin.path}, out) == 0);
+    binz.write(zstd(bin.read()));
+    const auto c = read_file(bin.path), d = read_file(binz.path);
+    REQUIRE(d.size() == c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) CHECK(same(c[i], d[i]));
+
+    // Cut short: the file and the line, and what is wrong.
+    const std::string text = many_lines();
+    const std::string z = zstd(text);
+    TempFile bad("bad.zst");
+    bad.write(z.substr(0, z.size() / 2));
+    const std::string cut = expect_input_error(bad.path);
+    CHECK(cut.find(bad.path + ": ") == 0);
+    CHECK(cut.find("(corrupt or truncated zstd data)") != std::string::npos);
 }
 
 TEST_CASE("trace: text -> binary -> the same records (and gzip of binary)", "[trace][binary]") {
@@ -192,8 +235,7 @@ TEST_CASE("trace: corrupt and truncated binary traces name the file and the reco
 }
 
 TEST_CASE("trace: corrupt and truncated gzip name the file and the record", "[trace][gzip]") {
-    std::string text;
-    for (int i = 0; i < 20000; ++i) text += std::to_string(i) + " 1 R 0x" + std::to_string(1000 + i) + "000 64\n";
+    const std::string text = many_lines();
     const std::string z = gzip(text);
     TempFile bad("bad.gz");
 

@@ -52,8 +52,7 @@ void TrafficGenerator::close() {
 bool TrafficGenerator::take(Dma& d, Lane& lane) {
     for (;;) {
         if (!queue_.empty()) {
-            d = queue_.front();
-            queue_.pop_front();
+            d = queue_.pop_front();
             taken_.notify(sc_core::SC_ZERO_TIME);
             return true;
         }

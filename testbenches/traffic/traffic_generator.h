@@ -11,11 +11,11 @@
 #pragma once
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -52,6 +52,35 @@ struct Dma {
     uint32_t ssid = 0;
     bool write = false;
     bool ssv = false;
+};
+
+// The records a master has waiting, first in first out: a ring that grows
+// (doubling) to the most ever waiting and then stays, so a steady trace costs
+// no allocation (std::deque allocates and frees a block every few dozen).
+class DmaQueue {
+public:
+    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return size_; }
+    void push_back(const Dma& d) {
+        if (size_ == ring_.size()) grow();
+        ring_[(head_ + size_++) & (ring_.size() - 1)] = d;
+    }
+    Dma pop_front() {
+        const Dma d = ring_[head_];
+        head_ = (head_ + 1) & (ring_.size() - 1);
+        --size_;
+        return d;
+    }
+
+private:
+    void grow() {
+        std::vector<Dma> bigger(ring_.empty() ? 64 : 2 * ring_.size());
+        for (std::size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+        ring_.swap(bigger);
+        head_ = 0;
+    }
+    std::vector<Dma> ring_;  // a power-of-two size
+    std::size_t head_ = 0, size_ = 0;
 };
 
 // Records pulled by the workers themselves whenever the queue is empty (the
@@ -109,7 +138,7 @@ private:
 
     uint32_t sid_;
     MasterTiming timing_;
-    std::deque<Dma> queue_;
+    DmaQueue queue_;
     DmaSource* source_ = nullptr;
     bool source_done_ = false;
     sc_core::sc_event pushed_, idle_, taken_;

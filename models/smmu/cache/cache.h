@@ -76,8 +76,8 @@ public:
     // Valid entries, for checkers and tests.
     template <class Fn>
     void for_each(Fn fn) const {
-        for (const Slot& s : slots_)
-            if (s.valid) fn(s.entry);
+        for (std::size_t i = 0; i < entries_.size(); ++i)
+            if (stamps_[i]) fn(entries_[i]);
     }
     unsigned occupancy() const;
     const CacheStats& stats() const { return stats_; }
@@ -85,22 +85,21 @@ public:
     static constexpr std::size_t slot_bytes();
 
 private:
-    struct Slot {
-        bool valid = false;
-        uint64_t stamp = 0;  // LRU: last use
-        Entry entry{};
-    };
     unsigned set_of(uint64_t key) const {
         return static_cast<unsigned>(set_mask_ ? key & set_mask_ : (sets_ == 1 ? 0 : key % sets_));
     }
-    Slot* set_base(unsigned set) { return &slots_[std::size_t{set} * ways_]; }
+    std::size_t first(unsigned set) const { return std::size_t{set} * ways_; }
     void touch(unsigned set, unsigned way);
     unsigned victim(unsigned set);
 
     unsigned sets_ = 0, ways_ = 0;
     uint64_t set_mask_ = 0;  // sets - 1 when sets is a power of two (> 1)
     Replacement policy_;
-    std::vector<Slot> slots_;
+    // Slot i of set s is first(s) + way. Its validity and last use live apart
+    // from the entries, packed: a fill finds its way (the same translation,
+    // a free one, the LRU victim) in one pass over 8 bytes a way.
+    std::vector<Entry> entries_;
+    std::vector<uint64_t> stamps_;  // 0: invalid; else the clock of the last use (LRU)
     std::vector<uint8_t> plru_;     // ways-1 tree bits per set
     std::vector<unsigned> rr_;      // next way per set
     std::mt19937_64 rng_;
@@ -112,7 +111,7 @@ private:
 
 template <class Entry>
 constexpr std::size_t Cache<Entry>::slot_bytes() {
-    return sizeof(Slot);
+    return sizeof(Entry) + sizeof(uint64_t);
 }
 
 template <class Entry>
@@ -127,7 +126,8 @@ Cache<Entry>::Cache(const CacheGeometry& g) : policy_(g.policy), rng_(g.seed) {
     sets_ = g.entries / g.ways;
     ways_ = g.ways;
     if (sets_ > 1 && pow2(sets_)) set_mask_ = sets_ - 1;
-    slots_.resize(g.entries);
+    entries_.resize(g.entries);
+    stamps_.assign(g.entries, 0);
     plru_.assign(std::size_t{sets_} * ways_, 0);
     rr_.assign(sets_, 0);
 }
@@ -137,11 +137,11 @@ template <class Match>
 Entry* Cache<Entry>::find(uint64_t set_key, Match match) {
     if (!enabled()) return nullptr;
     const unsigned set = set_of(set_key);
-    Slot* base = set_base(set);
+    const std::size_t base = first(set);
     for (unsigned w = 0; w < ways_; ++w) {
-        if (base[w].valid && match(base[w].entry)) {
+        if (stamps_[base + w] && match(entries_[base + w])) {
             touch(set, w);
-            return &base[w].entry;
+            return &entries_[base + w];
         }
     }
     return nullptr;
@@ -152,18 +152,24 @@ template <class Same>
 void Cache<Entry>::insert(uint64_t set_key, const Entry& e, Same same) {
     if (!enabled()) return;
     const unsigned set = set_of(set_key);
-    Slot* base = set_base(set);
-    unsigned way = ways_;
-    for (unsigned w = 0; w < ways_ && way == ways_; ++w)
-        if (base[w].valid && same(base[w].entry)) way = w;
-    for (unsigned w = 0; w < ways_ && way == ways_; ++w)
-        if (!base[w].valid) way = w;
+    const std::size_t base = first(set);
+    // The way holding the same translation, else the first free one, else
+    // the victim: one pass.
+    unsigned way = ways_, free = ways_;
+    for (unsigned w = 0; w < ways_; ++w) {
+        if (!stamps_[base + w]) {
+            if (free == ways_) free = w;
+        } else if (same(entries_[base + w])) {
+            way = w;
+            break;
+        }
+    }
+    if (way == ways_) way = free;
     if (way == ways_) {
         way = victim(set);
         ++stats_.evictions;
     }
-    base[way].valid = true;
-    base[way].entry = e;
+    entries_[base + way] = e;
     ++stats_.fills;
     touch(set, way);
 }
@@ -172,9 +178,9 @@ template <class Entry>
 template <class Pred>
 unsigned Cache<Entry>::invalidate_if(Pred pred) {
     unsigned n = 0;
-    for (Slot& s : slots_) {
-        if (s.valid && pred(s.entry)) {
-            s.valid = false;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (stamps_[i] && pred(entries_[i])) {
+            stamps_[i] = 0;
             ++n;
         }
     }
@@ -185,13 +191,13 @@ unsigned Cache<Entry>::invalidate_if(Pred pred) {
 template <class Entry>
 unsigned Cache<Entry>::occupancy() const {
     unsigned n = 0;
-    for (const Slot& s : slots_) n += s.valid;
+    for (uint64_t stamp : stamps_) n += stamp != 0;
     return n;
 }
 
 template <class Entry>
 void Cache<Entry>::touch(unsigned set, unsigned way) {
-    set_base(set)[way].stamp = ++clock_;
+    stamps_[first(set) + way] = ++clock_;
     if (policy_ == Replacement::Plru) {
         // Tree PLRU: every node on the path points away from the way just used.
         uint8_t* bits = &plru_[std::size_t{set} * ways_];
@@ -206,12 +212,12 @@ void Cache<Entry>::touch(unsigned set, unsigned way) {
 
 template <class Entry>
 unsigned Cache<Entry>::victim(unsigned set) {
-    const Slot* base = set_base(set);
+    const uint64_t* stamp = &stamps_[first(set)];
     switch (policy_) {
         case Replacement::Lru: {
             unsigned v = 0;
             for (unsigned w = 1; w < ways_; ++w)
-                if (base[w].stamp < base[v].stamp) v = w;
+                if (stamp[w] < stamp[v]) v = w;
             return v;
         }
         case Replacement::Plru: {

@@ -87,8 +87,10 @@ const TlbEntry* Tlb::lookup(TlbKind kind, uint16_t vmid, uint16_t asid, uint64_t
 }
 
 const TlbEntry* Tlb::lookup_stream(uint32_t sid, bool ssv, uint32_t ssid, uint64_t addr) {
+    // The page first: it tells the entries of a fully associative micro-TLB
+    // apart soonest.
     return probe(addr, [&](const TlbEntry& e) {
-        return e.sid == sid && e.ssv == ssv && (!ssv || e.ssid == ssid) && e.covers(addr);
+        return e.covers(addr) && e.sid == sid && e.ssv == ssv && (!ssv || e.ssid == ssid);
     });
 }
 
@@ -96,8 +98,8 @@ void Tlb::fill(const TlbEntry& e) {
     if (!enabled()) return;
     shifts_ |= uint64_t{1} << e.shift;
     cache_.insert(e.in_base >> e.shift, e, [&](const TlbEntry& o) {
-        return o.kind == e.kind && o.vmid == e.vmid && o.asid == e.asid && o.global == e.global && o.sid == e.sid &&
-               o.ssv == e.ssv && o.ssid == e.ssid && o.shift == e.shift && o.in_base == e.in_base;
+        return o.in_base == e.in_base && o.shift == e.shift && o.kind == e.kind && o.vmid == e.vmid &&
+               o.asid == e.asid && o.global == e.global && o.sid == e.sid && o.ssv == e.ssv && o.ssid == e.ssid;
     });
 }
 
