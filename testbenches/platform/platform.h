@@ -45,6 +45,9 @@ public:
     TrafficGenerator& generator(std::size_t i) { return *gens_.at(i); }
     // Mismatches the missing-invalidation checker found, as text lines.
     std::vector<std::string> checker_lines() const;
+    // A progress line on stderr every `seconds` while the trace streams, also
+    // when stderr is no terminal (run --progress); 0: only on a terminal.
+    void set_progress_interval(double seconds) { progress_every_s_ = seconds; }
 
 private:
     void dispatch();
@@ -63,6 +66,7 @@ private:
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
     std::vector<std::unique_ptr<InvalidationChecker>> checkers_;  // host.check_invalidations
     std::exception_ptr error_;
+    double progress_every_s_ = 0;
     sc_core::sc_time traffic_start_, traffic_end_;
 };
 
