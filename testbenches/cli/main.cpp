@@ -12,6 +12,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <systemc>
 
@@ -46,6 +48,7 @@ constexpr const char* kUsage =
     "  sweep      one run per combination of --vary values, a table of figures: --config FILE... --vary KEY=V1,V2... [--trace FILE] [--metric PATH...] [--csv OUT]\n"
     "             [--emit DIR: write the runs as jobs for GNU parallel or a Slurm array instead]\n"
     "  collect    the sweep table of the jobs sweep --emit wrote: DIR [--metric PATH...] [--csv OUT]\n"
+    "  plot       PNGs: stats STATS.json [--out DIR] | sweep SWEEP.csv --x KEY --y METRIC... [--by KEY...] --out FILE.png\n"
     "  bench      simulation speed, one process: [--json OUT.json] [--quick] [--quantum-ns N]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
 
@@ -217,6 +220,22 @@ int cmd_translate(const std::vector<std::string>& args) {
     return translate_command(cfg, req, std::cout);
 }
 
+// `smmu-sim plot ARGS`: scripts/plot.py of this source tree, run by
+// $SMMUSIM_PYTHON or python3 (it needs Debian's python3-matplotlib).
+int cmd_plot(const std::vector<std::string>& args) {
+    const std::string script = SMMUSIM_PLOT_SCRIPT;
+    if (!std::filesystem::exists(script)) throw InputError("plot: missing file '" + script + "' (scripts/plot.py of the source tree)");
+    const char* env = std::getenv("SMMUSIM_PYTHON");
+    const std::string python = env && *env ? env : "python3";
+    std::vector<std::string> argv{python, script};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (std::string& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    execvp(c[0], c.data());
+    throw InputError("plot: cannot run '" + python + "' (set SMMUSIM_PYTHON to a Python with python3-matplotlib)");
+}
+
 int cmd_decode(const std::vector<std::string>& args) {
     if (args.empty()) throw InputError("decode: give a structure (ste, cd, cmd or event) and its words");
     if (args[0] == "--help" || args[0] == "-h") {
@@ -250,6 +269,7 @@ int sc_main(int argc, char* argv[]) {
         if (command == "qemu2replay") return qemu2replay_command(args);
         if (command == "sweep") return sweep_command(args, std::filesystem::read_symlink("/proc/self/exe").string(), std::cout);
         if (command == "collect") return collect_command(args, std::cout);
+        if (command == "plot") return cmd_plot(args);
         if (command == "bench") return bench_command(args);
         if (command == "trace") return trace_command(args, std::cout);
         if (command == "--help" || command == "-h" || command == "help") {

@@ -28,7 +28,11 @@ const std::string& python() {
     }();
     return found;
 }
-bool has_matplotlib() { return !python().empty(); }
+bool has_matplotlib() {
+    if (python().empty()) return false;
+    setenv("SMMUSIM_PYTHON", python().c_str(), 1);  // for `smmu-sim plot`
+    return true;
+}
 
 // `python3 scripts/plot.py ARGS` from the source directory, its stdout and exit code.
 Run plot(const std::string& args) {
@@ -103,6 +107,12 @@ TEST_CASE("plot.py sweep: metrics against a varied key from a sweep CSV", "[syst
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
     CHECK(p.out == "wrote " + png + "\n");
+    check_png(png);
+    // `smmu-sim plot` runs the same script ($SMMUSIM_PYTHON: the Python that has matplotlib).
+    std::filesystem::remove(png);
+    const Run wired = smmu_sim("plot sweep '" + csv + "'" + axes + " --by smmu.caches.iotlb.entries --out '" + png + "'");
+    CHECK(wired.exit_code == 0);
+    CHECK(wired.out == "wrote " + png + "\n");
     check_png(png);
     // Without --by the other varied key would zigzag one line: an error naming the fix.
     Run bad = plot("sweep '" + csv + "'" + axes + " --out '" + png + "'");

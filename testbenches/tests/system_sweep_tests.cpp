@@ -190,6 +190,13 @@ TEST_CASE("sweep --emit: GNU parallel and a Slurm array task run the jobs, colle
     // Self-contained: one merged config per job, nothing else read but the trace.
     CHECK(has(slurp(dir + "/job-2/config.yaml"), "entries: 16"));
     CHECK(has(slurp(dir + "/slurm.sh"), "#SBATCH --array=1-4\n"));
+    // A second --emit would mix two sweeps' jobs: refused, nothing written.
+    r = smmu_sim(kSweep + " --emit '" + dir + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "smmu-sim: --emit: '" + dir + "' already holds a sweep (jobs.txt)\n");
+    r = smmu_sim("collect '" + std::string(CMAKE_BINARY_DIR) + "/nowhere'");
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "collect: missing file '" + std::string(CMAKE_BINARY_DIR) + "/nowhere/sweep.json' (sweep --emit writes it)"));
     // Nothing ran yet: collect names every missing job and fails.
     r = smmu_sim("collect '" + dir + "'");
     CHECK(r.exit_code == 3);
