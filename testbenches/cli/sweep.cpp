@@ -238,6 +238,11 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         trace = vm["trace"].as<std::string>();
         if (!std::filesystem::exists(*trace)) throw InputError("missing file '" + *trace + "'");
     }
+    // --emit runs nothing here: the table, its CSV and the runs' files come from collect.
+    for (const char* local : {"csv", "out-dir", "jobs"})
+        if (vm.count("emit") && vm.count(local))
+            throw InputError(std::string("command line: --emit runs nothing here; --") + local +
+                             " goes with a sweep that runs (or collect --csv)");
     std::ofstream csv;
     if (vm.count("csv")) {
         csv.open(vm["csv"].as<std::string>());

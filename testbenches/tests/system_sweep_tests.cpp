@@ -190,6 +190,12 @@ TEST_CASE("sweep --emit: GNU parallel and a Slurm array task run the jobs, colle
     // Self-contained: one merged config per job, nothing else read but the trace.
     CHECK(has(slurp(dir + "/job-2/config.yaml"), "entries: 16"));
     CHECK(has(slurp(dir + "/slurm.sh"), "#SBATCH --array=1-4\n"));
+    // Options of a sweep that runs are refused with --emit (no empty CSV left behind).
+    r = smmu_sim(kSweep + " --emit '" + dir + "2' --csv '" + dir + "-refused.csv'");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "smmu-sim: command line: --emit runs nothing here; --csv goes with a sweep that runs (or collect --csv)\n");
+    CHECK_FALSE(std::filesystem::exists(dir + "-refused.csv"));
+    CHECK_FALSE(std::filesystem::exists(dir + "2"));
     // A second --emit would mix two sweeps' jobs: refused, nothing written.
     r = smmu_sim(kSweep + " --emit '" + dir + "'");
     CHECK(r.exit_code == 2);
