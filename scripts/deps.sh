@@ -4,7 +4,8 @@
 # With arguments, installs those packages instead (scripts/deps-fuzz.sh).
 set -euo pipefail
 default=(g++ make cmake pkg-config libsystemc-dev catch2 libboost-dev libboost-program-options-dev libboost-iostreams-dev
-          libyaml-cpp-dev nlohmann-json3-dev)
+          libyaml-cpp-dev nlohmann-json3-dev
+          parallel python3-matplotlib)  # sweep --emit's test runs GNU parallel; scripts/plot.py draws with matplotlib
 if [ $# -gt 0 ]; then packages=("$@"); else packages=("${default[@]}"); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -45,10 +45,15 @@ std::string per_path(const json& j, const char* path) {
 }  // namespace
 
 void compare_command(const std::vector<std::string>& args, std::ostream& out) {
-    if (args.empty()) throw InputError("compare: give LABEL=STATS.json for each run");
-    std::vector<std::string> labels;
+    std::vector<std::string> labels, files, metrics;
     std::vector<json> runs;
-    for (const std::string& a : args) {
+    for (std::size_t k = 0; k < args.size(); ++k) {
+        const std::string& a = args[k];
+        if (a == "--metric" || a == "-m") {
+            if (k + 1 == args.size()) throw InputError("command line: --metric needs a stats PATH");
+            metrics.push_back(args[++k]);
+            continue;
+        }
         const std::size_t eq = a.find('=');
         if (eq == std::string::npos || eq == 0) throw InputError("compare: '" + a + "' is not LABEL=STATS.json");
         const std::string file = a.substr(eq + 1);
@@ -66,12 +71,17 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
                 throw InputError("compare: " + file + ": not a stats JSON (no '" + key +
                                  "' object; smmu-sim run --stats writes one)");
         labels.push_back(a.substr(0, eq));
+        files.push_back(file);
     }
+    if (runs.empty()) throw InputError("compare: give LABEL=STATS.json for each run");
+    std::vector<const json*> all;
+    for (const json& j : runs) all.push_back(&j);
+    check_metrics_known(all, metrics, "--metric");
     struct Row {
         const char* name;
         std::function<std::string(const json&)> value;
     };
-    const std::vector<Row> rows = {
+    std::vector<Row> rows = {
         {"VMIDs used", [](const json& j) { return fmt(num(j, {"vmids", "used"})); }},
         // Robustness: a stats file without vmids.per_smmu must not index a missing key (UB on a const json).
         {"VMIDs per SMMU",
@@ -120,6 +130,9 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
         {"latency mean (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "mean"}), "%.1f"); }},
         {"latency p99 (ns)", [](const json& j) { return fmt(num(j, {"latency_ns", "p99"}), "%.1f"); }},
     };
+    // --metric PATH: one more row each, as `sweep` shows it.
+    for (const std::string& m : metrics)
+        rows.push_back({m.c_str(), [&m](const json& j) { return metric_cell(stats_metric(j, m)); }});
     // Every cell first: a JSON of the wrong shape (a string where a number goes...)
     // is bad input, reported before anything is printed (docs/robustness.md).
     std::vector<std::vector<std::string>> cells(rows.size());
@@ -127,8 +140,7 @@ void compare_command(const std::vector<std::string>& args, std::ostream& out) {
         try {
             for (std::size_t r = 0; r < rows.size(); ++r) cells[r].push_back(rows[r].value(runs[i]));
         } catch (const std::exception& e) {  // json::exception, StatsShapeError
-            const std::string& a = args[i];
-            throw InputError("compare: " + a.substr(a.find('=') + 1) + ": not a stats JSON (" + e.what() + ")");
+            throw InputError("compare: " + files[i] + ": not a stats JSON (" + e.what() + ")");
         }
     }
     char buf[256];

@@ -5,12 +5,14 @@
 //   smmu-sim replay SCRIPT [--config FILE ...] [--set key=value ...] [--stats OUT.json]
 //   smmu-sim bench [--json OUT.json] [--quick] [--quantum-ns N]
 // Exit codes: 0 ok, 1 translate ended in a fault or a replay expectation failed, 2 bad input,
-// 3 simulation error.
+// 3 simulation error, 4 the invalidation checker found stale translations (run without --allow-stale).
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <systemc>
@@ -20,6 +22,7 @@
 #include "testbenches/cli/decode.h"
 #include "testbenches/cli/replay.h"
 #include "testbenches/cli/sweep.h"
+#include "testbenches/cli/sweep_emit.h"
 #include "testbenches/cli/trace_tools.h"
 #include "testbenches/cli/translate.h"
 #include "testbenches/config/config_loader.h"
@@ -35,13 +38,17 @@ namespace {
 constexpr const char* kUsage =
     "usage: smmu-sim <command> [options]\n"
     "  run        simulate a platform: --config FILE... [--set k=v...] [--trace FILE] [--stats OUT.json] [--quiet]\n"
+    "             [--progress SECONDS] [--allow-stale]\n"
     "  translate  one cold translation, step by step: --config FILE... --device NAME --iova ADDR [--ssid N] [--write]\n"
     "  decode     ste|cd|cmd|event WORD64... -> JSON of the architecture's fields\n"
-    "  compare    LABEL=STATS.json... -> the key figures of several runs side by side\n"
+    "  compare    LABEL=STATS.json... [--metric PATH...] -> the key figures of several runs side by side\n"
     "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
     "  qemu2replay  a QEMU smmuv3 trace as a replay script: TRACE [--memory FILE@PA...] [--output SCRIPT]\n"
     "  trace      convert IN OUT [--config FILE...] (text/gzip -> binary) | stats IN: big-trace tools\n"
     "  sweep      one run per combination of --vary values, a table of figures: --config FILE... --vary KEY=V1,V2... [--trace FILE] [--metric PATH...] [--csv OUT]\n"
+    "             [--emit DIR: write the runs as jobs for GNU parallel or a Slurm array instead]\n"
+    "  collect    the sweep table of the jobs sweep --emit wrote: DIR [--metric PATH...] [--csv OUT]\n"
+    "  plot       PNGs: stats STATS.json [--out DIR] | sweep SWEEP.csv --x KEY --y METRIC... [--by KEY...] --out FILE.png\n"
     "  bench      simulation speed, one process: [--json OUT.json] [--quick] [--quantum-ns N]\n"
     "Run 'smmu-sim <command> --help' for the options of one command.\n";
 
@@ -125,13 +132,35 @@ void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostr
     out << "\n";
 }
 
+double progress_seconds(double s) {
+    if (!(s > 0) || s > 86400) throw InputError("--progress: " + std::to_string(s) + " is not a number of seconds in (0, 86400]");
+    return s;
+}
+
+// What made this run, for its stats JSON: the tool's version, the config files
+// and --set overrides as given, the seed, and the merged config they make
+// (README, "Reading the stats").
+nlohmann::ordered_json run_record(const po::variables_map& vm, const Config& cfg) {
+    const auto list = [&](const char* k) {
+        return vm.count(k) ? vm[k].as<std::vector<std::string>>() : std::vector<std::string>{};
+    };
+    return {{"version", SMMUSIM_VERSION},
+            {"configs", list("config")},
+            {"overrides", list("set")},
+            {"trace", vm.count("trace") ? nlohmann::ordered_json(vm["trace"].as<std::string>()) : nullptr},
+            {"seed", cfg.seed},
+            {"config", merged_config_json(list("config"), list("set"))}};
+}
+
 int cmd_run(const std::vector<std::string>& args) {
     po::options_description opts("smmu-sim run");
     opts.add(config_options());
     opts.add_options()("trace,t", po::value<std::string>(), "trace file (format: traces/README.md)")(
         "stats", po::value<std::string>(), "write the statistics as JSON here")(
         "vmid-csv", po::value<std::string>(), "write VMIDs in use over time (time_ns, per SMMU, total) as CSV here")(
-        "quiet,q", "no summary");
+        "quiet,q", "no summary")(
+        "progress", po::value<double>(), "a progress line on stderr every SECONDS, also when stderr is no terminal")(
+        "allow-stale", "exit 0 even when the invalidation checker finds stale translations (default: exit 4)");
     const po::variables_map vm = parse(opts, args);
     if (vm.count("help")) {
         std::cout << opts;
@@ -165,6 +194,7 @@ int cmd_run(const std::vector<std::string>& args) {
     sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     const auto t0 = std::chrono::steady_clock::now();
     Platform platform("platform", cfg, trace.get());
+    if (vm.count("progress")) platform.set_progress_interval(progress_seconds(vm["progress"].as<double>()));
     platform.run();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::ordered_json s = platform.stats(wall);
@@ -175,8 +205,15 @@ int cmd_run(const std::vector<std::string>& args) {
                   << " stale (missing invalidation?)\n";
         for (const std::string& line : platform.checker_lines()) std::cout << "    " << line << "\n";
     }
+    s["run"] = run_record(vm, cfg);
     if (stats_file.is_open()) stats_file << s.dump(2) << "\n";
     if (vmid_csv.is_open()) platform.write_vmid_csv(vmid_csv);
+    // A stale translation is a failed check (a CI run must not pass it).
+    if (s.contains("checker") && s["checker"]["mismatches"].get<uint64_t>() > 0 && !vm.count("allow-stale")) {
+        std::cerr << "smmu-sim: the invalidation checker found " << s["checker"]["mismatches"].get<uint64_t>()
+                  << " stale translation(s) (exit 4; --allow-stale exits 0)\n";
+        return kExitStale;
+    }
     return 0;
 }
 
@@ -207,6 +244,22 @@ int cmd_translate(const std::vector<std::string>& args) {
     }
     req.write = vm.count("write") > 0;
     return translate_command(cfg, req, std::cout);
+}
+
+// `smmu-sim plot ARGS`: scripts/plot.py of this source tree, run by
+// $SMMUSIM_PYTHON or python3 (it needs Debian's python3-matplotlib).
+int cmd_plot(const std::vector<std::string>& args) {
+    const std::string script = SMMUSIM_PLOT_SCRIPT;
+    if (!std::filesystem::exists(script)) throw InputError("plot: missing file '" + script + "' (scripts/plot.py of the source tree)");
+    const char* env = std::getenv("SMMUSIM_PYTHON");
+    const std::string python = env && *env ? env : "python3";
+    std::vector<std::string> argv{python, script};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (std::string& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    execvp(c[0], c.data());
+    throw InputError("plot: cannot run '" + python + "' (set SMMUSIM_PYTHON to a Python with python3-matplotlib)");
 }
 
 int cmd_decode(const std::vector<std::string>& args) {
@@ -241,6 +294,8 @@ int sc_main(int argc, char* argv[]) {
         if (command == "replay") return replay_command(args);
         if (command == "qemu2replay") return qemu2replay_command(args);
         if (command == "sweep") return sweep_command(args, std::filesystem::read_symlink("/proc/self/exe").string(), std::cout);
+        if (command == "collect") return collect_command(args, std::cout);
+        if (command == "plot") return cmd_plot(args);
         if (command == "bench") return bench_command(args);
         if (command == "trace") return trace_command(args, std::cout);
         if (command == "--help" || command == "-h" || command == "help") {

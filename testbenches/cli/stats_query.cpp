@@ -1,6 +1,10 @@
 #include "testbenches/cli/stats_query.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+
+#include "testbenches/config/input_error.h"
 
 namespace smmu::sim {
 
@@ -35,7 +39,8 @@ std::optional<double> cache_hit_rate(const nlohmann::json& j, const std::string&
     return 100.0 * hits / lookups;
 }
 
-std::optional<double> stats_metric(const nlohmann::json& j, const std::string& dotted) {
+namespace {
+std::vector<std::string> split_path(const std::string& dotted) {
     std::vector<std::string> path;
     std::size_t start = 0;
     while (true) {
@@ -44,8 +49,60 @@ std::optional<double> stats_metric(const nlohmann::json& j, const std::string& d
         if (dot == std::string::npos) break;
         start = dot + 1;
     }
-    if (path.size() == 3 && path[0] == "caches" && path[2] == "hit_rate") return cache_hit_rate(j, path[1]);
+    return path;
+}
+bool is_hit_rate(const std::vector<std::string>& path) {
+    return path.size() == 3 && path[0] == "caches" && path[2] == "hit_rate";
+}
+}  // namespace
+
+std::optional<double> stats_metric(const nlohmann::json& j, const std::string& dotted) {
+    const std::vector<std::string> path = split_path(dotted);
+    if (is_hit_rate(path)) return cache_hit_rate(j, path[1]);
     return stats_number(j, path);
+}
+
+bool stats_has(const nlohmann::json& j, const std::string& dotted) {
+    const std::vector<std::string> path = split_path(dotted);
+    if (is_hit_rate(path)) {
+        if (!j.contains("caches") || !j["caches"].is_object()) return false;
+        for (const auto& c : j["caches"].items())
+            if (c.key().rfind(path[1], 0) == 0) return true;
+        return false;
+    }
+    const nlohmann::json* p = &j;
+    for (const std::string& k : path) {
+        if (p->is_array()) {
+            char* end = nullptr;
+            const unsigned long i = std::strtoul(k.c_str(), &end, 10);
+            if (k.empty() || *end || i >= p->size()) return false;
+            p = &(*p)[i];
+        } else if (p->is_object() && p->contains(k)) {
+            p = &(*p)[k];
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+void check_metrics_known(const std::vector<const nlohmann::json*>& runs, const std::vector<std::string>& metrics,
+                         const std::string& option) {
+    for (const std::string& m : metrics) {
+        bool known = false;
+        for (const nlohmann::json* r : runs) known = known || (r->is_object() && stats_has(*r, m));
+        if (!known && !runs.empty())
+            throw InputError(option + " " + m + ": no such figure in the stats of any run (README, \"Reading the stats\")");
+    }
+}
+
+// A number for the table: whole numbers as such, others with two decimals.
+std::string metric_cell(const std::optional<double>& v) {
+    if (!v) return "-";
+    char buf[48];
+    if (std::floor(*v) == *v && std::fabs(*v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", *v);
+    else std::snprintf(buf, sizeof buf, "%.2f", *v);
+    return buf;
 }
 
 }  // namespace smmu::sim

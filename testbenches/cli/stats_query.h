@@ -30,4 +30,19 @@ std::optional<double> cache_hit_rate(const nlohmann::json& j, const std::string&
 // or "caches.<prefix>.hit_rate" for cache_hit_rate.
 std::optional<double> stats_metric(const nlohmann::json& j, const std::string& dotted);
 
+// A metric's value as `sweep` and `compare` show it: whole numbers as such,
+// others with two decimals, "-" for none.
+std::string metric_cell(const std::optional<double>& v);
+
+// Whether `dotted` names something in these stats (for a hit rate: whether a
+// cache of that prefix is present, looked up or not): a metric that is
+// absent reads "-" in a table, one absent from every run is a typo.
+bool stats_has(const nlohmann::json& j, const std::string& dotted);
+
+// InputError "OPTION PATH: no such figure..." for the first of `metrics` that
+// no run's stats have (exit 2 naming it, docs/robustness.md); nothing when
+// there are no runs to look in.
+void check_metrics_known(const std::vector<const nlohmann::json*>& runs, const std::vector<std::string>& metrics,
+                         const std::string& option);
+
 }  // namespace smmu::sim

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "testbenches/cli/stats_query.h"
+#include "testbenches/cli/sweep_emit.h"
 #include "testbenches/config/config_loader.h"
 #include "testbenches/config/input_error.h"
 
@@ -35,15 +36,6 @@ constexpr std::size_t kMaxRuns = 10000;
 
 const std::vector<std::string> kDefaultMetrics = {"caches.iotlb.hit_rate", "caches.walk.hit_rate",
                                                   "pmu.trans_table_walk_access", "latency_ns.mean", "latency_ns.p99"};
-
-// A number for the table: whole numbers as such, others with two decimals.
-std::string cell(const std::optional<double>& v) {
-    if (!v) return "-";
-    char buf[48];
-    if (std::floor(*v) == *v && std::fabs(*v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", *v);
-    else std::snprintf(buf, sizeof buf, "%.2f", *v);
-    return buf;
-}
 
 // The last line of a run's log: what to show when it failed.
 std::string last_line(const std::string& path) {
@@ -122,6 +114,75 @@ std::vector<std::vector<std::string>> sweep_combinations(const std::vector<Sweep
     return out;
 }
 
+std::vector<std::string> axis_keys(const std::vector<SweepAxis>& axes) {
+    std::vector<std::string> keys;
+    for (const SweepAxis& a : axes) keys.push_back(a.key);
+    return keys;
+}
+
+// Each run as it ends, on stderr: a long sweep shows it is moving.
+static void report_finished(std::size_t finished, std::size_t total, std::size_t run, const std::string& label, int exit_code) {
+    std::cerr << "smmu-sim sweep: " << finished << "/" << total << " done: run " << run << " (" << label << ")";
+    if (exit_code) std::cerr << ", exit " << exit_code;
+    std::cerr << "\n";
+}
+
+std::size_t sweep_table(const std::vector<std::string>& keys, const std::vector<std::string>& metrics,
+                        bool metrics_given, const std::vector<std::vector<std::string>>& values,
+                        const std::vector<nlohmann::json>& stats, std::ostream& out, std::ostream* csv) {
+    using strings = std::vector<std::string>;
+    std::vector<const nlohmann::json*> finished;
+    for (const nlohmann::json& s : stats)
+        if (s.is_object()) finished.push_back(&s);
+    if (metrics_given) check_metrics_known(finished, metrics, "--metric");
+    strings header = keys;
+    header.insert(header.end(), metrics.begin(), metrics.end());
+    std::vector<strings> rows;
+    std::size_t stale = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        strings row = values[i];
+        for (const std::string& m : metrics) {
+            try {
+                row.push_back(metric_cell(stats[i].is_object() ? stats_metric(stats[i], m) : std::nullopt));
+            } catch (const StatsShapeError& e) {
+                throw InputError("--metric " + m + ": " + e.what() + " in the stats (README, \"Reading the stats\")");
+            }
+        }
+        rows.push_back(row);
+        // A stale translation is a failed check (run's exit 4), here as there.
+        const std::optional<double> mismatches =
+            stats[i].is_object() ? stats_number(stats[i], {"checker", "mismatches"}) : std::nullopt;
+        if (mismatches && *mismatches > 0) {
+            ++stale;
+            std::cerr << "smmu-sim: run " << i << ": the invalidation checker found " << *mismatches
+                      << " stale translation(s)\n";
+        }
+    }
+    if (csv) {
+        auto csv_row = [&](const strings& r) {
+            for (std::size_t k = 0; k < r.size(); ++k) *csv << (k ? "," : "") << r[k];
+            *csv << "\n";
+        };
+        csv_row(header);
+        for (const strings& r : rows) csv_row(r);
+    }
+    std::vector<std::size_t> width(header.size());
+    for (std::size_t k = 0; k < header.size(); ++k) {
+        width[k] = header[k].size();
+        for (const strings& r : rows) width[k] = std::max(width[k], r[k].size());
+    }
+    auto print = [&](const strings& r) {
+        for (std::size_t k = 0; k < r.size(); ++k) {
+            const std::string pad(width[k] - r[k].size(), ' ');
+            out << (k ? "  " : "") << (k < keys.size() ? r[k] + pad : pad + r[k]);
+        }
+        out << "\n";
+    };
+    print(header);
+    for (const strings& r : rows) print(r);
+    return stale;
+}
+
 int sweep_command(const std::vector<std::string>& args, const std::string& self, std::ostream& out) {
     using strings = std::vector<std::string>;
     po::options_description opts("smmu-sim sweep");
@@ -135,6 +196,9 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         "jobs,j", po::value<unsigned>(), "runs at once (default: the number of CPUs)")(
         "csv", po::value<std::string>(), "write the table as CSV here")(
         "out-dir", po::value<std::string>(), "keep each run's stats (run-N.json) and output (run-N.log) here")(
+        "allow-stale", "exit 0 even when a run's invalidation checker found stale translations (default: exit 4)")(
+        "emit", po::value<std::string>(),
+        "run nothing: write one job per combination and a job list for GNU parallel or a Slurm array here")(
         "help,h", "this help");
     po::variables_map vm;
     const po::positional_options_description none;  // stray words are errors
@@ -163,6 +227,11 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         trace = vm["trace"].as<std::string>();
         if (!std::filesystem::exists(*trace)) throw InputError("missing file '" + *trace + "'");
     }
+    // --emit runs nothing here: the table, its CSV and the runs' files come from collect.
+    for (const char* local : {"csv", "out-dir", "jobs"})
+        if (vm.count("emit") && vm.count(local))
+            throw InputError(std::string("command line: --emit runs nothing here; --") + local +
+                             " goes with a sweep that runs (or collect --csv)");
     std::ofstream csv;
     if (vm.count("csv")) {
         csv.open(vm["csv"].as<std::string>());
@@ -171,10 +240,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
     // What each run gets: the fixed --config and --set, then its combination
     // (a `config=FILE` setting adds that file after the fixed ones: whole
     // topologies are swept that way).
-    struct RunSpec {
-        strings configs, sets;
-        std::string label;  // the combination, "k=v k2=v2"
-    };
+    using RunSpec = SweepRun;
     std::vector<RunSpec> specs;
     for (const strings& c : combos) {
         RunSpec r{configs, sets, ""};
@@ -195,16 +261,19 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
             throw InputError("--vary " + r.label + ": " + e.what());
         }
     }
+    if (vm.count("emit"))
+        return sweep_emit(vm["emit"].as<std::string>(), self, axes, metrics, vm.count("metric") > 0, combos, specs,
+                          trace, out);
 
     const RunDir dir(vm.count("out-dir") ? std::optional<std::string>(vm["out-dir"].as<std::string>()) : std::nullopt, "sweep");
     out << "smmu-sim sweep: " << combos.size() << " runs, " << std::min<std::size_t>(jobs, combos.size())
         << " at a time\n";
     std::vector<int> exit_codes(combos.size(), -1);
     std::map<pid_t, std::size_t> running;
-    std::size_t next = 0;
+    std::size_t next = 0, finished = 0;
     while (next < combos.size() || !running.empty()) {
         while (next < combos.size() && running.size() < jobs) {
-            strings argv{self, "run"};
+            strings argv{self, "run", "--allow-stale"};  // the table's stale count decides (sweep_table)
             for (const std::string& c : specs[next].configs) argv.insert(argv.end(), {"--config", c});
             for (const std::string& s : specs[next].sets) argv.insert(argv.end(), {"--set", s});
             if (trace) argv.insert(argv.end(), {"--trace", *trace});
@@ -218,14 +287,13 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
         auto it = running.find(pid);
         if (it == running.end()) continue;
         exit_codes[it->second] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        report_finished(++finished, combos.size(), it->second, specs[it->second].label, exit_codes[it->second]);
         running.erase(it);
     }
 
     // The table: one row per combination, in order.
-    strings header;
-    for (const SweepAxis& a : axes) header.push_back(a.key);
-    header.insert(header.end(), metrics.begin(), metrics.end());
-    std::vector<strings> rows;
+    std::vector<strings> values;
+    std::vector<nlohmann::json> all_stats;
     int worst = 0;
     for (std::size_t i = 0; i < combos.size(); ++i) {
         strings row;
@@ -239,37 +307,11 @@ int sweep_command(const std::vector<std::string>& args, const std::string& self,
                       << last_line(dir.file("run-" + std::to_string(i) + ".log")) << "\n";
             worst = std::max(worst, exit_codes[i] == 2 ? 2 : 3);
         }
-        for (const std::string& m : metrics) {
-            try {
-                row.push_back(cell(stats.is_object() ? stats_metric(stats, m) : std::nullopt));
-            } catch (const StatsShapeError& e) {
-                throw InputError("--metric " + m + ": " + e.what() + " in the stats (README, \"Reading the stats\")");
-            }
-        }
-        rows.push_back(row);
+        values.push_back(row);
+        all_stats.push_back(std::move(stats));
     }
-    if (csv.is_open()) {
-        auto csv_row = [&](const strings& r) {
-            for (std::size_t k = 0; k < r.size(); ++k) csv << (k ? "," : "") << r[k];
-            csv << "\n";
-        };
-        csv_row(header);
-        for (const strings& r : rows) csv_row(r);
-    }
-    std::vector<std::size_t> width(header.size());
-    for (std::size_t k = 0; k < header.size(); ++k) {
-        width[k] = header[k].size();
-        for (const strings& r : rows) width[k] = std::max(width[k], r[k].size());
-    }
-    auto print = [&](const strings& r) {
-        for (std::size_t k = 0; k < r.size(); ++k) {
-            const std::string pad(width[k] - r[k].size(), ' ');
-            out << (k ? "  " : "") << (k < axes.size() ? r[k] + pad : pad + r[k]);
-        }
-        out << "\n";
-    };
-    print(header);
-    for (const strings& r : rows) print(r);
+    const std::size_t stale = sweep_table(axis_keys(axes), metrics, vm.count("metric") > 0, values, all_stats, out, csv.is_open() ? &csv : nullptr);
+    if (!worst && stale && !vm.count("allow-stale")) worst = kExitStale;
     return worst;
 }
 

@@ -1278,15 +1278,74 @@ void check_change(const Config& c, const ChangeRecord& ch) {
     fail(ch.where, "target", "device " + dev->name + " has no stage 1 context with ssid " + std::to_string(ch.ssid));
 }
 
-Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+namespace {
+Node merged(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
     Node root;
     root.kind = Node::Kind::Map;
     unsigned order = 0;
     for (const std::string& file : files) merge_into(root, read_file(file, order++));
     for (const std::string& set : sets) apply_set(root, set, order++);
-    Config c = build(root);
+    return root;
+}
+
+void emit(YAML::Emitter& out, const Node& n) {
+    switch (n.kind) {
+        case Node::Kind::Null:
+            out << YAML::Null;
+            break;
+        case Node::Kind::Scalar:
+            out << n.scalar;
+            break;
+        case Node::Kind::Seq:
+            out << YAML::BeginSeq;
+            for (const Node& item : n.items) emit(out, item);
+            out << YAML::EndSeq;
+            break;
+        case Node::Kind::Map:
+            out << YAML::BeginMap;
+            for (const Entry& e : n.entries) {
+                out << YAML::Key << e.key << YAML::Value;
+                emit(out, e.value);
+            }
+            out << YAML::EndMap;
+            break;
+    }
+}
+
+nlohmann::ordered_json to_json(const Node& n) {
+    switch (n.kind) {
+        case Node::Kind::Null:
+            return nullptr;
+        case Node::Kind::Scalar:
+            return n.scalar;
+        case Node::Kind::Seq: {
+            nlohmann::ordered_json a = nlohmann::ordered_json::array();
+            for (const Node& item : n.items) a.push_back(to_json(item));
+            return a;
+        }
+        case Node::Kind::Map:
+            break;
+    }
+    nlohmann::ordered_json m = nlohmann::ordered_json::object();
+    for (const Entry& e : n.entries) m[e.key] = to_json(e.value);
+    return m;
+}
+}  // namespace
+
+Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+    Config c = build(merged(files, sets));
     c.sources = files;
     return c;
+}
+
+std::string merged_config_yaml(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+    YAML::Emitter out;
+    emit(out, merged(files, sets));
+    return std::string(out.c_str()) + "\n";
+}
+
+nlohmann::ordered_json merged_config_json(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+    return to_json(merged(files, sets));
 }
 
 }  // namespace smmu::sim

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "testbenches/config/change.h"
 #include "testbenches/config/config.h"
 
@@ -16,6 +18,13 @@ namespace smmu::sim {
 // a list) and overrides the merged files the same way. The result is validated
 // as a whole before it is returned.
 Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets);
+
+// The document load_config builds from (files merged, then `sets`), unvalidated:
+// as YAML (`sweep --emit` writes it as a job's one self-contained config) and
+// as JSON with every scalar the string it was written as (`run --stats`
+// records it under run.config).
+std::string merged_config_yaml(const std::vector<std::string>& files, const std::vector<std::string>& sets);
+nlohmann::ordered_json merged_config_json(const std::vector<std::string>& files, const std::vector<std::string>& sets);
 
 // A trace's map/unmap record against the config, with the checks and messages a
 // config mapping gets ("file:line: field: problem", InputError): a known target,

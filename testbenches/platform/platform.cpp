@@ -56,42 +56,59 @@ ordered_json during_change_json(const MasterStats& m) {
 }  // namespace
 
 namespace {
-// The progress line on stderr: only when stderr is a terminal and the run has
-// lasted kAfter; at most 4 updates a second; erased at the end.
+// The progress line on stderr. By default only when stderr is a terminal and
+// the run has lasted kAfter; at most 4 updates a second, redrawn in place and
+// erased at the end. With an interval (run --progress SECONDS) a line every
+// that many seconds whatever stderr is (a log, a batch job), and a last one
+// at the end.
 class Progress {
 public:
-    explicit Progress(const TraceReader* t) : trace_(t), on_(t && isatty(2)), t0_(Clock::now()) {}
+    Progress(const TraceReader* t, double every_s)
+        : trace_(t), every_s_(every_s), on_(t && (every_s > 0 || isatty(2))), t0_(Clock::now()) {
+        if (every_s_ > 0) next_ = t0_ + interval();
+    }
     void tick() {
         if (!on_ || ++records_ % 1024) return;
         const Clock::time_point now = Clock::now();
         if (now < next_) return;
         const double elapsed = std::chrono::duration<double>(now - t0_).count();
-        if (elapsed < 3.0) return;
-        next_ = now + std::chrono::milliseconds(250);
-        char line[160];
-        const double rate = static_cast<double>(records_) / elapsed;
-        const uint64_t size = trace_->file_size(), done = trace_->bytes_read();
-        if (size > 0 && done > 0) {
-            const double f = std::min(1.0, static_cast<double>(done) / static_cast<double>(size));
-            std::snprintf(line, sizeof line, "\r  trace: %llu records, %.0f records/s, %.0f%%, ETA %.0f s\033[K",
-                          static_cast<unsigned long long>(records_), rate, 100.0 * f, elapsed * (1.0 - f) / f);
-        } else {
-            std::snprintf(line, sizeof line, "\r  trace: %llu records, %.0f records/s\033[K",
-                          static_cast<unsigned long long>(records_), rate);
-        }
-        std::fputs(line, stderr);
-        std::fflush(stderr);
-        shown_ = true;
+        if (every_s_ <= 0 && elapsed < 3.0) return;
+        next_ = now + (every_s_ > 0 ? interval() : std::chrono::milliseconds(250));
+        show(elapsed);
     }
     void finish() {
-        if (shown_) std::fputs("\r\033[K", stderr), std::fflush(stderr);
-        shown_ = false;
+        if (every_s_ > 0 && on_) show(std::chrono::duration<double>(Clock::now() - t0_).count(), " done");
+        else if (shown_) std::fputs("\r\033[K", stderr), std::fflush(stderr);
+        on_ = shown_ = false;
     }
     ~Progress() { finish(); }
 
 private:
     using Clock = std::chrono::steady_clock;
+    Clock::duration interval() const {
+        return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every_s_));
+    }
+    void show(double elapsed, const char* done = "") {
+        char line[192];
+        const double rate = elapsed > 0 ? static_cast<double>(records_) / elapsed : 0;
+        const uint64_t size = trace_->file_size(), read = trace_->bytes_read();
+        // In place on a terminal; whole lines otherwise.
+        const char* start = every_s_ > 0 ? "" : "\r";
+        const char* end = every_s_ > 0 ? "\n" : "\033[K";
+        if (size > 0 && read > 0) {
+            const double f = std::min(1.0, static_cast<double>(read) / static_cast<double>(size));
+            std::snprintf(line, sizeof line, "%s  trace: %llu records, %.0f records/s, %.0f%%, ETA %.0f s%s%s", start,
+                          static_cast<unsigned long long>(records_), rate, 100.0 * f, elapsed * (1.0 - f) / f, done, end);
+        } else {
+            std::snprintf(line, sizeof line, "%s  trace: %llu records, %.0f records/s%s%s", start,
+                          static_cast<unsigned long long>(records_), rate, done, end);
+        }
+        std::fputs(line, stderr);
+        std::fflush(stderr);
+        shown_ = true;
+    }
     const TraceReader* trace_;
+    double every_s_;
     bool on_;
     Clock::time_point t0_, next_;
     uint64_t records_ = 0;
@@ -159,7 +176,7 @@ void Platform::dispatch() {
         traffic_start_ = sc_core::sc_time_stamp();
         const double cpu_start = process_cpu_seconds();
         TraceRecord rec;
-        Progress progress(trace_);
+        Progress progress(trace_, progress_every_s_);
         while (trace_ && trace_->next(rec)) {
             progress.tick();
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
@@ -239,6 +256,11 @@ ordered_json Platform::stats(double wall_s) const {
                                          {"latency_ns_mean", m.latency.mean() / 1000.0},
                                          {"dma_during_change", during_change_json(m)}});
     }
+
+    // Each device's latency distribution (scripts/plot.py draws one per device),
+    // devices in the order they were appended.
+    std::size_t device = 0;
+    for (auto& d : devices) d["latency_ns"] = latency_json(gens_[device++]->stats().latency);
 
     // Each instance on its own, then the platform's totals.
     ordered_json per_smmu = ordered_json::array();

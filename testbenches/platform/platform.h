@@ -53,6 +53,9 @@ public:
     void write_vmid_csv(std::ostream& out) const;
     // Mismatches the missing-invalidation checker found, as text lines.
     std::vector<std::string> checker_lines() const;
+    // A progress line on stderr every `seconds` while the trace streams, also
+    // when stderr is no terminal (run --progress); 0: only on a terminal.
+    void set_progress_interval(double seconds) { progress_every_s_ = seconds; }
 
 private:
     void dispatch();
@@ -75,6 +78,7 @@ private:
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
     std::vector<std::unique_ptr<InvalidationChecker>> checkers_;  // host.check_invalidations
     std::exception_ptr error_;
+    double progress_every_s_ = 0;
     sc_core::sc_time traffic_start_, traffic_end_;
 };
 

@@ -51,10 +51,12 @@ nlohmann::json run_stats(const std::string& args, const std::string& name) {
     return nlohmann::json::parse(slurp(stats));
 }
 
-// Everything but wall-clock and host-process figures.
+// Everything but wall-clock and host-process figures, and the settings that
+// made the run (`run`: the --set sim.mode differs).
 nlohmann::json functional(nlohmann::json s) {
     s.erase("sim");
     s.erase("memory");
+    s.erase("run");
     return s;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -99,4 +100,25 @@ TEST_CASE("scale: 64K StreamIDs, 4096 devices, 16-bit VMIDs, 1 M pages", "[trace
     CHECK(d["totals"]["transactions"] == 3);
     CHECK(d["totals"]["faults"] == 0);
     CHECK(d["totals"]["translated"] == 3);
+}
+
+TEST_CASE("run --progress: a line every N seconds also when stderr is no terminal", "[trace]") {
+    // An interval far below the run's length: a line at every check (each
+    // 1024 records), whole lines for a log, and a last one at the end.
+    const auto r = smmu_sim("run --config " + kSeedConfig + " --trace " + kSeedTrace + " --quiet --progress 0.000001");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    std::size_t lines = 0;
+    std::istringstream err(r.err);
+    std::string last;
+    for (std::string line; std::getline(err, line); ++lines) {
+        CHECK(line.rfind("  trace: ", 0) == 0);
+        last = line;
+    }
+    CHECK(lines >= 4);  // the seed trace's 5000-odd records: 4 checks and the end
+    CHECK(r.err.find('\r') == std::string::npos);
+    CHECK(last.find("100%, ETA 0 s done") != std::string::npos);
+    const auto bad = smmu_sim("run --config " + kSeedConfig + " --progress 0");
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("--progress: ") != std::string::npos);
 }
