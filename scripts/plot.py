@@ -10,6 +10,9 @@
   plot.py sweep SWEEP.csv --x KEY --y METRIC [--y METRIC...] [--by KEY...] --out FILE.png
       from a `sweep --csv` (or `collect --csv`) table: each METRIC against the
       varied KEY, one line per value of the --by keys.
+  plot.py vmids VMIDS.csv --out FILE.png
+      from a `run --vmid-csv` table: VMIDs in use over time, a step line per
+      SMMU instance and the total (docs/lifetime-study.md).
 
 Prints each file it writes. Bad input: one line on stderr naming the file and
 what is wrong, exit 2.
@@ -200,6 +203,39 @@ def sweep_command(args):
     save(fig, args.out)
 
 
+def vmids_command(args):
+    try:
+        with open(args.csv, newline="") as f:
+            table = list(csv.reader(f))
+    except OSError as e:
+        raise BadInput("missing file '%s' (%s)" % (args.csv, e.strerror))
+    if len(table) < 2 or not table[0] or table[0][0] != "time_ns" or table[0][-1] != "total":
+        raise BadInput(args.csv + ": not a VMID table (smmu-sim run --vmid-csv writes time_ns,<smmu>...,total)")
+    header, rows = table[0], table[1:]
+    columns = [[] for _ in header]
+    for line, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise BadInput("%s:%d: %d cells, the header has %d" % (args.csv, line, len(row), len(header)))
+        for i, cell in enumerate(row):
+            v = number(cell)
+            if math.isnan(v):
+                raise BadInput("%s:%d: %s: '%s' is not a number" % (args.csv, line, header[i], cell))
+            columns[i].append(v)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    t_us = [t / 1000.0 for t in columns[0]]
+    # One instance: its line is the total's.
+    for name, values in zip(header[1:], columns[1:]):
+        if name != "total" and len(header) == 3:
+            continue
+        ax.step(t_us, values, where="post", label=name)
+    ax.set(xlabel="time (us)", ylabel="VMIDs in use", title="VMIDs in use over time")
+    ax.legend(fontsize="small")
+    out_dir = os.path.dirname(args.out)
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+    save(fig, args.out)
+
+
 def main():
     parser = argparse.ArgumentParser(prog="plot.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -213,9 +249,12 @@ def main():
     w.add_argument("--by", default=[], action="append", help="another varied key: one line per value")
     w.add_argument("--log-x", action="store_true", help="x axis in powers of 2 (cache sizes)")
     w.add_argument("--out", required=True, help="the PNG to write")
+    v = sub.add_parser("vmids", help="a run's --vmid-csv table -> VMIDs in use over time")
+    v.add_argument("csv", help="the CSV smmu-sim run --vmid-csv wrote")
+    v.add_argument("--out", required=True, help="the PNG to write")
     args = parser.parse_args()
     try:
-        (stats_command if args.command == "stats" else sweep_command)(args)
+        {"stats": stats_command, "sweep": sweep_command, "vmids": vmids_command}[args.command](args)
     except BadInput as e:
         print("plot.py: " + str(e), file=sys.stderr)
         sys.exit(2)

@@ -123,3 +123,24 @@ TEST_CASE("plot.py sweep: metrics against a varied key from a sweep CSV", "[syst
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.rfind("plot.py: --y latency_ns.p98: no such column in " + csv, 0) == 0);
 }
+
+TEST_CASE("plot.py vmids: VMIDs in use over time from run --vmid-csv", "[system][plot]") {
+    if (!has_matplotlib()) {
+        WARN("python3-matplotlib is not installed (scripts/deps.sh installs it): skipped");
+        return;
+    }
+    const std::string csv = kBin + "/plot_vmids.csv", png = kBin + "/plot_vmids/vmids.png";
+    std::filesystem::remove_all(kBin + "/plot_vmids");
+    const Run r = smmu_sim("run --config configs/examples/four-modes.yaml --trace "
+                           "testbenches/tests/data/system/lifetime.trace --quiet --vmid-csv '" + csv + "'");
+    REQUIRE(r.exit_code == 0);
+    const Run p = plot("vmids '" + csv + "' --out '" + png + "'");
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK(p.out == "wrote " + png + "\n");
+    check_png(png);
+    // A sweep table is not a VMID table.
+    const Run bad = plot("vmids configs/examples/four-modes.yaml --out '" + png + "'");
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("not a VMID table") != std::string::npos);
+}
