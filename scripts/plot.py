@@ -37,7 +37,9 @@ class BadInput(Exception):
     pass
 
 
-def save(fig, path):
+def save(fig, path, make_dir=False):
+    if make_dir and os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata=PNG_METADATA)
     plt.close(fig)
@@ -156,12 +158,16 @@ def number(cell):
         return math.nan  # "-": the run has no such figure
 
 
-def sweep_command(args):
+def read_csv(path):
     try:
-        with open(args.csv, newline="") as f:
-            table = list(csv.reader(f))
+        with open(path, newline="") as f:
+            return list(csv.reader(f))
     except OSError as e:
-        raise BadInput("missing file '%s' (%s)" % (args.csv, e.strerror))
+        raise BadInput("missing file '%s' (%s)" % (path, e.strerror))
+
+
+def sweep_command(args):
+    table = read_csv(args.csv)
     if len(table) < 2:
         raise BadInput(args.csv + ": no rows (smmu-sim sweep --csv writes a header and a row per run)")
     header, rows = table[0], table[1:]
@@ -197,18 +203,11 @@ def sweep_command(args):
             ax.set_xscale("log", base=2)
         if args.by:
             ax.legend(fontsize="small")
-    out_dir = os.path.dirname(args.out)
-    if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
-    save(fig, args.out)
+    save(fig, args.out, make_dir=True)
 
 
 def vmids_command(args):
-    try:
-        with open(args.csv, newline="") as f:
-            table = list(csv.reader(f))
-    except OSError as e:
-        raise BadInput("missing file '%s' (%s)" % (args.csv, e.strerror))
+    table = read_csv(args.csv)
     if len(table) < 2 or not table[0] or table[0][0] != "time_ns" or table[0][-1] != "total":
         raise BadInput(args.csv + ": not a VMID table (smmu-sim run --vmid-csv writes time_ns,<smmu>...,total)")
     header, rows = table[0], table[1:]
@@ -230,10 +229,7 @@ def vmids_command(args):
         ax.step(t_us, values, where="post", label=name)
     ax.set(xlabel="time (us)", ylabel="VMIDs in use", title="VMIDs in use over time")
     ax.legend(fontsize="small")
-    out_dir = os.path.dirname(args.out)
-    if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
-    save(fig, args.out)
+    save(fig, args.out, make_dir=True)
 
 
 def main():
