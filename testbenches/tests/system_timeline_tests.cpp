@@ -3,7 +3,7 @@
 // sampling, cap), bad option values and determinism. Each run is a process.
 //
 // The run: configs/examples/four-modes.yaml (no caches, memory 100 ns, 1 GHz)
-// with testbenches/tests/data/system/timeline.trace: two S1-only DMAs of
+// with traces/examples/timeline.trace: two S1-only DMAs of
 // `dma` (4-level walks), an unmap of the first page (TLBI_NH_VA + SYNC), a DMA
 // to it (F_TRANSLATION), an S2-only and a nested read.
 #include <cstdint>
@@ -25,7 +25,7 @@ using smmu_sim_test::slurp;
 using smmu_sim_test::smmu_sim;
 
 const std::string kRun =
-    "run --config configs/examples/four-modes.yaml --trace testbenches/tests/data/system/timeline.trace --quiet";
+    "run --config configs/examples/four-modes.yaml --trace traces/examples/timeline.trace --quiet";
 
 std::string out_path(const std::string& name) {
     return std::string(CMAKE_BINARY_DIR) + "/timeline_" + std::to_string(getpid()) + "_" + name;
