@@ -1,5 +1,7 @@
 #include "driver/arm_smmu_v3/fault.h"
 
+#include "driver/arm_smmu_v3/arm_smmu_v3.h"
+
 namespace smmu::driver {
 
 using namespace smmu::arch;
@@ -101,6 +103,31 @@ std::vector<Command> IopfQueue::report(const PageFault& f) {
                                            : stats_.failure);
     // iopf_group_response answers with the group's last fault.
     return {page_response(f, code)};
+}
+
+std::vector<EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy,
+                                        double handling_ns) {
+    std::vector<EventRecord> others;
+    std::vector<Command> responses;
+    for (const EventRecord& e : smmu.drain_events()) {
+        const std::optional<PageFault> f = fault_from_event(e);
+        if (!f) {
+            others.push_back(e);
+            continue;
+        }
+        for (const Command& c : iopf.report(*f)) responses.push_back(c);
+    }
+    for (const PriRecord& r : smmu.drain_page_requests()) {
+        if (policy == PageRequestPolicy::Deny) {
+            if (const std::optional<Command> c = deny_ppr(r)) responses.push_back(*c);
+            continue;
+        }
+        for (const Command& c : iopf.report(fault_from_ppr(r))) responses.push_back(c);
+    }
+    if (responses.empty()) return others;
+    smmu.bus().cpu(handling_ns);
+    for (const Command& c : responses) smmu.issue_cmd(c);
+    return others;
 }
 
 }  // namespace smmu::driver

@@ -31,6 +31,10 @@
 #include "models/arch/pri.h"
 
 namespace smmu::driver {
+class ArmSmmuDevice;
+}
+
+namespace smmu::driver {
 
 // struct iommu_fault_page_request (include/linux/iommu.h), with the StreamID
 // the driver found the master by (arm_smmu_find_master).
@@ -83,5 +87,16 @@ private:
     std::map<std::pair<uint32_t, uint32_t>, std::vector<PageFault>> partial_;
     Stats stats_;
 };
+
+// What the host does with page requests: mainline's deny, or the PRI series' IOPF report.
+enum class PageRequestPolicy : uint8_t { Deny, Iopf };
+
+// One pass of arm_smmu_evtq_thread and arm_smmu_priq_thread: every stall
+// event and page request reported to `iopf` (or denied), the responses sent
+// with arm_smmu_cmdq_issue_cmd (no SYNC) after `handling_ns` of software time
+// (the handler's work after it mapped the pages). Returns the other events
+// (the ones arm_smmu_evtq_thread only logs).
+std::vector<arch::EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy,
+                                              double handling_ns);
 
 }  // namespace smmu::driver

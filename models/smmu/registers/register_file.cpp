@@ -133,6 +133,14 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     }
 }
 
+const RegisterFile::Reg* RegisterFile::present(uint32_t offset) const {
+    const Reg* r = find(offset);
+    // The PRI queue's registers are RES0 without IDR0.PRI (IHI 0070 6.3.30-6.3.34).
+    const bool priq = r && ((r->offset >= reg::PRIQ_BASE && r->offset <= reg::PRIQ_IRQ_CFG2) ||
+                            r->offset == reg::PRIQ_PROD || r->offset == reg::PRIQ_CONS);
+    return priq && !caps_.pri ? nullptr : r;
+}
+
 std::string_view RegisterFile::name(uint32_t offset) {
     const Reg* r = find(offset);
     return r ? r->name : "RESERVED";
@@ -141,7 +149,7 @@ std::string_view RegisterFile::name(uint32_t offset) {
 MmioStatus RegisterFile::read(uint32_t offset, unsigned size, uint64_t& value) const {
     value = 0;
     if ((size != 4 && size != 8) || offset % size != 0) return MmioStatus::BusError;
-    const Reg* r = find(offset);
+    const Reg* r = present(offset);
     if (!r) return MmioStatus::Ok;  // reserved: RAZ
     if (size > r->bytes) return MmioStatus::BusError;
     const unsigned shift = (offset - r->offset) * 8;
@@ -152,7 +160,7 @@ MmioStatus RegisterFile::read(uint32_t offset, unsigned size, uint64_t& value) c
 
 MmioStatus RegisterFile::write(uint32_t offset, unsigned size, uint64_t value, WriteEffect& effect) {
     if ((size != 4 && size != 8) || offset % size != 0) return MmioStatus::BusError;
-    const Reg* r = find(offset);
+    const Reg* r = present(offset);
     if (!r) {
         effect.ignored = true;  // reserved: WI
         return MmioStatus::Ok;

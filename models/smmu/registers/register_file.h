@@ -133,6 +133,8 @@ public:
 private:
     struct Reg;
     static const Reg* find(uint32_t offset);
+    // find(), but nullptr for the registers this SMMU does not have (PRIQ_* without IDR0.PRI).
+    const Reg* present(uint32_t offset) const;
 
     const SmmuCaps caps_;
     unsigned cmdq_max_, eventq_max_;
