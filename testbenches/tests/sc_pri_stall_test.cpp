@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,49 @@ struct Master : sc_module {
     }
 };
 
+// The same master approximately timed (the base protocol's four phases):
+// reads in flight at once, each waiting for its BEGIN_RESP.
+struct AtMaster : sc_module {
+    tlm_utils::simple_initiator_socket<AtMaster> socket;
+    struct Read {
+        tlm::tlm_generic_payload gp;
+        smmu::SmmuExtension ext;
+        uint64_t data = 0;
+        sc_event done;
+        double done_ns = 0;
+    };
+    explicit AtMaster(sc_module_name n) : sc_module(n), socket("socket") {
+        socket.register_nb_transport_bw(this, &AtMaster::nb_transport_bw);
+    }
+    void begin(Read& r, uint64_t addr) {
+        r.ext.sid = kStallSid;
+        r.gp.set_command(tlm::TLM_READ_COMMAND);
+        r.gp.set_address(addr);
+        r.gp.set_data_ptr(reinterpret_cast<unsigned char*>(&r.data));
+        r.gp.set_data_length(8);
+        r.gp.set_streaming_width(8);
+        r.gp.set_extension(&r.ext);
+        reads_.push_back(&r);
+        tlm::tlm_phase phase = tlm::BEGIN_REQ;
+        sc_time delay = SC_ZERO_TIME;
+        socket->nb_transport_fw(r.gp, phase, delay);
+    }
+    std::vector<Read*> reads_;
+    tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase, sc_time&) {
+        if (phase == tlm::BEGIN_RESP) {
+            Read* r = nullptr;
+            for (Read* x : reads_)
+                if (&x->gp == &gp) r = x;
+            r->done_ns = sc_time_stamp().to_seconds() * 1e9;
+            r->done.notify();
+            gp.clear_extension(&r->ext);
+            phase = tlm::END_RESP;
+            return tlm::TLM_COMPLETED;
+        }
+        return tlm::TLM_ACCEPTED;  // END_REQ
+    }
+};
+
 struct Observed {
     bool dma_ok = false;
     uint64_t data = 0;
@@ -69,7 +113,10 @@ struct Observed {
     smmu::sim::PriDeviceStats dev;
     IopfQueue::Stats iopf;
     bool uprgi = false;
-    uint64_t priq_ovflg_acked = 0;
+    // stall_at: the held read and one behind it to a mapped page.
+    bool at_first_ok = false, at_second_ok = false;
+    uint64_t at_first_data = 0, at_second_data = 0;
+    double at_first_ns = 0, at_second_ns = 0;
 };
 
 struct Platform : sc_module {
@@ -77,6 +124,7 @@ struct Platform : sc_module {
     smmu::Memory memory{"memory", 40, sc_time(50, SC_NS), sc_time(50, SC_NS)};
     smmu::Smmu smmu_dev;
     Master master{"master"};
+    AtMaster at_master{"at_master"};
     smmu::sim::PriDevice pri;
     smmu::TlmCpu cpu{mem};
     smmu::TlmHostBus bus{cpu, mmio};
@@ -105,6 +153,7 @@ struct Platform : sc_module {
         smmu_dev.downstream.bind(memory.socket);
         master.socket.bind(smmu_dev.upstream);
         pri.socket.bind(smmu_dev.upstream);
+        at_master.socket.bind(smmu_dev.upstream);
         smmu_dev.set_prg_handler([this](const smmu::PrgResponse& m, sc_time d) {
             if (m.sid == kPriSid) pri.prg_response(m, d);
         });
@@ -136,6 +185,8 @@ struct Platform : sc_module {
         attach_dev_paging(stall_dev, *domain, *arena);
         attach_dev_paging(pri_dev, *domain, *arena);
         bus.memory().write64(kRam + 0x3000, 0xfeedface);
+        bus.memory().write64(kRam + 0x5000, 0xc0ffee);
+        domain->map(0x50'0000, kRam + 0x5000, 0x1000, PageAttrs{});
         if (g_scenario == "unknown") {
             // Responses to nothing: a group the device never requested, a STAG never given.
             smmu->issue_cmd(arch::Command::make(arch::Opcode::PRI_RESP,
@@ -162,7 +213,20 @@ struct Platform : sc_module {
     void device() {
         wait(host_ready);
         const sc_time start = sc_time_stamp();
-        if (g_scenario.rfind("pri", 0) == 0 || g_scenario == "unknown") {
+        if (g_scenario == "stall_at") {
+            // The first read stalls; the second, behind it, is not held up.
+            AtMaster::Read first, second;
+            at_master.begin(first, 0x40'0000);
+            wait(10, SC_NS);
+            at_master.begin(second, 0x50'0000);
+            wait(first.done & second.done);
+            o.at_first_ok = first.gp.is_response_ok();
+            o.at_second_ok = second.gp.is_response_ok();
+            o.at_first_data = first.data;
+            o.at_second_data = second.data;
+            o.at_first_ns = first.done_ns;
+            o.at_second_ns = second.done_ns;
+        } else if (g_scenario.rfind("pri", 0) == 0 || g_scenario == "unknown") {
             uint64_t data = 0;
             o.dma_ok = pri.dma(0x20'0000, false, &data, 8);
             o.data = data;
@@ -256,4 +320,17 @@ TEST_CASE("unknown") {
     CHECK(g_o.smmu.command_errors == 0);
     CHECK(g_o.dma_ok);
     CHECK(g_o.data == 0xfeedface);
+}
+
+TEST_CASE("stall_at") {
+    // Approximately timed: the held read waits in a process of its own; the
+    // read behind it (a mapped page) completes first.
+    CHECK(g_o.at_first_ok);
+    CHECK(g_o.at_first_data == 0xfeedface);
+    CHECK(g_o.at_second_ok);
+    CHECK(g_o.at_second_data == 0xc0ffee);
+    CHECK(g_o.at_second_ns < g_o.at_first_ns);
+    CHECK(g_o.at_first_ns > kHandlingNs);
+    CHECK(g_o.smmu.stalls == 1);
+    CHECK(g_o.smmu.resumes_retry == 1);
 }
