@@ -1,6 +1,7 @@
 #include "driver/arm_smmu_v3/fault.h"
 
 #include "driver/arm_smmu_v3/arm_smmu_v3.h"
+#include "models/smmu/priq/pri_queue.h"
 
 namespace smmu::driver {
 
@@ -34,18 +35,10 @@ std::optional<PageFault> fault_from_event(const EventRecord& e) {
 }
 
 PageFault fault_from_ppr(const PriRecord& r) {
-    PageFault f;
-    f.sid = static_cast<uint32_t>(r.get(pri::SID));
-    f.pasid_valid = r.get(pri::SSV);
-    f.pasid = f.pasid_valid ? static_cast<uint32_t>(r.get(pri::SSID)) : 0;
-    f.last = r.get(pri::L);
-    f.grpid = static_cast<uint32_t>(r.get(pri::PRGIndex));
-    f.read = r.get(pri::READ);
-    f.write = r.get(pri::WRITE);
-    f.exec = r.get(pri::EXEC);
-    f.priv = r.get(pri::PRIV);
-    f.addr = r.get(pri::Addr);
-    return f;
+    const PageRequest p = page_request_from(r);
+    // The series reads PRIQ_0_SSID only with PRIQ_0_SSID_V.
+    return PageFault{p.sid, p.ssv, p.ssv ? p.ssid : 0, p.last, p.prg_index, p.read, p.write, p.exec, p.priv,
+                     p.addr, false};
 }
 
 namespace {
