@@ -101,26 +101,32 @@ std::vector<Command> IopfQueue::report(const PageFault& f) {
 std::vector<EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy,
                                         double handling_ns) {
     std::vector<EventRecord> others;
-    std::vector<Command> responses;
-    for (const EventRecord& e : smmu.drain_events()) {
-        const std::optional<PageFault> f = fault_from_event(e);
-        if (!f) {
-            others.push_back(e);
-            continue;
+    // Until both queues read empty (the threads' do { ... } while (!queue_empty)):
+    // records written while the responses went out are not left behind.
+    for (;;) {
+        const std::vector<EventRecord> events = smmu.drain_events();
+        const std::vector<PriRecord> requests = smmu.drain_page_requests();
+        if (events.empty() && requests.empty()) return others;
+        std::vector<Command> responses;
+        for (const EventRecord& e : events) {
+            const std::optional<PageFault> f = fault_from_event(e);
+            if (!f) {
+                others.push_back(e);
+                continue;
+            }
+            for (const Command& c : iopf.report(*f)) responses.push_back(c);
         }
-        for (const Command& c : iopf.report(*f)) responses.push_back(c);
-    }
-    for (const PriRecord& r : smmu.drain_page_requests()) {
-        if (policy == PageRequestPolicy::Deny) {
-            if (const std::optional<Command> c = deny_ppr(r)) responses.push_back(*c);
-            continue;
+        for (const PriRecord& r : requests) {
+            if (policy == PageRequestPolicy::Deny) {
+                if (const std::optional<Command> c = deny_ppr(r)) responses.push_back(*c);
+                continue;
+            }
+            for (const Command& c : iopf.report(fault_from_ppr(r))) responses.push_back(c);
         }
-        for (const Command& c : iopf.report(fault_from_ppr(r))) responses.push_back(c);
+        if (responses.empty()) continue;
+        smmu.bus().cpu(handling_ns);
+        for (const Command& c : responses) smmu.issue_cmd(c);
     }
-    if (responses.empty()) return others;
-    smmu.bus().cpu(handling_ns);
-    for (const Command& c : responses) smmu.issue_cmd(c);
-    return others;
 }
 
 }  // namespace smmu::driver
