@@ -168,6 +168,7 @@ struct Platform : sc_module {
     std::unique_ptr<Iommufd> iommufd;
     std::unique_ptr<HwptPaging> domain;
     ArmSmmuMaster stall_dev, pri_dev;
+    std::unique_ptr<IopfQueue> iopf;
 
     void host() {
         arena = std::make_unique<TableArena>("tables", kTables, kTables, 64 << 20);
@@ -197,7 +198,7 @@ struct Platform : sc_module {
         }
         host_ready.notify();
         const bool fail = g_scenario == "stall_abort";
-        IopfQueue iopf([&](const std::vector<PageFault>& group) {
+        iopf = std::make_unique<IopfQueue>([this, fail](const std::vector<PageFault>& group) {
             if (fail) return PageResponseCode::Failure;
             for (const PageFault& f : group) domain->map(f.addr & ~0xfffull, kRam + 0x3000, 0x1000, PageAttrs{});
             return PageResponseCode::Success;
@@ -205,8 +206,7 @@ struct Platform : sc_module {
         const PageRequestPolicy policy = g_scenario == "pri_deny" ? PageRequestPolicy::Deny : PageRequestPolicy::Iopf;
         for (;;) {
             wait(smmu_dev.evtq_irq() | smmu_dev.priq_irq());
-            service_faults(*smmu, iopf, policy, kHandlingNs);
-            o.iopf = iopf.stats();
+            service_faults(*smmu, *iopf, policy, kHandlingNs);
         }
     }
 
@@ -239,6 +239,7 @@ struct Platform : sc_module {
         o.smmu = smmu_dev.core().stats();
         o.dev = pri.stats();
         o.uprgi = pri.uprgi();
+        o.iopf = iopf->stats();
         sc_stop();
     }
 };

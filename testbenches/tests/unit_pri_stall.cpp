@@ -102,7 +102,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("PRI queue records are bit-exact (IHI 0070 8.1; Linux PRIQ_0_*, PRIQ_1_*)", "[pri]") {
+TEST_CASE("PRI queue records are bit-exact (IHI 0070 8.1, Linux PRIQ_0_* and PRIQ_1_*)", "[pri]") {
     PageRequest r;
     r.sid = 0x12;
     r.ssv = true;
@@ -157,7 +157,7 @@ TEST_CASE("IDR0.PRI, IDR1.PRIQS, IDR5.STALL_MAX and the PRIQ registers", "[pri][
     CHECK(v == 0);
 }
 
-TEST_CASE("A stall-capable master gets CD.S and no S1STALLD; the others S1STALLD (arm_smmu_make_s1_cd, "
+TEST_CASE("A stall-capable master gets CD.S and no S1STALLD, the others S1STALLD (arm_smmu_make_s1_cd, "
           "arm_smmu_make_cdtable_ste)",
           "[stall][linux]") {
     Rig r;
@@ -254,7 +254,7 @@ TEST_CASE("PRIQEN=0: a page request is dropped, a last one answered Invalid Requ
     CHECK(r.core.stats().priq_dropped_disabled == 1);
 }
 
-TEST_CASE("PRI_RESP for a group never requested reaches the device and is counted unmatched; reserved Resp is "
+TEST_CASE("PRI_RESP for a group never requested reaches the device and is counted unmatched, reserved Resp is "
           "CERROR_ILL",
           "[pri][robustness]") {
     Rig r;
@@ -273,7 +273,7 @@ TEST_CASE("PRI_RESP for a group never requested reaches the device and is counte
     CHECK(!command_is_legal(Command::make(Opcode::RESUME, {{cmd::Action, 3}}), caps));
 }
 
-TEST_CASE("Stall: the fault is held with a STAG, recorded with Stall=1; the handler maps and RESUME retries",
+TEST_CASE("Stall: the fault is held with a STAG, recorded with Stall=1, the handler maps and RESUME retries",
           "[stall][linux]") {
     Rig r;
     const TranslationResult first = r.translate(5, 0x40'0000, true, 1000);
