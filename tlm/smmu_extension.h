@@ -7,6 +7,9 @@
 // (once per port, report::kUpstream).
 //
 // In:  sid, ssid, ssv, privileged, instruction.
+//      page_request: the transaction is a PCIe Page Request message (PRI),
+//      not a DMA: its address is the page, its command the access asked for
+//      (read or write), prg_index and prg_last its group (docs/pri-stall.md).
 // Out: event_id (0 = translated; else the EventId the fault recorded, or
 //      0xff for an abort without event, e.g. STE.Config = abort), pa.
 #pragma once
@@ -24,6 +27,9 @@ struct SmmuExtension : tlm::tlm_extension<SmmuExtension> {
     bool ssv = false;
     bool privileged = false;
     bool instruction = false;
+    bool page_request = false;
+    uint16_t prg_index = 0;
+    bool prg_last = true;
 
     uint8_t event_id = 0;
     uint64_t pa = 0;

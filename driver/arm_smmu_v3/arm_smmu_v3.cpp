@@ -56,6 +56,11 @@ const Features& ArmSmmuDevice::hw_probe() {
     f.hyp = field(idr0::HYP, idr0);
     f.ats = field(idr0::ATS, idr0);
     f.pri = field(idr0::PRI, idr0);
+    // IDR0_STALL_MODEL_FORCE implies ARM_SMMU_FEAT_STALLS (the fallthrough in arm_smmu_device_hw_probe).
+    const uint64_t stall_model = field(idr0::STALL_MODEL, idr0);
+    f.stalls = stall_model == 0 || stall_model == 2;
+    f.stall_force = stall_model == 2;
+    f.max_stalls = static_cast<unsigned>(field(idr5::STALL_MAX, idr5));  // smmu->evtq.max_stalls
     f.msi = field(idr0::MSI, idr0);
     f.sev = field(idr0::SEV, idr0);
     f.coherent = field(idr0::COHACC, idr0);
@@ -69,6 +74,7 @@ const Features& ArmSmmuDevice::hw_probe() {
     f.ssid_bits = static_cast<unsigned>(field(idr1::SSIDSIZE, idr1));
     f.cmdq_max_log2 = static_cast<unsigned>(field(idr1::CMDQS, idr1));
     f.evtq_max_log2 = static_cast<unsigned>(field(idr1::EVENTQS, idr1));
+    f.priq_max_log2 = static_cast<unsigned>(field(idr1::PRIQS, idr1));
     f.attr_types_ovr = (idr1 >> kIdr1AttrTypesOvr) & 1;
     f.range_inv = field(idr3::RIL, idr3);
     f.stt = field(idr3::STT, idr3);
@@ -148,16 +154,30 @@ void ArmSmmuDevice::device_reset() {
     enables |= static_cast<uint32_t>(cr0::EVTQEN.mask());
     write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
 
+    if (f.pri) {
+        // The PRI queue (arm_smmu_init_queue for priq, then its registers and PRIQEN).
+        priq_log2_ = std::min(params_.priq_log2, f.priq_max_log2);
+        const uint64_t priq_bytes = (uint64_t{1} << priq_log2_) * PriRecord::kBytes;
+        priq_base_ = arena_.alloc(priq_bytes, std::max<uint64_t>(priq_bytes, 32));
+        write64(reg::PRIQ_BASE, priq_base_ | priq_log2_ | kQbaseRa);
+        write32(reg::PRIQ_PROD, 0);
+        write32(reg::PRIQ_CONS, 0);
+        enables |= static_cast<uint32_t>(cr0::PRIQEN.mask());
+        write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
+    }
+
     if (f.ats) {
         enables |= static_cast<uint32_t>(cr0::ATSCHK.mask());
         write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
     }
 
-    // arm_smmu_setup_irqs: interrupts off, then GERROR and EVTQ on (wired
-    // interrupts: no arm_smmu_setup_msis register writes).
+    // arm_smmu_setup_irqs: interrupts off, then GERROR and EVTQ (and PRIQ) on
+    // (wired interrupts: no arm_smmu_setup_msis register writes).
     write_reg_sync(reg::IRQ_CTRL, reg::IRQ_CTRLACK, 0, "IRQ_CTRL");
     write_reg_sync(reg::IRQ_CTRL, reg::IRQ_CTRLACK,
-                   static_cast<uint32_t>(irq_ctrl::GERROR_IRQEN.mask() | irq_ctrl::EVTQ_IRQEN.mask()), "IRQ_CTRL");
+                   static_cast<uint32_t>(irq_ctrl::GERROR_IRQEN.mask() | irq_ctrl::EVTQ_IRQEN.mask() |
+                                         (f.pri ? irq_ctrl::PRIQ_IRQEN.mask() : 0)),
+                   "IRQ_CTRL");
 
     enables |= static_cast<uint32_t>(cr0::SMMUEN.mask());
     write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
@@ -387,22 +407,32 @@ void ArmSmmuDevice::write_cd(const std::vector<uint32_t>& sids, uint32_t ssid, u
 
 // ---------------------------------------------------------------- event queue
 
-std::vector<EventRecord> ArmSmmuDevice::drain_events() {
-    std::vector<EventRecord> out;
-    const uint32_t mask = QueuePointer::mask(evtq_log2_);
-    const uint32_t prod = read32(reg::EVENTQ_PROD);
-    uint32_t cons = read32(reg::EVENTQ_CONS);
+template <class Record>
+std::vector<Record> ArmSmmuDevice::drain_queue(uint32_t prod_reg, uint32_t cons_reg, uint64_t base, unsigned log2) {
+    std::vector<Record> out;
+    const uint32_t mask = QueuePointer::mask(log2);
+    const uint32_t prod = read32(prod_reg);
+    uint32_t cons = read32(cons_reg);
     while ((cons & mask) != (prod & mask)) {
-        EventRecord e;
-        const uint64_t slot = evtq_base_ + uint64_t{QueuePointer::index(cons, evtq_log2_)} * EventRecord::kBytes;
-        bus_.memory().read_words(slot, e.w.data(), EventRecord::kDwords);
+        Record e;
+        const uint64_t slot = base + uint64_t{QueuePointer::index(cons, log2)} * Record::kBytes;
+        bus_.memory().read_words(slot, e.w.data(), Record::kDwords);
         out.push_back(e);
-        cons = (cons & ~mask) | QueuePointer::next(cons & mask, evtq_log2_);
+        cons = (cons & ~mask) | QueuePointer::next(cons & mask, log2);
     }
-    // Acknowledge an overflow by copying OVFLG into OVACKFLG (arm_smmu_evtq_thread).
+    // Acknowledge an overflow by copying OVFLG into OVACKFLG (arm_smmu_evtq_thread, arm_smmu_priq_thread).
     cons = (cons & mask) | (prod & eventq_prod::OVFLG.mask());
-    write32(reg::EVENTQ_CONS, cons);
+    write32(cons_reg, cons);
     return out;
+}
+
+std::vector<EventRecord> ArmSmmuDevice::drain_events() {
+    return drain_queue<EventRecord>(reg::EVENTQ_PROD, reg::EVENTQ_CONS, evtq_base_, evtq_log2_);
+}
+
+std::vector<PriRecord> ArmSmmuDevice::drain_page_requests() {
+    if (!features_.pri) return {};
+    return drain_queue<PriRecord>(reg::PRIQ_PROD, reg::PRIQ_CONS, priq_base_, priq_log2_);
 }
 
 // ---------------------------------------------------------------- STE / CD contents
@@ -466,7 +496,7 @@ Ste make_bypass_ste(const Features& f) {
     return s;
 }
 
-Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, S1Dss s1dss) {
+Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, S1Dss s1dss, bool stall_enabled) {
     Ste s;
     s.set(ste::V, 1);
     s.set(ste::Config, static_cast<uint64_t>(SteConfig::S1Trans));
@@ -477,14 +507,15 @@ Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, 
     s.set(ste::S1CIR, 1);  // STRTAB_STE_1_S1C_CACHE_WBRA
     s.set(ste::S1COR, 1);
     s.set(ste::S1CSH, 3);  // ARM_SMMU_SH_ISH
-    // S1STALLD only with FEAT_STALLS on a master without stalls: no stalls modelled.
+    // S1STALLD only with FEAT_STALLS on a master without stalls.
+    if (f.stalls && !stall_enabled) s.set(ste::S1STALLD, 1);
     if (ats_enabled) s.set(ste::EATS, 1);  // STRTAB_STE_1_EATS_TRANS
     if (f.attr_types_ovr && s1dss == S1Dss::Bypass) s.set(ste::SHCFG, 1);
     s.set(ste::STRW, 0);  // STRTAB_STE_1_STRW_NSEL1; S2VMID 0 (reserved for S2-bypass STEs)
     return s;
 }
 
-Ste make_s2_domain_ste(const Features& f, const PageTable& t, uint16_t vmid, bool ats_enabled) {
+Ste make_s2_domain_ste(const Features& f, const PageTable& t, uint16_t vmid, bool ats_enabled, bool stall_enabled) {
     Ste s;
     s.set(ste::V, 1);
     s.set(ste::Config, static_cast<uint64_t>(SteConfig::S2Trans));
@@ -508,11 +539,12 @@ Ste make_s2_domain_ste(const Features& f, const PageTable& t, uint16_t vmid, boo
     s.set(ste::S2AA64, 1);
     s.set(ste::S2PTW, 1);
     s.set(ste::S2R, 1);
+    if (stall_enabled) s.set(ste::S2S, 1);  // STRTAB_STE_2_S2S
     s.set(ste::S2TTB, t.root());
     return s;
 }
 
-ContextDescriptor make_s1_cd(const Features& f, const PageTable& t, uint16_t asid) {
+ContextDescriptor make_s1_cd(const Features& f, const PageTable& t, uint16_t asid, bool stall_enabled) {
     ContextDescriptor d;
     if (t.ttbr1()) {
         // Not Linux's arm_smmu_make_s1_cd (it writes TTB0 only): the upper VA
@@ -537,6 +569,7 @@ ContextDescriptor make_s1_cd(const Features& f, const PageTable& t, uint16_t asi
     d.set(cd::V, 1);
     d.set(cd::IPS, pa_encoding(f.oas).value_or(5));
     d.set(cd::AA64, 1);
+    if (stall_enabled) d.set(cd::S, 1);  // CTXDESC_CD_0_S
     d.set(cd::R, 1);
     d.set(cd::A, 1);
     d.set(cd::ASET, 1);

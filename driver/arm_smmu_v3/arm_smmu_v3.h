@@ -23,6 +23,7 @@
 #include "models/arch/cd.h"
 #include "models/arch/command.h"
 #include "models/arch/event.h"
+#include "models/arch/pri.h"
 #include "models/arch/ste.h"
 
 namespace smmu::driver {
@@ -39,6 +40,7 @@ struct ArmSmmuParams {
     std::string name = "smmu0";
     unsigned cmdq_log2 = 8;  // wanted queue sizes, clamped to IDR1.CMDQS/EVENTQS
     unsigned evtq_log2 = 7;
+    unsigned priq_log2 = 7;  // clamped to IDR1.PRIQS
     bool strtab_2lvl = false;  // 2-level stream table (needs IDR0.ST_LEVEL)
     unsigned strtab_split = 8;  // STRTAB_SPLIT
     bool cd_2lvl = false;       // 2-level CD tables (4K leaves) for masters with SSIDs
@@ -55,6 +57,10 @@ struct Features {
     bool two_level_strtab = false, two_level_cdtab = false;
     bool attr_types_ovr = false;   // IDR1.ATTR_TYPES_OVR: STE.SHCFG = incoming
     bool msipoll = false;          // ARM_SMMU_OPT_MSIPOLL: IDR0.MSI on a coherent SMMU
+    bool stalls = false;           // ARM_SMMU_FEAT_STALLS: IDR0.STALL_MODEL 0b00 or 0b10
+    bool stall_force = false;      // ARM_SMMU_FEAT_STALL_FORCE: 0b10
+    unsigned max_stalls = 0;       // IDR5.STALL_MAX (smmu->evtq.max_stalls)
+    unsigned priq_max_log2 = 0;
     unsigned vmid_bits = 8, asid_bits = 8, sid_bits = 0, ssid_bits = 0;
     unsigned cmdq_max_log2 = 0, evtq_max_log2 = 0;
     unsigned oas = 48;
@@ -143,6 +149,8 @@ public:
     // ---- Event queue ----
     // Records the SMMU wrote since the last call (CONS moved past them).
     std::vector<arch::EventRecord> drain_events();
+    // ---- PRI queue (arm_smmu_priq_thread; driver/arm_smmu_v3/fault.cpp) ----
+    std::vector<arch::PriRecord> drain_page_requests();
 
     // ---- IDs ----
     // VMIDs of this instance (smmu->vmid_map: 1..2^vmid_bits-1; VMID 0 stays
@@ -176,6 +184,9 @@ private:
     void check_gerror(const char* while_what);
     static constexpr unsigned kGerrorPollInterval = 64;
     uint64_t cmdq_slot(uint32_t prod) const;
+    // queue_remove_raw until empty, then CONS (with OVACKFLG) written back.
+    template <class Record>
+    std::vector<Record> drain_queue(uint32_t prod_reg, uint32_t cons_reg, uint64_t base, unsigned log2);
     void init_initial_stes(uint64_t addr, uint64_t count);
     // arm_smmu_write_entry over the 8 qwords at `pa`; `sync` runs after each step that changed something.
     template <class Entry>
@@ -192,6 +203,8 @@ private:
     std::map<uint32_t, uint64_t> l2_tables_;  // L1 index -> L2 table (2-level)
     uint64_t cmdq_base_ = 0, evtq_base_ = 0;
     unsigned cmdq_log2_ = 0, evtq_log2_ = 0;
+    uint64_t priq_base_ = 0;
+    unsigned priq_log2_ = 0;
     uint32_t cmdq_prod_ = 0, cmdq_cons_ = 0;  // the driver's llq: PROD it wrote, CONS it last saw
     CmdqCounters counters_;
     std::vector<arch::Command>* log_ = nullptr;
@@ -233,10 +246,14 @@ struct CdTableRef {
     arch::CdTableFormat fmt = arch::CdTableFormat::Linear;
     unsigned s1cdmax = 0;
 };
-arch::Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, arch::S1Dss s1dss);
+// `stall_enabled`: master->stall_enabled (S1STALLD clear, CD.S, STE.S2S set).
+arch::Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, arch::S1Dss s1dss,
+                           bool stall_enabled = false);
 // arm_smmu_make_s2_domain_ste: S2 translate with `vmid` over `pgtbl`.
-arch::Ste make_s2_domain_ste(const Features& f, const PageTable& pgtbl, uint16_t vmid, bool ats_enabled);
+arch::Ste make_s2_domain_ste(const Features& f, const PageTable& pgtbl, uint16_t vmid, bool ats_enabled,
+                             bool stall_enabled = false);
 // arm_smmu_make_s1_cd: an io-pgtable stage 1 domain's CD.
-arch::ContextDescriptor make_s1_cd(const Features& f, const PageTable& pgtbl, uint16_t asid);
+arch::ContextDescriptor make_s1_cd(const Features& f, const PageTable& pgtbl, uint16_t asid,
+                                   bool stall_enabled = false);
 
 }  // namespace smmu::driver

@@ -340,9 +340,9 @@ void write_pasid_cd(ArmSmmuMaster& m, uint32_t ssid, const ContextDescriptor& cd
 void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena) {
     const bool ats = m.ats_supported && m.smmu->features().ats;
     if (m.domain != &d) d.add_master(m, 0, false);  // arm_smmu_attach_prepare
-    write_pasid_cd(m, 0, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid()), arena);
+    write_pasid_cd(m, 0, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid(), m.stall_enabled), arena);
     CdTableRef ref{m.cdtab, m.cd_fmt, m.s1cdmax};
-    install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), ref, ats, S1Dss::Substream0));
+    install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), ref, ats, S1Dss::Substream0, m.stall_enabled));
     attach_commit(m, &d, ats);
 }
 

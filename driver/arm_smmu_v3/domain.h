@@ -33,6 +33,9 @@ struct ArmSmmuMaster {
     std::vector<uint32_t> sids;
     bool ats_supported = false;  // a PCIe function with an ATC
     bool ats_enabled = false;
+    // dma-can-stall (arm_smmu_probe_device; always with ARM_SMMU_FEAT_STALL_FORCE).
+    bool stall_enabled = false;
+    bool pri_supported = false;  // a PCIe function with PRI
     // CD table (arm_smmu_alloc_cd_ptr): linear, 1 << s1cdmax CDs.
     uint64_t cdtab = 0;
     unsigned s1cdmax = 0;

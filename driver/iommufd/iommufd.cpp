@@ -216,7 +216,7 @@ void attach_dev_paging(ArmSmmuMaster& m, HwptPaging& hwpt, TableArena& arena) {
         vmid = d.alloc_vmid_on(*m.smmu);
     }
     AttachTarget t;
-    t.ste = make_s2_domain_ste(m.smmu->features(), hwpt.pgtbl(), vmid, true);
+    t.ste = make_s2_domain_ste(m.smmu->features(), hwpt.pgtbl(), vmid, true, m.stall_enabled);
     t.domain = &d;
     t.want_ats = true;
     attach_ste(m, t);

@@ -21,6 +21,10 @@ inline constexpr uint32_t EVENTQ_BASE = 0xa0;
 inline constexpr uint32_t EVENTQ_PROD_ALIAS = 0xa8, EVENTQ_CONS_ALIAS = 0xac;  // page-0 aliases
 inline constexpr uint32_t EVENTQ_IRQ_CFG0 = 0xb0, EVENTQ_IRQ_CFG1 = 0xb8, EVENTQ_IRQ_CFG2 = 0xbc;
 inline constexpr uint32_t EVENTQ_PROD = 0x100a8, EVENTQ_CONS = 0x100ac;
+inline constexpr uint32_t PRIQ_BASE = 0xc0;
+inline constexpr uint32_t PRIQ_PROD_ALIAS = 0xc8, PRIQ_CONS_ALIAS = 0xcc;  // page-0 aliases
+inline constexpr uint32_t PRIQ_IRQ_CFG0 = 0xd0, PRIQ_IRQ_CFG1 = 0xd8, PRIQ_IRQ_CFG2 = 0xdc;
+inline constexpr uint32_t PRIQ_PROD = 0x100c8, PRIQ_CONS = 0x100cc;
 inline constexpr uint32_t kPageSize = 0x10000;
 inline constexpr uint32_t kMmioSize = 2 * kPageSize;
 }  // namespace reg
@@ -121,8 +125,10 @@ inline constexpr FieldDef EVTQ_IRQEN = reg_field("EVTQ_IRQEN", 2, 2);
 namespace gerror {
 inline constexpr FieldDef CMDQ_ERR = reg_field("CMDQ_ERR", 0, 0);
 inline constexpr FieldDef EVTQ_ABT_ERR = reg_field("EVTQ_ABT_ERR", 2, 2);
+inline constexpr FieldDef PRIQ_ABT_ERR = reg_field("PRIQ_ABT_ERR", 3, 3);
 inline constexpr FieldDef MSI_CMDQ_ABT_ERR = reg_field("MSI_CMDQ_ABT_ERR", 4, 4);
 inline constexpr FieldDef MSI_EVTQ_ABT_ERR = reg_field("MSI_EVTQ_ABT_ERR", 5, 5);
+inline constexpr FieldDef MSI_PRIQ_ABT_ERR = reg_field("MSI_PRIQ_ABT_ERR", 6, 6);
 inline constexpr FieldDef SFM_ERR = reg_field("SFM_ERR", 8, 8);
 inline constexpr uint32_t kDefined = 0x1fd;
 }  // namespace gerror
@@ -135,7 +141,7 @@ inline constexpr FieldDef LOG2SIZE = reg_field("LOG2SIZE", 5, 0);
 inline constexpr FieldDef SPLIT = reg_field("SPLIT", 10, 6);
 inline constexpr FieldDef FMT = reg_field("FMT", 17, 16);
 }  // namespace strtab_base_cfg
-// CMDQ_BASE and EVENTQ_BASE share a layout (RA/WA at bit 62).
+// CMDQ_BASE, EVENTQ_BASE and PRIQ_BASE share a layout (RA/WA at bit 62).
 namespace queue_base {
 inline constexpr FieldDef LOG2SIZE = reg_field("LOG2SIZE", 4, 0);
 inline constexpr FieldDef ADDR = reg_field("ADDR", 51, 5, true);
@@ -146,6 +152,7 @@ enum class CmdqError : uint8_t { None = 0, Ill = 1, Abt = 2, AtcInvSync = 3 };
 namespace cmdq_cons {
 inline constexpr FieldDef ERR = reg_field("ERR", 30, 24);
 }
+// PRIQ_PROD.OVFLG and PRIQ_CONS.OVACKFLG sit where the event queue's do (IHI 0070 6.3.32-33).
 namespace eventq_prod {
 inline constexpr FieldDef OVFLG = reg_field("OVFLG", 31, 31);
 }

@@ -1,3 +1,4 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "models/smmu/smmu.h"
 
 #include <algorithm>
@@ -37,6 +38,14 @@ SmmuBase::SmmuBase(sc_core::sc_module_name name, const SmmuCoreParams& params, u
       core_(port_, params),
       at_arrivals_("at_arrivals"),
       at_phases_("at_phases") {
+    core_.set_prg_responder([this](const PrgResponse& m, Cycle at) {
+        if (prg_handler_) prg_handler_(m, time_of(at) - std::min(time_of(at), sc_core::sc_time_stamp()));
+    });
+    core_.set_stall_listener([this](uint16_t stag, Cycle at) {
+        auto it = stall_events_.find(stag);
+        if (it != stall_events_.end())
+            it->second->notify(time_of(at) - std::min(time_of(at), sc_core::sc_time_stamp()));
+    });
     SC_THREAD(cmdq_thread);
     SC_THREAD(at_thread);
     SC_METHOD(at_phase_method);
@@ -106,8 +115,57 @@ TranslationRequest SmmuBase::request(unsigned p, const tlm::tlm_generic_payload&
     return req;
 }
 
-void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay, Cycle& accepted) {
+void SmmuBase::page_request(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_time& delay) {
+    PageRequest pr;
+    pr.sid = ext.sid;
+    pr.ssid = ext.ssid;
+    pr.ssv = ext.ssv;
+    pr.addr = gp.get_address();
+    pr.read = gp.is_read();
+    pr.write = gp.is_write();
+    pr.exec = ext.instruction;
+    pr.priv = ext.privileged;
+    pr.last = ext.prg_last;
+    pr.prg_index = ext.prg_index & 0x1ff;
+    Cycle done = 0;
+    if (core_.page_request(pr, now_cycles(delay), &done) == OutputQueue::Outcome::Written)
+        priq_irq_.notify(time_of(done) - sc_core::sc_time_stamp());
+    delay = time_of(done) - sc_core::sc_time_stamp();
+    ext.event_id = 0;
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void SmmuBase::await_stall(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay, Cycle& accepted,
+                           uint16_t stag) {
+    for (;;) {
+        // Held: the master's transaction waits here, in the calling process,
+        // for the command that resolves it (no polling).
+        wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+        std::optional<StallTable::Entry> e;
+        while (!(e = core_.take_stall(stag))) wait(*stall_events_.at(stag));
+        stall_events_.erase(stag);
+        if (e->action != arch::ResumeAction::Retry) {
+            if (SmmuExtension* ext = gp.get_extension<SmmuExtension>()) ext->event_id = SmmuExtension::kAbortNoEvent;
+            gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+            gp.set_dmi_allowed(false);
+            return;
+        }
+        // Retry: translated again, as if it had just arrived (IHI 0070 4.7.2).
+        const std::optional<uint16_t> again = transact(p, gp, delay, accepted);
+        if (!again) return;
+        stag = *again;
+    }
+}
+
+std::optional<uint16_t> SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay,
+                                           Cycle& accepted) {
     SmmuExtension* ext = gp.get_extension<SmmuExtension>();
+    if (ext && ext->page_request) {
+        page_request(gp, *ext, delay);
+        accepted = now_cycles(delay);
+        return std::nullopt;
+    }
     // Robustness (docs/robustness.md): a zero-length transaction is no AXI
     // burst; it is refused before translation (no event, no statistics) with
     // a generic error rather than passed on to memory as a successful no-op.
@@ -115,14 +173,20 @@ void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay
         if (ext) ext->event_id = SmmuExtension::kAbortNoEvent;
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         accepted = now_cycles(delay);
-        return;
+        return std::nullopt;
     }
     const TranslationRequest req = request(p, gp, ext);
     const uint64_t iova = req.iova;
     AccessLog log;
     Cycle done = 0;
+    const uint32_t evtq_prod = core_.regs().eventq_prod();
     const TranslationResult r = core_.translate(req, log, p, now_cycles(delay), &done, &accepted);
     delay = time_of(done) - sc_core::sc_time_stamp();
+    if (core_.regs().eventq_prod() != evtq_prod) evtq_irq_.notify(delay);
+    if (r.stalled) {
+        stall_events_[r.stag] = std::make_unique<sc_core::sc_event>();
+        return r.stag;
+    }
     if (!r.ok()) {
         if (ext) ext->event_id = r.records_event() ? static_cast<uint8_t>(r.fault.id) : SmmuExtension::kAbortNoEvent;
         // The master sees a slave error: the SMMU terminated the transaction
@@ -135,14 +199,14 @@ void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay
                                  ": " + (r.records_event() ? std::string(arch::event_name(r.fault.id)) : "abort"))
                                     .c_str(),
                                 sc_core::SC_HIGH);
-        return;
+        return std::nullopt;
     }
     // A transaction must stay inside one translation (AXI bursts never cross
     // 4 KiB, and a leaf is at least that): anything longer is a burst error.
     const uint64_t page_end = (r.pa | (r.size - 1)) + 1;
     if (gp.get_data_length() > page_end - r.pa) {
         gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-        return;
+        return std::nullopt;
     }
     if (ext) {
         ext->event_id = 0;
@@ -157,11 +221,13 @@ void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay
                              hex(r.pa) + ": " + gp.get_response_string())
                                 .c_str(),
                             sc_core::SC_HIGH);
+    return std::nullopt;
 }
 
 void SmmuBase::upstream_b_transport(int p, tlm::tlm_generic_payload& gp, sc_time& delay) {
     Cycle accepted;
-    transact(static_cast<unsigned>(p), gp, delay, accepted);
+    if (const std::optional<uint16_t> stag = transact(static_cast<unsigned>(p), gp, delay, accepted))
+        await_stall(static_cast<unsigned>(p), gp, delay, accepted, *stag);
 }
 
 // ---- Approximately timed upstream (IEEE 1666-2011 14.2: the base protocol's four phases).
@@ -209,7 +275,13 @@ void SmmuBase::at_thread() {
         while (AtTxn* x = at_arrivals_.get_next_transaction()) {
             sc_time delay = sc_core::SC_ZERO_TIME;
             Cycle accepted = 0;
-            transact(x->port, *x->gp, delay, accepted);
+            if (const std::optional<uint16_t> stag = transact(x->port, *x->gp, delay, accepted)) {
+                // Held: the request is accepted; the rest waits in a process
+                // of its own so the other transactions go on.
+                at_end_req(*x);
+                sc_core::sc_spawn(sc_core::sc_bind(&SmmuBase::at_stalled, this, x, delay, *stag));
+                continue;
+            }
             // END_REQ now, or queued before the response (same-time entries
             // leave the queue in the order they entered it).
             const sc_time accept_at = time_of(accepted);
@@ -220,6 +292,12 @@ void SmmuBase::at_thread() {
             at_phases_.notify(*x, delay);
         }
     }
+}
+
+void SmmuBase::at_stalled(AtTxn* x, sc_time delay, uint16_t stag) {
+    Cycle accepted = 0;
+    await_stall(x->port, *x->gp, delay, accepted, stag);
+    at_phases_.notify(*x, delay);
 }
 
 void SmmuBase::at_end_req(AtTxn& x) {

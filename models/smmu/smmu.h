@@ -18,6 +18,13 @@
 //    its translation (TlbInvalidation), by a write to CR0, GBPA or
 //    STRTAB_BASE (all of them), or when the downstream target withdraws the
 //    memory under it.
+//    PRI and stalls (docs/pri-stall.md): a transaction whose SmmuExtension
+//    says page_request is a PCIe Page Request written to the PRI queue (it
+//    completes at once, TLM_OK); the PRG Responses go to the handler given to
+//    set_prg_handler. A transaction whose fault stalls (CD.S, STE.S2S) is held
+//    (b_transport waits in the caller's thread; an AT transaction waits in a
+//    process of its own, its END_REQ sent) until CMD_RESUME or CMD_STALL_TERM:
+//    Retry translates it again, Abort/Term ends it with an error response.
 //  - downstream: b_transport, transport_dbg and DMI towards any base-protocol
 //    target (a target must implement b_transport, IEEE 1666-2011 14.2.1).
 //  - mmio: b_transport, nb_transport_fw (completes at BEGIN_REQ: TLM_COMPLETED
@@ -32,6 +39,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -66,6 +75,16 @@ public:
     // unprivileged data. A port without one warns once (report::kUpstream)
     // and uses StreamID 0.
     void set_default_stream(unsigned port, uint32_t sid);
+
+    // PCIe PRG Response messages to the devices (CMD_PRI_RESP, or the SMMU's
+    // own answer to a dropped last request), with the delay after now they leave at.
+    using PrgHandler = std::function<void(const PrgResponse&, sc_core::sc_time)>;
+    void set_prg_handler(PrgHandler h) { prg_handler_ = std::move(h); }
+    // The wired interrupts of the event queue and the PRI queue (IHI 0070
+    // 3.18): notified when a record is written (whatever IRQ_CTRL says: the
+    // host model uses them instead of polling).
+    const sc_core::sc_event& evtq_irq() const { return evtq_irq_; }
+    const sc_core::sc_event& priq_irq() const { return priq_irq_; }
 
     // DMI grants the SMMU keeps track of (to withdraw them when their
     // translation goes); past this many the oldest is withdrawn.
@@ -122,7 +141,17 @@ private:
     // Translates and forwards one upstream transaction (b_transport and the AT
     // thread): `delay` in, the arrival after now; out, the response after now.
     // `accepted`: the cycle a translation slot took it.
-    void transact(unsigned port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay, Cycle& accepted);
+    // Returns the STAG of a transaction the stall model holds (nothing done yet).
+    std::optional<uint16_t> transact(unsigned port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay,
+                                     Cycle& accepted);
+    // A transaction transact() held as `stag`: waits (in the calling process)
+    // for its RESUME / STALL_TERM, and for those of its retries' stalls.
+    void await_stall(unsigned port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay, Cycle& accepted,
+                     uint16_t stag);
+    // A Page Request message (SmmuExtension::page_request).
+    void page_request(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_core::sc_time& delay);
+    // An AT transaction that stalled, continued in a process of its own.
+    void at_stalled(AtTxn* x, sc_core::sc_time delay, uint16_t stag);
     bool mmio_access(tlm::tlm_generic_payload& gp);
     void cmdq_thread();
     // Withdraws the grants `gone` selects, each with its own range.
@@ -144,6 +173,10 @@ private:
     TlmForwardPort* downstream_ = nullptr;
     SmmuCore core_;
     sc_core::sc_event cmdq_kick_;
+    sc_core::sc_event evtq_irq_, priq_irq_;
+    PrgHandler prg_handler_;
+    // Per STAG held: the event its resolution notifies.
+    std::map<uint16_t, std::unique_ptr<sc_core::sc_event>> stall_events_;
     std::vector<Port> ports_;
     std::vector<DmiGrant> dmi_grants_;
     // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.

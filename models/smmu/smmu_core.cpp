@@ -32,7 +32,9 @@ SmmuCore::SmmuCore(MemoryPort& mem, const SmmuCoreParams& p)
     : regs_(p.caps, p.cmdq_max_log2, p.eventq_max_log2, p.idr),
       unit_(mem, regs_.caps(), p.uarch),
       cmdq_(unit_.port(), regs_),
-      eventq_(unit_.port(), regs_) {}
+      eventq_(unit_.port(), regs_),
+      priq_(unit_.port(), regs_),
+      stalls_(p.caps.stall_max) {}
 
 CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done, bool defer_cons) {
     Cycle t = now;
@@ -65,6 +67,8 @@ void SmmuCore::execute(const arch::Command& c) {
         unit_.prefetch(regs_.stream_table(), c, cmd_clock_);
         return;
     }
+    if (op == Opcode::PRI_RESP) return pri_resp(c);
+    if (op == Opcode::RESUME || op == Opcode::STALL_TERM) return resolve_stall(c);
     if (op != Opcode::SYNC) {
         // Without range invalidation (IDR3.RIL 0) TG, NUM, SCALE and TTL are
         // RES0 (IHI 0070 4.4.1): one address, whatever software wrote there.
@@ -90,6 +94,131 @@ void SmmuCore::execute(const arch::Command& c) {
             // An aborted CMD_SYNC MSI is reported in GERROR.MSI_CMDQ_ABT_ERR (IHI 0070 6.3.11).
             regs_.raise_gerror(arch::gerror::MSI_CMDQ_ABT_ERR);
     }
+}
+
+void SmmuCore::pri_resp(const arch::Command& c) {
+    // The SMMU passes the response to the device as a PRG Response message; it
+    // does not check that the group is outstanding: the device ignores (and
+    // flags in its PRI Status register, UPRGI) a response to a group it has
+    // not requested (PCIe 6.0 10.5.2.3).
+    PrgResponse m;
+    m.sid = static_cast<uint32_t>(c.get(arch::cmd::SID));
+    m.ssv = c.get(arch::cmd::SSV);
+    m.ssid = m.ssv ? static_cast<uint32_t>(c.get(arch::cmd::SSID)) : 0;
+    m.prg_index = static_cast<uint16_t>(c.get(arch::cmd::PRGIndex));
+    m.resp = static_cast<arch::PriResp>(c.get(arch::cmd::PriResp));
+    ++stats_.pri_responses;
+    const auto it = open_groups_.find({m.sid, m.prg_index});
+    if (it == open_groups_.end()) {
+        ++stats_.pri_responses_unmatched;
+    } else {
+        const Cycle took = cmd_now() - std::min(cmd_now(), it->second);
+        stats_.pri_resp_cycles_total += took;
+        stats_.pri_resp_cycles_max = std::max(stats_.pri_resp_cycles_max, took);
+        open_groups_.erase(it);
+    }
+    if (prg_responder_) prg_responder_(m, cmd_now());
+}
+
+void SmmuCore::resolve_stall(const arch::Command& c) {
+    const auto sid = static_cast<uint32_t>(c.get(arch::cmd::SID));
+    const Cycle now = cmd_now();
+    std::vector<uint16_t> resolved;
+    if (static_cast<Opcode>(c.opcode()) == Opcode::RESUME) {
+        const auto stag = static_cast<uint16_t>(c.get(arch::cmd::STAG));
+        const auto action = static_cast<arch::ResumeAction>(c.get(arch::cmd::Action));
+        // A RESUME that matches no stalled transaction (wrong STAG or SID, or
+        // one already resumed) is ignored (IHI 0070 4.7.2).
+        if (!stalls_.resume(sid, stag, action, now)) {
+            ++stats_.resumes_unmatched;
+            return;
+        }
+        ++(action == arch::ResumeAction::Retry ? stats_.resumes_retry : stats_.resumes_abort);
+        resolved.push_back(stag);
+    } else {
+        // CMD_STALL_TERM: every transaction of the StreamID still stalled is
+        // terminated with an abort (IHI 0070 4.7.3).
+        resolved = stalls_.stags_of(sid);
+        stats_.stall_terms += stalls_.terminate(sid, now);
+    }
+    for (uint16_t stag : resolved) {
+        const Cycle since = stalls_.since(stag);
+        const Cycle took = now - std::min(now, since);
+        stats_.stall_cycles_total += took;
+        stats_.stall_cycles_max = std::max(stats_.stall_cycles_max, took);
+        if (stall_listener_) stall_listener_(stag, now);
+    }
+}
+
+OutputQueue::Outcome SmmuCore::page_request(const PageRequest& pr, Cycle arrival, Cycle* done) {
+    ++stats_.page_requests;
+    Cycle t = arrival + unit_.params().pipeline_cycles;
+    bool msi = false;
+    unit_.port().set_cursor(&t);
+    const OutputQueue::Outcome o = priq_.record(pr, msi);
+    unit_.port().set_cursor(nullptr);
+    stats_.priq_msis += msi;
+    switch (o) {
+        case OutputQueue::Outcome::Written:
+            ++stats_.priq_written;
+            open_groups_.emplace(std::make_pair(pr.sid, pr.prg_index), arrival);
+            break;
+        case OutputQueue::Outcome::Overflow: ++stats_.priq_dropped_overflow; break;
+        case OutputQueue::Outcome::Disabled: ++stats_.priq_dropped_disabled; break;
+        case OutputQueue::Outcome::WriteAbort: break;
+    }
+    // A dropped last request would leave its group waiting for ever: the SMMU
+    // answers it itself (IHI 0070 8.1.1 overflow: Success, so the device asks
+    // again; PRIQEN=0 and an aborted write: Invalid Request).
+    if (o != OutputQueue::Outcome::Written && pr.last) {
+        PrgResponse m{pr.sid, pr.ssv ? pr.ssid : 0, pr.ssv, pr.prg_index,
+                      o == OutputQueue::Outcome::Overflow ? arch::PriResp::Success : arch::PriResp::Invalid, true};
+        ++stats_.prg_auto_responses;
+        if (prg_responder_) prg_responder_(m, t);
+    }
+    if (done) *done = t;
+    return o;
+}
+
+bool SmmuCore::record_fault(const TranslationRequest& req, TranslationResult& r, Cycle& t) {
+    arch::EventRecord e = make_event(req, r.fault);
+    // A stallable fault is held if there is room (IDR5.STALL_MAX) and the
+    // stall model allows it (IDR0.STALL_MODEL 0b00/0b10; the STE/CD checks
+    // made CD.S/S2S legal only then).
+    std::optional<uint16_t> stag;
+    if (r.fault.stall) {
+        stag = stalls_.stall(req.sid, t);
+        if (!stag) ++stats_.stalls_refused;
+    }
+    if (stag) {
+        e.set(arch::evt::Stall, 1);
+        e.set(arch::evt::STAG, *stag);
+    }
+    bool msi = false;
+    // The record is written before the master sees the abort.
+    unit_.port().set_cursor(&t);
+    const EventQueue::Outcome o = eventq_.record(e, msi);
+    unit_.port().set_cursor(nullptr);
+    if (recorder_) recorder_->event(req, r.fault, o, t);
+    switch (o) {
+        case EventQueue::Outcome::Written: ++stats_.events[static_cast<uint8_t>(r.fault.id)]; break;
+        case EventQueue::Outcome::Disabled: ++stats_.events_dropped_disabled; break;
+        case EventQueue::Outcome::Overflow: ++stats_.events_dropped_overflow; break;
+        case EventQueue::Outcome::WriteAbort: break;
+    }
+    stats_.event_msis += msi;
+    if (!stag) return o == EventQueue::Outcome::Written;
+    if (o != EventQueue::Outcome::Written) {
+        // Software can only resume what it was told of: a stall whose record
+        // was lost is terminated at once (this model's choice; docs/pri-stall.md).
+        stalls_.drop(*stag);
+        ++stats_.stalls_refused;
+        return false;
+    }
+    ++stats_.stalls;
+    r.stalled = true;
+    r.stag = *stag;
+    return true;
 }
 
 TranslationResult SmmuCore::global_bypass(const TranslationRequest& req) const {
@@ -143,19 +272,7 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
             // CR2.RECINVSID=0: C_BAD_STREAMID is not recorded; the transaction is
             // still terminated (IHI 0070 6.3.4).
             if (r.fault.id == arch::EventId::C_BAD_STREAMID && !regs_.record_invalid_sid()) break;
-            bool msi = false;
-            // The record is written before the master sees the abort.
-            unit_.port().set_cursor(&t);
-            const EventQueue::Outcome o = eventq_.record(make_event(req, r.fault), msi);
-            unit_.port().set_cursor(nullptr);
-            if (recorder_) recorder_->event(req, r.fault, o, t);
-            switch (o) {
-                case EventQueue::Outcome::Written: ++stats_.events[static_cast<uint8_t>(r.fault.id)]; break;
-                case EventQueue::Outcome::Disabled: ++stats_.events_dropped_disabled; break;
-                case EventQueue::Outcome::Overflow: ++stats_.events_dropped_overflow; break;
-                case EventQueue::Outcome::WriteAbort: break;
-            }
-            stats_.event_msis += msi;
+            record_fault(req, r, t);
             break;
         }
     }

@@ -7,9 +7,13 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
+#include <optional>
 
 #include "models/smmu/cmdq/command_queue.h"
 #include "models/smmu/eventq/event_queue.h"
+#include "models/smmu/priq/pri_queue.h"
+#include "models/smmu/stall/stall_table.h"
 #include "models/smmu/registers/register_file.h"
 #include "models/smmu/translation/translation_unit.h"
 
@@ -40,6 +44,31 @@ struct SmmuStats {
     uint64_t sync_msis = 0;
     uint64_t syncs = 0;
     uint64_t sync_cycles_total = 0, sync_cycles_max = 0;  // from consumption to completion
+    // PRI (models/smmu/priq): Page Requests received, written to the PRI queue
+    // or dropped, the SMMU's own PRG Responses to dropped last requests, and
+    // CMD_PRI_RESPs with the cycles from the group's first request to its response.
+    uint64_t page_requests = 0, priq_written = 0, priq_dropped_overflow = 0, priq_dropped_disabled = 0;
+    uint64_t priq_msis = 0, prg_auto_responses = 0;
+    uint64_t pri_responses = 0, pri_responses_unmatched = 0;
+    uint64_t pri_resp_cycles_total = 0, pri_resp_cycles_max = 0;
+    // Stalls (models/smmu/stall): transactions held, stallable faults terminated
+    // instead (STALL_MAX reached, event not recorded), CMD_RESUME by action and
+    // without a match, transactions CMD_STALL_TERM ended, and the cycles from
+    // the stall to its RESUME / STALL_TERM.
+    uint64_t stalls = 0, stalls_refused = 0;
+    uint64_t resumes_retry = 0, resumes_abort = 0, resumes_unmatched = 0, stall_terms = 0;
+    uint64_t stall_cycles_total = 0, stall_cycles_max = 0;
+};
+
+// A PCIe PRG Response message (PCIe 6.0 10.4.2) the SMMU sends to a device:
+// from CMD_PRI_RESP, or its own answer to a last request it dropped.
+struct PrgResponse {
+    uint32_t sid = 0;
+    uint32_t ssid = 0;
+    bool ssv = false;
+    uint16_t prg_index = 0;
+    arch::PriResp resp = arch::PriResp::Success;
+    bool automatic = false;  // the SMMU's own (no command)
 };
 
 // Told what the SMMU does, in cycles of its clock, for a timeline
@@ -100,6 +129,23 @@ public:
     const SmmuCaps& caps() const { return regs_.caps(); }
     const TranslationUnit& unit() const { return unit_; }
 
+    // ---- PRI (IHI 0070 8) ----
+    // A Page Request message arriving at cycle `arrival`: written to the PRI
+    // queue; `done` receives the cycle the write ends. A dropped request with
+    // L=1 is answered by the SMMU itself through the PRG responder.
+    OutputQueue::Outcome page_request(const PageRequest& pr, Cycle arrival, Cycle* done = nullptr);
+    // Where PRG Responses go (the platform routes them to the device), with the cycle they leave.
+    using PrgResponder = std::function<void(const PrgResponse&, Cycle)>;
+    void set_prg_responder(PrgResponder r) { prg_responder_ = std::move(r); }
+
+    // ---- Stalls (IHI 0070 3.12.2) ----
+    // Called when CMD_RESUME or CMD_STALL_TERM resolves a stalled
+    // transaction, with its STAG and the cycle; its holder then take_stall()s it.
+    using StallListener = std::function<void(uint16_t stag, Cycle)>;
+    void set_stall_listener(StallListener l) { stall_listener_ = std::move(l); }
+    std::optional<StallTable::Entry> take_stall(uint16_t stag) { return stalls_.take(stag); }
+    std::size_t stalled() const { return stalls_.size(); }
+
     // Called with every translation's outcome (checkers, tracers).
     using Observer = std::function<void(const TranslationRequest&, const TranslationResult&)>;
     void set_observer(Observer o) { observer_ = std::move(o); }
@@ -114,12 +160,24 @@ private:
     void execute(const arch::Command& c) override;
     // SMMUEN=0: GBPA's bypass or abort, without a translation.
     TranslationResult global_bypass(const TranslationRequest& req) const;
+    // Records the fault's event (with Stall and STAG when it stalls) at `t`:
+    // whether it was written.
+    bool record_fault(const TranslationRequest& req, TranslationResult& r, Cycle& t);
+    void pri_resp(const arch::Command& c);
+    void resolve_stall(const arch::Command& c);
+    Cycle cmd_now() const { return cmd_clock_ ? *cmd_clock_ : 0; }
 
     RegisterFile regs_;
     TranslationUnit unit_;  // its TimedPort is the SMMU's path to memory
     CommandQueue cmdq_;
     EventQueue eventq_;
+    PriQueue priq_;
+    StallTable stalls_;
     SmmuStats stats_;
+    PrgResponder prg_responder_;
+    StallListener stall_listener_;
+    // Page Request Groups waiting for their response: (SID, PRGIndex) -> first request's cycle.
+    std::map<std::pair<uint32_t, uint16_t>, Cycle> open_groups_;
     Cycle* cmd_clock_ = nullptr;  // the timeline of the command being executed
     Observer observer_;
     SmmuRecorder* recorder_ = nullptr;

@@ -5,6 +5,7 @@
 #include "models/arch/cd.h"
 #include "models/arch/command.h"
 #include "models/arch/event.h"
+#include "models/arch/pri.h"
 #include "models/arch/ste.h"
 #include "testbenches/config/input_error.h"
 
@@ -31,9 +32,9 @@ void put_fields(nlohmann::ordered_json& out, const Fields& fields, const uint64_
 nlohmann::ordered_json decode(const std::string& kind, const std::vector<std::string>& words) {
     std::size_t max_words = 0;
     if (kind == "ste" || kind == "cd") max_words = 8;
-    else if (kind == "cmd") max_words = 2;
+    else if (kind == "cmd" || kind == "pri") max_words = 2;
     else if (kind == "event") max_words = 4;
-    else throw InputError("decode: unknown structure '" + kind + "' (expected ste, cd, cmd or event)");
+    else throw InputError("decode: unknown structure '" + kind + "' (expected ste, cd, cmd, event or pri)");
     if (words.size() > max_words)
         throw InputError("decode: " + kind + " has " + std::to_string(max_words) + " words, " +
                          std::to_string(words.size()) + " given");
@@ -45,6 +46,8 @@ nlohmann::ordered_json decode(const std::string& kind, const std::vector<std::st
         put_fields(out, arch::ste::kAll, w);
     } else if (kind == "cd") {
         put_fields(out, arch::cd::kAll, w);
+    } else if (kind == "pri") {
+        put_fields(out, arch::PriRecord::fields(), w);
     } else if (kind == "cmd") {
         const uint8_t op = static_cast<uint8_t>(arch::cmd::opcode.get(w));
         out["opcode"] = op;

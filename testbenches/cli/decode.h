@@ -1,4 +1,4 @@
-// `smmu-sim decode ste|cd|cmd|event WORD64...`: raw dwords -> one JSON object
+// `smmu-sim decode ste|cd|cmd|event|pri WORD64...`: raw dwords -> one JSON object
 // keyed by the architecture's field names.
 #pragma once
 #include <string>
@@ -10,7 +10,7 @@
 
 namespace smmu::sim {
 
-// `kind` is ste, cd, cmd or event; `words` are hex strings, word 0 first, with
+// `kind` is ste, cd, cmd, event or pri (a PRI queue record); `words` are hex strings, word 0 first, with
 // or without 0x. Fewer words than the structure has: the rest are zero.
 // Throws InputError on an unknown kind, bad hex or too many words.
 nlohmann::ordered_json decode(const std::string& kind, const std::vector<std::string>& words);

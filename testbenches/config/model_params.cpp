@@ -41,6 +41,9 @@ SmmuCoreParams core_params(const Config& cfg) {
         else if (f.field == "GRAN16K") p.caps.gran16k = on;
         else if (f.field == "GRAN64K") p.caps.gran64k = on;
         else if (f.field == "STALL_MODEL") p.caps.stall_model = v;
+        else if (f.field == "STALL_MAX") p.caps.stall_max = v;
+        else if (f.field == "PRI") p.caps.pri = on;
+        else if (f.field == "PRIQS") p.caps.priq_max_log2 = v;
         else if (f.field == "HTTU") p.caps.httu = v;
         else if (f.field == "STT") p.caps.stt = on;
         else if (f.field == "CMDQS") p.cmdq_max_log2 = v;

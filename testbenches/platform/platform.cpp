@@ -295,6 +295,7 @@ ordered_json Platform::stats(double wall_s) const {
                             {"walks", walks_json(core)},
                             {"events", events_json(core.stats())},
                             {"cmdq", cmdq_json(core)}};
+        one.update(pri_stall_json(core));
         accumulate(pmu, one["pmu"]);
         if (i > 0) pmu["cycles"] = std::max(pmu["cycles"].get<uint64_t>(), cycles);  // one clock, not a sum
         accumulate(caches, one["caches"]);

@@ -87,4 +87,35 @@ ordered_json cmdq_json(const SmmuCore& core) {
               {"max", static_cast<double>(s.sync_cycles_max) * period_ns}}}};
 }
 
+ordered_json pri_stall_json(const SmmuCore& core) {
+    const SmmuStats& s = core.stats();
+    const double period_ns = static_cast<double>(core.period_ps()) / 1000.0;
+    const auto mean_ns = [&](uint64_t total, uint64_t n) { return n ? static_cast<double>(total) * period_ns / n : 0.0; };
+    const uint64_t matched = s.pri_responses - s.pri_responses_unmatched;
+    const uint64_t resumed = s.resumes_retry + s.resumes_abort + s.stall_terms;
+    return {{"pri",
+             {{"page_requests", s.page_requests},
+              {"written", s.priq_written},
+              {"dropped_overflow", s.priq_dropped_overflow},
+              {"dropped_disabled", s.priq_dropped_disabled},
+              {"auto_responses", s.prg_auto_responses},
+              {"responses", s.pri_responses},
+              {"responses_unmatched", s.pri_responses_unmatched},
+              {"response_latency_ns",
+               {{"count", matched},
+                {"mean", mean_ns(s.pri_resp_cycles_total, matched)},
+                {"max", static_cast<double>(s.pri_resp_cycles_max) * period_ns}}}}},
+            {"stalls",
+             {{"stalled", s.stalls},
+              {"refused", s.stalls_refused},
+              {"resumed_retry", s.resumes_retry},
+              {"resumed_abort", s.resumes_abort},
+              {"terminated", s.stall_terms},
+              {"resume_unmatched", s.resumes_unmatched},
+              {"resume_latency_ns",
+               {{"count", resumed},
+                {"mean", mean_ns(s.stall_cycles_total, resumed)},
+                {"max", static_cast<double>(s.stall_cycles_max) * period_ns}}}}}};
+}
+
 }  // namespace smmu::sim

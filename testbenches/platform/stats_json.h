@@ -26,4 +26,9 @@ nlohmann::ordered_json events_dropped_json(const SmmuStats& s);
 // cmdq.{by_opcode, errors, invalidated_entries, sync_latency_ns}.
 nlohmann::ordered_json cmdq_json(const SmmuCore& core);
 
+// PRI and stalls of one instance: `pri` (page requests, PRI queue drops,
+// PRI_RESPs and their latency from the group's first request) and `stalls`
+// (held, refused, RESUMEd, STALL_TERMed, and the time held).
+nlohmann::ordered_json pri_stall_json(const SmmuCore& core);
+
 }  // namespace smmu::sim

@@ -147,6 +147,32 @@ TEST_CASE("decode prints the architecture's field names", "[system]") {
     CHECK(smmu_sim("decode thing 1").exit_code == 2);
 }
 
+TEST_CASE("decode of the PRI and stall commands, a stall event and a PRI queue record", "[system][pri]") {
+    // Words as Linux's arm_smmu_cmdq_build_cmd packs them (CMDQ_PRI_*, CMDQ_RESUME_*):
+    // PRI_RESP SID 6, SSV, SSID 0x42, GRPID 0x1ab, RESP SUCC.
+    auto j = nlohmann::json::parse(smmu_sim("decode cmd 0x0000000600042841 0x21ab").out);
+    CHECK(j["name"] == "PRI_RESP");
+    CHECK((j["SID"] == 6 && j["SSV"] == 1 && j["SSID"] == 0x42 && j["PRGIndex"] == 0x1ab && j["Resp"] == 2));
+    // RESUME SID 5, RESP RETRY, STAG 0x1234.
+    j = nlohmann::json::parse(smmu_sim("decode cmd 0x0000000500001044 0x1234").out);
+    CHECK(j["name"] == "RESUME");
+    CHECK((j["SID"] == 5 && j["Action"] == 1 && j["STAG"] == 0x1234));
+    j = nlohmann::json::parse(smmu_sim("decode cmd 0x0000000500000045").out);
+    CHECK((j["name"] == "STALL_TERM" && j["SID"] == 5));
+    // F_TRANSLATION with Stall=1, STAG 0x1234, PnU, RnW=1 (a read), CLASS=IN (EVTQ_1_*).
+    j = nlohmann::json::parse(smmu_sim("decode event 0x0000000500000010 0x0000020a80001234 0x400000").out);
+    CHECK(j["name"] == "F_TRANSLATION");
+    CHECK((j["Stall"] == 1 && j["STAG"] == 0x1234 && j["PnU"] == 1 && j["InD"] == 0 && j["RnW"] == 1));
+    CHECK((j["CLASS"] == 2 && j["InputAddr"] == 0x400000));
+    // A PRI queue record (PRIQ_0_*, PRIQ_1_*).
+    j = nlohmann::json::parse(smmu_sim("decode pri 0xd400034500000012 0xdeadb1ab").out);
+    CHECK((j["SID"] == 0x12 && j["SSV"] == 1 && j["SSID"] == 0x345 && j["PRIV"] == 1 && j["READ"] == 1));
+    CHECK((j["WRITE"] == 0 && j["L"] == 1 && j["PRGIndex"] == 0x1ab && j["Addr"] == 0xdeadb000ull));
+    const Run bad = smmu_sim("decode pri 1 2 3");
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("decode: pri has 2 words, 3 given") != std::string::npos);
+}
+
 TEST_CASE("bad input: one clear message with file and line, exit 2", "[system]") {
     const std::string errors = kSrc + "/testbenches/tests/data/config/errors/";
     Run r = smmu_sim("run --config " + errors + "unknown_key.yaml");

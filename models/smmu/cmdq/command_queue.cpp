@@ -11,9 +11,11 @@ bool command_is_legal(const arch::Command& c, const SmmuCaps& caps) {
     if (c.get(arch::cmd::SSec)) return false;
     switch (info->opcode) {
         case Opcode::TLBI_EL3_ALL:
-        case Opcode::TLBI_EL3_VA:
-        case Opcode::PRI_RESP:  // IDR0.PRI = 0
-            return false;
+        case Opcode::TLBI_EL3_VA: return false;
+        // PRI_RESP needs IDR0.PRI; Resp 0b11 is reserved (IHI 0070 4.7.1).
+        case Opcode::PRI_RESP: return caps.pri && c.get(arch::cmd::PriResp) != 3;
+        // RESUME Action 0b11 is reserved (IHI 0070 4.7.2).
+        case Opcode::RESUME: return c.get(arch::cmd::Action) != 3;
         case Opcode::TLBI_S12_VMALL:
         case Opcode::TLBI_S2_IPA: return caps.s2p;
         case Opcode::TLBI_NH_ALL:

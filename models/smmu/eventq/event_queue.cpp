@@ -2,31 +2,33 @@
 
 namespace smmu {
 
-EventQueue::Outcome EventQueue::record(const arch::EventRecord& e, bool& msi_written) {
+OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, bool& msi_written) {
     msi_written = false;
-    // With EVTQEN=0 events are discarded (IHI 0070 7.2).
-    if (!regs_.eventq_enabled()) return Outcome::Disabled;
-    const QueueConfig q = regs_.eventq();
-    const uint32_t prod = regs_.eventq_prod(), cons = regs_.eventq_cons();
+    const bool event = kind_ == OutQueue::Event;
+    // With EVTQEN=0 events are discarded (IHI 0070 7.2); PRIQEN=0 likewise
+    // discards page requests (8.1; SmmuCore answers a discarded last one).
+    if (!regs_.out_enabled(kind_)) return Outcome::Disabled;
+    const QueueConfig q = regs_.out_queue(kind_);
+    const uint32_t prod = regs_.out_prod(kind_), cons = regs_.out_cons(kind_);
     const uint32_t ovflg = arch::eventq_prod::OVFLG.mask();
     if (QueuePointer::full(prod, cons, q.log2size)) {
         // Signal a new overflow by making OVFLG differ from CONS.OVACKFLG; while
-        // one is unacknowledged, further drops just add to it (IHI 0070 7.2.2).
-        if (((prod ^ cons) & ovflg) == 0) regs_.set_eventq_prod(prod ^ ovflg);
+        // one is unacknowledged, further drops just add to it (IHI 0070 7.2.2, 8.1.1).
+        if (((prod ^ cons) & ovflg) == 0) regs_.set_out_prod(kind_, prod ^ ovflg);
         return Outcome::Overflow;
     }
-    const uint64_t addr = q.base + uint64_t{QueuePointer::index(prod, q.log2size)} * arch::EventRecord::kBytes;
-    if (!mem_.write_words(addr, e.w.data(), arch::EventRecord::kDwords)) {
-        regs_.raise_gerror(arch::gerror::EVTQ_ABT_ERR);
+    const uint64_t addr = q.base + uint64_t{QueuePointer::index(prod, q.log2size)} * dwords * 8;
+    if (!mem_.write_words(addr, words, dwords)) {
+        regs_.raise_gerror(event ? arch::gerror::EVTQ_ABT_ERR : arch::gerror::PRIQ_ABT_ERR);
         return Outcome::WriteAbort;
     }
-    regs_.set_eventq_prod((prod & ovflg) | QueuePointer::next(prod, q.log2size));
+    regs_.set_out_prod(kind_, (prod & ovflg) | QueuePointer::next(prod, q.log2size));
     // Message-signalled interrupt: a 32-bit write of CFG1's data to CFG0's address.
-    if (regs_.eventq_irq_enabled() && regs_.eventq_irq_addr() != 0) {
-        const uint32_t data = regs_.eventq_irq_data();
-        msi_written = mem_.write(regs_.eventq_irq_addr(), &data, 4);
-        // An aborted event queue MSI is reported in GERROR.MSI_EVTQ_ABT_ERR (IHI 0070 6.3.11).
-        if (!msi_written) regs_.raise_gerror(arch::gerror::MSI_EVTQ_ABT_ERR);
+    if (regs_.out_irq_enabled(kind_) && regs_.out_irq_addr(kind_) != 0) {
+        const uint32_t data = regs_.out_irq_data(kind_);
+        msi_written = mem_.write(regs_.out_irq_addr(kind_), &data, 4);
+        // An aborted queue MSI is reported in GERROR.MSI_EVTQ_ABT_ERR / MSI_PRIQ_ABT_ERR (IHI 0070 6.3.11).
+        if (!msi_written) regs_.raise_gerror(event ? arch::gerror::MSI_EVTQ_ABT_ERR : arch::gerror::MSI_PRIQ_ABT_ERR);
     }
     return Outcome::Written;
 }

@@ -1,6 +1,8 @@
-// The event queue (IHI 0070 7.2): 32-byte records written at EVENTQ_BASE,
-// PROD advanced by the SMMU, CONS by software. A full queue drops the record
-// and flags the overflow in EVENTQ_PROD.OVFLG; it never stops the SMMU.
+// The queues the SMMU writes and software reads: the event queue (IHI 0070
+// 7.2: 32-byte records at EVENTQ_BASE) and the PRI queue (8.1: 16-byte
+// records at PRIQ_BASE, models/smmu/priq). The SMMU advances PROD, software
+// CONS. A full queue drops the record and flags the overflow in PROD.OVFLG;
+// it never stops the SMMU.
 #pragma once
 #include <cstdint>
 
@@ -10,18 +12,29 @@
 
 namespace smmu {
 
-class EventQueue {
+class OutputQueue {
 public:
     enum class Outcome : uint8_t { Written, Disabled, Overflow, WriteAbort };
 
-    EventQueue(MemoryPort& mem, RegisterFile& regs) : mem_(mem), regs_(regs) {}
+    OutputQueue(MemoryPort& mem, RegisterFile& regs, OutQueue kind) : mem_(mem), regs_(regs), kind_(kind) {}
 
-    // Writes the record (and the MSI, when enabled). `msi_written` tells the caller.
-    Outcome record(const arch::EventRecord& e, bool& msi_written);
+protected:
+    // Writes `dwords` words as the next record (and the MSI, when enabled).
+    // `msi_written` tells the caller.
+    Outcome write(const uint64_t* words, unsigned dwords, bool& msi_written);
 
 private:
     MemoryPort& mem_;
     RegisterFile& regs_;
+    OutQueue kind_;
+};
+
+class EventQueue : public OutputQueue {
+public:
+    EventQueue(MemoryPort& mem, RegisterFile& regs) : OutputQueue(mem, regs, OutQueue::Event) {}
+    Outcome record(const arch::EventRecord& e, bool& msi_written) {
+        return write(e.w.data(), arch::EventRecord::kDwords, msi_written);
+    }
 };
 
 }  // namespace smmu

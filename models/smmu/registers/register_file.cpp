@@ -16,6 +16,7 @@ enum class Rule : uint8_t {
     LockSmmuen,  // STRTAB_BASE(_CFG) while SMMUEN=1: CONSTRAINED UNPREDICTABLE, ignored here
     LockCmdqen,  // CMDQ_BASE, CMDQ_CONS while CMDQEN=1: ignored
     LockEvtqen,  // EVENTQ_BASE, EVENTQ_PROD while EVTQEN=1: ignored
+    LockPriqen,  // PRIQ_BASE, PRIQ_PROD while PRIQEN=1: ignored
     CmdqProd,    // kicks the command queue
     Gerrorn,     // acknowledging CMDQ_ERR restarts the command queue
 };
@@ -38,7 +39,7 @@ constexpr uint64_t kQueuePtr = 0xfffff;                  // index + wrap, up to 
 
 const RegisterFile::Reg* RegisterFile::find(uint32_t offset) {
     using R = RegisterFile;
-    static const std::array<Reg, 34> regs{{
+    static const std::array<Reg, 42> regs{{
         {reg::IDR0, 4, &R::idr0_, 0, Rule::ReadOnly, "IDR0"},
         {reg::IDR1, 4, &R::idr1_, 0, Rule::ReadOnly, "IDR1"},
         {reg::IDR2, 4, &R::idr2_, 0, Rule::ReadOnly, "IDR2"},
@@ -47,13 +48,14 @@ const RegisterFile::Reg* RegisterFile::find(uint32_t offset) {
         {reg::IDR5, 4, &R::idr5_, 0, Rule::ReadOnly, "IDR5"},
         {reg::IIDR, 4, &R::iidr_, 0, Rule::ReadOnly, "IIDR"},
         {reg::AIDR, 4, &R::aidr_, 0, Rule::ReadOnly, "AIDR"},
-        {reg::CR0, 4, &R::cr0_, 0x1d, Rule::Acked, "CR0"},  // PRIQEN RES0: no PRI queue
+        // PRIQEN and PRIQ_IRQEN are RES0 without IDR0.PRI (write() clears them).
+        {reg::CR0, 4, &R::cr0_, 0x1f, Rule::Acked, "CR0"},
         {reg::CR0ACK, 4, &R::cr0ack_, 0, Rule::ReadOnly, "CR0ACK"},
         {reg::CR1, 4, &R::cr1_, 0xfff, Rule::ReadWrite, "CR1"},
         {reg::CR2, 4, &R::cr2_, 0x7, Rule::ReadWrite, "CR2"},
         {reg::STATUSR, 4, &R::statusr_, 0, Rule::ReadOnly, "STATUSR"},
         {reg::GBPA, 4, &R::gbpa_, 0x801fffff, Rule::Gbpa, "GBPA"},
-        {reg::IRQ_CTRL, 4, &R::irq_ctrl_, 0x5, Rule::Acked, "IRQ_CTRL"},
+        {reg::IRQ_CTRL, 4, &R::irq_ctrl_, 0x7, Rule::Acked, "IRQ_CTRL"},
         {reg::IRQ_CTRLACK, 4, &R::irq_ctrlack_, 0, Rule::ReadOnly, "IRQ_CTRLACK"},
         {reg::GERROR, 4, &R::gerror_, 0, Rule::ReadOnly, "GERROR"},
         {reg::GERRORN, 4, &R::gerrorn_, gerror::kDefined, Rule::Gerrorn, "GERRORN"},
@@ -75,6 +77,14 @@ const RegisterFile::Reg* RegisterFile::find(uint32_t offset) {
         {reg::EVENTQ_IRQ_CFG2, 4, &R::eventq_irq_cfg2_, 0x3f, Rule::ReadWrite, "EVENTQ_IRQ_CFG2"},
         {reg::EVENTQ_PROD, 4, &R::eventq_prod_, kQueuePtr | (1u << 31), Rule::LockEvtqen, "EVENTQ_PROD"},
         {reg::EVENTQ_CONS, 4, &R::eventq_cons_, kQueuePtr | (1u << 31), Rule::ReadWrite, "EVENTQ_CONS"},
+        {reg::PRIQ_BASE, 8, &R::priq_base_, kQueueBase, Rule::LockPriqen, "PRIQ_BASE"},
+        {reg::PRIQ_PROD_ALIAS, 4, &R::priq_prod_, kQueuePtr | (1u << 31), Rule::LockPriqen, "PRIQ_PROD"},
+        {reg::PRIQ_CONS_ALIAS, 4, &R::priq_cons_, kQueuePtr | (1u << 31), Rule::ReadWrite, "PRIQ_CONS"},
+        {reg::PRIQ_IRQ_CFG0, 8, &R::priq_irq_cfg0_, kIrqAddr, Rule::ReadWrite, "PRIQ_IRQ_CFG0"},
+        {reg::PRIQ_IRQ_CFG1, 4, &R::priq_irq_cfg1_, 0xffffffff, Rule::ReadWrite, "PRIQ_IRQ_CFG1"},
+        {reg::PRIQ_IRQ_CFG2, 4, &R::priq_irq_cfg2_, 0x3f, Rule::ReadWrite, "PRIQ_IRQ_CFG2"},
+        {reg::PRIQ_PROD, 4, &R::priq_prod_, kQueuePtr | (1u << 31), Rule::LockPriqen, "PRIQ_PROD"},
+        {reg::PRIQ_CONS, 4, &R::priq_cons_, kQueuePtr | (1u << 31), Rule::ReadWrite, "PRIQ_CONS"},
     }};
     for (const Reg& r : regs)
         if (offset >= r.offset && offset < r.offset + r.bytes) return &r;
@@ -98,6 +108,10 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     idr0::TTENDIAN.set(&idr0_, 2);     // little-endian tables only
     idr0::HTTU.set(&idr0_, caps.httu);
     idr0::STALL_MODEL.set(&idr0_, caps.stall_model);
+    idr0::PRI.set(&idr0_, caps.pri);
+    if (caps.pri) idr1::PRIQS.set(&idr1_, caps.priq_max_log2);
+    // STALL_MAX is meaningful only where transactions can stall (IHI 0070 6.3.6).
+    if (caps.stall_model != 1) idr5::STALL_MAX.set(&idr5_, caps.stall_max);
     idr0::ST_LEVEL.set(&idr0_, caps.two_level_strtab ? 1 : 0);
     idr1::SIDSIZE.set(&idr1_, caps.sid_bits);
     idr1::SSIDSIZE.set(&idr1_, caps.ssid_bits);
@@ -119,6 +133,14 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     }
 }
 
+const RegisterFile::Reg* RegisterFile::present(uint32_t offset) const {
+    const Reg* r = find(offset);
+    // The PRI queue's registers are RES0 without IDR0.PRI (IHI 0070 6.3.30-6.3.34).
+    const bool priq = r && ((r->offset >= reg::PRIQ_BASE && r->offset <= reg::PRIQ_IRQ_CFG2) ||
+                            r->offset == reg::PRIQ_PROD || r->offset == reg::PRIQ_CONS);
+    return priq && !caps_.pri ? nullptr : r;
+}
+
 std::string_view RegisterFile::name(uint32_t offset) {
     const Reg* r = find(offset);
     return r ? r->name : "RESERVED";
@@ -127,7 +149,7 @@ std::string_view RegisterFile::name(uint32_t offset) {
 MmioStatus RegisterFile::read(uint32_t offset, unsigned size, uint64_t& value) const {
     value = 0;
     if ((size != 4 && size != 8) || offset % size != 0) return MmioStatus::BusError;
-    const Reg* r = find(offset);
+    const Reg* r = present(offset);
     if (!r) return MmioStatus::Ok;  // reserved: RAZ
     if (size > r->bytes) return MmioStatus::BusError;
     const unsigned shift = (offset - r->offset) * 8;
@@ -138,7 +160,7 @@ MmioStatus RegisterFile::read(uint32_t offset, unsigned size, uint64_t& value) c
 
 MmioStatus RegisterFile::write(uint32_t offset, unsigned size, uint64_t value, WriteEffect& effect) {
     if ((size != 4 && size != 8) || offset % size != 0) return MmioStatus::BusError;
-    const Reg* r = find(offset);
+    const Reg* r = present(offset);
     if (!r) {
         effect.ignored = true;  // reserved: WI
         return MmioStatus::Ok;
@@ -146,7 +168,8 @@ MmioStatus RegisterFile::write(uint32_t offset, unsigned size, uint64_t value, W
     if (size > r->bytes) return MmioStatus::BusError;
     const bool locked = r->rule == Rule::ReadOnly || (r->rule == Rule::LockSmmuen && smmu_enabled()) ||
                         (r->rule == Rule::LockCmdqen && cmdq_enabled()) ||
-                        (r->rule == Rule::LockEvtqen && eventq_enabled());
+                        (r->rule == Rule::LockEvtqen && eventq_enabled()) ||
+                        (r->rule == Rule::LockPriqen && priq_enabled());
     if (locked) {
         effect.ignored = true;
         return MmioStatus::Ok;
@@ -158,6 +181,8 @@ MmioStatus RegisterFile::write(uint32_t offset, unsigned size, uint64_t value, W
     switch (r->rule) {
         case Rule::Acked: {
             const bool cmdq_was_on = cmdq_enabled();
+            // CR0.PRIQEN and IRQ_CTRL.PRIQ_IRQEN share bit 1: RES0 without a PRI queue.
+            if (!caps_.pri) v &= ~cr0::PRIQEN.mask();
             field = v;
             // The ACK register sits right after its register (CR0/CR0ACK, IRQ_CTRL/IRQ_CTRLACK).
             (r->offset == reg::CR0 ? cr0ack_ : irq_ctrlack_) = v;
@@ -202,6 +227,11 @@ StreamTableConfig RegisterFile::stream_table() const {
 QueueConfig RegisterFile::cmdq() const {
     return {queue_base::ADDR.get(&cmdq_base_),
             std::min<unsigned>(static_cast<unsigned>(queue_base::LOG2SIZE.get(&cmdq_base_)), cmdq_max_)};
+}
+
+QueueConfig RegisterFile::priq() const {
+    return {queue_base::ADDR.get(&priq_base_),
+            std::min<unsigned>(static_cast<unsigned>(queue_base::LOG2SIZE.get(&priq_base_)), caps_.priq_max_log2)};
 }
 
 QueueConfig RegisterFile::eventq() const {

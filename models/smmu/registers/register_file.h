@@ -31,6 +31,9 @@ struct QueueConfig {
     unsigned log2size = 0;
 };
 
+// The queues the SMMU writes and software reads (IHI 0070 7.2, 8.1).
+enum class OutQueue : uint8_t { Event, Pri };
+
 // What a register write asks the rest of the SMMU to do.
 struct WriteEffect {
     bool cmdq_kick = false;    // CMDQ_PROD written, or the queue was re-enabled
@@ -63,6 +66,7 @@ public:
     bool smmu_enabled() const { return cr0_ & 1; }
     bool cmdq_enabled() const { return cr0_ & 8; }
     bool eventq_enabled() const { return cr0_ & 4; }
+    bool priq_enabled() const { return cr0_ & 2; }
     bool gbpa_abort() const { return arch::gbpa::ABORT.get(&gbpa_); }
     // CR2.RECINVSID: record C_BAD_STREAMID for invalid input StreamIDs (IHI 0070 6.3.4).
     bool record_invalid_sid() const { return cr2_ & 2; }
@@ -78,6 +82,7 @@ public:
     StreamTableConfig stream_table() const;
     QueueConfig cmdq() const;
     QueueConfig eventq() const;
+    QueueConfig priq() const;
 
     // Queue pointers as the SMMU side moves them.
     uint32_t cmdq_prod() const { return static_cast<uint32_t>(cmdq_prod_); }
@@ -89,6 +94,20 @@ public:
     uint64_t eventq_irq_addr() const { return eventq_irq_cfg0_; }
     uint32_t eventq_irq_data() const { return static_cast<uint32_t>(eventq_irq_cfg1_); }
     bool eventq_irq_enabled() const { return irq_ctrl_ & 4; }
+    uint32_t priq_prod() const { return static_cast<uint32_t>(priq_prod_); }
+    uint32_t priq_cons() const { return static_cast<uint32_t>(priq_cons_); }
+    void set_priq_prod(uint32_t v) { priq_prod_ = v; }
+    // The event queue's or the PRI queue's registers, by kind (EventQueue, PriQueue).
+    bool out_enabled(OutQueue k) const { return k == OutQueue::Event ? eventq_enabled() : priq_enabled(); }
+    QueueConfig out_queue(OutQueue k) const { return k == OutQueue::Event ? eventq() : priq(); }
+    uint32_t out_prod(OutQueue k) const { return k == OutQueue::Event ? eventq_prod() : priq_prod(); }
+    uint32_t out_cons(OutQueue k) const { return k == OutQueue::Event ? eventq_cons() : priq_cons(); }
+    void set_out_prod(OutQueue k, uint32_t v) { (k == OutQueue::Event ? eventq_prod_ : priq_prod_) = v; }
+    bool out_irq_enabled(OutQueue k) const { return irq_ctrl_ & (k == OutQueue::Event ? 4 : 2); }
+    uint64_t out_irq_addr(OutQueue k) const { return k == OutQueue::Event ? eventq_irq_cfg0_ : priq_irq_cfg0_; }
+    uint32_t out_irq_data(OutQueue k) const {
+        return static_cast<uint32_t>(k == OutQueue::Event ? eventq_irq_cfg1_ : priq_irq_cfg1_);
+    }
     uint64_t gerror_irq_addr() const { return gerror_irq_cfg0_; }
     uint32_t gerror_irq_data() const { return static_cast<uint32_t>(gerror_irq_cfg1_); }
     bool gerror_irq_enabled() const { return irq_ctrl_ & 1; }
@@ -114,6 +133,8 @@ public:
 private:
     struct Reg;
     static const Reg* find(uint32_t offset);
+    // find(), but nullptr for the registers this SMMU does not have (PRIQ_* without IDR0.PRI).
+    const Reg* present(uint32_t offset) const;
 
     const SmmuCaps caps_;
     unsigned cmdq_max_, eventq_max_;
@@ -127,6 +148,8 @@ private:
     uint64_t cmdq_base_ = 0, cmdq_prod_ = 0, cmdq_cons_ = 0;
     uint64_t eventq_base_ = 0, eventq_prod_ = 0, eventq_cons_ = 0;
     uint64_t eventq_irq_cfg0_ = 0, eventq_irq_cfg1_ = 0, eventq_irq_cfg2_ = 0;
+    uint64_t priq_base_ = 0, priq_prod_ = 0, priq_cons_ = 0;
+    uint64_t priq_irq_cfg0_ = 0, priq_irq_cfg1_ = 0, priq_irq_cfg2_ = 0;
 };
 
 }  // namespace smmu

@@ -102,6 +102,7 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         if ((s.get(ste::S2HA) && caps_.httu < 1) || (s.get(ste::S2HD) && caps_.httu < 2)) return bad;
         // IHI 0070 5.5: STALL_MODEL 0b01 (terminate only) forbids S2S=1, 0b10 (stall forced) S2S=0.
         if (s.get(ste::S2S) ? caps_.stall_model == 1 : caps_.stall_model == 2) return bad;
+        c.s2s = s.get(ste::S2S);
         c.vmid = static_cast<uint16_t>(s.get(ste::S2VMID) & (caps_.vmid16 ? 0xffff : 0xff));
     }
     c.ats = s.get(ste::EATS) != 0;
@@ -193,6 +194,7 @@ Expected<ContextConfig> StreamTable::decode_cd(const arch::ContextDescriptor& d,
     if (!c.epd1 && !range(d.get(cd::T1SZ), cd::tg1_granule(d.get(cd::TG1)), d.get(cd::TTB1), d.get(cd::TBI1), true, c.s1_upper))
         return bad;
     c.asid = static_cast<uint16_t>(d.get(cd::ASID));
+    c.stall = d.get(cd::S);
     return c;
 }
 

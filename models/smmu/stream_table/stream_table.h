@@ -24,10 +24,16 @@ struct SmmuCaps {
     bool two_level_strtab = true;
     bool gran4k = true, gran16k = true, gran64k = true;
     bool ats = true;
+    bool pri = false;             // IDR0.PRI: a PRI queue (models/smmu/priq)
+    unsigned priq_max_log2 = 19;  // IDR1.PRIQS
+    // IDR0.STALL_MODEL: 0 stall or terminate, 1 terminate only, 2 stall forced.
+    // It decides which STE/CD contents are ILLEGAL (IHI 0070 5.2, 5.5) and
+    // whether a faulting transaction may stall (models/smmu/stall).
+    unsigned stall_model = 1;
+    unsigned stall_max = 16;      // IDR5.STALL_MAX: stalled transactions the SMMU can hold
     // Advertised in IDR0/IDR3 and not implemented, so they only decide which
-    // STE/CD contents are ILLEGAL (IHI 0070 5.2, 5.4, 5.5): the rules read these
+    // STE/CD contents are ILLEGAL (IHI 0070 5.2, 5.4): the rules read these
     // values, whatever the ID registers are later made to say.
-    unsigned stall_model = 1;  // IDR0.STALL_MODEL: 0 stall or terminate, 1 terminate only, 2 stall forced
     unsigned httu = 0;         // IDR0.HTTU: 0 none, 1 access flag, 2 access flag and dirty state
     bool stt = false;          // IDR3.STT: small translation tables (TxSZ up to 48)
     bool granule_supported(arch::Granule g) const {
@@ -56,6 +62,7 @@ struct StreamConfig {
     uint16_t vmid = 0;
     bool ats = false;  // EATS != 0
     bool s1stalld = false;  // stage 1 stalls disabled: decides whether a CD with S=1 is legal
+    bool s2s = false;       // stage 2 faults stall (IHI 0070 5.2 S2S)
 };
 
 // A decoded, validated CD.
@@ -65,6 +72,7 @@ struct ContextConfig {
     uint16_t asid = 0;
     bool epd0 = false;     // no walks of TTB0
     bool epd1 = true;      // no walks of TTB1
+    bool stall = false;    // CD.S: stage 1 faults stall (IHI 0070 5.4)
 };
 
 class StreamTable {

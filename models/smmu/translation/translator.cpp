@@ -21,6 +21,7 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
     ctx.ats = s.ats;
     ctx.s2p = s.s2;
     ctx.s2 = s.config == SteConfig::S2Trans || s.config == SteConfig::Nested;
+    ctx.stall_s2 = ctx.s2 && s.s2s;
     if (s.config == SteConfig::Abort) return ctx;
 
     const bool stage1 = s.config == SteConfig::S1Trans || s.config == SteConfig::Nested;
@@ -51,6 +52,7 @@ Expected<TranslationContext> Translator::resolve(const StreamTableConfig& st, co
     ctx.epd1 = cc.value().epd1;
     ctx.s1p_upper = cc.value().s1_upper;
     ctx.has_cd = true;
+    ctx.stall_s1 = cc.value().stall;
     ctx.cd_index = ssid;
     return ctx;
 }
@@ -65,6 +67,11 @@ TranslationResult Translator::walk(const TranslationContext& ctx, const Translat
     auto faulted = [&](const Fault& f) {
         r.outcome = TranslationResult::Outcome::Faulted;
         r.fault = f;
+        // The stall model covers the translation-related faults only (IHI 0070
+        // 3.12.2); a stage 2 fault stalls by STE.S2S, a stage 1 one by CD.S.
+        const bool stallable = f.id == EventId::F_TRANSLATION || f.id == EventId::F_ADDR_SIZE ||
+                               f.id == EventId::F_ACCESS || f.id == EventId::F_PERMISSION;
+        r.fault.stall = stallable && (f.s2 ? ctx.stall_s2 : ctx.stall_s1);
         return r;
     };
     // IHI 0070 3.4: when stage 1 does not translate (STE bypass, stage 2 only,

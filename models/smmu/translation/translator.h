@@ -22,6 +22,7 @@ struct TranslationContext {
     uint16_t asid = 0;
     bool ats = false;
     bool has_cd = false;     // a CD was fetched: CFGI_CD(cd_index) must drop this
+    bool stall_s1 = false, stall_s2 = false;  // CD.S, STE.S2S
     uint32_t cd_index = 0;
 };
 
@@ -42,6 +43,9 @@ struct TranslationResult {
     bool global = true;      // stage 1 nG clear
     unsigned s1_level = 0, s2_level = 0;
     Fault fault{arch::EventId::F_TRANSLATION};
+    // Faulted and held by the stall model (SmmuCore): the STAG its CMD_RESUME names.
+    bool stalled = false;
+    uint16_t stag = 0;
 
     bool ok() const { return outcome == Outcome::Translated || outcome == Outcome::Bypassed; }
     // Faults and silent aborts (STE.Config=abort) both end in an error response.

@@ -31,6 +31,9 @@ struct Fault {
     arch::FaultClass cls = arch::FaultClass::IN;
     uint64_t ipa = 0;         // translation faults at stage 2
     uint64_t fetch_addr = 0;  // F_WALK_EABT, F_STE_FETCH, F_CD_FETCH
+    // The stream's configuration lets this fault stall the transaction
+    // (CD.S / STE.S2S for a stallable fault: models/smmu/stall).
+    bool stall = false;
 };
 
 // A value or the fault that prevented it.

@@ -1,0 +1,132 @@
+#include "driver/arm_smmu_v3/fault.h"
+
+#include "driver/arm_smmu_v3/arm_smmu_v3.h"
+#include "models/smmu/priq/pri_queue.h"
+
+namespace smmu::driver {
+
+using namespace smmu::arch;
+
+std::optional<PageFault> fault_from_event(const EventRecord& e) {
+    // arm_smmu_handle_event: only the translation faults, and only stalled
+    // ones, are reported (the rest are dumped by arm_smmu_evtq_thread).
+    switch (static_cast<EventId>(e.id())) {
+        case EventId::F_TRANSLATION:
+        case EventId::F_ADDR_SIZE:
+        case EventId::F_ACCESS:
+        case EventId::F_PERMISSION: break;
+        default: return std::nullopt;
+    }
+    if (!e.get(evt::Stall)) return std::nullopt;
+    PageFault f;
+    f.sid = static_cast<uint32_t>(e.get(evt::SID));
+    f.stall = true;
+    f.last = true;
+    f.grpid = static_cast<uint32_t>(e.get(evt::STAG));
+    // perm: READ or WRITE from RnW, EXEC from InD, PRIV from PnU.
+    f.read = e.get(evt::RnW);
+    f.write = !f.read;
+    f.exec = e.get(evt::InD);
+    f.priv = e.get(evt::PnU);
+    f.addr = e.get(evt::InputAddr);
+    f.pasid_valid = e.get(evt::SSV);
+    f.pasid = f.pasid_valid ? static_cast<uint32_t>(e.get(evt::SSID)) : 0;
+    return f;
+}
+
+PageFault fault_from_ppr(const PriRecord& r) {
+    const PageRequest p = page_request_from(r);
+    // The series reads PRIQ_0_SSID only with PRIQ_0_SSID_V.
+    return PageFault{p.sid, p.ssv, p.ssv ? p.ssid : 0, p.last, p.prg_index, p.read, p.write, p.exec, p.priv,
+                     p.addr, false};
+}
+
+namespace {
+Command pri_resp(uint32_t sid, bool ssv, uint32_t ssid, uint32_t grpid, PriResp resp) {
+    // arm_smmu_cmdq_build_cmd, CMDQ_OP_PRI_RESP: SSID only with substream_valid.
+    return Command::make(Opcode::PRI_RESP, {{cmd::SSV, ssv},
+                                            {cmd::SSID, ssv ? ssid : 0},
+                                            {cmd::SID, sid},
+                                            {cmd::PRGIndex, grpid},
+                                            {cmd::PriResp, static_cast<uint64_t>(resp)}});
+}
+}  // namespace
+
+std::optional<Command> deny_ppr(const PriRecord& r) {
+    if (!r.get(pri::L)) return std::nullopt;
+    const bool ssv = r.get(pri::SSV);
+    return pri_resp(static_cast<uint32_t>(r.get(pri::SID)), ssv, static_cast<uint32_t>(r.get(pri::SSID)),
+                    static_cast<uint32_t>(r.get(pri::PRGIndex)), PriResp::Invalid);  // PRI_RESP_DENY
+}
+
+Command page_response(const PageFault& f, PageResponseCode code) {
+    if (f.stall) {
+        // arm_smmu_page_response: INVALID and FAILURE abort, SUCCESS retries.
+        const ResumeAction a = code == PageResponseCode::Success ? ResumeAction::Retry : ResumeAction::Abort;
+        return Command::make(Opcode::RESUME,
+                             {{cmd::SID, f.sid}, {cmd::STAG, f.grpid}, {cmd::Action, static_cast<uint64_t>(a)}});
+    }
+    // The PRI series: IOMMU_PAGE_RESP_SUCCESS/INVALID/FAILURE -> PRI_RESP_SUCC/DENY/FAIL.
+    const PriResp r = code == PageResponseCode::Success   ? PriResp::Success
+                      : code == PageResponseCode::Failure ? PriResp::Failure
+                                                          : PriResp::Invalid;
+    return pri_resp(f.sid, f.pasid_valid, f.pasid, f.grpid, r);
+}
+
+std::vector<Command> IopfQueue::report(const PageFault& f) {
+    ++stats_.faults;
+    const auto key = std::make_pair(f.sid, f.grpid);
+    // A partial request waits for the rest of its group (report_partial_fault).
+    if (!f.last) {
+        partial_[key].push_back(f);
+        return {};
+    }
+    std::vector<PageFault> group;
+    auto it = partial_.find(key);
+    if (it != partial_.end()) {
+        group = std::move(it->second);
+        partial_.erase(it);
+    }
+    group.push_back(f);
+    ++stats_.groups;
+    // No iopf_handler on the domain: iopf_error_response answers INVALID.
+    const PageResponseCode code = handler_ ? handler_(group) : PageResponseCode::Invalid;
+    ++(code == PageResponseCode::Success ? stats_.success
+       : code == PageResponseCode::Invalid ? stats_.invalid
+                                           : stats_.failure);
+    // iopf_group_response answers with the group's last fault.
+    return {page_response(f, code)};
+}
+
+std::vector<EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy,
+                                        double handling_ns) {
+    std::vector<EventRecord> others;
+    // Until both queues read empty (the threads' do { ... } while (!queue_empty)):
+    // records written while the responses went out are not left behind.
+    for (;;) {
+        const std::vector<EventRecord> events = smmu.drain_events();
+        const std::vector<PriRecord> requests = smmu.drain_page_requests();
+        if (events.empty() && requests.empty()) return others;
+        std::vector<Command> responses;
+        for (const EventRecord& e : events) {
+            const std::optional<PageFault> f = fault_from_event(e);
+            if (!f) {
+                others.push_back(e);
+                continue;
+            }
+            for (const Command& c : iopf.report(*f)) responses.push_back(c);
+        }
+        for (const PriRecord& r : requests) {
+            if (policy == PageRequestPolicy::Deny) {
+                if (const std::optional<Command> c = deny_ppr(r)) responses.push_back(*c);
+                continue;
+            }
+            for (const Command& c : iopf.report(fault_from_ppr(r))) responses.push_back(c);
+        }
+        if (responses.empty()) continue;
+        smmu.bus().cpu(handling_ns);
+        for (const Command& c : responses) smmu.issue_cmd(c);
+    }
+}
+
+}  // namespace smmu::driver

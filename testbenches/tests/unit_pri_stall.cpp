@@ -1,0 +1,366 @@
+// PRI queue and stalls without SystemC (docs/pri-stall.md): the PRI record
+// layout, the PRIQ registers, page requests through SmmuCore and the
+// driver's arm_smmu_priq_thread / IOPF path, overflow, PRI_RESP and RESUME
+// for unknown groups and STAGs, STALL_TERM and STALL_MAX.
+// Kernel followed: arm-smmu-v3.c v6.18.y (atlanticdg/linux-6.18.y
+// 6c3dcfd01987: arm_smmu_handle_event, arm_smmu_page_response,
+// arm_smmu_handle_ppr, arm_smmu_priq_thread, arm_smmu_make_s1_cd /
+// arm_smmu_make_cdtable_ste with master->stall_enabled); the PRI series
+// (J-P. Brucker, "iommu/arm-smmu-v3: Add support for PRI") for serving
+// page requests.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "recording_bus.h"
+#include "driver/arm_smmu_v3/fault.h"
+#include "driver/iommufd/iommufd.h"
+#include "models/arch/command.h"
+#include "models/arch/pri.h"
+#include "models/arch/registers.h"
+#include "models/memory/sparse_memory.h"
+#include "models/smmu/smmu_core.h"
+
+using namespace smmu;
+using namespace smmu::arch;
+using namespace smmu::driver;
+
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+constexpr uint64_t kTables = 0x4000'0000;
+constexpr uint64_t kRam = 0x8000'0000;
+
+uint64_t fld(const FieldDef& f, uint64_t v) { return f.get(&v); }
+
+SmmuCoreParams pri_stall_params(unsigned stall_max = 2) {
+    SmmuCoreParams p;
+    p.caps.sid_bits = 8;
+    p.caps.pri = true;
+    p.caps.stall_model = 0;  // stall or terminate, per STE/CD
+    p.caps.stall_max = stall_max;
+    return p;
+}
+
+// One SMMU with PRI and stalls, reset by the driver, a stall-capable master
+// (SID 5) and a PRI one (SID 6) attached to one S1 domain that maps nothing yet.
+struct Rig {
+    SparseMemory mem{48};
+    SmmuCore core;
+    RecordingBus bus;
+    TableArena arena{"tables", kTables, kTables, 64 * kMiB};
+    ArmSmmuDevice smmu;
+    Iommufd ctx;
+    std::unique_ptr<HwptPaging> domain;
+    ArmSmmuMaster stall_dev, pri_dev;
+    std::vector<PrgResponse> prg;  // what the devices received
+    std::vector<std::pair<uint16_t, Cycle>> resolved;
+
+    explicit Rig(SmmuCoreParams p = pri_stall_params(), unsigned priq_log2 = 7)
+        : core(mem, p), bus(core, mem), smmu(bus, arena, params(priq_log2)), ctx(VmidProfile::PerS2Domain, IommufdCosts{}, bus) {
+        core.set_prg_responder([this](const PrgResponse& m, Cycle) { prg.push_back(m); });
+        core.set_stall_listener([this](uint16_t stag, Cycle c) { resolved.emplace_back(stag, c); });
+        smmu.hw_probe();
+        smmu.device_reset();
+        domain = std::make_unique<HwptPaging>(ctx, smmu, DomainStage::S1, Granule::K4, 48, false);
+        stall_dev.smmu = pri_dev.smmu = &smmu;
+        stall_dev.sids = {5};
+        stall_dev.stall_enabled = true;
+        pri_dev.sids = {6};
+        pri_dev.pri_supported = true;
+        attach_dev_paging(stall_dev, *domain, arena);
+        attach_dev_paging(pri_dev, *domain, arena);
+        bus.idle();
+        bus.executed.clear();
+    }
+    static ArmSmmuParams params(unsigned priq_log2) {
+        ArmSmmuParams a;
+        a.priq_log2 = priq_log2;
+        return a;
+    }
+    TranslationResult translate(uint32_t sid, uint64_t iova, bool write = false, Cycle at = 0) {
+        TranslationRequest req;
+        req.sid = sid;
+        req.iova = iova;
+        req.write = write;
+        AccessLog log;
+        return core.translate(req, log, 0, at);
+    }
+    PageRequest request(uint16_t prgi, uint64_t addr, bool last = true) const {
+        PageRequest r;
+        r.sid = 6;
+        r.addr = addr;
+        r.read = true;
+        r.write = true;
+        r.last = last;
+        r.prg_index = prgi;
+        return r;
+    }
+    uint64_t rd(uint32_t off) { return bus.mmio_read(off, 4); }
+};
+
+}  // namespace
+
+TEST_CASE("PRI queue records are bit-exact (IHI 0070 8.1, Linux PRIQ_0_* and PRIQ_1_*)", "[pri]") {
+    PageRequest r;
+    r.sid = 0x12;
+    r.ssv = true;
+    r.ssid = 0x345;
+    r.read = true;
+    r.exec = true;
+    r.priv = true;
+    r.last = true;
+    r.prg_index = 0x1ab;
+    r.addr = 0xdead'beefull;  // the page offset is not sent
+    const PriRecord rec = r.record();
+    // PRIQ_0_SID [31:0], SSID [51:32], PERM_PRIV 58, EXEC 59, READ 60, WRITE 61, PRG_LAST 62, SSID_V 63.
+    CHECK(rec.w[0] == (0x12ull | (0x345ull << 32) | (1ull << 58) | (1ull << 59) | (1ull << 60) | (1ull << 62) |
+                       (1ull << 63)));
+    // PRIQ_1_PRG_IDX [8:0], PRIQ_1_ADDR_MASK [63:12].
+    CHECK(rec.w[1] == (0x1abull | 0xdead'b000ull));
+    const PageRequest back = page_request_from(rec);
+    CHECK(back.sid == 0x12);
+    CHECK(back.ssid == 0x345);
+    CHECK(back.prg_index == 0x1ab);
+    CHECK(back.addr == 0xdead'b000ull);
+    CHECK((back.read && !back.write && back.exec && back.priv && back.last && back.ssv));
+    // The PRI series' arm_smmu_handle_ppr reads the same fields.
+    const PageFault f = fault_from_ppr(rec);
+    CHECK((f.sid == 0x12 && f.pasid_valid && f.pasid == 0x345 && f.grpid == 0x1ab && f.last && !f.stall));
+    CHECK(f.addr == 0xdead'b000ull);
+}
+
+TEST_CASE("IDR0.PRI, IDR1.PRIQS, IDR5.STALL_MAX and the PRIQ registers", "[pri][registers]") {
+    Rig r;
+    CHECK(fld(idr0::PRI, r.rd(reg::IDR0)) == 1);
+    CHECK(fld(idr0::STALL_MODEL, r.rd(reg::IDR0)) == 0);
+    CHECK(fld(idr1::PRIQS, r.rd(reg::IDR1)) == 19);
+    CHECK(fld(idr5::STALL_MAX, r.rd(reg::IDR5)) == 2);
+    const Features& f = r.smmu.features();
+    CHECK((f.pri && f.stalls && !f.stall_force && f.max_stalls == 2));
+    // arm_smmu_device_reset: PRIQ_BASE (RA, 2^7 entries), PRIQEN, PRIQ_IRQEN.
+    CHECK((r.rd(reg::CR0) & cr0::PRIQEN.mask()) != 0);
+    CHECK((r.rd(reg::IRQ_CTRL) & irq_ctrl::PRIQ_IRQEN.mask()) != 0);
+    const uint64_t base = r.bus.mmio_read(reg::PRIQ_BASE, 8);
+    CHECK((base & 0x1f) == 7);
+    // PRIQ_BASE is locked while PRIQEN=1 (IHI 0070 6.3.30).
+    r.bus.mmio_write(reg::PRIQ_BASE, 8, 0x1234'0000);
+    CHECK(r.bus.mmio_read(reg::PRIQ_BASE, 8) == base);
+    // Without IDR0.PRI, PRIQEN and PRIQ_IRQEN stay RES0.
+    SparseMemory mem(48);
+    SmmuCore plain(mem, SmmuCoreParams{});
+    WriteEffect e;
+    plain.mmio_write(reg::CR0, 4, cr0::PRIQEN.mask(), e);
+    uint64_t v = 1;
+    plain.mmio_read(reg::CR0, 4, v);
+    CHECK(v == 0);
+}
+
+TEST_CASE("A stall-capable master gets CD.S and no S1STALLD, the others S1STALLD (arm_smmu_make_s1_cd, "
+          "arm_smmu_make_cdtable_ste)",
+          "[stall][linux]") {
+    Rig r;
+    const Ste stall_ste = r.smmu.read_ste(5), other_ste = r.smmu.read_ste(6);
+    CHECK(stall_ste.get(ste::S1STALLD) == 0);
+    CHECK(other_ste.get(ste::S1STALLD) == 1);
+    ContextDescriptor cd;
+    r.mem.read_words(r.stall_dev.cdtab, cd.w.data(), ContextDescriptor::kDwords);
+    CHECK(cd.get(cd::S) == 1);
+    r.mem.read_words(r.pri_dev.cdtab, cd.w.data(), ContextDescriptor::kDwords);
+    CHECK(cd.get(cd::S) == 0);
+}
+
+TEST_CASE("Page request round trip: PRI queue, arm_smmu_priq_thread, the IOPF handler maps, PRI_RESP Success",
+          "[pri][linux]") {
+    Rig r;
+    // The requests of one group: two partial, then the last.
+    CHECK(r.core.page_request(r.request(3, 0x10'0000, false), 100) == OutputQueue::Outcome::Written);
+    CHECK(r.core.page_request(r.request(3, 0x10'1000, false), 110) == OutputQueue::Outcome::Written);
+    CHECK(r.core.page_request(r.request(3, 0x10'2000, true), 120) == OutputQueue::Outcome::Written);
+    CHECK(r.rd(reg::PRIQ_PROD) == 3);
+    std::vector<uint64_t> mapped;
+    IopfQueue iopf([&](const std::vector<PageFault>& group) {
+        for (const PageFault& f : group) {
+            r.domain->map(f.addr, kRam + f.addr, 0x1000, PageAttrs{});
+            mapped.push_back(f.addr);
+        }
+        return PageResponseCode::Success;
+    });
+    std::vector<Command> responses;
+    for (const PriRecord& rec : r.smmu.drain_page_requests())
+        for (const Command& c : iopf.report(fault_from_ppr(rec))) responses.push_back(c);
+    CHECK(r.rd(reg::PRIQ_CONS) == 3);
+    CHECK(mapped == std::vector<uint64_t>{0x10'0000, 0x10'1000, 0x10'2000});
+    REQUIRE(responses.size() == 1);  // one response per group
+    for (const Command& c : responses) r.smmu.issue_cmd(c);  // arm_smmu_cmdq_issue_cmd, no SYNC
+    r.bus.idle();
+    REQUIRE(r.prg.size() == 1);
+    CHECK(r.prg[0].sid == 6);
+    CHECK(r.prg[0].prg_index == 3);
+    CHECK(r.prg[0].resp == PriResp::Success);
+    CHECK(!r.prg[0].automatic);
+    CHECK(r.core.stats().page_requests == 3);
+    CHECK(r.core.stats().priq_written == 3);
+    CHECK(r.core.stats().pri_responses == 1);
+    CHECK(r.core.stats().pri_responses_unmatched == 0);
+    CHECK(iopf.stats().groups == 1);
+    CHECK(iopf.stats().faults == 3);
+    // The device retries: the pages translate now.
+    CHECK(r.translate(6, 0x10'1008).outcome == TranslationResult::Outcome::Translated);
+}
+
+TEST_CASE("Mainline arm_smmu_handle_ppr denies: PRI_RESP DENY for the last request only", "[pri][linux]") {
+    Rig r;
+    r.core.page_request(r.request(7, 0x2000, false), 0);
+    r.core.page_request(r.request(7, 0x3000, true), 0);
+    std::vector<Command> cmds;
+    for (const PriRecord& rec : r.smmu.drain_page_requests())
+        if (auto c = deny_ppr(rec)) cmds.push_back(*c);
+    REQUIRE(cmds.size() == 1);
+    CHECK(cmds[0].opcode() == static_cast<uint8_t>(Opcode::PRI_RESP));
+    CHECK(cmds[0].get(cmd::PRGIndex) == 7);
+    CHECK(cmds[0].get(cmd::SID) == 6);
+    CHECK(cmds[0].get(cmd::PriResp) == static_cast<uint64_t>(PriResp::Invalid));
+}
+
+TEST_CASE("PRI queue overflow: OVFLG, the request dropped, a dropped last request answered Success by the SMMU",
+          "[pri][overflow]") {
+    Rig r(pri_stall_params(), 1);  // a 2-entry PRI queue
+    CHECK(r.core.page_request(r.request(1, 0x1000), 0) == OutputQueue::Outcome::Written);
+    CHECK(r.core.page_request(r.request(2, 0x2000), 0) == OutputQueue::Outcome::Written);
+    CHECK(r.core.page_request(r.request(3, 0x3000, false), 0) == OutputQueue::Outcome::Overflow);
+    CHECK(r.prg.empty());  // a partial request gets no answer
+    CHECK(r.core.page_request(r.request(4, 0x4000), 0) == OutputQueue::Outcome::Overflow);
+    REQUIRE(r.prg.size() == 1);
+    CHECK(r.prg[0].prg_index == 4);
+    CHECK(r.prg[0].resp == PriResp::Success);
+    CHECK(r.prg[0].automatic);
+    CHECK((r.rd(reg::PRIQ_PROD) & eventq_prod::OVFLG.mask()) != 0);
+    CHECK(r.core.stats().priq_dropped_overflow == 2);
+    CHECK(r.core.stats().prg_auto_responses == 1);
+    // arm_smmu_priq_thread: the two records, then OVACKFLG = OVFLG.
+    CHECK(r.smmu.drain_page_requests().size() == 2);
+    CHECK((r.rd(reg::PRIQ_CONS) & eventq_cons::OVACKFLG.mask()) != 0);
+    CHECK(r.core.page_request(r.request(5, 0x5000), 0) == OutputQueue::Outcome::Written);
+}
+
+TEST_CASE("PRIQEN=0: a page request is dropped, a last one answered Invalid Request", "[pri]") {
+    Rig r;
+    r.bus.mmio_write(reg::CR0, 4, r.rd(reg::CR0) & ~cr0::PRIQEN.mask());
+    CHECK(r.core.page_request(r.request(9, 0x1000), 0) == OutputQueue::Outcome::Disabled);
+    REQUIRE(r.prg.size() == 1);
+    CHECK(r.prg[0].resp == PriResp::Invalid);
+    CHECK(r.core.stats().priq_dropped_disabled == 1);
+}
+
+TEST_CASE("PRI_RESP for a group never requested reaches the device and is counted unmatched, reserved Resp is "
+          "CERROR_ILL",
+          "[pri][robustness]") {
+    Rig r;
+    r.smmu.issue_cmd(Command::make(Opcode::PRI_RESP, {{cmd::SID, 6}, {cmd::PRGIndex, 0x55}, {cmd::PriResp, 2}}));
+    r.bus.idle();
+    REQUIRE(r.prg.size() == 1);  // the SMMU forwards it; the device ignores it (PCIe UPRGI)
+    CHECK(r.prg[0].prg_index == 0x55);
+    CHECK(r.core.stats().pri_responses_unmatched == 1);
+    CHECK(r.core.stats().command_errors == 0);
+    SmmuCaps caps;
+    caps.pri = true;
+    CHECK(command_is_legal(Command::make(Opcode::PRI_RESP, {{cmd::PriResp, 2}}), caps));
+    CHECK(!command_is_legal(Command::make(Opcode::PRI_RESP, {{cmd::PriResp, 3}}), caps));
+    caps.pri = false;
+    CHECK(!command_is_legal(Command::make(Opcode::PRI_RESP, {{cmd::PriResp, 2}}), caps));
+    CHECK(!command_is_legal(Command::make(Opcode::RESUME, {{cmd::Action, 3}}), caps));
+}
+
+TEST_CASE("Stall: the fault is held with a STAG, recorded with Stall=1, the handler maps and RESUME retries",
+          "[stall][linux]") {
+    Rig r;
+    const TranslationResult first = r.translate(5, 0x40'0000, true, 1000);
+    CHECK(first.outcome == TranslationResult::Outcome::Faulted);
+    REQUIRE(first.stalled);
+    CHECK(r.core.stalled() == 1);
+    const auto events = r.smmu.drain_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].id() == static_cast<uint8_t>(EventId::F_TRANSLATION));
+    CHECK(events[0].get(evt::Stall) == 1);
+    CHECK(events[0].get(evt::STAG) == first.stag);
+    CHECK(events[0].get(evt::RnW) == 0);
+    // arm_smmu_handle_event -> iommu_report_device_fault -> the handler maps ->
+    // arm_smmu_page_response: CMD_RESUME Retry with the STAG.
+    const std::optional<PageFault> f = fault_from_event(events[0]);
+    REQUIRE(f);
+    CHECK((f->stall && f->write && !f->read && f->grpid == first.stag && f->addr == 0x40'0000));
+    IopfQueue iopf([&](const std::vector<PageFault>& g) {
+        r.domain->map(g.back().addr & ~0xfffull, kRam, 0x1000, PageAttrs{});
+        return PageResponseCode::Success;
+    });
+    const std::vector<Command> resp = iopf.report(*f);
+    REQUIRE(resp.size() == 1);
+    CHECK(resp[0].opcode() == static_cast<uint8_t>(Opcode::RESUME));
+    CHECK(resp[0].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Retry));
+    CHECK(resp[0].get(cmd::SID) == 5);
+    r.smmu.issue_cmd(resp[0]);
+    r.bus.idle();
+    REQUIRE(r.resolved.size() == 1);
+    CHECK(r.resolved[0].first == first.stag);
+    const auto e = r.core.take_stall(first.stag);
+    REQUIRE(e);
+    CHECK(e->action == ResumeAction::Retry);
+    CHECK(r.core.stalled() == 0);
+    CHECK(r.translate(5, 0x40'0000, true).outcome == TranslationResult::Outcome::Translated);
+    CHECK(r.core.stats().stalls == 1);
+    CHECK(r.core.stats().resumes_retry == 1);
+}
+
+TEST_CASE("Stall: RESUME Abort, a RESUME for an unknown STAG or SID is ignored, STALL_TERM ends the rest",
+          "[stall][robustness]") {
+    Rig r(pri_stall_params(3));
+    const TranslationResult a = r.translate(5, 0x1000), b = r.translate(5, 0x2000), c = r.translate(5, 0x3000);
+    REQUIRE((a.stalled && b.stalled && c.stalled));
+    CHECK(a.stag != b.stag);
+    // The master that cannot stall is terminated as before.
+    CHECK(!r.translate(6, 0x1000).stalled);
+    r.smmu.issue_cmd(Command::make(Opcode::RESUME, {{cmd::SID, 5}, {cmd::STAG, 0x7777}, {cmd::Action, 1}}));
+    r.smmu.issue_cmd(Command::make(Opcode::RESUME, {{cmd::SID, 6}, {cmd::STAG, a.stag}, {cmd::Action, 1}}));
+    r.bus.idle();
+    CHECK(r.core.stats().resumes_unmatched == 2);
+    CHECK(r.core.stats().command_errors == 0);
+    CHECK(r.resolved.empty());
+    r.smmu.issue_cmd(page_response(PageFault{5, false, 0, true, a.stag, true, false, false, false, 0x1000, true},
+                                   PageResponseCode::Failure));
+    r.bus.idle();
+    REQUIRE(r.resolved.size() == 1);
+    CHECK(r.core.take_stall(a.stag)->action == ResumeAction::Abort);
+    // A second RESUME for a transaction already resumed matches nothing.
+    r.smmu.issue_cmd(Command::make(Opcode::RESUME, {{cmd::SID, 5}, {cmd::STAG, a.stag}, {cmd::Action, 1}}));
+    r.smmu.issue_cmd(Command::make(Opcode::STALL_TERM, {{cmd::SID, 5}}));
+    r.bus.idle();
+    CHECK(r.core.stats().resumes_unmatched == 3);
+    CHECK(r.core.stats().stall_terms == 2);
+    CHECK(r.core.take_stall(b.stag)->action == ResumeAction::Abort);
+    CHECK(r.core.take_stall(c.stag)->action == ResumeAction::Abort);
+    CHECK(r.core.stalled() == 0);
+}
+
+TEST_CASE("Stall: beyond IDR5.STALL_MAX, or with the event lost, a stallable fault terminates", "[stall][overflow]") {
+    Rig r(pri_stall_params(1));
+    const TranslationResult first = r.translate(5, 0x1000);
+    CHECK(first.stalled);
+    const TranslationResult second = r.translate(5, 0x2000);
+    CHECK(second.outcome == TranslationResult::Outcome::Faulted);
+    CHECK(!second.stalled);
+    CHECK(r.core.stats().stalls_refused == 1);
+    const auto events = r.smmu.drain_events();
+    REQUIRE(events.size() == 2);
+    CHECK(events[1].get(evt::Stall) == 0);  // terminated: recorded as a plain fault
+    CHECK(!fault_from_event(events[1]));    // arm_smmu_handle_event reports only stalls
+    // With the event queue off the record is lost: no stall software could resume.
+    r.smmu.issue_cmd(Command::make(Opcode::STALL_TERM, {{cmd::SID, 5}}));
+    r.bus.idle();
+    CHECK(r.core.take_stall(first.stag)->action == ResumeAction::Abort);
+    r.bus.mmio_write(reg::CR0, 4, r.rd(reg::CR0) & ~cr0::EVTQEN.mask());
+    CHECK(!r.translate(5, 0x3000).stalled);
+    CHECK(r.core.stats().stalls_refused == 2);
+    CHECK(r.core.stalled() == 0);
+}
