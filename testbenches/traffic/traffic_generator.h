@@ -133,6 +133,7 @@ private:
     struct Lane;
     void worker();
     bool take(Dma& d, Lane& lane);
+    void catch_up(Lane& lane);
     void issue(const Dma& d, uint64_t addr, unsigned len, Lane& lane);
     bool out_of_work() const { return queue_.empty() && (!source_ || source_done_); }
 
