@@ -189,7 +189,7 @@ void Platform::dispatch() {
             TrafficGenerator& g = *gens_[devices_.resolve(rec, trace_->filename())];
             // Back-pressure: a device far behind its records holds the trace
             // (and every later record) until it catches up, so memory stays flat.
-            while (g.queued() >= kMaxQueued) wait(g.taken_event());
+            g.wait_for_room(kMaxQueued);
             g.push(rec);
         }
         progress.finish();

@@ -48,6 +48,12 @@ void TrafficGenerator::close() {
     if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
 }
 
+void TrafficGenerator::wait_for_room(std::size_t n) {
+    room_wanted_ = true;
+    while (queue_.size() >= n) sc_core::wait(taken_);
+    room_wanted_ = false;
+}
+
 // The next record: queued, else from the source; false when there will be none.
 bool TrafficGenerator::take(Dma& d, Lane& lane) {
     for (;;) {
@@ -56,7 +62,7 @@ bool TrafficGenerator::take(Dma& d, Lane& lane) {
         if (!queue_.empty()) catch_up(lane);
         if (!queue_.empty()) {
             d = queue_.pop_front();
-            taken_.notify(sc_core::SC_ZERO_TIME);
+            if (room_wanted_) taken_.notify(sc_core::SC_ZERO_TIME);
             return true;
         }
         if (source_ && !source_done_) {

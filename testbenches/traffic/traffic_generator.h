@@ -114,10 +114,9 @@ public:
     void set_source(DmaSource* s) { source_ = s; }
     bool done() const { return closed_ && queue_.empty() && busy_ == 0 && (!source_ || source_done_); }
     const sc_core::sc_event& idle_event() const { return idle_; }
-    // Records waiting for a free slot, and the event a worker taking one
-    // notifies (the dispatcher's back-pressure).
-    std::size_t queued() const { return queue_.size(); }
-    const sc_core::sc_event& taken_event() const { return taken_; }
+    // Back-pressure: waits (in the caller's thread) until fewer than `n`
+    // records wait for a free worker.
+    void wait_for_room(std::size_t n);
 
     const MasterStats& stats() const { return stats_; }
     // Tells when the host's change in progress began, if one is (set by the
@@ -144,6 +143,10 @@ private:
     bool source_done_ = false;
     sc_core::sc_event pushed_, idle_, taken_;
     bool closed_ = false;
+    // Someone waits in wait_for_room: only then does taking a record notify
+    // `taken_` (a delta notification nobody waits for would still be pending
+    // activity, and make a fast-mode worker catch up for nothing).
+    bool room_wanted_ = false;
     unsigned busy_ = 0;
     MasterStats stats_;
     ChangeWatch change_started_;
