@@ -119,6 +119,7 @@ void SmmuBase::transact(unsigned p, tlm::tlm_generic_payload& gp, sc_time& delay
     }
     const TranslationRequest req = request(p, gp, ext);
     const uint64_t iova = req.iova;
+    arrival_ = sc_core::sc_time_stamp() + delay;
     AccessLog log;
     Cycle done = 0;
     const TranslationResult r = core_.translate(req, log, p, now_cycles(delay), &done, &accepted);
