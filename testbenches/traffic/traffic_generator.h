@@ -6,8 +6,9 @@
 // Timing (docs/timing.md, "Timing modes"): accurate waits out each
 // transaction's annotated delay before the next one (every master is in step
 // with the kernel); fast keeps each worker's time locally with a TLM-2.0
-// quantum keeper and synchronises only when the global quantum is used up (or
-// when it runs out of work).
+// quantum keeper and synchronises when the global quantum is used up, when it
+// runs out of work, and before it could overtake another process (catch_up):
+// the same results as accurate mode.
 #pragma once
 #include <array>
 #include <cstdint>
