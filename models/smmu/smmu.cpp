@@ -177,6 +177,7 @@ std::optional<uint16_t> SmmuBase::transact(unsigned p, tlm::tlm_generic_payload&
     }
     const TranslationRequest req = request(p, gp, ext);
     const uint64_t iova = req.iova;
+    arrival_ = sc_core::sc_time_stamp() + delay;
     AccessLog log;
     Cycle done = 0;
     const uint32_t evtq_prod = core_.regs().eventq_prod();

@@ -69,6 +69,10 @@ public:
     // The current simulation time in SMMU cycles (rounded up to a clock edge).
     Cycle now_cycles(sc_core::sc_time offset = sc_core::SC_ZERO_TIME) const;
     sc_core::sc_time time_of(Cycle c) const { return sc_core::sc_time::from_value(c * period_.value()); }
+    // When the transaction being translated arrived: the kernel's time plus
+    // its annotation (a loosely-timed initiator runs ahead of the kernel).
+    // Observers (core().set_observer) report this time, not the kernel's.
+    sc_core::sc_time arrival_time() const { return arrival_; }
 
     // The StreamID of transactions arriving on upstream port `port` (the
     // port-th master bound) without an SmmuExtension: no SubstreamID,
@@ -153,6 +157,7 @@ private:
     // An AT transaction that stalled, continued in a process of its own.
     void at_stalled(AtTxn* x, sc_core::sc_time delay, uint16_t stag);
     bool mmio_access(tlm::tlm_generic_payload& gp);
+    sc_core::sc_time arrival_;  // of the transaction in transact()
     void cmdq_thread();
     // Withdraws the grants `gone` selects, each with its own range.
     void withdraw_dmi(const std::function<bool(const DmiGrant&)>& gone);

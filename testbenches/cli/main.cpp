@@ -172,17 +172,6 @@ int cmd_run(const std::vector<std::string>& args) {
         return 0;
     }
     const Config cfg = load(vm);
-    // Fast mode is exact for one master with one transaction in flight; with
-    // more workers their arrivals at the SMMU leave global time order, and the
-    // results may differ from accurate mode (docs/timing.md, "Timing modes").
-    if (cfg.sim.mode == TimingMode::Fast) {
-        unsigned workers = 0;
-        for (const DeviceConfig& d : cfg.devices) workers += d.outstanding;
-        if (workers > 1)
-            std::cerr << "smmu-sim: warning: sim.mode=fast with " << workers
-                      << " master workers: results may differ from sim.mode=accurate (arrival order across masters; "
-                         "docs/timing.md, \"Timing modes\")\n";
-    }
     std::unique_ptr<TraceReader> trace;
     if (vm.count("trace")) trace = std::make_unique<TraceReader>(TraceReader::open(vm["trace"].as<std::string>()));
     std::ofstream stats_file;

@@ -152,7 +152,8 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
                 [this, i](const TranslationRequest& req) {
                     return !host_.idle() || host_.driver().lazy_pending(req.sid, static_cast<unsigned>(i), req.iova);
                 },
-                [] { return static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0; }));
+                // The transaction's time (fast mode: the master's local time).
+                [smmu = smmus_[i].get()] { return static_cast<double>(smmu->arrival_time().value()) / 1000.0; }));
             InvalidationChecker* checker = checkers_.back().get();
             core.set_observer([checker](const TranslationRequest& req, const TranslationResult& r) { checker->check(req, r); });
         }
@@ -189,7 +190,7 @@ void Platform::dispatch() {
             TrafficGenerator& g = *gens_[devices_.resolve(rec, trace_->filename())];
             // Back-pressure: a device far behind its records holds the trace
             // (and every later record) until it catches up, so memory stays flat.
-            while (g.queued() >= kMaxQueued) wait(g.taken_event());
+            g.wait_for_room(kMaxQueued);
             g.push(rec);
         }
         progress.finish();

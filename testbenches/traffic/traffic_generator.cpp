@@ -48,12 +48,21 @@ void TrafficGenerator::close() {
     if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
 }
 
+void TrafficGenerator::wait_for_room(std::size_t n) {
+    room_wanted_ = true;
+    while (queue_.size() >= n) sc_core::wait(taken_);
+    room_wanted_ = false;
+}
+
 // The next record: queued, else from the source; false when there will be none.
 bool TrafficGenerator::take(Dma& d, Lane& lane) {
     for (;;) {
+        // The queue is shared by the master's workers: the one whose time comes
+        // first takes the next record, as in accurate mode.
+        if (!queue_.empty()) catch_up(lane);
         if (!queue_.empty()) {
             d = queue_.pop_front();
-            taken_.notify(sc_core::SC_ZERO_TIME);
+            if (room_wanted_) taken_.notify(sc_core::SC_ZERO_TIME);
             return true;
         }
         if (source_ && !source_done_) {
@@ -66,6 +75,18 @@ bool TrafficGenerator::take(Dma& d, Lane& lane) {
         if (closed_) return false;
         sc_core::wait(pushed_);
     }
+}
+
+// Fast mode (docs/timing.md, "Timing modes"): a worker runs ahead of the
+// kernel only while no other process can act before its local time; else it
+// catches up first. So every interaction with shared state (the SMMU's caches,
+// slots and ports, the master's queue, tables and commands the host changes)
+// happens in the order and at the times accurate mode has (IEEE 1666-2011
+// 4.5.7, sc_time_to_pending_activity: the next delta or timed notification of
+// any process). Nothing pending (one master, no host work): run to the quantum.
+void TrafficGenerator::catch_up(Lane& lane) {
+    const sc_core::sc_time local = lane.qk.get_local_time();
+    if (local != sc_core::SC_ZERO_TIME && sc_core::sc_time_to_pending_activity() <= local) lane.qk.sync();
 }
 
 void TrafficGenerator::worker() {
@@ -110,6 +131,8 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     gp.set_byte_enable_length(0);
     gp.set_dmi_allowed(false);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    // The host's state when it is issued (catching up may let the host act).
+    catch_up(lane);
     const std::optional<sc_core::sc_time> change = change_started_ ? change_started_() : std::nullopt;
     // When it is issued (only needed during a change: this is the per-DMA
     // path): the kernel's time plus, decoupled, the worker's lead.

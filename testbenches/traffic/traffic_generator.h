@@ -6,8 +6,9 @@
 // Timing (docs/timing.md, "Timing modes"): accurate waits out each
 // transaction's annotated delay before the next one (every master is in step
 // with the kernel); fast keeps each worker's time locally with a TLM-2.0
-// quantum keeper and synchronises only when the global quantum is used up (or
-// when it runs out of work).
+// quantum keeper and synchronises when the global quantum is used up, when it
+// runs out of work, and before it could overtake another process (catch_up):
+// the same results as accurate mode.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -114,10 +115,9 @@ public:
     void set_source(DmaSource* s) { source_ = s; }
     bool done() const { return closed_ && queue_.empty() && busy_ == 0 && (!source_ || source_done_); }
     const sc_core::sc_event& idle_event() const { return idle_; }
-    // Records waiting for a free slot, and the event a worker taking one
-    // notifies (the dispatcher's back-pressure).
-    std::size_t queued() const { return queue_.size(); }
-    const sc_core::sc_event& taken_event() const { return taken_; }
+    // Back-pressure: waits (in the caller's thread) until fewer than `n`
+    // records wait for a free worker.
+    void wait_for_room(std::size_t n);
 
     const MasterStats& stats() const { return stats_; }
     // Tells when the host's change in progress began, if one is (set by the
@@ -133,6 +133,7 @@ private:
     struct Lane;
     void worker();
     bool take(Dma& d, Lane& lane);
+    void catch_up(Lane& lane);
     void issue(const Dma& d, uint64_t addr, unsigned len, Lane& lane);
     bool out_of_work() const { return queue_.empty() && (!source_ || source_done_); }
 
@@ -143,6 +144,10 @@ private:
     bool source_done_ = false;
     sc_core::sc_event pushed_, idle_, taken_;
     bool closed_ = false;
+    // Someone waits in wait_for_room: only then does taking a record notify
+    // `taken_` (a delta notification nobody waits for would still be pending
+    // activity, and make a fast-mode worker catch up for nothing).
+    bool room_wanted_ = false;
     unsigned busy_ = 0;
     MasterStats stats_;
     ChangeWatch change_started_;

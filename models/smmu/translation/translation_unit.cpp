@@ -117,6 +117,10 @@ const TranslationContext* TranslationUnit::configuration(const StreamTableConfig
 TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const TranslationRequest& req,
                                             unsigned port, Cycle arrival, AccessLog& log) {
     // Arrivals are in time order; anything booked before this one is history.
+    // (The platform's masters keep that order in fast mode too: a decoupled
+    // worker catches up before it could overtake another process,
+    // TrafficGenerator::catch_up. An initiator that does not is served from
+    // the last arrival on.)
     arrival = std::max(arrival, last_arrival_);
     last_arrival_ = arrival;
     walk_port_.retire_before(arrival);
