@@ -6,7 +6,18 @@
 // unprivileged data; on a port without a default, StreamID 0 and a warning
 // (once per port, report::kUpstream).
 //
-// In:  sid, ssid, ssv, privileged, instruction.
+// In:  sid, ssid, ssv, privileged, instruction; ats: what the transaction
+//      is for PCIe ATS (IHI 0070 3.9.1):
+//      - TranslationRequest: an ATS Translation Request for the page of the
+//        address (a write command asks for write permission, a read sets
+//        NW); no data moves; the completion comes back in ats_status,
+//        pa (the translated page), ats_size, ats_read/ats_write, ats_global.
+//      - Translated: the address is a PA from the device's ATC; the SMMU
+//        checks it as the STE says (CR0.ATSCHK, STE.EATS) and passes it on.
+//      - Invalidate: SMMU -> device, on the SMMU's ats_inv socket: the
+//        16-byte CMD_ATC_INV as data (sid/ssid/ssv set from it); the device
+//        invalidates its ATC and answers (returns) when its invalidation
+//        completes.
 // Out: event_id (0 = translated; else the EventId the fault recorded, or
 //      0xff for an abort without event, e.g. STE.Config = abort), pa.
 #pragma once
@@ -18,15 +29,20 @@ namespace smmu {
 
 struct SmmuExtension : tlm::tlm_extension<SmmuExtension> {
     static constexpr uint8_t kAbortNoEvent = 0xff;
+    enum class Ats : uint8_t { None, TranslationRequest, Translated, Invalidate };
 
     uint32_t sid = 0;
     uint32_t ssid = 0;
     bool ssv = false;
     bool privileged = false;
     bool instruction = false;
+    Ats ats = Ats::None;
 
     uint8_t event_id = 0;
     uint64_t pa = 0;
+    uint8_t ats_status = 0;  // smmu::AtsStatus (models/smmu/ats): 0 success, 1 UR, 2 CA
+    uint64_t ats_size = 0;
+    bool ats_read = false, ats_write = false, ats_global = false;
 
     tlm::tlm_extension_base* clone() const override { return new SmmuExtension(*this); }
     void copy_from(const tlm::tlm_extension_base& other) override {

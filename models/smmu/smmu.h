@@ -37,6 +37,9 @@
 
 #include <systemc>
 #include <tlm>
+#include <map>
+
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
@@ -66,6 +69,10 @@ public:
     // unprivileged data. A port without one warns once (report::kUpstream)
     // and uses StreamID 0.
     void set_default_stream(unsigned port, uint32_t sid);
+    // Where CMD_ATC_INV for StreamID `sid` goes: the device bound to
+    // ats_inv[ats_port] (the Root Complex routes ATS Invalidate Requests by
+    // RequesterID). An ATC_INV for a StreamID with no route goes nowhere.
+    void set_ats_stream(unsigned ats_port, uint32_t sid) { ats_routes_[sid] = ats_port; }
 
     // DMI grants the SMMU keeps track of (to withdraw them when their
     // translation goes); past this many the oldest is withdrawn.
@@ -78,6 +85,8 @@ protected:
     // The backward path to upstream port `port`, and how many are bound.
     virtual tlm::tlm_bw_transport_if<>* upstream_bw(unsigned port) = 0;
     virtual unsigned upstream_ports() = 0;
+    // The forward path to the device on ats_inv[port].
+    virtual tlm::tlm_fw_transport_if<>* ats_inv_fw(unsigned port) = 0;
 
     void upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     tlm::tlm_sync_enum upstream_nb_transport_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase,
@@ -124,6 +133,11 @@ private:
     // `accepted`: the cycle a translation slot took it.
     void transact(unsigned port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay, Cycle& accepted);
     bool mmio_access(tlm::tlm_generic_payload& gp);
+    // An upstream transaction marked for ATS (SmmuExtension::ats).
+    void ats_transact(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_core::sc_time& delay);
+    // Sends an executed CMD_ATC_INV to its device from a process of its own
+    // (a device may take long, or never, to answer).
+    void send_atc_inv(const arch::Command& c);
     void cmdq_thread();
     // Withdraws the grants `gone` selects, each with its own range.
     void withdraw_dmi(const std::function<bool(const DmiGrant&)>& gone);
@@ -146,6 +160,9 @@ private:
     sc_core::sc_event cmdq_kick_;
     std::vector<Port> ports_;
     std::vector<DmiGrant> dmi_grants_;
+    std::map<uint32_t, unsigned> ats_routes_;  // StreamID -> ats_inv port
+    unsigned atc_outstanding_ = 0;             // ATC_INVs sent and not answered
+    sc_core::sc_event atc_answered_;           // the last outstanding one was answered
     // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.
     TimedQueue<AtTxn> at_arrivals_, at_phases_;
     std::vector<std::unique_ptr<AtTxn>> at_pool_;
@@ -160,11 +177,20 @@ public:
                                                sc_core::SC_ZERO_OR_MORE_BOUND>
         upstream;
     tlm_utils::simple_initiator_socket<SmmuBase, BUSWIDTH> downstream;
+    // To the ATS-capable devices: CMD_ATC_INV as ATS Invalidate Requests
+    // (SmmuExtension::Ats::Invalidate); routed by set_ats_stream.
+    tlm_utils::multi_passthrough_initiator_socket<SmmuBase, BUSWIDTH, tlm::tlm_base_protocol_types, 0,
+                                                  sc_core::SC_ZERO_OR_MORE_BOUND>
+        ats_inv;
     tlm_utils::simple_target_socket<SmmuBase, MMIO_BUSWIDTH> mmio;
 
     // `mmio_cycles`: what one register access costs.
     BasicSmmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles = 1)
-        : SmmuBase(name, params, mmio_cycles), upstream("upstream"), downstream("downstream"), mmio("mmio") {
+        : SmmuBase(name, params, mmio_cycles),
+          upstream("upstream"),
+          downstream("downstream"),
+          ats_inv("ats_inv"),
+          mmio("mmio") {
         upstream.register_b_transport(this, &BasicSmmu::upstream_b_transport);
         upstream.register_nb_transport_fw(this, &BasicSmmu::upstream_nb_transport_fw);
         upstream.register_transport_dbg(this, &BasicSmmu::upstream_transport_dbg);
@@ -180,6 +206,7 @@ public:
 protected:
     tlm::tlm_bw_transport_if<>* upstream_bw(unsigned port) override { return upstream[port]; }
     unsigned upstream_ports() override { return upstream.size(); }
+    tlm::tlm_fw_transport_if<>* ats_inv_fw(unsigned port) override { return ats_inv[port]; }
 };
 
 using Smmu = BasicSmmu<32>;

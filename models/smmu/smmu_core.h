@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 
+#include "models/smmu/ats/ats.h"
 #include "models/smmu/cmdq/command_queue.h"
 #include "models/smmu/eventq/event_queue.h"
 #include "models/smmu/registers/register_file.h"
@@ -40,6 +41,15 @@ struct SmmuStats {
     uint64_t sync_msis = 0;
     uint64_t syncs = 0;
     uint64_t sync_cycles_total = 0, sync_cycles_max = 0;  // from consumption to completion
+    // ATS (IHI 0070 3.9.1): Translation Requests by completion status, and
+    // Translated transactions passed and aborted.
+    uint64_t ats_requests = 0, ats_success = 0, ats_no_access = 0, ats_ur = 0, ats_ca = 0;
+    uint64_t ats_translated = 0, ats_translated_aborted = 0;
+    // ATC invalidation (IHI 0070 4.5.1, 4.7.3): ATC_INVs sent to devices and
+    // answered, their completion time, and what CMD_SYNCs waited for them.
+    uint64_t atc_invs_sent = 0, atc_invs_answered = 0;
+    uint64_t atc_inv_cycles_total = 0, atc_inv_cycles_max = 0;
+    uint64_t sync_atc_waits = 0, sync_atc_wait_cycles = 0;
 };
 
 class SmmuCore : private CommandHandler {
@@ -61,6 +71,8 @@ public:
     CommandQueue::Step cmdq_step(Cycle now = 0, Cycle* done = nullptr, bool defer_cons = false);
     void cmdq_complete() { cmdq_.complete(); }
     bool cmdq_pending() const { return cmdq_.pending(); }
+    // Whether the next command waiting is `op` (read without executing it).
+    bool cmdq_next_is(arch::Opcode op) const;
 
     // One upstream transaction arriving on `port` at cycle `arrival`: global
     // bypass/abort when disabled (GBPA), else the translation; a fault is
@@ -75,6 +87,22 @@ public:
     // configuration fault).
     TranslationResult translate_debug(const TranslationRequest& req, MemoryPort& mem,
                                       TranslationContext* ctx = nullptr) const;
+
+    // An ATS Translation Request (IHI 0070 3.9.1.2) for the page of
+    // `req.iova` (`nw`: no write permission asked for), through the ATS
+    // interface: the configuration and translation caches as a transaction
+    // uses them, but no micro-TLB, no fault events (only F_BAD_ATS_TREQ).
+    AtsCompletion ats_translate(const TranslationRequest& req, bool nw, Cycle arrival = 0, Cycle* done = nullptr);
+    // A transaction marked Translated (IHI 0070 3.9.1.3): `req.iova` is a PA.
+    // Passed (outcome Bypassed, pa = iova) or aborted, with F_TRANSL_FORBIDDEN
+    // where the table says.
+    TranslationResult ats_translated(const TranslationRequest& req, Cycle arrival = 0, Cycle* done = nullptr);
+    // ATC invalidation completions (the SystemC shell sends each ATC_INV to
+    // its device and reports here): a CMD_SYNC completes only when every
+    // ATC_INV before it has been answered (IHI 0070 4.7.3).
+    void atc_inv_sent() { ++stats_.atc_invs_sent; }
+    void atc_inv_answered(Cycle latency);
+    void sync_waited_for_atc(Cycle cycles);
 
     RegisterFile& regs() { return regs_; }
     const RegisterFile& regs() const { return regs_; }
@@ -94,6 +122,8 @@ private:
     void execute(const arch::Command& c) override;
     // SMMUEN=0: GBPA's bypass or abort, without a translation.
     TranslationResult global_bypass(const TranslationRequest& req) const;
+    // Writes the event record of `f` at cycle `t` (moved past the write).
+    void record_fault(const TranslationRequest& req, const Fault& f, Cycle& t);
 
     RegisterFile regs_;
     TranslationUnit unit_;  // its TimedPort is the SMMU's path to memory
