@@ -121,6 +121,7 @@ public:
     uint64_t commands_submitted(unsigned smmu = 0) const { return smmus_.at(smmu)->counters().commands; }
     uint64_t ste_address(uint32_t sid, unsigned smmu = 0) const { return smmus_.at(smmu)->ste_address(sid); }
     driver::ArmSmmuDevice& smmu(unsigned i) { return *smmus_.at(i); }
+    const driver::CmdqCounters& cmdq_counters(unsigned i) const { return smmus_.at(i)->counters(); }
     unsigned smmu_count() const { return static_cast<unsigned>(smmus_.size()); }
 
     // The VM's S2 domain's own VMID (0: none yet).
