@@ -305,6 +305,11 @@ uint16_t HostDriver::device_vmid(const std::string& device) const {
     return it == devices_.end() ? 0 : it->second->vmid;
 }
 
+bool HostDriver::device_ats_enabled(const std::string& device) const {
+    auto it = devices_.find(device);
+    return it != devices_.end() && it->second->master.ats_enabled;
+}
+
 std::vector<unsigned> HostDriver::vmids_per_smmu() const {
     std::vector<unsigned> out;
     for (const auto& s : smmus_) out.push_back(s->vmid_ida().used());

@@ -129,6 +129,10 @@ public:
     uint16_t viommu_vmid(const std::string& viommu) const;
     // The VMID in the device's STE (0 when it has no stage 2).
     uint16_t device_vmid(const std::string& device) const;
+    // Whether the driver enabled ATS at the device (arm_smmu_enable_ats ->
+    // pci_enable_ats; off again after pci_disable_ats): the device's ATS
+    // Control Enable bit, which decides whether it sends Translation Requests.
+    bool device_ats_enabled(const std::string& device) const;
     // VMIDs in use on each instance.
     std::vector<unsigned> vmids_per_smmu() const;
 

@@ -196,6 +196,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         // The SMMU's ATC_INVs for the device's StreamID reach its ATC.
         s.set_ats_stream(static_cast<unsigned>(s.ats_inv.size()), d.sid);
         s.ats_inv.bind(ats_.back()->atc_inv);
+        ats_.back()->set_enabled([this, name = d.name] { return host_.driver().device_ats_enabled(name); });
         gens_.back()->set_ats(ats_.back().get());
     }
     SC_THREAD(dispatch);

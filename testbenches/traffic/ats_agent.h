@@ -10,6 +10,7 @@
 // it arrives, or never (the SMMU's CMD_SYNC then never completes).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include <systemc>
@@ -17,7 +18,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/smmu/ats/ats.h"
-#include "testbenches/traffic/atc.h"
+#include "models/pcie/atc.h"
 #include "tlm/smmu_extension.h"
 
 namespace smmu::sim {
@@ -41,8 +42,14 @@ public:
     tlm_utils::simple_target_socket<AtsAgent> atc_inv;
 
     AtsAgent(sc_core::sc_module_name name, const AtsParams& p);
+    // The device's ATS Control Enable bit as the host driver set it
+    // (pci_enable_ats / pci_disable_ats); without it the device sends
+    // untranslated transactions. PCI config space is not modelled: the
+    // platform passes the driver's state.
+    void set_enabled(std::function<bool()> enabled) { enabled_ = std::move(enabled); }
+    bool enabled() const { return !enabled_ || enabled_(); }
 
-    // Before an access of `gp` (its extension `ext`): the ATC's translation,
+    // Before an access of `gp` (its extension `ext`), with ATS enabled: the ATC's translation,
     // else a Translation Request to the SMMU through `smmu` first. True: gp
     // now carries the PA and `ext` marks it Translated. False: no translation
     // grants the access (counted; the access is not made). `delay`: the
@@ -60,6 +67,7 @@ private:
     Atc atc_;
     AtsStats stats_;
     sc_core::sc_event never_;  // what an unanswering device waits for
+    std::function<bool()> enabled_;
 };
 
 }  // namespace smmu::sim

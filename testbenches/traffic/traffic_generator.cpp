@@ -118,7 +118,7 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     if (change) issued = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
     // The access, after the ATS translation of an ATS-capable device.
     auto transport = [&](sc_core::sc_time& delay) {
-        if (ats_ && !ats_->translate(*socket.operator->(), gp, ext, delay)) {
+        if (ats_ && ats_->enabled() && !ats_->translate(*socket.operator->(), gp, ext, delay)) {
             gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
             return;
         }

@@ -1,6 +1,6 @@
-#include "testbenches/traffic/atc.h"
+#include "models/pcie/atc.h"
 
-namespace smmu::sim {
+namespace smmu {
 
 namespace cmd = arch::cmd;
 
@@ -44,4 +44,4 @@ unsigned Atc::invalidate(const arch::Command& c) {
     });
 }
 
-}  // namespace smmu::sim
+}  // namespace smmu

@@ -8,7 +8,7 @@
 #include "models/arch/command.h"
 #include "models/smmu/tlb/tlb.h"
 
-namespace smmu::sim {
+namespace smmu {
 
 class Atc {
 public:
@@ -33,4 +33,4 @@ private:
     Tlb tlb_;
 };
 
-}  // namespace smmu::sim
+}  // namespace smmu
