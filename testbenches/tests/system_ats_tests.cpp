@@ -10,16 +10,8 @@
 namespace {
 
 using smmu_sim_test::Run;
-using smmu_sim_test::slurp;
+using smmu_sim_test::run_stats;
 using smmu_sim_test::smmu_sim;
-
-nlohmann::json run_stats(const std::string& args, const std::string& name) {
-    const std::string stats = std::string(CMAKE_BINARY_DIR) + "/" + name + ".json";
-    const Run r = smmu_sim("run " + args + " --stats '" + stats + "' --quiet");
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    return nlohmann::json::parse(slurp(stats));
-}
 
 const std::string kAts = "--config configs/examples/ats.yaml --trace traces/examples/ats.trace";
 
