@@ -118,3 +118,18 @@ TEST_CASE("ats: bad devices.<d>.ats input exits 2 naming the file, line and fiel
     CHECK(n.exit_code == 2);
     CHECK(n.err.find("devices.gpu.ats.inv_response_ns") != std::string::npos);
 }
+
+TEST_CASE("ats: the guest's ATC_INV through VIOMMU_INVALIDATE reaches the device by its physical SID", "[system][ats]") {
+    const auto s = run_stats("--config configs/examples/ats-topologies.yaml --trace "
+                             "testbenches/tests/data/system/ats-guest-inv.trace",
+                             "ats_guest_inv");
+    // arm_vsmmu_convert_user_cmd turns vSID 5 into SID 1; nic's ATC loses its page.
+    const auto& nic = s["devices"]["nic"]["ats"];
+    CHECK(nic["invalidations"] == 2);  // arm_smmu_enable_ats's, then the guest's
+    CHECK(nic["entries_invalidated"] == 1);
+    CHECK(nic["translation_requests"] == 2);
+    const auto& p = s["invalidation"]["paths"]["viommu_invalidate"];
+    CHECK(p["commands"] == 1);
+    // The guest's CMD_SYNC waited for nic's answer (1000 ns).
+    CHECK(p["host_time_ns"]["sync_wait_mean"].get<double>() > 1000.0);
+}
