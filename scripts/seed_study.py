@@ -25,6 +25,14 @@ SETUPS = [
     ("mainline proxy", ["configs/seed/shared-s2-proxy.yaml", "configs/seed/mainline.yaml"], []),
     ("mainline nonshared", ["configs/seed/nonshared-s2.yaml"], ["host.driver=linux"]),
 ]
+# The same three topologies with devc ATS-capable (devices.devc.ats): its ATC,
+# Translation Requests, and ATC_INVs the unmaps' CMD_SYNCs wait for. Behind
+# the proxy the kernel turns ATS off (a BYPASS vSTE: arm_smmu_validate_vste).
+ATS_SETUPS = [
+    ("ATS direct", ["configs/seed/shared-s2-direct.yaml"], ["devices.devc.ats=true"]),
+    ("ATS proxy", ["configs/seed/shared-s2-proxy.yaml"], ["devices.devc.ats=true"]),
+    ("ATS nonshared", ["configs/seed/nonshared-s2.yaml"], ["devices.devc.ats=true"]),
+]
 # Topologies mainline cannot build as written: the kernel's answer.
 REFUSED = [
     ("mainline, one S2 on two SMMUs (direct)", ["configs/seed/shared-s2-direct.yaml"], ["host.driver=linux"]),
@@ -47,15 +55,29 @@ METRICS = [
     ("DMA latency p99 (ns)", ["latency_ns", "p99"], "%.1f"),
     ("faults", ["totals", "faults"], "%.0f"),
 ]
+# What ATS adds (README, "ATS"); 0 where the device does not use ATS.
+ATS_METRICS = [
+    ("devc ATC hit rate (%)", "atc_hit_rate", "%.1f"),
+    ("devc Translation Requests", ["devices", "devc", "ats", "translation_requests"], "%.0f"),
+    ("ATC_INV sent to devc", ["ats", "atc_inv", "sent"], "%.0f"),
+    ("  their completion (ns, mean)", ["ats", "atc_inv", "latency_ns", "mean"], "%.1f"),
+    ("SYNC time waiting for ATC_INV (ns)", ["ats", "sync_wait_for_atc", "total_ns"], "%.1f"),
+    ("host CMD_SYNC timeouts", ["ats", "host_sync_timeouts"], "%.0f"),
+]
 
 
 def value(stats, name, path):
+    if path == "atc_hit_rate":
+        atc = stats["devices"]["devc"].get("ats", {}).get("atc", {"lookups": 0})
+        return 100.0 * atc["hits"] / atc["lookups"] if atc["lookups"] else 0.0
     if path is None:
         cache = "ipa" if name.startswith("IPA") else "iotlb"
         c = stats["caches"][cache]
         return 100.0 * c["hits"] / c["lookups"] if c["lookups"] else 0.0
     v = stats
     for k in path:
+        if k not in v:
+            return 0.0
         v = v[k]
     return float(v)
 
@@ -86,13 +108,13 @@ def main():
         print(f"  {label}: exit {code}: {err[:160]}...")
     print()
 
-    results = {label: [] for label, _, _ in SETUPS}
+    results = {label: [] for label, _, _ in SETUPS + ATS_SETUPS}
     for seed in seeds:
         trace = os.path.join(a.out, f"mixed-dma-{seed}.trace")
         with open(trace, "w") as f:
             subprocess.run([sys.executable, os.path.join(ROOT, "traces/tools/gen_seed_trace.py"), "--seed", str(seed)],
                            stdout=f, check=True)
-        for i, (label, configs, sets) in enumerate(SETUPS):
+        for i, (label, configs, sets) in enumerate(SETUPS + ATS_SETUPS):
             out = os.path.join(a.out, f"seed{seed}-{i}.json")
             code, err = run(a.smmu_sim, configs, sets, trace, out)
             if code != 0:
@@ -100,18 +122,24 @@ def main():
             with open(out) as f:
                 results[label].append(json.load(f))
 
-    print(f"Mean [min..max] over trace seeds {a.seeds}:")
     width = 34
-    print(" " * width + "".join(f"{label:>26}" for label, _, _ in SETUPS))
-    for name, path, fmt in METRICS:
-        row = f"{name:<{width}}"
-        for label, _, _ in SETUPS:
-            vals = [value(s, name, path) for s in results[label]]
-            m = statistics.mean(vals)
-            cell = (fmt % m) if min(vals) == max(vals) else f"{fmt % m} [{fmt % min(vals)}..{fmt % max(vals)}]"
-            row += f"{cell:>26}"
-        print(row)
-    print()
+
+    def table(setups, metrics):
+        print(" " * width + "".join(f"{label:>26}" for label, _, _ in setups))
+        for name, path, fmt in metrics:
+            row = f"{name:<{width}}"
+            for label, _, _ in setups:
+                vals = [value(s, name, path) for s in results[label]]
+                m = statistics.mean(vals)
+                cell = (fmt % m) if min(vals) == max(vals) else f"{fmt % m} [{fmt % min(vals)}..{fmt % max(vals)}]"
+                row += f"{cell:>26}"
+            print(row)
+        print()
+
+    print(f"Mean [min..max] over trace seeds {a.seeds}:")
+    table(SETUPS, METRICS)
+    print(f"devc ATS-capable (--set devices.devc.ats=true, linux-viommu-vmid), seeds {a.seeds}:")
+    table(ATS_SETUPS, METRICS + ATS_METRICS)
     for profile in ("viommu-vmid", "mainline"):
         d, p = results[f"{profile} direct"], results[f"{profile} proxy"]
         print(f"{profile}: direct - proxy per seed (a difference is claimed only when its sign holds on every seed):")

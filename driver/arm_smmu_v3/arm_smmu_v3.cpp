@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "models/arch/registers.h"
 #include "models/smmu/registers/register_file.h"
@@ -255,7 +256,8 @@ void ArmSmmuDevice::issue_cmdlist(const std::vector<Command>& cmds, bool sync) {
 void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
     const double start = bus_.now_ns();
     const uint32_t mask = QueuePointer::mask(cmdq_log2_);
-    for (unsigned i = 0; i < kMaxPolls; ++i) {
+    double udelay_ns = 1000;  // queue_poll: udelay(1), doubled each time
+    for (unsigned i = 0;; ++i) {
         if (features_.msipoll) {
             // __arm_smmu_cmdq_poll_until_msi: the SYNC's MSI writes 0 over its first word.
             uint64_t w = 0;
@@ -277,10 +279,26 @@ void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
             }
         }
         if (i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
+        if (bus_.now_ns() - start >= params_.sync_timeout_ns) break;
+        if (i >= kMaxPolls) {
+            bus_.cpu(udelay_ns);
+            udelay_ns *= 2;
+        }
         bus_.idle();
     }
     check_gerror("waiting for CMD_SYNC");
-    throw HostError("host: " + name() + ": CMD_SYNC did not complete");
+    // arm_smmu_cmdq_issue_cmdlist: dev_err_ratelimited("CMD_SYNC timeout at
+    // 0x%08x [hwprod 0x%08x, hwcons 0x%08x]") and -ETIMEDOUT, which the
+    // invalidation paths ignore. The SYNC stays unconsumed (MSI path:
+    // llq->cons = llq->prod).
+    if (counters_.sync_timeouts++ == 0) {
+        char msg[128];
+        std::snprintf(msg, sizeof msg, "CMD_SYNC timeout at 0x%08x [hwprod 0x%08x, hwcons 0x%08x]", sync_prod,
+                      read32(reg::CMDQ_PROD), read32(reg::CMDQ_CONS));
+        counters_.first_sync_timeout = msg;
+    }
+    if (features_.msipoll) cmdq_cons_ = sync_prod;
+    counters_.sync_wait_ns += bus_.now_ns() - start;
 }
 
 void CmdqBatch::add(const Command& c) {

@@ -45,6 +45,8 @@ struct ArmSmmuParams {
     unsigned strtab_split = 8;  // STRTAB_SPLIT
     bool cd_2lvl = false;       // 2-level CD tables (4K leaves) for masters with SSIDs
     bool skip_prefetch = false;  // ARM_SMMU_OPT_SKIP_PREFETCH: no CMD_PREFETCH_CONFIG after an STE write
+    // How long a CMD_SYNC is polled before -ETIMEDOUT (ARM_SMMU_POLL_TIMEOUT_US).
+    double sync_timeout_ns = 1e9;
     SoftwareCosts costs;
 };
 
@@ -97,13 +99,19 @@ struct CmdqCounters {
     uint64_t commands = 0, syncs = 0, cmdlists = 0, prefetches = 0;
     std::array<uint64_t, 256> by_opcode{};
     double sync_wait_ns = 0;
+    // CMD_SYNCs that timed out (arm_smmu_cmdq_poll_until_sync -> -ETIMEDOUT),
+    // and the kernel's message for the first.
+    uint64_t sync_timeouts = 0;
+    std::string first_sync_timeout;
 };
 
 class ArmSmmuDevice {
 public:
     // CMDQ_BATCH_ENTRIES (BITS_PER_LONG on arm64).
     static constexpr unsigned kCmdqBatchEntries = 64;
-    // Polls before a wait is declared dead (the kernel's ARM_SMMU_POLL_TIMEOUT_US).
+    // Polls before a register wait is declared dead; a CMD_SYNC wait polls
+    // this often, then backs off as queue_poll's udelay does, until
+    // ArmSmmuParams::sync_timeout_ns.
     static constexpr unsigned kMaxPolls = 100000;
 
     ArmSmmuDevice(HostBus& bus, TableArena& arena, ArmSmmuParams params);
@@ -176,7 +184,9 @@ private:
     // CMD_SYNC for the slot at `prod` (arm_smmu_cmdq_build_sync_cmd).
     arch::Command sync_cmd(uint32_t prod) const;
     // Waits until the SYNC at `sync_prod` completed; throws HostError naming
-    // CMDQ_CONS.ERR when the queue stopped instead.
+    // CMDQ_CONS.ERR when the queue stopped instead. After sync_timeout_ns it
+    // gives up as the kernel does (-ETIMEDOUT, "CMD_SYNC timeout"): counted
+    // in CmdqCounters, the caller goes on.
     void wait_for_sync(uint32_t sync_prod, uint64_t sync_slot);
     // GERROR.CMDQ_ERR active: throws HostError naming CMDQ_CONS.ERR. Waits
     // look every kGerrorPollInterval polls, standing in for the GERROR

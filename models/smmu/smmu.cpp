@@ -166,6 +166,11 @@ std::optional<uint16_t> SmmuBase::transact(unsigned p, tlm::tlm_generic_payload&
         accepted = now_cycles(delay);
         return std::nullopt;
     }
+    if (ext && ext->ats != SmmuExtension::Ats::None) {
+        accepted = now_cycles(delay);
+        ats_transact(gp, *ext, delay);
+        return std::nullopt;
+    }
     // Robustness (docs/robustness.md): a zero-length transaction is no AXI
     // burst; it is refused before translation (no event, no statistics) with
     // a generic error rather than passed on to memory as a successful no-op.
@@ -223,6 +228,85 @@ std::optional<uint16_t> SmmuBase::transact(unsigned p, tlm::tlm_generic_payload&
                                 .c_str(),
                             sc_core::SC_HIGH);
     return std::nullopt;
+}
+
+void SmmuBase::ats_transact(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_time& delay) {
+    TranslationRequest req;
+    req.sid = ext.sid;
+    req.ssid = ext.ssid;
+    req.ssv = ext.ssv;
+    req.iova = gp.get_address();
+    req.write = gp.is_write();
+    Cycle done = 0;
+    switch (ext.ats) {
+        case SmmuExtension::Ats::TranslationRequest: {
+            // The completion travels back in the extension; no data moves.
+            const AtsCompletion c = core_.ats_translate(req, !gp.is_write(), now_cycles(delay), &done);
+            ext.ats_status = static_cast<uint8_t>(c.status);
+            ext.pa = c.addr;
+            ext.ats_size = c.size;
+            ext.ats_read = c.read;
+            ext.ats_write = c.write;
+            ext.ats_global = c.global;
+            ext.event_id = 0;
+            gp.set_response_status(tlm::TLM_OK_RESPONSE);
+            delay = time_of(done) - sc_core::sc_time_stamp();
+            return;
+        }
+        case SmmuExtension::Ats::Translated: {
+            const TranslationResult r = core_.ats_translated(req, now_cycles(delay), &done);
+            delay = time_of(done) - sc_core::sc_time_stamp();
+            if (!r.ok()) {
+                ext.event_id = r.records_event() ? static_cast<uint8_t>(r.fault.id) : SmmuExtension::kAbortNoEvent;
+                gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+                return;
+            }
+            ext.event_id = 0;
+            ext.pa = r.pa;
+            (*downstream_)->b_transport(gp, delay);
+            return;
+        }
+        default:
+            // Invalidate travels the other way (ats_inv).
+            gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+            return;
+    }
+}
+
+void SmmuBase::send_atc_inv(const arch::Command& c) {
+    const auto route = ats_routes_.find(static_cast<uint32_t>(c.get(arch::cmd::SID)));
+    if (route == ats_routes_.end()) return;
+    const unsigned port = route->second;
+    ++atc_outstanding_;
+    core_.atc_inv_sent();
+    sc_core::sc_spawn(
+        [this, port, c] {
+            const Cycle sent = now_cycles();
+            uint8_t data[arch::Command::kBytes];
+            std::memcpy(data, c.w.data(), sizeof data);
+            SmmuExtension ext;
+            ext.ats = SmmuExtension::Ats::Invalidate;
+            ext.sid = static_cast<uint32_t>(c.get(arch::cmd::SID));
+            ext.ssv = c.get(arch::cmd::SSV);
+            ext.ssid = static_cast<uint32_t>(c.get(arch::cmd::SSID));
+            tlm::tlm_generic_payload gp;
+            gp.set_command(tlm::TLM_WRITE_COMMAND);
+            gp.set_address(c.get(arch::cmd::AtcAddr));
+            gp.set_data_ptr(data);
+            gp.set_data_length(sizeof data);
+            gp.set_streaming_width(sizeof data);
+            gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+            gp.set_extension(&ext);
+            sc_time delay = sc_core::SC_ZERO_TIME;
+            // The device returns when its invalidation has completed (a
+            // device that never answers never returns).
+            ats_inv_fw(port)->b_transport(gp, delay);
+            wait(delay);
+            gp.clear_extension(&ext);
+            core_.atc_inv_answered(now_cycles() - sent);
+            if (--atc_outstanding_ == 0) atc_answered_.notify(sc_core::SC_ZERO_TIME);
+        },
+        sc_core::sc_gen_unique_name("atc_inv"));
 }
 
 void SmmuBase::upstream_b_transport(int p, tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -526,8 +610,17 @@ void SmmuBase::cmdq_thread() {
     for (;;) {
         wait(cmdq_kick_);
         while (core_.cmdq_pending()) {
+            // CMD_SYNC completes only when every CMD_ATC_INV before it has
+            // been answered (IHI 0070 4.7.3): it is not consumed before.
+            if (atc_outstanding_ && core_.cmdq_next_is(arch::Opcode::SYNC)) {
+                const Cycle from = now_cycles();
+                while (atc_outstanding_) wait(atc_answered_);
+                core_.sync_waited_for_atc(now_cycles() - from);
+            }
             Cycle done = 0;
             const CommandQueue::Step s = core_.cmdq_step(now_cycles(), &done, true);
+            if (s.kind == CommandQueue::Step::Kind::Executed && s.cmd.opcode() == static_cast<uint8_t>(arch::Opcode::ATC_INV))
+                send_atc_inv(s.cmd);
             if (s.kind == CommandQueue::Step::Kind::Executed && !dmi_grants_.empty()) {
                 const TlbInvalidation scope(s.cmd);
                 if (scope.reaches_stream()) withdraw_dmi([&](const DmiGrant& g) { return scope.removes(g.tags, true); });

@@ -46,6 +46,9 @@
 
 #include <systemc>
 #include <tlm>
+#include <map>
+
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
@@ -79,6 +82,10 @@ public:
     // unprivileged data. A port without one warns once (report::kUpstream)
     // and uses StreamID 0.
     void set_default_stream(unsigned port, uint32_t sid);
+    // Where CMD_ATC_INV for StreamID `sid` goes: the device bound to
+    // ats_inv[ats_port] (the Root Complex routes ATS Invalidate Requests by
+    // RequesterID). An ATC_INV for a StreamID with no route goes nowhere.
+    void set_ats_stream(unsigned ats_port, uint32_t sid) { ats_routes_[sid] = ats_port; }
 
     // PCIe PRG Response messages to the devices (CMD_PRI_RESP, or the SMMU's
     // own answer to a dropped last request), with the delay after now they leave at.
@@ -101,6 +108,8 @@ protected:
     // The backward path to upstream port `port`, and how many are bound.
     virtual tlm::tlm_bw_transport_if<>* upstream_bw(unsigned port) = 0;
     virtual unsigned upstream_ports() = 0;
+    // The forward path to the device on ats_inv[port].
+    virtual tlm::tlm_fw_transport_if<>* ats_inv_fw(unsigned port) = 0;
 
     void upstream_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     tlm::tlm_sync_enum upstream_nb_transport_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase,
@@ -158,6 +167,11 @@ private:
     void at_stalled(AtTxn* x, sc_core::sc_time delay, uint16_t stag);
     bool mmio_access(tlm::tlm_generic_payload& gp);
     sc_core::sc_time arrival_;  // of the transaction in transact()
+    // An upstream transaction marked for ATS (SmmuExtension::ats).
+    void ats_transact(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_core::sc_time& delay);
+    // Sends an executed CMD_ATC_INV to its device from a process of its own
+    // (a device may take long, or never, to answer).
+    void send_atc_inv(const arch::Command& c);
     void cmdq_thread();
     // Withdraws the grants `gone` selects, each with its own range.
     void withdraw_dmi(const std::function<bool(const DmiGrant&)>& gone);
@@ -184,6 +198,9 @@ private:
     std::map<uint16_t, std::unique_ptr<sc_core::sc_event>> stall_events_;
     std::vector<Port> ports_;
     std::vector<DmiGrant> dmi_grants_;
+    std::map<uint32_t, unsigned> ats_routes_;  // StreamID -> ats_inv port
+    unsigned atc_outstanding_ = 0;             // ATC_INVs sent and not answered
+    sc_core::sc_event atc_answered_;           // the last outstanding one was answered
     // BEGIN_REQs at their time; END_REQs (when later than the translation) and responses.
     TimedQueue<AtTxn> at_arrivals_, at_phases_;
     std::vector<std::unique_ptr<AtTxn>> at_pool_;
@@ -198,11 +215,20 @@ public:
                                                sc_core::SC_ZERO_OR_MORE_BOUND>
         upstream;
     tlm_utils::simple_initiator_socket<SmmuBase, BUSWIDTH> downstream;
+    // To the ATS-capable devices: CMD_ATC_INV as ATS Invalidate Requests
+    // (SmmuExtension::Ats::Invalidate); routed by set_ats_stream.
+    tlm_utils::multi_passthrough_initiator_socket<SmmuBase, BUSWIDTH, tlm::tlm_base_protocol_types, 0,
+                                                  sc_core::SC_ZERO_OR_MORE_BOUND>
+        ats_inv;
     tlm_utils::simple_target_socket<SmmuBase, MMIO_BUSWIDTH> mmio;
 
     // `mmio_cycles`: what one register access costs.
     BasicSmmu(sc_core::sc_module_name name, const SmmuCoreParams& params, unsigned mmio_cycles = 1)
-        : SmmuBase(name, params, mmio_cycles), upstream("upstream"), downstream("downstream"), mmio("mmio") {
+        : SmmuBase(name, params, mmio_cycles),
+          upstream("upstream"),
+          downstream("downstream"),
+          ats_inv("ats_inv"),
+          mmio("mmio") {
         upstream.register_b_transport(this, &BasicSmmu::upstream_b_transport);
         upstream.register_nb_transport_fw(this, &BasicSmmu::upstream_nb_transport_fw);
         upstream.register_transport_dbg(this, &BasicSmmu::upstream_transport_dbg);
@@ -218,6 +244,7 @@ public:
 protected:
     tlm::tlm_bw_transport_if<>* upstream_bw(unsigned port) override { return upstream[port]; }
     unsigned upstream_ports() override { return upstream.size(); }
+    tlm::tlm_fw_transport_if<>* ats_inv_fw(unsigned port) override { return ats_inv[port]; }
 };
 
 using Smmu = BasicSmmu<32>;

@@ -58,6 +58,11 @@ CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done, bool defer_cons) 
     return s;
 }
 
+bool SmmuCore::cmdq_next_is(Opcode op) const {
+    arch::Command c;
+    return cmdq_.peek(c) && c.opcode() == static_cast<uint8_t>(op);
+}
+
 void SmmuCore::execute(const arch::Command& c) {
     ++stats_.commands[c.opcode()];
     recent_.push_back(c);
@@ -221,6 +226,100 @@ bool SmmuCore::record_fault(const TranslationRequest& req, TranslationResult& r,
     return true;
 }
 
+AtsCompletion SmmuCore::ats_translate(const TranslationRequest& req, bool nw, Cycle arrival, Cycle* done) {
+    ++stats_.ats_requests;
+    Cycle t = arrival + unit_.params().pipeline_cycles;
+    // The permissions asked for are checked against what the leaf grants,
+    // so the walk is made as a read (a write it would refuse is answered
+    // with W = 0, not a fault).
+    TranslationRequest rd = req;
+    rd.write = false;
+    std::optional<AtsRefusal> refused = ats_request_refusal(regs_.smmu_enabled(), nullptr);
+    AtsCompletion c;
+    if (regs_.smmu_enabled()) {
+        AccessLog log;
+        const TranslationGate gate = [&](const TranslationContext& ctx) {
+            refused = ats_request_refusal(true, &ctx);
+            return !refused;
+        };
+        const TimedTranslation tt = unit_.translate(regs_.stream_table(), rd, 0, arrival, log, &gate);
+        t = tt.done;
+        stats_.walk_reads += log.walk_reads;
+        stats_.config_reads += log.config_reads;
+        // A configuration fault never reached the gate: CA (3.9.1.2).
+        if (!tt.gated) {
+            refused.reset();
+            // The smallest granule the SMMU implements (3.9.1: the STU).
+            const uint64_t stu = caps().gran4k ? 4096 : caps().gran16k ? 16384 : 65536;
+            c = ats_completion(tt.result, req.iova, req.ssv, nw, stu);
+        }
+    }
+    if (refused) {
+        c.status = refused->status;
+        if (refused->event) {
+            // F_BAD_ATS_TREQ: recorded, never stalled (not a stallable fault, 4.6.2).
+            TranslationResult refusal;
+            refusal.fault = Fault{*refused->event};
+            record_fault(req, refusal, t);
+        }
+    }
+    switch (c.status) {
+        case AtsStatus::Success: ++(c.read || c.write ? stats_.ats_success : stats_.ats_no_access); break;
+        case AtsStatus::UnsupportedRequest: ++stats_.ats_ur; break;
+        case AtsStatus::CompleterAbort: ++stats_.ats_ca; break;
+    }
+    unit_.extend_busy_until(t);
+    if (done) *done = t;
+    return c;
+}
+
+TranslationResult SmmuCore::ats_translated(const TranslationRequest& req, Cycle arrival, Cycle* done) {
+    Cycle t = arrival + unit_.params().pipeline_cycles;
+    std::optional<AtsRefusal> refused = translated_refusal(regs_.smmu_enabled(), false, nullptr);
+    if (regs_.smmu_enabled() && regs_.ats_check()) {
+        // ATSCHK = 1: the STE decides (its configuration only: no walk).
+        AccessLog log;
+        const TranslationGate gate = [&](const TranslationContext& ctx) {
+            refused = translated_refusal(true, true, &ctx);
+            return false;
+        };
+        const TimedTranslation tt = unit_.translate(regs_.stream_table(), req, 0, arrival, log, &gate);
+        t = tt.done;
+        stats_.config_reads += log.config_reads;
+        if (!tt.gated) refused = translated_refusal(true, true, nullptr);
+    }
+    TranslationResult r;
+    if (refused) {
+        ++stats_.ats_translated_aborted;
+        r.outcome = TranslationResult::Outcome::Aborted;
+        if (refused->event) {
+            r.outcome = TranslationResult::Outcome::Faulted;
+            r.fault = Fault{*refused->event};
+            record_fault(req, r, t);
+        }
+    } else {
+        ++stats_.ats_translated;
+        r.outcome = TranslationResult::Outcome::Bypassed;
+        r.pa = r.ipa = req.iova;
+        r.size = arch::granule_bytes(arch::Granule::K4);
+        r.perms = r.priv = r.unpriv = {true, true, true};
+    }
+    unit_.extend_busy_until(t);
+    if (done) *done = t;
+    return r;
+}
+
+void SmmuCore::atc_inv_answered(Cycle latency) {
+    ++stats_.atc_invs_answered;
+    stats_.atc_inv_cycles_total += latency;
+    stats_.atc_inv_cycles_max = std::max(stats_.atc_inv_cycles_max, latency);
+}
+
+void SmmuCore::sync_waited_for_atc(Cycle cycles) {
+    ++stats_.sync_atc_waits;
+    stats_.sync_atc_wait_cycles += cycles;
+}
+
 TranslationResult SmmuCore::global_bypass(const TranslationRequest& req) const {
     // SMMUEN=0: GBPA decides, without events (IHI 0070 6.3.14); an input
     // beyond the OAS aborts, also without an event (IHI 0070 3.4).
@@ -267,14 +366,13 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
         case TranslationResult::Outcome::Translated: ++stats_.translated; break;
         case TranslationResult::Outcome::Bypassed: ++stats_.bypassed; break;
         case TranslationResult::Outcome::Aborted: ++stats_.aborted; break;
-        case TranslationResult::Outcome::Faulted: {
+        case TranslationResult::Outcome::Faulted:
             ++stats_.faults;
             // CR2.RECINVSID=0: C_BAD_STREAMID is not recorded; the transaction is
             // still terminated (IHI 0070 6.3.4).
             if (r.fault.id == arch::EventId::C_BAD_STREAMID && !regs_.record_invalid_sid()) break;
             record_fault(req, r, t);
             break;
-        }
     }
     // A SYNC waits for the whole transaction: a fault's event record write
     // (and the SMMUEN=0 path) ends after what the translation unit booked.

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 
+#include "models/smmu/ats/ats.h"
 #include "models/smmu/cmdq/command_queue.h"
 #include "models/smmu/eventq/event_queue.h"
 #include "models/smmu/priq/pri_queue.h"
@@ -58,6 +59,15 @@ struct SmmuStats {
     uint64_t stalls = 0, stalls_refused = 0;
     uint64_t resumes_retry = 0, resumes_abort = 0, resumes_unmatched = 0, stall_terms = 0;
     uint64_t stall_cycles_total = 0, stall_cycles_max = 0;
+    // ATS (IHI 0070 3.9.1): Translation Requests by completion status, and
+    // Translated transactions passed and aborted.
+    uint64_t ats_requests = 0, ats_success = 0, ats_no_access = 0, ats_ur = 0, ats_ca = 0;
+    uint64_t ats_translated = 0, ats_translated_aborted = 0;
+    // ATC invalidation (IHI 0070 4.5.1, 4.7.3): ATC_INVs sent to devices and
+    // answered, their completion time, and what CMD_SYNCs waited for them.
+    uint64_t atc_invs_sent = 0, atc_invs_answered = 0;
+    uint64_t atc_inv_cycles_total = 0, atc_inv_cycles_max = 0;
+    uint64_t sync_atc_waits = 0, sync_atc_wait_cycles = 0;
 };
 
 // A PCIe PRG Response message (PCIe 6.0 10.4.2) the SMMU sends to a device:
@@ -108,6 +118,8 @@ public:
     CommandQueue::Step cmdq_step(Cycle now = 0, Cycle* done = nullptr, bool defer_cons = false);
     void cmdq_complete() { cmdq_.complete(); }
     bool cmdq_pending() const { return cmdq_.pending(); }
+    // Whether the next command waiting is `op` (read without executing it).
+    bool cmdq_next_is(arch::Opcode op) const;
 
     // One upstream transaction arriving on `port` at cycle `arrival`: global
     // bypass/abort when disabled (GBPA), else the translation; a fault is
@@ -122,6 +134,22 @@ public:
     // configuration fault).
     TranslationResult translate_debug(const TranslationRequest& req, MemoryPort& mem,
                                       TranslationContext* ctx = nullptr) const;
+
+    // An ATS Translation Request (IHI 0070 3.9.1.2) for the page of
+    // `req.iova` (`nw`: no write permission asked for), through the ATS
+    // interface: the configuration and translation caches as a transaction
+    // uses them, but no micro-TLB, no fault events (only F_BAD_ATS_TREQ).
+    AtsCompletion ats_translate(const TranslationRequest& req, bool nw, Cycle arrival = 0, Cycle* done = nullptr);
+    // A transaction marked Translated (IHI 0070 3.9.1.3): `req.iova` is a PA.
+    // Passed (outcome Bypassed, pa = iova) or aborted, with F_TRANSL_FORBIDDEN
+    // where the table says.
+    TranslationResult ats_translated(const TranslationRequest& req, Cycle arrival = 0, Cycle* done = nullptr);
+    // ATC invalidation completions (the SystemC shell sends each ATC_INV to
+    // its device and reports here): a CMD_SYNC completes only when every
+    // ATC_INV before it has been answered (IHI 0070 4.7.3).
+    void atc_inv_sent() { ++stats_.atc_invs_sent; }
+    void atc_inv_answered(Cycle latency);
+    void sync_waited_for_atc(Cycle cycles);
 
     RegisterFile& regs() { return regs_; }
     const RegisterFile& regs() const { return regs_; }

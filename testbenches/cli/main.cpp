@@ -127,6 +127,19 @@ void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostr
         out << "\n  invalidation  " << inv["commands"].dump() << " commands, " << inv["syncs"].dump() << " SYNCs:";
         for (const auto& [k, v2] : inv["by_opcode"].items()) out << " " << k << "=" << v2.dump();
     }
+    if (s.contains("ats")) {
+        // README, "ATS": Translation Requests, ATC_INVs and what CMD_SYNCs waited for them.
+        const auto& a = s["ats"];
+        std::snprintf(buf, sizeof buf, "\n  ats           %llu translation requests, %llu ATC_INV answered of %llu (mean %.1f ns), SYNCs waited %.1f ns",
+                      static_cast<unsigned long long>(a["translation_requests"].get<uint64_t>()),
+                      static_cast<unsigned long long>(a["atc_inv"]["answered"].get<uint64_t>()),
+                      static_cast<unsigned long long>(a["atc_inv"]["sent"].get<uint64_t>()),
+                      a["atc_inv"]["latency_ns"]["mean"].get<double>(), a["sync_wait_for_atc"]["total_ns"].get<double>());
+        out << buf;
+        if (a["host_sync_timeouts"].get<uint64_t>())
+            out << "\n  SYNC TIMEOUT  " << a["host_sync_timeouts"].dump() << " CMD_SYNC(s) timed out (-ETIMEDOUT), first: "
+                << a["host_first_sync_timeout"].get<std::string>();
+    }
     out << "\n  events       ";
     if (s["events"].empty()) out << " none";
     for (const auto& [k, v] : s["events"].items()) out << " " << k << "=" << v.dump();

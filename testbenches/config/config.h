@@ -64,6 +64,23 @@ struct ContextConfig {
 enum class AttachMode { Abort, Bypass, S1, S2, Nested, Proxy };
 const char* attach_mode_name(AttachMode m);
 
+// One cache of the SMMU (README, "Caches"); entries 0 = absent.
+struct CacheConfig {
+    unsigned entries = 0;
+    unsigned ways = 0;           // 0 = fully associative (ways = entries)
+    std::string policy = "lru";  // lru | plru | random | round-robin
+    unsigned latency = 1;        // cycles per lookup
+};
+
+// devices.<d>.ats as a map (README, "ATS"): the device's ATC and PCIe timing.
+struct AtsDeviceConfig {
+    CacheConfig atc{64, 4, "lru", 0};  // the device's ATC (latency unused)
+    unsigned pcie_round_trip_ns = 500;  // a Translation Request's PCIe round trip, besides the SMMU's time
+    // From an ATS Invalidate Request's arrival to the device's completion;
+    // empty ("never"): the device never answers.
+    std::optional<unsigned> inv_response_ns = 1000;
+};
+
 struct DeviceConfig {
     std::string name;
     std::string smmu;                     // the SMMU instance it sits behind
@@ -74,7 +91,8 @@ struct DeviceConfig {
     std::string vm;                       // s2 and nested
     std::vector<ContextConfig> contexts;  // s1 and nested, one per SSID
     unsigned outstanding = 1;             // transactions in flight from this master
-    bool ats = false;                     // an ATS-capable device: STE.EATS, ATC_INV on changes
+    bool ats = false;                     // an ATS-capable device: STE.EATS, an ATC, ATC_INV on changes
+    AtsDeviceConfig ats_device;
     // nested, proxy: extra fields the guest sets in its vSTE, by STE field name
     // (for testing the kernel's vSTE check: anything outside its list is refused).
     std::vector<std::pair<std::string, uint64_t>> vste_fields;
@@ -82,14 +100,6 @@ struct DeviceConfig {
 };
 
 enum class TableFormat { Linear, TwoLevel };
-
-// One cache of the SMMU (README, "Caches"); entries 0 = absent.
-struct CacheConfig {
-    unsigned entries = 0;
-    unsigned ways = 0;           // 0 = fully associative (ways = entries)
-    std::string policy = "lru";  // lru | plru | random | round-robin
-    unsigned latency = 1;        // cycles per lookup
-};
 
 // The cache names a config may use, in the order stats list them.
 const std::vector<std::string>& cache_names();
@@ -179,6 +189,9 @@ struct HostParams {
     bool bug_skip_s2_tlbi = false;
     unsigned mmio_latency_ns = 10;  // per register access
     unsigned mem_access_ns = 1;     // per CPU load/store to memory (cached, via DMI)
+    // How long the driver polls a CMD_SYNC before -ETIMEDOUT
+    // (ARM_SMMU_POLL_TIMEOUT_US in arm_smmu_cmdq_poll_until_sync).
+    unsigned sync_timeout_us = 1000000;
 };
 
 // How masters keep time (docs/timing.md, "Timing modes").

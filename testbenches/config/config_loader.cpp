@@ -668,6 +668,51 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
         }
     }
 }
+// A cache's entries, ways and policy (smmu.caches.<name>, devices.<d>.ats.atc):
+// a geometry hardware could have (the cache template's rules).
+void read_cache_geometry(const Fields& c, CacheConfig& cc) {
+    c.read_uint("entries", cc.entries, 0, 1u << 24);
+    c.read_uint("ways", cc.ways, 0, 1u << 24);
+    static const char* const policies[] = {"lru", "plru", "random", "round-robin"};
+    if (const Node* v = c.get("policy"))
+        cc.policy = policies[to_choice(*v, c.field("policy"), {"lru", "plru", "random", "round-robin"})];
+    const unsigned ways = cc.ways ? cc.ways : cc.entries;
+    const auto pow2 = [](unsigned v) { return v != 0 && (v & (v - 1)) == 0; };
+    if (cc.entries != 0) {
+        const Setting ways_set{c.get("ways"), c.field("ways")}, entries_set{c.get("entries"), c.field("entries")};
+        if (ways > cc.entries || cc.entries % ways != 0)
+            fail_latest({ways_set, entries_set},
+                        std::to_string(ways) + " ways do not divide " + std::to_string(cc.entries) + " entries");
+        if (cc.policy == "plru" && !pow2(ways))
+            fail_latest({{c.get("policy"), c.field("policy")}, ways_set, entries_set},
+                        "plru needs a power-of-two number of ways, not " + std::to_string(ways));
+    }
+}
+
+// devices.<d>.ats: true/false, or a map (enabled, atc, pcie_round_trip_ns,
+// inv_response_ns: a number or "never").
+void read_ats(const Node& v, const std::string& field, DeviceConfig& d) {
+    if (v.kind != Node::Kind::Map) {
+        d.ats = to_bool(v, field);
+        return;
+    }
+    const Fields f(v, field, {"enabled", "atc", "pcie_round_trip_ns", "inv_response_ns"});
+    d.ats = true;
+    f.read_bool("enabled", d.ats);
+    AtsDeviceConfig& a = d.ats_device;
+    if (const Node* atc = f.get("atc")) {
+        const Fields c(*atc, f.field("atc"), {"entries", "ways", "policy"});
+        read_cache_geometry(c, a.atc);
+    }
+    f.read_uint("pcie_round_trip_ns", a.pcie_round_trip_ns, 0, 1000000000);
+    if (const Node* r = f.get("inv_response_ns")) {
+        if (r->kind == Node::Kind::Scalar && r->scalar == "never")
+            a.inv_response_ns.reset();
+        else
+            a.inv_response_ns = static_cast<unsigned>(to_uint(*r, f.field("inv_response_ns"), 0, 1000000000));
+    }
+}
+
 
 // Memory all caches may take together (every SMMU instance's caches, and a
 // micro-TLB per device): 512 MiB. The caches allocate every entry when the
@@ -707,25 +752,9 @@ std::vector<Setting> read_smmu(const Fields& f, SmmuParams& s) {
             if (!node) continue;
             const Fields c(*node, cf.field(name), {"entries", "ways", "policy", "latency"});
             CacheConfig cc;
-            c.read_uint("entries", cc.entries, 0, 1u << 24);
+            read_cache_geometry(c, cc);
             if (c.get("entries")) entries.push_back({c.get("entries"), c.field("entries")});
-            c.read_uint("ways", cc.ways, 0, 1u << 24);
-            static const char* const policies[] = {"lru", "plru", "random", "round-robin"};
-            if (const Node* v = c.get("policy"))
-                cc.policy = policies[to_choice(*v, c.field("policy"), {"lru", "plru", "random", "round-robin"})];
             c.read_uint("latency", cc.latency, 0, 1000000);
-            // The geometry must be one hardware could have (the cache template's rules).
-            const unsigned ways = cc.ways ? cc.ways : cc.entries;
-            const auto pow2 = [](unsigned v) { return v != 0 && (v & (v - 1)) == 0; };
-            if (cc.entries != 0) {
-                const Setting ways_set{c.get("ways"), c.field("ways")}, entries_set{c.get("entries"), c.field("entries")};
-                if (ways > cc.entries || cc.entries % ways != 0)
-                    fail_latest({ways_set, entries_set},
-                                std::to_string(ways) + " ways do not divide " + std::to_string(cc.entries) + " entries");
-                if (cc.policy == "plru" && !pow2(ways))
-                    fail_latest({{c.get("policy"), c.field("policy")}, ways_set, entries_set},
-                                "plru needs a power-of-two number of ways, not " + std::to_string(ways));
-            }
             s.caches[name] = cc;
         }
     }
@@ -1024,7 +1053,7 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
             }
 
     f.read_uint("outstanding", d.outstanding, 1, 256);
-    f.read_bool("ats", d.ats);
+    if (const Node* v = f.get("ats")) read_ats(*v, f.field("ats"), d);
     if (d.ats && (d.attach == AttachMode::Abort || d.attach == AttachMode::Bypass))
         fail_latest({{f.get("ats"), f.field("ats")}, {&attach, f.field("attach")}},
                     "ATS needs a translating attach (s1, s2, nested or proxy)");
@@ -1123,7 +1152,8 @@ Config build(const Node& root) {
     const Node* host_node = top.get("host");
     const Fields host(host_node ? *host_node : empty, "host",
                       {"driver", "mmio_latency_ns", "mem_access_ns", "vmid_policy", "dma_mode", "sw", "skip_prefetch",
-                       "check_invalidations", "bug_skip_s2_tlbi"});
+                       "check_invalidations", "bug_skip_s2_tlbi", "sync_timeout_us"});
+    host.read_uint("sync_timeout_us", c.host.sync_timeout_us, 1, 1000000000);
     host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
     host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
     // host.driver names the kernel profile; host.vmid_policy is the same

@@ -62,6 +62,7 @@ HostDriver::HostDriver(const std::vector<HostBus*>& buses, const Config& cfg)
         p.strtab_split = cfg.smmu.strtab_split;
         p.cd_2lvl = cfg.smmu.cd_table == TableFormat::TwoLevel;
         p.skip_prefetch = cfg.host.skip_prefetch;
+        p.sync_timeout_ns = 1000.0 * cfg.host.sync_timeout_us;
         p.costs.cmdlist_ns = cfg.host.sw.cmdlist_ns;
         p.costs.cmd_ns = cfg.host.sw.cmd_ns;
         smmus_.push_back(std::make_unique<ArmSmmuDevice>(*buses[i], arena_, p));
@@ -302,6 +303,11 @@ uint16_t HostDriver::viommu_vmid(const std::string& viommu) const {
 uint16_t HostDriver::device_vmid(const std::string& device) const {
     auto it = devices_.find(device);
     return it == devices_.end() ? 0 : it->second->vmid;
+}
+
+bool HostDriver::device_ats_enabled(const std::string& device) const {
+    auto it = devices_.find(device);
+    return it != devices_.end() && it->second->master.ats_enabled;
 }
 
 std::vector<unsigned> HostDriver::vmids_per_smmu() const {

@@ -121,6 +121,7 @@ public:
     uint64_t commands_submitted(unsigned smmu = 0) const { return smmus_.at(smmu)->counters().commands; }
     uint64_t ste_address(uint32_t sid, unsigned smmu = 0) const { return smmus_.at(smmu)->ste_address(sid); }
     driver::ArmSmmuDevice& smmu(unsigned i) { return *smmus_.at(i); }
+    const driver::CmdqCounters& cmdq_counters(unsigned i) const { return smmus_.at(i)->counters(); }
     unsigned smmu_count() const { return static_cast<unsigned>(smmus_.size()); }
 
     // The VM's S2 domain's own VMID (0: none yet).
@@ -128,6 +129,10 @@ public:
     uint16_t viommu_vmid(const std::string& viommu) const;
     // The VMID in the device's STE (0 when it has no stage 2).
     uint16_t device_vmid(const std::string& device) const;
+    // Whether the driver enabled ATS at the device (arm_smmu_enable_ats ->
+    // pci_enable_ats; off again after pci_disable_ats): the device's ATS
+    // Control Enable bit, which decides whether it sends Translation Requests.
+    bool device_ats_enabled(const std::string& device) const;
     // VMIDs in use on each instance.
     std::vector<unsigned> vmids_per_smmu() const;
 

@@ -122,6 +122,32 @@ uint64_t peak_rss_bytes() {
         if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
     return 0;
 }
+// devices.<d>.ats: the device's ATC and what its ATS traffic met.
+ordered_json ats_device_json(const AtsAgent& a) {
+    const CacheStats& c = a.atc().stats();
+    const AtsStats& s = a.stats();
+    return {{"atc", {{"lookups", c.lookups}, {"hits", c.hits}, {"hit_rate", c.lookups ? static_cast<double>(c.hits) / c.lookups : 0.0}, {"fills", c.fills}, {"evictions", c.evictions}}},
+            {"translation_requests", s.translation_requests},
+            {"denied", s.denied},
+            {"ur", s.unsupported},
+            {"ca", s.aborted},
+            {"invalidations", s.invalidations},
+            {"entries_invalidated", s.entries_invalidated},
+            {"invalidations_unanswered", s.invalidations_unanswered}};
+}
+
+// A device's ATS side from devices.<d>.ats.
+std::unique_ptr<AtsAgent> make_ats_agent(const DeviceConfig& d, uint64_t seed) {
+    const AtsDeviceConfig& a = d.ats_device;
+    AtsParams p;
+    p.atc.entries = a.atc.entries;
+    p.atc.ways = a.atc.ways ? a.atc.ways : a.atc.entries;
+    p.atc.policy = *replacement_from_name(a.atc.policy);
+    p.atc.seed = seed;
+    p.pcie_round_trip = sc_time(a.pcie_round_trip_ns, sc_core::SC_NS);
+    if (a.inv_response_ns) p.inv_response = sc_time(*a.inv_response_ns, sc_core::SC_NS);
+    return std::make_unique<AtsAgent>((d.name + "_ats").c_str(), p);
+}
 }  // namespace
 
 double process_cpu_seconds() {
@@ -164,7 +190,15 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
             MasterTiming{cfg.sim.mode == TimingMode::Fast, sc_time(cfg.sim.quantum_ns, sc_core::SC_NS)}));
         gens_.back()->watch_changes([this] { return host_.change_started(); });
         const int smmu = cfg.smmu_index(d.smmu);
-        gens_.back()->socket.bind(smmus_.at(smmu < 0 ? 0 : smmu)->upstream);
+        Smmu& s = *smmus_.at(smmu < 0 ? 0 : smmu);
+        gens_.back()->socket.bind(s.upstream);
+        ats_.push_back(d.ats ? make_ats_agent(d, cfg.seed) : nullptr);
+        if (!ats_.back()) continue;
+        // The SMMU's ATC_INVs for the device's StreamID reach its ATC.
+        s.set_ats_stream(static_cast<unsigned>(s.ats_inv.size()), d.sid);
+        s.ats_inv.bind(ats_.back()->atc_inv);
+        ats_.back()->set_enabled([this, name = d.name] { return host_.driver().device_ats_enabled(name); });
+        gens_.back()->set_ats(ats_.back().get());
     }
     SC_THREAD(dispatch);
 }
@@ -275,6 +309,7 @@ ordered_json Platform::stats(double wall_s) const {
                                          {"faults", m.faults},
                                          {"latency_ns_mean", m.latency.mean() / 1000.0},
                                          {"dma_during_change", during_change_json(m)}});
+        if (const AtsAgent* a = ats_[i].get()) devices.back()["ats"] = ats_device_json(*a);
     }
 
     // Each device's latency distribution (scripts/plot.py draws one per device),
@@ -284,7 +319,7 @@ ordered_json Platform::stats(double wall_s) const {
 
     // Each instance on its own, then the platform's totals.
     ordered_json per_smmu = ordered_json::array();
-    ordered_json pmu, caches = ordered_json::object(), walks, events = ordered_json::object(), dropped, cmdq;
+    ordered_json pmu, caches = ordered_json::object(), walks, events = ordered_json::object(), dropped, cmdq, ats;
     ordered_json records = ordered_json::array();
     uint64_t translated = 0, bypassed = 0, aborted = 0, syncs = 0, sync_cycles = 0;
     for (std::size_t i = 0; i < smmus_.size(); ++i) {
@@ -297,6 +332,14 @@ ordered_json Platform::stats(double wall_s) const {
                             {"events", events_json(core.stats())},
                             {"cmdq", cmdq_json(core)}};
         one.update(pri_stall_json(core));
+        if (ordered_json a = ats_json(core); !a.is_null()) {
+            // The host's view: CMD_SYNCs it gave up on (-ETIMEDOUT).
+            const driver::CmdqCounters& hc = host_.driver().cmdq_counters(static_cast<unsigned>(i));
+            a["host_sync_timeouts"] = hc.sync_timeouts;
+            if (hc.sync_timeouts) a["host_first_sync_timeout"] = hc.first_sync_timeout;
+            one["ats"] = a;
+            accumulate(ats, a);
+        }
         accumulate(pmu, one["pmu"]);
         if (i > 0) pmu["cycles"] = std::max(pmu["cycles"].get<uint64_t>(), cycles);  // one clock, not a sum
         accumulate(caches, one["caches"]);
@@ -321,6 +364,14 @@ ordered_json Platform::stats(double wall_s) const {
     }
     const double period_ns = static_cast<double>(smmus_.front()->core().period_ps()) / 1000.0;
     cmdq["sync_latency_ns"]["mean"] = syncs ? static_cast<double>(sync_cycles) * period_ns / syncs : 0.0;
+    if (!ats.is_null()) {
+        uint64_t answered = 0, inv_cycles = 0;
+        for (const auto& s : smmus_) {
+            answered += s->core().stats().atc_invs_answered;
+            inv_cycles += s->core().stats().atc_inv_cycles_total;
+        }
+        ats["atc_inv"]["latency_ns"]["mean"] = answered ? static_cast<double>(inv_cycles) * period_ns / answered : 0.0;
+    }
 
     ordered_json j;
     j["pmu"] = pmu;
@@ -334,6 +385,7 @@ ordered_json Platform::stats(double wall_s) const {
     j["event_queue"] = records;
     j["events_dropped"] = dropped;
     j["cmdq"] = cmdq;
+    if (!ats.is_null()) j["ats"] = ats;
 
     // VMIDs and what the topology's invalidations cost.
     const HostDriver& host = host_.driver();

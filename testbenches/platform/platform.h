@@ -81,6 +81,7 @@ private:
     std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
+    std::vector<std::unique_ptr<AtsAgent>> ats_;  // per config device: its ATS side, or null
     std::vector<std::unique_ptr<InvalidationChecker>> checkers_;  // host.check_invalidations
     std::exception_ptr error_;
     double progress_every_s_ = 0;

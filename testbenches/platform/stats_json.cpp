@@ -71,6 +71,22 @@ ordered_json events_dropped_json(const SmmuStats& s) {
     return {{"eventq_disabled", s.events_dropped_disabled}, {"overflow", s.events_dropped_overflow}};
 }
 
+ordered_json ats_json(const SmmuCore& core) {
+    const SmmuStats& s = core.stats();
+    if (!s.ats_requests && !s.ats_translated && !s.ats_translated_aborted && !s.atc_invs_sent) return nullptr;
+    const double period_ns = static_cast<double>(core.period_ps()) / 1000.0;
+    return {{"translation_requests", s.ats_requests},
+            {"completions", {{"success", s.ats_success}, {"no_access", s.ats_no_access}, {"ur", s.ats_ur}, {"ca", s.ats_ca}}},
+            {"translated", {{"passed", s.ats_translated}, {"aborted", s.ats_translated_aborted}}},
+            {"atc_inv",
+             {{"sent", s.atc_invs_sent},
+              {"answered", s.atc_invs_answered},
+              {"latency_ns",
+               {{"mean", s.atc_invs_answered ? static_cast<double>(s.atc_inv_cycles_total) * period_ns / s.atc_invs_answered : 0.0},
+                {"max", static_cast<double>(s.atc_inv_cycles_max) * period_ns}}}}},
+            {"sync_wait_for_atc", {{"syncs", s.sync_atc_waits}, {"total_ns", static_cast<double>(s.sync_atc_wait_cycles) * period_ns}}}};
+}
+
 ordered_json cmdq_json(const SmmuCore& core) {
     const SmmuStats& s = core.stats();
     ordered_json cmds = ordered_json::object();

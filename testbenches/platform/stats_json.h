@@ -23,6 +23,9 @@ nlohmann::ordered_json latency_json(const LatencyHistogram& latency);
 nlohmann::ordered_json events_json(const SmmuStats& s);
 // events_dropped.{eventq_disabled, overflow}.
 nlohmann::ordered_json events_dropped_json(const SmmuStats& s);
+// ats.{translation_requests, completions, translated, atc_inv, sync_wait_for_atc}
+// (README, "ATS"); null when the SMMU saw no ATS traffic and sent no ATC_INV.
+nlohmann::ordered_json ats_json(const SmmuCore& core);
 // cmdq.{by_opcode, errors, invalidated_entries, sync_latency_ns}.
 nlohmann::ordered_json cmdq_json(const SmmuCore& core);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 namespace smmu_sim_test {
 
@@ -59,6 +60,16 @@ inline Run smmu_sim(const std::string& args) {
     r.err = without_asan_stack_warning(slurp(err_file));
     std::remove(err_file.c_str());
     return r;
+}
+
+// `smmu-sim run ARGS --stats CMAKE_BINARY_DIR/NAME.json --quiet`, which must
+// exit 0; its stats.
+inline nlohmann::json run_stats(const std::string& args, const std::string& name) {
+    const std::string stats = std::string(CMAKE_BINARY_DIR) + "/" + name + ".json";
+    const Run r = smmu_sim("run " + args + " --stats '" + stats + "' --quiet");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(slurp(stats));
 }
 
 }  // namespace smmu_sim_test

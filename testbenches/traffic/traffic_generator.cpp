@@ -119,6 +119,7 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     ext.ssv = d.ssv;
     ext.ssid = d.ssid;
     ext.privileged = ext.instruction = false;
+    ext.ats = SmmuExtension::Ats::None;
     ext.event_id = 0;
     ext.pa = 0;
     tlm::tlm_generic_payload& gp = lane.gp;
@@ -138,20 +139,28 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     // path): the kernel's time plus, decoupled, the worker's lead.
     sc_core::sc_time issued;
     if (change) issued = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
+    // The access, after the ATS translation of an ATS-capable device.
+    auto transport = [&](sc_core::sc_time& delay) {
+        if (ats_ && ats_->enabled() && !ats_->translate(*socket.operator->(), gp, ext, delay)) {
+            gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+            return;
+        }
+        socket->b_transport(gp, delay);
+    };
     uint64_t latency;
     if (timing_.fast) {
         // Loosely timed: the annotation carries this worker's local time in and
         // the transaction's end out.
         sc_core::sc_time delay = lane.qk.get_local_time();
         const sc_core::sc_time start = delay;
-        socket->b_transport(gp, delay);
+        transport(delay);
         latency = (delay - start).value();
         lane.qk.set(delay);
         if (lane.qk.need_sync()) lane.qk.sync();
     } else {
         const sc_core::sc_time start = sc_core::sc_time_stamp();
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        socket->b_transport(gp, delay);
+        transport(delay);
         sc_core::wait(delay);
         latency = (sc_core::sc_time_stamp() - start).value();
     }

@@ -24,6 +24,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "testbenches/config/trace.h"
+#include "testbenches/traffic/ats_agent.h"
 #include "testbenches/traffic/latency_histogram.h"
 
 namespace smmu::sim {
@@ -125,6 +126,9 @@ public:
     using ChangeWatch = std::function<std::optional<sc_core::sc_time>()>;
     void watch_changes(ChangeWatch started) { change_started_ = std::move(started); }
     uint32_t sid() const { return sid_; }
+    // An ATS-capable device: every access goes through `ats` (its ATC, or a
+    // Translation Request first) and is sent Translated (not owned).
+    void set_ats(AtsAgent* ats) { ats_ = ats; }
     bool fast() const { return timing_.fast; }
 
 private:
@@ -151,6 +155,7 @@ private:
     unsigned busy_ = 0;
     MasterStats stats_;
     ChangeWatch change_started_;
+    AtsAgent* ats_ = nullptr;
 };
 
 }  // namespace smmu::sim

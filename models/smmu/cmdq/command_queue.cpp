@@ -39,6 +39,13 @@ void CommandQueue::complete() {
     in_flight_ = false;
 }
 
+bool CommandQueue::peek(arch::Command& c) const {
+    if (!pending()) return false;
+    const QueueConfig q = regs_.cmdq();
+    const uint64_t addr = q.base + uint64_t{QueuePointer::index(regs_.cmdq_cons(), q.log2size)} * arch::Command::kBytes;
+    return mem_.read_words(addr, c.w.data(), arch::Command::kDwords);
+}
+
 CommandQueue::Step CommandQueue::step(CommandHandler& handler, bool defer_cons) {
     Step s;
     if (!pending()) return s;

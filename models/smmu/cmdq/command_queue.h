@@ -39,6 +39,8 @@ public:
     Step step(CommandHandler& handler, bool defer_cons = false);
     void complete();
     bool pending() const;
+    // The command step() would take next, read but not consumed; false: none.
+    bool peek(arch::Command& c) const;
 
 private:
     MemoryPort& mem_;

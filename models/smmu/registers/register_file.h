@@ -67,6 +67,7 @@ public:
     bool cmdq_enabled() const { return cr0_ & 8; }
     bool eventq_enabled() const { return cr0_ & 4; }
     bool priq_enabled() const { return cr0_ & 2; }
+    bool ats_check() const { return cr0_ & 0x10; }  // CR0.ATSCHK
     bool gbpa_abort() const { return arch::gbpa::ABORT.get(&gbpa_); }
     // CR2.RECINVSID: record C_BAD_STREAMID for invalid input StreamIDs (IHI 0070 6.3.4).
     bool record_invalid_sid() const { return cr2_ & 2; }

@@ -105,7 +105,13 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         c.s2s = s.get(ste::S2S);
         c.vmid = static_cast<uint16_t>(s.get(ste::S2VMID) & (caps_.vmid16 ? 0xffff : 0xff));
     }
-    c.ats = s.get(ste::EATS) != 0;
+    // STE.EATS 0b10 (Split-stage ATS) needs IDR0.NS1ATS and 0b11 (DPT) an
+    // SMMU with DPT; neither is implemented, so both are ILLEGAL here
+    // (IHI 0070 5.2 EATS). EATS is used only when the STE translates and the
+    // SMMU has ATS.
+    const auto eats = s.get(ste::EATS);
+    if (caps_.ats && (s.stage1() || s.stage2()) && eats > 1) return bad;
+    c.ats = eats == 1;
     return c;
 }
 

@@ -115,7 +115,7 @@ const TranslationContext* TranslationUnit::configuration(const StreamTableConfig
 }
 
 TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const TranslationRequest& req,
-                                            unsigned port, Cycle arrival, AccessLog& log) {
+                                            unsigned port, Cycle arrival, AccessLog& log, const TranslationGate* gate) {
     // Arrivals are in time order; anything booked before this one is history.
     // (The platform's masters keep that order in fast mode too: a decoupled
     // worker catches up before it could overtake another process,
@@ -152,7 +152,7 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     };
 
     // Micro-TLB: tagged by stream, so it needs no configuration.
-    Tlb* micro = utlb(port);
+    Tlb* micro = gate ? nullptr : utlb(port);
     if (micro) {
         t += p_.utlb.latency;
         const TlbEntry* e = micro->lookup_stream(req.sid, req.ssv, req.ssid, req.iova);
@@ -179,6 +179,12 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
         return out;
     }
     const TranslationContext& c = *ctx;
+    if (gate && !(*gate)(c)) {
+        out.result.outcome = TranslationResult::Outcome::Aborted;
+        out.gated = true;
+        finish();
+        return out;
+    }
     if (c.config == arch::SteConfig::Abort || (!c.s1 && !c.s2)) {
         // Abort and bypass need no translation to be looked up.
         out.result = translator_.walk(c, req, log);

@@ -51,6 +51,11 @@ struct MicroArchParams {
 TlbEntry make_tlb_entry(const TranslationRequest& req, const TranslationContext& ctx, const TranslationResult& r,
                         Cycle ready = 0);
 
+// Consulted once the configuration is known (ATS Translation Requests and
+// Translated transactions, models/smmu/ats): false stops the translation
+// there (outcome Aborted, `gated`), before any TLB lookup or walk.
+using TranslationGate = std::function<bool(const TranslationContext&)>;
+
 struct TimedTranslation {
     TranslationResult result;
     Cycle accepted = 0;  // a translation slot took it (its arrival, or later when all were busy)
@@ -62,6 +67,7 @@ struct TimedTranslation {
     // walk (walk_start to walk_done; `walked`). Set on the miss paths only.
     Cycle config_start = 0, config_done = 0;
     Cycle walk_queued = 0, walk_start = 0, walk_done = 0;
+    bool gated = false;  // the gate stopped it
 };
 
 struct UnitStats {
@@ -76,8 +82,10 @@ class TranslationUnit {
 public:
     TranslationUnit(MemoryPort& mem, const SmmuCaps& caps, const MicroArchParams& p);
 
+    // With a `gate` (ATS traffic, which comes through the ATS interface, not
+    // a TBU) the micro-TLB is not used.
     TimedTranslation translate(const StreamTableConfig& st, const TranslationRequest& req, unsigned port,
-                               Cycle arrival, AccessLog& log);
+                               Cycle arrival, AccessLog& log, const TranslationGate* gate = nullptr);
     // Removes what the command's scope covers; returns the entries removed.
     // Commands that invalidate nothing (SYNC, PREFETCH...) return 0.
     unsigned invalidate(const arch::Command& c);
