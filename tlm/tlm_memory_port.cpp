@@ -28,41 +28,60 @@ void prepare(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, uint64_t pa, vo
 }
 }  // namespace
 
+bool TlmMemoryPort::request_dmi(Region& r, tlm::tlm_command cmd, uint64_t pa) {
+    tlm::tlm_generic_payload& gp = gp_;
+    gp.set_command(cmd);
+    gp.set_address(pa);
+    gp.set_data_ptr(nullptr);
+    gp.set_data_length(0);
+    r.dmi.init();
+    r.valid = (*socket_)->get_direct_mem_ptr(gp, r.dmi);
+    return r.valid;
+}
+
 bool TlmMemoryPort::dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
-    const auto inside = [&] { return dmi_valid_ && pa >= dmi_.get_start_address() && pa + len - 1 <= dmi_.get_end_address(); };
-    if (!inside()) {
-        tlm::tlm_generic_payload& gp = gp_;
-        gp.set_command(cmd);
-        gp.set_address(pa);
-        gp.set_data_ptr(nullptr);
-        gp.set_data_length(0);
-        dmi_.init();
-        dmi_valid_ = (*socket_)->get_direct_mem_ptr(gp, dmi_);
-        if (!inside()) return false;
-    }
     const bool write = cmd == tlm::TLM_WRITE_COMMAND;
-    if (write ? !dmi_.is_write_allowed() : !dmi_.is_read_allowed()) return false;
-    unsigned char* host = dmi_.get_dmi_ptr() + (pa - dmi_.get_start_address());
+    if (write && dmi_mode_ == DmiMode::Reads) return false;
+    Region& r = region(pa);
+    const auto inside = [&] {
+        return r.valid && pa >= r.dmi.get_start_address() && pa + len - 1 <= r.dmi.get_end_address();
+    };
+    // Reads mode asks only where b_transport's hint said DMI is there (access()).
+    if (!inside() && (dmi_mode_ == DmiMode::Reads || !request_dmi(r, cmd, pa) || !inside())) return false;
+    if (write ? !r.dmi.is_write_allowed() : !r.dmi.is_read_allowed()) return false;
+    unsigned char* host = r.dmi.get_dmi_ptr() + (pa - r.dmi.get_start_address());
     if (write)
         std::memcpy(host, data, len);
     else
         std::memcpy(data, host, len);
-    if (delay_) *delay_ += dmi_cost_;
-    last_ps_ = to_ps(dmi_cost_);
+    const sc_core::sc_time& cost = dmi_mode_ == DmiMode::Cpu ? dmi_cost_ : r.dmi.get_read_latency();
+    if (delay_) *delay_ += cost;
+    last_ps_ = to_ps(cost);
     (write ? writes_ : reads_)++;
     return true;
 }
 
+void TlmMemoryPort::invalidate_dmi(uint64_t start, uint64_t end) {
+    for (Region& r : regions_)
+        if (r.valid && r.dmi.get_start_address() <= end && start <= r.dmi.get_end_address()) r.valid = false;
+}
+
 bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {
-    if (dmi_enabled_ && dmi_access(cmd, pa, data, len)) return true;
+    if (dmi_mode_ != DmiMode::Off && dmi_access(cmd, pa, data, len)) return true;
     tlm::tlm_generic_payload& gp = gp_;
     prepare(gp, cmd, pa, data, len);
+    gp.set_dmi_allowed(false);
     sc_core::sc_time local = sc_core::SC_ZERO_TIME;
     (*socket_)->b_transport(gp, local);
     last_ps_ = to_ps(local);
     if (delay_) *delay_ += local;
     (cmd == tlm::TLM_READ_COMMAND ? reads_ : writes_)++;
-    return gp.is_response_ok();
+    const bool ok = gp.is_response_ok();
+    // The target hints that DMI serves this address (IEEE 1666-2011 14.13,
+    // the DMI allowed attribute): ask for it now, for the next reads there.
+    if (ok && dmi_mode_ == DmiMode::Reads && cmd == tlm::TLM_READ_COMMAND && gp.is_dmi_allowed())
+        request_dmi(region(pa), cmd, pa);
+    return ok;
 }
 
 bool TlmDebugPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {

@@ -30,9 +30,17 @@ public:
     // A CPU-like initiator: reach memory through DMI where the target grants
     // it, each access costing `per_access` (a cached store, not a DRAM trip).
     void use_dmi(sc_core::sc_time per_access) {
-        dmi_enabled_ = true;
+        dmi_mode_ = DmiMode::Cpu;
         dmi_cost_ = per_access;
     }
+    // An SMMU's table walks and structure fetches: reads through DMI where the
+    // target hints at it (a b_transport read's DMI allowed attribute) and
+    // grants it, each costing the read latency the grant states (a DRAM trip,
+    // what the target's b_transport annotates: the timing is the same, only
+    // the simulator's path is shorter); writes keep b_transport.
+    void use_dmi_reads() { dmi_mode_ = DmiMode::Reads; }
+    // The target withdrew [start, end] (invalidate_direct_mem_ptr).
+    void invalidate_dmi(uint64_t start, uint64_t end);
 
     bool read(uint64_t pa, void* dst, unsigned len) override { return access(tlm::TLM_READ_COMMAND, pa, dst, len); }
     bool write(uint64_t pa, const void* src, unsigned len) override {
@@ -45,16 +53,28 @@ public:
 
 private:
     bool access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
+    struct Region;  // below
     bool dmi_access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len);
+    bool request_dmi(Region& r, tlm::tlm_command cmd, uint64_t pa);
 
     TlmForwardPort* socket_ = nullptr;
     sc_core::sc_time* delay_ = nullptr;
     uint64_t reads_ = 0, writes_ = 0;
     uint64_t last_ps_ = 0;
-    bool dmi_enabled_ = false;
+    enum class DmiMode { Off, Cpu, Reads };
+    DmiMode dmi_mode_ = DmiMode::Off;
     sc_core::sc_time dmi_cost_;
-    tlm::tlm_dmi dmi_;  // last region granted
-    bool dmi_valid_ = false;
+    // Regions granted, direct-mapped by a hash of the 4 KiB page number: a
+    // walk hops between a few table pages (each level's, stage 1's and stage
+    // 2's, often 64 KiB apart), and a target may grant one page at a time.
+    struct Region {
+        tlm::tlm_dmi dmi;
+        bool valid = false;
+    };
+    static constexpr unsigned kRegionBits = 4;
+    Region regions_[1u << kRegionBits];
+    // Fibonacci hashing: the top bits of the page number times 2^64 / phi.
+    Region& region(uint64_t pa) { return regions_[((pa >> 12) * 0x9e3779b97f4a7c15ull) >> (64 - kRegionBits)]; }
     // One payload for every access (constructing one allocates its extension array).
     tlm::tlm_generic_payload gp_;
 };

@@ -49,7 +49,10 @@ void MemoryBase::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time
         ++writes_;
         delay += write_latency_;
     }
-    gp.set_dmi_allowed(true);
+    // DMI is offered where it has no side effect: a page that exists. A
+    // never-written page reads as zero here without being allocated, and a
+    // DMI grant would allocate it (memory.allocated_bytes would differ).
+    gp.set_dmi_allowed(store_.existing_page(gp.get_address()) != nullptr);
 }
 
 tlm::tlm_sync_enum MemoryBase::nb_transport_fw(int id, tlm::tlm_generic_payload& gp, tlm::tlm_phase& phase,

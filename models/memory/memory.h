@@ -1,7 +1,8 @@
 // SystemC shell of SparseMemory: a TLM-2.0 target with b_transport (fixed
 // read/write latency), nb_transport_fw (completes at BEGIN_REQ: TLM_COMPLETED
 // with the latency annotated, IEEE 1666-2011 14.2.2), transport_dbg and DMI
-// (read-write, one 4 KiB page at a time). Any number of initiators bind to
+// (read-write, one 4 KiB page at a time; b_transport's DMI hint is set for a
+// page that exists). Any number of initiators bind to
 // its one multi-socket (SMMU table walks and DMA, the host CPU).
 // BasicMemory<BUSWIDTH> picks the socket's bus width; Memory is the 32-bit one.
 #pragma once

@@ -66,6 +66,13 @@ uint8_t* SparseMemory::page(uint64_t pa) {
     return slot->data();
 }
 
+uint8_t* SparseMemory::existing_page(uint64_t pa) {
+    if (!in_range(pa, 1)) return nullptr;
+    const Page* p = find(pa >> kPageShift);
+    // find() is const for peek(); the page is this memory's to hand out.
+    return p ? const_cast<Page*>(p)->data() : nullptr;
+}
+
 bool SparseMemory::peek(uint64_t pa, void* dst, std::size_t len) const {
     if (!in_range(pa, len)) return false;
     auto* out = static_cast<uint8_t*>(dst);

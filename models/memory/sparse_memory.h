@@ -29,6 +29,8 @@ public:
     // Backing store of the page holding `pa` (allocated when needed), for DMI.
     // nullptr when `pa` is outside the address space.
     uint8_t* page(uint64_t pa);
+    // The same if the page exists, else nullptr (nothing allocated).
+    uint8_t* existing_page(uint64_t pa);
 
     bool in_range(uint64_t pa, uint64_t len) const;
     unsigned pa_bits() const { return pa_bits_; }

@@ -56,6 +56,7 @@ SmmuBase::SmmuBase(sc_core::sc_module_name name, const SmmuCoreParams& params, u
 void SmmuBase::attach(TlmForwardPort& downstream) {
     downstream_ = &downstream;
     port_.attach(downstream);
+    port_.use_dmi_reads();
     debug_port_.attach(downstream);
 }
 
@@ -539,8 +540,10 @@ void SmmuBase::withdraw_dmi(const std::function<bool(const DmiGrant&)>& gone) {
     }
 }
 
-// The downstream target withdrew [start, end] of its memory: the grants over it go.
+// The downstream target withdrew [start, end] of its memory: the walker's
+// regions and the grants over it go.
 void SmmuBase::downstream_invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
+    port_.invalidate_dmi(start, end);
     withdraw_dmi([&](const DmiGrant& g) { return g.pa_start <= end && start <= g.pa_end; });
 }
 

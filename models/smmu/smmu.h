@@ -27,6 +27,9 @@
 //    Retry translates it again, Abort/Term ends it with an error response.
 //  - downstream: b_transport, transport_dbg and DMI towards any base-protocol
 //    target (a target must implement b_transport, IEEE 1666-2011 14.2.1).
+//    Table walks and structure reads go through DMI where the target grants
+//    it (a read request), each at the read latency the grant states; writes
+//    and the translated DMA use b_transport.
 //  - mmio: b_transport, nb_transport_fw (completes at BEGIN_REQ: TLM_COMPLETED
 //    with the access time annotated), transport_dbg (reads only); no DMI
 //    (refused for the whole register space, dmi_allowed stays false).

@@ -10,7 +10,9 @@ namespace {
 using Op = LifetimeOp::Op;
 
 struct Syntax {
-    const char* word;
+    // A literal (data() ends in NUL); a view so that comparing every DMA
+    // record's device name with each costs no strlen.
+    std::string_view word;
     Op op;
     std::vector<const char*> required, optional;
     const char* usage;
@@ -34,7 +36,7 @@ const std::vector<Syntax>& syntax() {
     return s;
 }
 
-const Syntax* find(const std::string& word) {
+const Syntax* find(std::string_view word) {
     for (const Syntax& s : syntax())
         if (word == s.word) return &s;
     return nullptr;
@@ -45,11 +47,11 @@ const Syntax* find(const std::string& word) {
 }
 }  // namespace
 
-bool is_lifetime_keyword(const std::string& word) { return find(word) != nullptr; }
+bool is_lifetime_keyword(std::string_view word) { return find(word) != nullptr; }
 
 const char* lifetime_op_name(Op op) {
     for (const Syntax& s : syntax())
-        if (s.op == op) return s.word;
+        if (s.op == op) return s.word.data();
     return "?";
 }
 

@@ -14,6 +14,7 @@
 //   <t> vm_start <vm>    <t> vm_stop <vm>
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "testbenches/config/change.h"
@@ -22,7 +23,7 @@
 namespace smmu::sim {
 
 // The record words (after the time) that start a lifetime record.
-bool is_lifetime_keyword(const std::string& word);
+bool is_lifetime_keyword(std::string_view word);
 // Parses `tok` (tok[0] the time, tok[1] the keyword); InputError "at: field: problem".
 ChangeRecord parse_lifetime(const std::vector<std::string>& tok, const std::string& at);
 // What the config alone can tell: the VMs, devices and SMMU instances named exist.

@@ -151,7 +151,7 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' |
 // A control record's second word: map, unmap, guest_inv or a lifetime record
 // (testbenches/config/lifetime_records.h).
 bool is_control_word(std::string_view w) {
-    return w == "map" || w == "unmap" || w == "guest_inv" || is_lifetime_keyword(std::string(w));
+    return w == "map" || w == "unmap" || w == "guest_inv" || is_lifetime_keyword(w);
 }
 }  // namespace
 

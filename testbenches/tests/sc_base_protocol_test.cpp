@@ -555,6 +555,104 @@ TEST_CASE("dmi_bounded", "[systemc]") {
     CHECK(after_vmall == 1 + kMax);
 }
 
+// A bus that forwards everything but DMI, which it refuses: what it connects
+// is reached by b_transport only.
+struct NoDmiBus : sc_core::sc_module, tlm::tlm_fw_transport_if<>, tlm::tlm_bw_transport_if<> {
+    tlm::tlm_target_socket<32> in;
+    tlm::tlm_initiator_socket<32> out;
+
+    explicit NoDmiBus(sc_core::sc_module_name n) : sc_module(n), in("in"), out("out") {
+        in.bind(*this);
+        out.bind(*this);
+    }
+    void b_transport(tlm::tlm_generic_payload& gp, sc_time& d) override {
+        out->b_transport(gp, d);
+        gp.set_dmi_allowed(false);
+    }
+    tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) override {
+        return out->nb_transport_fw(gp, ph, d);
+    }
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi& dmi) override {
+        dmi.set_granted_access(tlm::tlm_dmi::DMI_ACCESS_NONE);
+        return false;
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload& gp) override { return out->transport_dbg(gp); }
+    tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload&, tlm::tlm_phase&, sc_time&) override {
+        return tlm::TLM_COMPLETED;
+    }
+    void invalidate_direct_mem_ptr(sc_dt::uint64 s, sc_dt::uint64 e) override { in->invalidate_direct_mem_ptr(s, e); }
+};
+
+// One platform of the walker_dmi scenario: the SMMU straight on the memory
+// (it grants DMI) or behind a NoDmiBus; no TLBs, so every DMA walks.
+struct WalkTree : sc_core::sc_module {
+    smmu::Memory memory{"memory", 40, sc_time(50, SC_NS), sc_time(50, SC_NS)};
+    smmu::Smmu smmu{"smmu", ::smmu::SmmuCoreParams{}};
+    Cpu<32> cpu{"cpu"};
+    LtInitiator<32> dma{"dma"};
+    std::unique_ptr<NoDmiBus> bus;
+    std::vector<sc_time> took;
+    std::vector<tlm::tlm_response_status> status;
+    std::vector<uint64_t> data;
+
+    SC_HAS_PROCESS(WalkTree);
+    WalkTree(sc_core::sc_module_name n, bool dmi) : sc_module(n) {
+        if (dmi) {
+            smmu.downstream.bind(memory.socket);
+        } else {
+            bus = std::make_unique<NoDmiBus>("bus");
+            smmu.downstream.bind(bus->in);
+            bus->out.bind(memory.socket);
+        }
+        cpu.mmio.bind(smmu.mmio);
+        dma.socket.bind(smmu.upstream);
+        smmu.set_default_stream(0, kSid);
+        cpu.mem = &memory.store();
+        load_tables(memory.store());
+        // IOVA 2 GiB: a level-2 table at a page nothing ever wrote (reads as
+        // zero: translation fault), which a DMI read must not allocate.
+        memory.store().write64(kL1 + 2 * 8, arch::Descriptor::make_table(arch::Granule::K4, 0x60000).raw());
+        SC_THREAD(run);
+    }
+    void run() {
+        cpu.enable();
+        for (uint64_t iova : {kIova, kIova + kPage, kIova + 2 * kPage + 8, kIova + kPage, kIova + 0x100000,
+                              uint64_t{0x80000000}, kIova + 3 * kPage, uint64_t{0xc0000000} + 5 * kPage}) {
+            uint64_t v = 0;
+            sc_time t;
+            status.push_back(dma.access(tlm::TLM_READ_COMMAND, iova, &v, 8, &t));
+            took.push_back(t);
+            data.push_back(v);
+        }
+    }
+};
+
+TEST_CASE("walker_dmi", "[systemc]") {
+    WalkTree direct("direct", true), behind("behind", false);
+    sc_core::sc_start();
+    // Through DMI the walks cost exactly what b_transport charged: the read
+    // latency the memory states in its grant.
+    REQUIRE(direct.took.size() == 8);
+    CHECK(direct.took == behind.took);
+    CHECK(direct.status == behind.status);
+    CHECK(direct.data == behind.data);
+    CHECK(direct.data[1] == 0x1001);
+    CHECK(direct.status[4] == tlm::TLM_GENERIC_ERROR_RESPONSE);  // IOVA + 1 MiB: no level-3 entry
+    CHECK(direct.status[5] == tlm::TLM_GENERIC_ERROR_RESPONSE);  // the never-written table
+    CHECK(direct.took[0] > sc_time(200, SC_NS));                 // STE and three levels, each 50 ns
+    CHECK(direct.smmu.core().stats().translated == behind.smmu.core().stats().translated);
+    CHECK(direct.smmu.core().stats().faults == behind.smmu.core().stats().faults);
+    // The never-written table page stays unallocated (a DMI read is refused there).
+    CHECK(direct.memory.store().bytes_allocated() == behind.memory.store().bytes_allocated());
+    CHECK(direct.memory.store().existing_page(0x60000) == nullptr);
+    // The walker's reads went through DMI: the memory's b_transport saw the
+    // six translated DMAs' reads, the first read of each table page (stream
+    // table, levels 1-3: its DMI hint) and the read of the never-written
+    // table (no hint, no DMI), and behind the bus every walk read.
+    CHECK(direct.memory.reads() == 6 + 4 + 1);
+    CHECK(behind.memory.reads() > 6 + 8 * 3);
+}
+
 TEST_CASE("debug", "[systemc]") {
     Bench<32> b;
     LtInitiator<32> dma("dma");
