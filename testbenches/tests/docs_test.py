@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Docs that run: every `$ ` command in a fenced block of README.md, docs/*.md and
+r"""Docs that run: every `$ ` command in a fenced block of README.md, docs/*.md and
 traces/README.md runs, and the lines shown after it must be what it prints (README,
 "Docs that run").
 
     python3 testbenches/tests/docs_test.py --build build [FILE.md ...]
 
+A command goes on over lines ending in `\` and over lines shown with the shell's `> ` prompt.
 Each file's commands run in order in one temporary copy of the source tree (a command may read
 what an earlier one of the same file wrote), with the build's directory first on PATH and
 `build` in the copy pointing at it. A command's output is its stdout then its stderr. Shown
@@ -13,8 +14,9 @@ lines compare exactly, except:
   - a line ending in `  # varies` (wall-clock, the machine's CPUs) matches a line that differs
     only in its numbers;
   - a block preceded by `<!-- docs-test: skip: REASON -->` does not run (say why);
-  - `<!-- docs-test: exit N -->` before a block: its commands exit N (default 0).
-Exit 1 with a diff for each block that differs; 0 when all match.
+  - `<!-- docs-test: exit N -->` before a block: its last command exits N (the others, and
+    by default all, exit 0).
+Exit 1 with the shown and the printed lines of each command that differs; 0 when all match.
 """
 import argparse
 import glob
@@ -83,9 +85,11 @@ def blocks(path):
                 k += 1
                 continue
             command = text[2:]
-            while command.endswith("\\") and k + 1 < len(body):  # continuation lines
+            # Continuation lines: after a trailing backslash, or shown with the shell's `> `
+            # prompt (a quoted string over several lines).
+            while k + 1 < len(body) and (command.endswith("\\") or body[k + 1][1].startswith("> ")):
                 k += 1
-                command += "\n" + body[k][1]
+                command += "\n" + (body[k][1][2:] if body[k][1].startswith("> ") else body[k][1])
             block.commands.append(Command(path, number, command))
             k += 1
         found.append(block)
@@ -109,10 +113,15 @@ def output_matches(shown, actual):
 
 
 def python_with_matplotlib():
+    has = "import importlib.util, sys; sys.exit(importlib.util.find_spec('matplotlib') is None)"
     for python in (sys.executable, "/usr/bin/python3"):
-        if subprocess.run([python, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+        if subprocess.run([python, "-c", has], capture_output=True).returncode == 0:
             return python
     return sys.executable
+
+
+def shown_path(path, source):
+    return os.path.relpath(path, source) if path.startswith(source + os.sep) else path
 
 
 def copy_tree(source, build, into):
@@ -141,12 +150,13 @@ def run_file(path, source, build):
         cwd = os.path.join(tmp, "src")
         copy_tree(source, build, cwd)
         for block in runnable:
-            where = "%s:%d" % (os.path.relpath(block.path, source), block.line)
+            where = "%s:%d" % (shown_path(block.path, source), block.line)
             if block.skip:
                 print("SKIP %s: %s" % (where, block.skip))
                 continue
-            for command in block.commands:
-                where = "%s:%d" % (os.path.relpath(command.path, source), command.line)
+            for n, command in enumerate(block.commands):
+                exit_code = block.exit_code if n == len(block.commands) - 1 else 0
+                where = "%s:%d" % (shown_path(command.path, source), command.line)
                 began = time.monotonic()
                 p = subprocess.run(["bash", "-o", "pipefail", "-c", command.text], cwd=cwd, env=env,
                                    capture_output=True, text=True)
@@ -155,8 +165,8 @@ def run_file(path, source, build):
                 if actual and actual[-1] == "":
                     actual.pop()
                 problems = []
-                if p.returncode != block.exit_code:
-                    problems.append("exit %d, the docs say %d" % (p.returncode, block.exit_code))
+                if p.returncode != exit_code:
+                    problems.append("exit %d, the docs say %d" % (p.returncode, exit_code))
                 if not output_matches(command.shown, actual):
                     problems.append("output differs")
                 if problems:
