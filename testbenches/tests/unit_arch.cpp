@@ -1014,7 +1014,7 @@ TEST_CASE("decode: every field Linux sets, and every architected event by name",
 }
 
 // smmu-sim decode s1pte/s2pte, and encode(): decode's inverse (the Python module's core.encode).
-TEST_CASE("decode descriptors; encode inverts decode", "[decode]") {
+TEST_CASE("decode s1pte and s2pte, and encode inverts decode", "[decode]") {
     using smmu::sim::decode;
     using smmu::sim::encode;
     // The nested-cold walk's last stage 2 read (README, `smmu-sim translate`): a page, S2AP=RW.
