@@ -193,6 +193,7 @@ void ArmSmmuDevice::issue_cmdlist(const std::vector<Command>& cmds, bool sync) {
     if (n == 0) return;
     const unsigned size = 1u << cmdq_log2_;
     if (n > size) throw HostError("host: " + name() + ": " + std::to_string(n) + " commands exceed the queue");
+    const double start_ns = cmdlist_listener_ ? bus_.now_ns() : 0;
     bus_.cpu(params_.costs.cmdlist_ns + params_.costs.cmd_ns * n);
     // queue_has_space() on the cached CONS; else arm_smmu_cmdq_poll_until_not_full reads the register.
     const uint32_t mask = QueuePointer::mask(cmdq_log2_);
@@ -228,6 +229,7 @@ void ArmSmmuDevice::issue_cmdlist(const std::vector<Command>& cmds, bool sync) {
     cmdq_prod_ = prod;
     write32(reg::CMDQ_PROD, cmdq_prod_);  // one PROD write publishes the whole list
     if (sync) wait_for_sync(sync_prod, cmdq_slot(sync_prod));
+    if (cmdlist_listener_) cmdlist_listener_(cmds, sync, start_ns, bus_.now_ns());
 }
 
 void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {

@@ -152,6 +152,12 @@ public:
     const CmdqCounters& counters() const { return counters_; }
     // Every command issued, SYNCs included, in order (for tests); nullptr: none kept.
     void set_command_log(std::vector<arch::Command>* log) { log_ = log; }
+    // Told of every command list issued (a timeline's invalidation windows):
+    // its commands, whether a CMD_SYNC ends it, the host's time when
+    // issue_cmdlist began and when it returned (the SYNC seen complete).
+    using CmdlistListener =
+        std::function<void(const std::vector<arch::Command>& cmds, bool sync, double start_ns, double end_ns)>;
+    void set_cmdlist_listener(CmdlistListener l) { cmdlist_listener_ = std::move(l); }
 
 private:
     uint32_t read32(uint32_t off) { return static_cast<uint32_t>(bus_.mmio_read(off, 4)); }
@@ -189,6 +195,7 @@ private:
     uint32_t cmdq_prod_ = 0, cmdq_cons_ = 0;  // the driver's llq: PROD it wrote, CONS it last saw
     CmdqCounters counters_;
     std::vector<arch::Command>* log_ = nullptr;
+    CmdlistListener cmdlist_listener_;
 };
 
 // arm_smmu_cmdq_batch: commands gathered for one instance and issued

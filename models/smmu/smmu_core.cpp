@@ -51,6 +51,7 @@ CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done, bool defer_cons) 
             stats_.sync_cycles_max = std::max(stats_.sync_cycles_max, t - now);
         }
     }
+    if (recorder_ && s.kind != CommandQueue::Step::Kind::Idle) recorder_->command(s, now, t);
     if (done) *done = t;
     return s;
 }
@@ -115,15 +116,18 @@ TranslationResult SmmuCore::translate_debug(const TranslationRequest& req, Memor
 TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& log, unsigned port, Cycle arrival,
                                       Cycle* done, Cycle* accepted) {
     ++stats_.transactions;
+    const bool enabled = regs_.smmu_enabled();
+    const unsigned walk_before = log.walk_reads, config_before = log.config_reads;
+    // Built in place either way (C++17 copy elision); SMMUEN=0 has no translation.
+    const TimedTranslation tt =
+        enabled ? unit_.translate(regs_.stream_table(), req, port, arrival, log) : TimedTranslation{};
     TranslationResult r;
     Cycle t = arrival;
     if (accepted) *accepted = arrival;
-    if (!regs_.smmu_enabled()) {
+    if (!enabled) {
         r = global_bypass(req);
         t += unit_.params().pipeline_cycles;
     } else {
-        const unsigned walk_before = log.walk_reads, config_before = log.config_reads;
-        const TimedTranslation tt = unit_.translate(regs_.stream_table(), req, port, arrival, log);
         r = tt.result;
         t = tt.done;
         if (accepted) *accepted = tt.accepted;
@@ -144,6 +148,7 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
             unit_.port().set_cursor(&t);
             const EventQueue::Outcome o = eventq_.record(make_event(req, r.fault), msi);
             unit_.port().set_cursor(nullptr);
+            if (recorder_) recorder_->event(req, r.fault, o, t);
             switch (o) {
                 case EventQueue::Outcome::Written: ++stats_.events[static_cast<uint8_t>(r.fault.id)]; break;
                 case EventQueue::Outcome::Disabled: ++stats_.events_dropped_disabled; break;
@@ -158,6 +163,7 @@ TranslationResult SmmuCore::translate(const TranslationRequest& req, AccessLog& 
     // (and the SMMUEN=0 path) ends after what the translation unit booked.
     unit_.extend_busy_until(t);
     if (done) *done = t;
+    if (recorder_) recorder_->translation(port, req, r, arrival, enabled ? &tt : nullptr, t);
     if (observer_) observer_(req, r);
     return r;
 }

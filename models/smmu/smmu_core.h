@@ -42,6 +42,24 @@ struct SmmuStats {
     uint64_t sync_cycles_total = 0, sync_cycles_max = 0;  // from consumption to completion
 };
 
+// Told what the SMMU does, in cycles of its clock, for a timeline
+// (testbenches/platform/timeline.h). The core calls it through one pointer,
+// null unless someone records: nothing is built for it otherwise.
+class SmmuRecorder {
+public:
+    virtual ~SmmuRecorder() = default;
+    // One upstream transaction on `port`: its result, arrival, the translation
+    // unit's phases (`tt`; null with SMMUEN=0: no translation) and `done`, its
+    // end (after the event record of a fault is written).
+    virtual void translation(unsigned port, const TranslationRequest& req, const TranslationResult& r, Cycle arrival,
+                             const TimedTranslation* tt, Cycle done) = 0;
+    // A fault's event record offered to the event queue at cycle `at`.
+    virtual void event(const TranslationRequest& req, const Fault& fault, EventQueue::Outcome o, Cycle at) = 0;
+    // A command consumed at `start` that completes at `done` (a CMD_SYNC: when
+    // every earlier translation has), or the command error that stopped the queue.
+    virtual void command(const CommandQueue::Step& s, Cycle start, Cycle done) = 0;
+};
+
 class SmmuCore : private CommandHandler {
 public:
     SmmuCore(MemoryPort& mem, const SmmuCoreParams& p);
@@ -85,6 +103,8 @@ public:
     // Called with every translation's outcome (checkers, tracers).
     using Observer = std::function<void(const TranslationRequest&, const TranslationResult&)>;
     void set_observer(Observer o) { observer_ = std::move(o); }
+    // The timeline's recorder; null: none (the default).
+    void set_recorder(SmmuRecorder* r) { recorder_ = r; }
     // The last commands executed, oldest first (at most kRecentCommands).
     static constexpr std::size_t kRecentCommands = 8;
     const std::deque<arch::Command>& recent_commands() const { return recent_; }
@@ -102,6 +122,7 @@ private:
     SmmuStats stats_;
     Cycle* cmd_clock_ = nullptr;  // the timeline of the command being executed
     Observer observer_;
+    SmmuRecorder* recorder_ = nullptr;
     std::deque<arch::Command> recent_;
 };
 

@@ -38,7 +38,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: smmu-sim <command> [options]\n"
     "  run        simulate a platform: --config FILE... [--set k=v...] [--trace FILE] [--stats OUT.json] [--quiet]\n"
-    "             [--progress SECONDS] [--allow-stale]\n"
+    "             [--progress SECONDS] [--allow-stale] [--timeline OUT.json [--timeline-window START:END]\n"
+    "             [--timeline-sample N] [--timeline-max-events N]]\n"
     "  translate  one cold translation, step by step: --config FILE... --device NAME --iova ADDR [--ssid N] [--write]\n"
     "  decode     ste|cd|cmd|event|s1pte|s2pte WORD64... -> JSON of the architecture's fields\n"
     "  compare    LABEL=STATS.json... [--metric PATH...] -> the key figures of several runs side by side\n"
@@ -160,7 +161,11 @@ int cmd_run(const std::vector<std::string>& args) {
         "vmid-csv", po::value<std::string>(), "write VMIDs in use over time (time_ns, per SMMU, total) as CSV here")(
         "quiet,q", "no summary")(
         "progress", po::value<double>(), "a progress line on stderr every SECONDS, also when stderr is no terminal")(
-        "allow-stale", "exit 0 even when the invalidation checker finds stale translations (default: exit 4)");
+        "allow-stale", "exit 0 even when the invalidation checker finds stale translations (default: exit 4)")(
+        "timeline", po::value<std::string>(), "write a Chrome/Perfetto trace-event JSON timeline here (docs/timeline.md)")(
+        "timeline-window", po::value<std::string>(), "timeline: only events overlapping START:END (ns of simulated time)")(
+        "timeline-sample", po::value<std::string>(), "timeline: every Nth translation of each SMMU (default 1: all)")(
+        "timeline-max-events", po::value<std::string>(), "timeline: stop writing events past N, with a note (default 1000000)");
     const po::variables_map vm = parse(opts, args);
     if (vm.count("help")) {
         std::cout << opts;
@@ -190,12 +195,35 @@ int cmd_run(const std::vector<std::string>& args) {
         vmid_csv.open(vm["vmid-csv"].as<std::string>());
         if (!vmid_csv) throw InputError("--vmid-csv: cannot write '" + vm["vmid-csv"].as<std::string>() + "'");
     }
+    TimelineOptions timeline_opts;
+    for (const char* k : {"timeline-window", "timeline-sample", "timeline-max-events"})
+        if (vm.count(k) && !vm.count("timeline")) throw InputError(std::string("--") + k + ": needs --timeline FILE");
+    if (vm.count("timeline-window")) timeline_opts.set_window(vm["timeline-window"].as<std::string>());
+    if (vm.count("timeline-sample")) timeline_opts.set_sample(vm["timeline-sample"].as<std::string>());
+    if (vm.count("timeline-max-events")) timeline_opts.set_max_events(vm["timeline-max-events"].as<std::string>());
+    std::ofstream timeline_file;
+    if (vm.count("timeline")) {
+        timeline_file.open(vm["timeline"].as<std::string>(), std::ios::binary);
+        if (!timeline_file) throw InputError("--timeline: cannot write '" + vm["timeline"].as<std::string>() + "'");
+    }
     // A run that ends early calls sc_stop(); the kernel's note about it is no news.
     sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     const auto t0 = std::chrono::steady_clock::now();
     Platform platform("platform", cfg, trace.get());
     if (vm.count("progress")) platform.set_progress_interval(progress_seconds(vm["progress"].as<double>()));
+    std::unique_ptr<Timeline> timeline;
+    if (timeline_file.is_open()) {
+        timeline = std::make_unique<Timeline>(timeline_file, timeline_opts);
+        platform.record_timeline(*timeline);
+    }
     platform.run();
+    if (timeline) {
+        timeline->finish();
+        if (timeline->dropped())
+            std::cerr << "smmu-sim: --timeline: the cap of " << timeline_opts.max_events << " events was reached; "
+                      << timeline->dropped()
+                      << " later events were dropped (--timeline-window, --timeline-sample or --timeline-max-events)\n";
+    }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::ordered_json s = platform.stats(wall);
     if (!vm.count("quiet")) print_summary(s, cfg, std::cout);

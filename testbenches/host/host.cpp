@@ -36,6 +36,7 @@ void Host::run() {
         cpu_.sync();
         is_configured_ = true;
         configured_at_ = sc_core::sc_time_stamp();
+        if (op_listener_) op_listener_("setup", "", sc_core::SC_ZERO_TIME, configured_at_);
         configured_.notify(sc_core::SC_ZERO_TIME);
         for (;;) {
             while (changes_.empty() && !finishing_) {
@@ -47,8 +48,10 @@ void Host::run() {
                 } else if (*timer > now) {
                     wait(sc_time(*timer - now, sc_core::SC_NS), work_);
                 } else {
+                    const sc_time start = sc_core::sc_time_stamp();
                     driver_.run_timers(now);
                     cpu_.sync();
+                    if (op_listener_) op_listener_("fq_timer", "", start, sc_core::sc_time_stamp());
                 }
             }
             if (changes_.empty()) break;
@@ -79,12 +82,15 @@ void Host::run() {
             }
             cpu_.sync();
             change_ns_[path].add((sc_core::sc_time_stamp() - start).value());
+            if (op_listener_) op_listener_(path, change.where, start, sc_core::sc_time_stamp());
             busy_ = false;
             if (changes_.empty()) idle_event_.notify(sc_core::SC_ZERO_TIME);
         }
         // What is still queued is flushed when the timer fires after the run.
+        const sc_time flush_start = sc_core::sc_time_stamp();
         driver_.flush_queues();
         cpu_.sync();
+        if (op_listener_) op_listener_("final_flush", "", flush_start, sc_core::sc_time_stamp());
         driver_.handle_events();
         events_ = driver_.drained();
     } catch (...) {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -57,6 +58,12 @@ public:
     sc_core::sc_time configured_at() const { return configured_at_; }
     // Per invalidation path: time from the change's start to its last SYNC (ps).
     const std::map<std::string, LatencyHistogram>& change_times() const { return change_ns_; }
+    // Told of each operation the CPU finished (a timeline's host track): its
+    // name ("setup", the change's invalidation path, "fq_timer"), where it
+    // came from (the trace's file:line, or empty) and when it began and ended.
+    using OpListener = std::function<void(const std::string& name, const std::string& where, sc_core::sc_time start,
+                                          sc_core::sc_time end)>;
+    void set_op_listener(OpListener l) { op_listener_ = std::move(l); }
 
 private:
     // The CPU's path to each SMMU's registers (made before the driver that holds them).
@@ -76,6 +83,7 @@ private:
     std::vector<std::vector<arch::EventRecord>> events_;
     std::map<std::string, LatencyHistogram> change_ns_;
     std::exception_ptr error_;
+    OpListener op_listener_;
 };
 
 }  // namespace smmu::sim

@@ -207,6 +207,25 @@ void Platform::dispatch() {
     }
 }
 
+void Platform::record_timeline(Timeline& timeline) {
+    for (std::size_t i = 0; i < smmus_.size(); ++i) {
+        // Upstream ports in the order the constructor bound the devices.
+        std::vector<std::string> masters;
+        for (const DeviceConfig& d : cfg_.devices) {
+            const int smmu = cfg_.smmu_index(d.smmu);
+            if (static_cast<std::size_t>(smmu < 0 ? 0 : smmu) == i) masters.push_back(d.name);
+        }
+        SmmuCore& core = smmus_[i]->core();
+        core.set_recorder(&timeline.smmu(cfg_.smmus[i], core.period_ps(), masters));
+        host_.driver().smmu(static_cast<unsigned>(i)).set_cmdlist_listener(
+            [&timeline, name = cfg_.smmus[i]](const std::vector<arch::Command>& cmds, bool sync, double start_ns,
+                                              double end_ns) { timeline.cmdlist(name, cmds, sync, start_ns, end_ns); });
+    }
+    host_.set_op_listener([&timeline](const std::string& name, const std::string& where, sc_time start, sc_time end) {
+        timeline.host_op(name, where, start.value(), end.value());  // sc_time's resolution: 1 ps
+    });
+}
+
 void Platform::write_vmid_csv(std::ostream& out) const {
     out << "time_ns";
     for (const std::string& s : cfg_.smmus) out << "," << s;

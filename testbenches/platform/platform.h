@@ -25,6 +25,7 @@
 #include "testbenches/config/trace.h"
 #include "testbenches/host/host.h"
 #include "testbenches/platform/invalidation_checker.h"
+#include "testbenches/platform/timeline.h"
 #include "testbenches/traffic/traffic_generator.h"
 
 namespace smmu::sim {
@@ -56,6 +57,10 @@ public:
     // A progress line on stderr every `seconds` while the trace streams, also
     // when stderr is no terminal (run --progress); 0: only on a terminal.
     void set_progress_interval(double seconds) { progress_every_s_ = seconds; }
+    // Records the run into `timeline` (run --timeline): every SMMU's
+    // translations, commands and events, the host's operations and command
+    // lists. Before run().
+    void record_timeline(Timeline& timeline);
 
 private:
     void dispatch();

@@ -161,7 +161,13 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     }
 
     Fault fault{arch::EventId::F_TRANSLATION};
+    const Cycle lookup = t;
     const TranslationContext* ctx = configuration(st, req, t, log, out.config_hit, fault);
+    if (!out.config_hit) {
+        // The fetch starts after the lookup's latency (configuration()).
+        out.config_start = lookup + (config_.enabled() ? p_.config.latency : 0);
+        out.config_done = t;
+    }
     if (!ctx) {
         out.result.outcome = TranslationResult::Outcome::Faulted;
         out.result.fault = fault;
@@ -193,10 +199,13 @@ TimedTranslation TranslationUnit::translate(const StreamTableConfig& st, const T
     ++stats_.tlb_misses;
 
     const SlotPool::Grant walk_slot = walk_slots_.acquire(t);
+    out.walk_queued = t;
     t = walk_slot.start;
+    out.walk_start = t;
     const unsigned before = log.walk_reads;
     out.result = translator_.walk(c, req, log, WalkResources{&walks_, &t});
     walk_slots_.release(walk_slot, t);
+    out.walk_done = t;
     out.walked = true;
     ++stats_.walks;
     ++stats_.reads_per_walk[log.walk_reads - before];

@@ -56,6 +56,12 @@ struct TimedTranslation {
     Cycle accepted = 0;  // a translation slot took it (its arrival, or later when all were busy)
     Cycle done = 0;
     bool utlb_hit = false, tlb_hit = false, config_hit = false, walked = false;
+    // The phases of a miss, for timelines (SmmuRecorder): the configuration
+    // fetch after a configuration-cache miss (config_hit false and the fetch
+    // reached), the wait for a walk slot (walk_queued to walk_start) and the
+    // walk (walk_start to walk_done; `walked`). Set on the miss paths only.
+    Cycle config_start = 0, config_done = 0;
+    Cycle walk_queued = 0, walk_start = 0, walk_done = 0;
 };
 
 struct UnitStats {
