@@ -5,7 +5,8 @@
 set -euo pipefail
 default=(g++ make cmake pkg-config libsystemc-dev catch2 libboost-dev libboost-program-options-dev libboost-iostreams-dev
           libyaml-cpp-dev nlohmann-json3-dev
-          parallel python3-matplotlib)  # sweep --emit's test runs GNU parallel; scripts/plot.py draws with matplotlib
+          parallel python3-matplotlib   # sweep --emit's test runs GNU parallel; scripts/plot.py draws with matplotlib
+          pybind11-dev python3-dev)     # the smmusim._core Python module (python/CMakeLists.txt)
 if [ $# -gt 0 ]; then packages=("$@"); else packages=("${default[@]}"); fi
 missing=()
 for p in "${packages[@]}"; do

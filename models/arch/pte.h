@@ -65,6 +65,14 @@ inline constexpr FieldDef PXNTable{"PXNTable", 0, 59, 59};
 inline constexpr FieldDef XNTable{"XNTable", 0, 60, 60};
 inline constexpr FieldDef APTable{"APTable", 0, 62, 61};
 inline constexpr FieldDef NSTable{"NSTable", 0, 63, 63};
+// The next table's or the output address, in place: bits [47:12] (the bits below a
+// 16K/64K page or a block's size are RES0 without FEAT_LPA).
+inline constexpr FieldDef OA{"OA", 0, 47, 12, true};
+// Every field of a stage 1 and of a stage 2 descriptor, as a table descriptor
+// (levels 0-2, Table=1) or a block/page reads them (`smmu-sim decode s1pte|s2pte`).
+inline constexpr FieldDef kStage1[] = {Valid,      Table, AttrIndx, NS,       AP,      SH,      AF,     nG,     OA,
+                                       DBM,        Contiguous, PXN, UXN,      PXNTable, XNTable, APTable, NSTable};
+inline constexpr FieldDef kStage2[] = {Valid, Table, MemAttr, S2AP, SH, AF, OA, DBM, Contiguous, XN};
 }  // namespace pte
 
 // One 64-bit descriptor at a given level of a table of a given granule.

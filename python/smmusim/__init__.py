@@ -4,6 +4,11 @@ Every simulation runs as an `smmu-sim` process (the SystemC kernel runs one
 simulation per process), found as $SMMUSIM_BIN or `smmu-sim` on PATH. Results
 come back as the stats JSON's dicts; tables (sweeps, histograms) as pandas
 DataFrames when pandas is installed, else as lists of dicts.
+
+`smmusim.core` is the C++ core itself when the build made it (the pybind11
+module `smmusim._core`, in build/python/smmusim/ with a copy of this package):
+decode/encode, translate and validate_config in this process, no SystemC.
+Without it, `smmusim.core` is None and decode() runs `smmu-sim decode`.
 """
 import csv
 import io
@@ -13,7 +18,12 @@ import shutil
 import subprocess
 import tempfile
 
-__all__ = ["SmmuSimError", "binary", "run", "decode", "translate", "sweep", "collect", "latency_histogram", "table"]
+try:
+    from . import _core as core
+except ImportError:  # the package from the source tree, or a build without pybind11
+    core = None
+
+__all__ = ["core", "SmmuSimError", "binary", "run", "decode", "translate", "sweep", "collect", "latency_histogram", "table"]
 
 
 class SmmuSimError(Exception):
@@ -67,7 +77,10 @@ def run(configs, trace=None, sets=(), allow_stale=False, cwd=None):
 
 
 def decode(structure, *words):
-    """`smmu-sim decode`: an STE, CD, command or event's fields from its 64-bit words."""
+    """`smmu-sim decode`: an STE, CD, command, event or s1pte/s2pte descriptor's fields from its
+    64-bit words (in this process with `core`)."""
+    if core is not None:
+        return core.decode(structure, [int(w, 16) if isinstance(w, str) else w for w in words])
     return json.loads(_smmu_sim(["decode", structure] + ["%#x" % w if isinstance(w, int) else w for w in words]).stdout)
 
 

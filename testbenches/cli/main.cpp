@@ -1,7 +1,7 @@
 // smmu-sim: the command-line front end of the model library.
 //   smmu-sim run --config FILE [--config FILE2 ...] [--set key=value ...] [--trace FILE] [--stats OUT.json]
 //   smmu-sim translate --config FILE ... --device NAME --iova ADDR [--ssid N] [--write]
-//   smmu-sim decode ste|cd|cmd|event|pri WORD64...
+//   smmu-sim decode ste|cd|cmd|event|pri|s1pte|s2pte WORD64...
 //   smmu-sim replay SCRIPT [--config FILE ...] [--set key=value ...] [--stats OUT.json]
 //   smmu-sim bench [--json OUT.json] [--quick] [--quantum-ns N]
 // Exit codes: 0 ok, 1 translate ended in a fault or a replay expectation failed, 2 bad input,
@@ -41,7 +41,7 @@ constexpr const char* kUsage =
     "             [--progress SECONDS] [--allow-stale] [--timeline OUT.json [--timeline-window START:END]\n"
     "             [--timeline-sample N] [--timeline-max-events N]]\n"
     "  translate  one cold translation, step by step: --config FILE... --device NAME --iova ADDR [--ssid N] [--write]\n"
-    "  decode     ste|cd|cmd|event|pri WORD64... -> JSON of the architecture's fields\n"
+    "  decode     ste|cd|cmd|event|pri|s1pte|s2pte WORD64... -> JSON of the architecture's fields\n"
     "  compare    LABEL=STATS.json... [--metric PATH...] -> the key figures of several runs side by side\n"
     "  replay     a driver-session script drives one SMMU: SCRIPT [--config FILE...] [--set k=v...] [--stats OUT.json]\n"
     "  qemu2replay  a QEMU smmuv3 trace as a replay script: TRACE [--memory FILE@PA...] [--output SCRIPT]\n"
@@ -293,9 +293,9 @@ int cmd_plot(const std::vector<std::string>& args) {
 }
 
 int cmd_decode(const std::vector<std::string>& args) {
-    if (args.empty()) throw InputError("decode: give a structure (ste, cd, cmd, event or pri) and its words");
+    if (args.empty()) throw InputError("decode: give a structure (ste, cd, cmd, event, pri, s1pte or s2pte) and its words");
     if (args[0] == "--help" || args[0] == "-h") {
-        std::cout << "usage: smmu-sim decode ste|cd|cmd|event|pri WORD64...  (hex, word 0 first; missing words are 0)\n";
+        std::cout << "usage: smmu-sim decode ste|cd|cmd|event|pri|s1pte|s2pte WORD64...  (hex, word 0 first; missing words are 0)\n";
         return 0;
     }
     const std::vector<std::string> words(args.begin() + 1, args.end());

@@ -45,7 +45,7 @@ TEST_CASE("command line: no command, unknown command", "[robustness][cli]") {
     // Like every exit 2: one line on stderr, nothing on stdout (issue 11, class 6).
     bad_input("", "smmu-sim: command line: no command (smmu-sim --help lists them)");
     bad_input("simulate", "smmu-sim: command line: unknown command 'simulate'");
-    bad_input("decode", "smmu-sim: decode: give a structure (ste, cd, cmd, event or pri) and its words");
+    bad_input("decode", "smmu-sim: decode: give a structure (ste, cd, cmd, event, pri, s1pte or s2pte) and its words");
     bad_input("trace", "smmu-sim: command line: trace needs convert or stats (smmu-sim trace --help)");
     const Run help = smmu_sim("--help");
     CHECK(help.exit_code == 0);
@@ -87,7 +87,7 @@ TEST_CASE("command line: --stats to a path that cannot be written, before anythi
 }
 
 TEST_CASE("decode: bad structure names and words", "[robustness][cli]") {
-    bad_input("decode pte 0x1", "decode: unknown structure 'pte' (expected ste, cd, cmd, event or pri)");
+    bad_input("decode pte 0x1", "decode: unknown structure 'pte' (expected ste, cd, cmd, event, pri, s1pte or s2pte)");
     bad_input("decode ste 0xzz", "decode: word 0 '0xzz'");
     bad_input("decode cmd 1 2 3", "decode: cmd has 2 words, ");
 }

@@ -1012,3 +1012,52 @@ TEST_CASE("decode: every field Linux sets, and every architected event by name",
     CHECK(perm.at("S2").get<uint64_t>() == 1);
     CHECK_FALSE(smmu::sim::decode("event", {"0x10"}).contains("TTRnW"));
 }
+
+// smmu-sim decode s1pte/s2pte, and encode(): decode's inverse (the Python module's core.encode).
+TEST_CASE("decode s1pte and s2pte, and encode inverts decode", "[decode]") {
+    using smmu::sim::decode;
+    using smmu::sim::encode;
+    // The nested-cold walk's last stage 2 read (README, `smmu-sim translate`): a page, S2AP=RW.
+    const auto leaf = decode("s2pte", {"0x400001002007ff"});
+    CHECK(leaf.at("Valid").get<uint64_t>() == 1);
+    CHECK(leaf.at("Table").get<uint64_t>() == 1);
+    CHECK(leaf.at("MemAttr").get<uint64_t>() == 0xF);
+    CHECK(leaf.at("S2AP").get<uint64_t>() == 3);
+    CHECK(leaf.at("AF").get<uint64_t>() == 1);
+    CHECK(leaf.at("OA").get<uint64_t>() == 0x1'0020'0000ull);
+    CHECK(leaf.at("XN").get<uint64_t>() == 2);
+    CHECK(encode("s2pte", leaf) == std::vector<uint64_t>{0x400001002007ffull});
+    const auto s1 = decode("s1pte", {"0x60000080200f43"});
+    CHECK(s1.at("AP").get<uint64_t>() == 1);
+    CHECK(s1.at("nG").get<uint64_t>() == 1);
+    CHECK(s1.at("OA").get<uint64_t>() == 0x8020'0000ull);
+    CHECK(s1.at("UXN").get<uint64_t>() == 1);
+
+    const std::vector<uint64_t> sync{0xDEADBEEF0FC01046ull, 0x0000123456789ABCull};
+    CHECK(encode("cmd", smmu::sim::decode_words("cmd", sync)) == sync);
+    CHECK(encode("cmd", {{"name", "CFGI_STE"}, {"SID", 16u}, {"Leaf", 1u}}) ==
+          std::vector<uint64_t>{0x0000001000000003ull, 0x1});
+    CHECK(encode("event", {{"EventID", 0x10u}, {"SID", 5u}}) == std::vector<uint64_t>{0x0000000500000010ull, 0, 0, 0});
+    CHECK(encode("ste", {{"V", 1u}}).size() == 8);
+}
+
+TEST_CASE("encode names the field it cannot encode", "[decode]") {
+    using smmu::sim::encode;
+    auto message = [](const std::string& kind, const nlohmann::ordered_json& fields) {
+        try {
+            encode(kind, fields);
+        } catch (const smmu::sim::InputError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(message("ste", {{"VMID", 1u}}) == "encode ste: unknown field 'VMID'");
+    CHECK(message("ste", {{"S2VMID", 0x10000u}}) == "encode ste: S2VMID 0x10000 does not fit bits [15:0] of word 2");
+    CHECK(message("ste", {{"S2TTB", 0x1001u}}) ==
+          "encode ste: S2TTB 0x1001 does not fit bits [51:4] of word 3 (an address: its low bits are zero)");
+    CHECK(message("cmd", {{"SID", 1u}}) == "encode cmd: give opcode or name");
+    CHECK(message("cmd", {{"opcode", 3u}, {"name", "SYNC"}}) == "encode cmd: opcode and name disagree");
+    CHECK(message("event", {{"EventID", 0x42u}}) == "encode event: EventID 66 is not one the model knows");
+    CHECK(message("cd", {{"ASID", -1}}) == "encode cd: ASID -1 is not a non-negative integer");
+    CHECK(message("pte", {}) == "encode: unknown structure 'pte' (expected ste, cd, cmd, event, pri, s1pte or s2pte)");
+}

@@ -29,7 +29,7 @@ file(REMOVE_RECURSE ${WORK_DIR})
 run("cmake --install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
 foreach(f lib/cmake/smmusim/smmusimConfig.cmake lib/pkgconfig/smmusim.pc include/smmusim/models/smmu/smmu.h
           include/smmusim/tlm/smmu_extension.h include/smmusim/tlm/tlm_host_bus.h
-          include/smmusim/driver/iommufd/iommufd.h)
+          include/smmusim/driver/iommufd/iommufd.h bin/smmu-sim)  # bin/: README, "Two commands" (PATH)
   if(NOT EXISTS ${WORK_DIR}/prefix/${f})
     message(FATAL_ERROR "not installed: ${f}")
   endif()
