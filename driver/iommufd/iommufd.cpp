@@ -162,7 +162,7 @@ HwptNested::HwptNested(Viommu& viommu, const Ste& vste) : viommu_(viommu), vste_
     vste_.set(ste::EATS, 0);
 }
 
-Ste HwptNested::make_ste() const {
+Ste HwptNested::make_ste(bool stall_enabled) const {
     ArmSmmuDevice& smmu = viommu_.smmu();
     const Features& f = smmu.features();
     PageTable& s2 = viommu_.s2_parent().pgtbl();
@@ -171,14 +171,15 @@ Ste HwptNested::make_ste() const {
         case SteConfig::S1Trans: {
             // arm_smmu_make_nested_cd_table_ste: the S2 STE, Config NESTED,
             // the vSTE's words merged in, MEV for DoS mitigation.
-            Ste s = make_s2_domain_ste(f, s2, viommu_.vmid(), enable_ats_);
+            Ste s = make_s2_domain_ste(f, s2, viommu_.vmid(), enable_ats_, stall_enabled);
             s.w[0] = vste_.w[0];
             s.set(ste::Config, static_cast<uint64_t>(SteConfig::Nested));
             s.w[1] |= vste_.w[1];
             s.set(ste::MEV, 1);
             return s;
         }
-        case SteConfig::Bypass: return make_s2_domain_ste(f, s2, viommu_.vmid(), false);  // the proxy identity S1
+        case SteConfig::Bypass:  // the proxy identity S1
+            return make_s2_domain_ste(f, s2, viommu_.vmid(), false, stall_enabled);
         default: return make_abort_ste();
     }
 }
@@ -193,7 +194,7 @@ void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested) {
         throw KernelError(-ENOENT, "arm_smmu_attach_prepare_vmaster: the device has no vDEVICE on this vIOMMU "
                                    "(an S1_TRANS vSTE needs one, -ENOENT)");
     AttachTarget t;
-    t.ste = nested.make_ste();
+    t.ste = nested.make_ste(m.stall_enabled);
     t.domain = &nested.viommu().s2_parent().domain();
     t.nested_ats_flush = nested.enable_ats();
     t.want_ats = translating && nested.enable_ats();

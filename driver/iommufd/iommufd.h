@@ -129,8 +129,9 @@ public:
     Viommu& viommu() { return viommu_; }
     const arch::Ste& vste() const { return vste_; }
     bool enable_ats() const { return enable_ats_; }
-    // arm_smmu_make_nested_domain_ste for `m`.
-    arch::Ste make_ste() const;
+    // arm_smmu_make_nested_domain_ste for a master with `stall_enabled`
+    // (master->stall_enabled: STE.S2S on the S1_TRANS and BYPASS STEs).
+    arch::Ste make_ste(bool stall_enabled = false) const;
 
 private:
     Viommu& viommu_;

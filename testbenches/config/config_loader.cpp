@@ -644,6 +644,14 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
                 // effect: it must not advertise the feature (IHI 0070 6.3.4 IDR3.FWB).
                 fail(v.where, field, "1 is not modelled (the model computes no memory attributes for STE.S2FWB "
                                      "to change): 0");
+            } else if (st.field == "STALL_MODEL" && value == 2) {
+                // Stall forced: the kernel then makes every master stall_enabled
+                // (arm_smmu_probe_device), and a faulting DMA waits for a CMD_RESUME
+                // that only an event interrupt would bring; run's host drains events
+                // between records, not on an interrupt (docs/pri-stall.md), so the run
+                // would never finish. The driver library and sc_pri_stall_test model it.
+                fail(v.where, field, "2 (stall forced) is not modelled by run's host (no event interrupt to "
+                                     "resume stalled DMA): 0 or 1");
             } else if (st.field == "HTTU" && value != 0) {
                 // Walks only read: with HTTU advertised, a CD.HA/STE.S2HA table's AF=0
                 // would fault (F_ACCESS) where the SMMU must set AF (IHI 0070 3.13).

@@ -173,6 +173,10 @@ void HostDriver::install() {
         d.master.smmu = smmus_[d.smmu].get();
         d.master.sids = {dev.sid};
         d.master.ats_supported = dev.ats;
+        // arm_smmu_probe_device: stall_enabled = (FEAT_STALLS && "dma-can-stall") ||
+        // FEAT_STALL_FORCE. No device declares dma-can-stall here, so only an SMMU
+        // that forces stalls (IDR0.STALL_MODEL 0b10) enables them.
+        d.master.stall_enabled = d.master.smmu->features().stall_force;
         if (started(dev.vm)) as_input_error(dev.where + ": devices." + dev.name, [&] { install_device(dev); });
     }
     // A VM nobody uses has no HWPT (hwpt_alloc needs a device): its IOAS has no domain.
@@ -204,7 +208,10 @@ Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
                 std::make_unique<PageTable>(mem, guest, 1, c.granule, c.va_bits, driver::PageTableOptions{{}, c.ttb1});
             for (const Mapping& m : c.map) ctx.guest_table->map(m.in, m.out, m.size, attrs_of(m), m.page);
             ctx.asid = c.asid;
-            const ContextDescriptor cd = driver::make_s1_cd(smmus_[d.smmu]->features(), *ctx.guest_table, c.asid);
+            // The guest's arm_smmu_probe_device sees the same IDR0 (arm_smmu_hw_info
+            // reports it): STALL_FORCE makes its master stall_enabled too.
+            const driver::Features& gf = smmus_[d.smmu]->features();
+            const ContextDescriptor cd = driver::make_s1_cd(gf, *ctx.guest_table, c.asid, gf.stall_force);
             uint64_t slot = cdtab + uint64_t{c.ssid} * ContextDescriptor::kBytes;
             if (two_level) {
                 const uint32_t l1 = c.ssid >> kCdLeafSplit;
@@ -222,8 +229,9 @@ Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
         }
         // The guest's arm_smmu_make_cdtable_ste, in the words a vSTE carries.
         const driver::CdTableRef ref{cdtab, two_level ? CdTableFormat::TwoLevel4K : CdTableFormat::Linear, s1cdmax};
-        const Ste s = driver::make_cdtable_ste(smmus_[d.smmu]->features(), ref, dev.ats,
-                                               s1cdmax ? S1Dss::Substream0 : S1Dss::Terminate);
+        const driver::Features& gf = smmus_[d.smmu]->features();
+        const Ste s = driver::make_cdtable_ste(gf, ref, dev.ats, s1cdmax ? S1Dss::Substream0 : S1Dss::Terminate,
+                                               gf.stall_force);
         v.w[0] = s.w[0];
         v.w[1] = s.w[1] & ~ste::STRW.mask();
     }
@@ -262,13 +270,13 @@ void HostDriver::install_device(const DeviceConfig& dev) {
             for (auto& [ssid, ctx] : d.contexts)
                 if (ssid != 0)
                     driver::write_pasid_cd(d.master, ssid,
-                                           driver::make_s1_cd(f, ctx.hwpt->pgtbl(), ctx.asid), arena_);
+                                           driver::make_s1_cd(f, ctx.hwpt->pgtbl(), ctx.asid, d.master.stall_enabled), arena_);
             if (d.contexts.count(0)) {
                 driver::attach_s1(d.master, d.contexts.at(0).hwpt->domain(), arena_);
             } else {
                 // Only PASIDs: the CD-table STE with untagged traffic terminated.
                 const driver::CdTableRef ref{d.master.cdtab, d.master.cd_fmt, d.master.s1cdmax};
-                driver::attach_ste(d.master, {driver::make_cdtable_ste(f, ref, dev.ats, S1Dss::Terminate), nullptr,
+                driver::attach_ste(d.master, {driver::make_cdtable_ste(f, ref, dev.ats, S1Dss::Terminate, d.master.stall_enabled), nullptr,
                                               false, dev.ats});
             }
             break;

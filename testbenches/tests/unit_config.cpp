@@ -742,4 +742,10 @@ TEST_CASE("config: smmu.idr cannot advertise IDR3.FWB or IDR0.HTTU, which the mo
                       "--set smmu.idr.IDR0={HTTU: 2}: smmu.idr.IDR0.HTTU: 2 is not modelled (walks never update the "
                       "access flag or dirty state): 0");
     CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR0.HTTU=0"}));
+    // STALL_MODEL 0b10 forces stalls on every master (arm_smmu_probe_device:
+    // FEAT_STALL_FORCE); run's host has no event interrupt to RESUME them.
+    CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR0.STALL_MODEL=2"}),
+                      "--set smmu.idr.IDR0.STALL_MODEL=2: smmu.idr.IDR0.STALL_MODEL: 2 (stall forced) is not modelled "
+                      "by run's host (no event interrupt to resume stalled DMA): 0 or 1");
+    CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR0.STALL_MODEL=0"}));
 }
