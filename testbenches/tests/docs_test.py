@@ -17,6 +17,13 @@ lines compare exactly, except:
   - `<!-- docs-test: exit N -->` before a block: its last command exits N (the others, and
     by default all, exit 0).
 Exit 1 with the shown and the printed lines of each command that differs; 0 when all match.
+
+    python3 testbenches/tests/docs_test.py --build build --update [FILE.md ...]
+
+rewrites, in the Markdown files, the shown lines of each command that differs with what it
+printed, when its shown lines have no `...` and as many lines as it printed (a `  # varies`
+line that still matches is kept as written); any other difference is reported, not rewritten.
+Read the diff before committing it: the docs' prose quotes numbers this does not touch.
 """
 import argparse
 import glob
@@ -37,6 +44,7 @@ NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 class Command:
     def __init__(self, path, line, text):
         self.path, self.line, self.text, self.shown = path, line, text, []
+        self.shown_line = None  # the file's line number of the first shown line
 
 
 class Block:
@@ -81,6 +89,8 @@ def blocks(path):
             if not text.startswith("$ "):
                 if not block.commands:
                     sys.exit("%s:%d: a line before the block's first `$ ` command" % (path, number))
+                if not block.commands[-1].shown:
+                    block.commands[-1].shown_line = number
                 block.commands[-1].shown.append(text)
                 k += 1
                 continue
@@ -112,6 +122,14 @@ def output_matches(shown, actual):
     return bool(actual) and line_matches(shown[0], actual[0]) and output_matches(shown[1:], actual[1:])
 
 
+def updated(shown, actual):
+    """The shown lines rewritten to `actual`, or None when that cannot be done line by line."""
+    if len(shown) != len(actual) or any(line.strip() == "..." for line in shown):
+        return None
+    return [s if line_matches(s, a) else (a.rstrip() + VARIES if s.endswith(VARIES) else a)
+            for s, a in zip(shown, actual)]
+
+
 def python_with_matplotlib():
     has = "import importlib.util, sys; sys.exit(importlib.util.find_spec('matplotlib') is None)"
     for python in (sys.executable, "/usr/bin/python3"):
@@ -134,8 +152,9 @@ def copy_tree(source, build, into):
     os.symlink(build, os.path.join(into, "build"))
 
 
-def run_file(path, source, build):
+def run_file(path, source, build, update=False):
     failures = 0
+    rewrites = {}  # file line number (1-based) -> new text
     runnable = blocks(path)
     if not runnable:
         return 0
@@ -169,7 +188,12 @@ def run_file(path, source, build):
                     problems.append("exit %d, the docs say %d" % (p.returncode, exit_code))
                 if not output_matches(command.shown, actual):
                     problems.append("output differs")
-                if problems:
+                new = updated(command.shown, actual) if update and p.returncode == exit_code else None
+                if problems and new is not None:
+                    for n_line, text in enumerate(new):
+                        rewrites[command.shown_line + n_line] = text
+                    print("UPDATED %s (%.1f s): %s" % (where, seconds, command.text.split("\n")[0][:100]))
+                elif problems:
                     failures += 1
                     print("FAIL %s (%.1f s): %s\n$ %s" % (where, seconds, "; ".join(problems), command.text))
                     print("--- shown\n" + "\n".join(command.shown))
@@ -177,12 +201,21 @@ def run_file(path, source, build):
                     print("---")
                 else:
                     print("ok   %s (%.1f s): %s" % (where, seconds, command.text.split("\n")[0][:100]))
+    if rewrites:
+        with open(path) as f:
+            lines = f.read().split("\n")
+        for number, text in rewrites.items():
+            lines[number - 1] = text
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
     return failures
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", required=True, help="the build directory (holds smmu-sim)")
+    parser.add_argument("--update", action="store_true",
+                        help="rewrite the shown output of commands that differ (see above)")
     parser.add_argument("files", nargs="*", help="Markdown files (default: README.md, docs/*.md, traces/README.md)")
     args = parser.parse_args()
     source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -192,7 +225,7 @@ def main():
     files = [os.path.abspath(f) for f in args.files] or \
         [os.path.join(source, "README.md")] + sorted(glob.glob(os.path.join(source, "docs", "*.md"))) + \
         [os.path.join(source, "traces", "README.md")]
-    failures = sum(run_file(f, source, build) for f in files)
+    failures = sum(run_file(f, source, build, args.update) for f in files)
     if failures:
         print("%d documented command(s) differ" % failures)
     return 1 if failures else 0
