@@ -15,6 +15,7 @@ const char* errno_name(int err) {
         case EBUSY: return "-EBUSY";
         case ENOENT: return "-ENOENT";
         case EOPNOTSUPP: return "-EOPNOTSUPP";
+        case ETIMEDOUT: return "-ETIMEDOUT";
         default: return "-E?";
     }
 }

@@ -209,9 +209,9 @@ void ArmSmmuDevice::check_gerror(const char* while_what) {
                     std::to_string(QueuePointer::index(cons, cmdq_log2_)) + " (" + while_what + ")");
 }
 
-void ArmSmmuDevice::issue_cmdlist(const std::vector<Command>& cmds, bool sync) {
+int ArmSmmuDevice::issue_cmdlist(const std::vector<Command>& cmds, bool sync) {
     const unsigned n = static_cast<unsigned>(cmds.size()) + (sync ? 1 : 0);
-    if (n == 0) return;
+    if (n == 0) return 0;
     const unsigned size = 1u << cmdq_log2_;
     if (n > size) throw HostError("host: " + name() + ": " + std::to_string(n) + " commands exceed the queue");
     const double start_ns = cmdlist_listener_ ? bus_.now_ns() : 0;
@@ -249,11 +249,12 @@ void ArmSmmuDevice::issue_cmdlist(const std::vector<Command>& cmds, bool sync) {
     ++counters_.cmdlists;
     cmdq_prod_ = prod;
     write32(reg::CMDQ_PROD, cmdq_prod_);  // one PROD write publishes the whole list
-    if (sync) wait_for_sync(sync_prod, cmdq_slot(sync_prod));
+    const int ret = sync ? wait_for_sync(sync_prod, cmdq_slot(sync_prod)) : 0;
     if (cmdlist_listener_) cmdlist_listener_(cmds, sync, start_ns, bus_.now_ns());
+    return ret;
 }
 
-void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
+int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
     const double start = bus_.now_ns();
     const uint32_t mask = QueuePointer::mask(cmdq_log2_);
     double udelay_ns = 1000;  // queue_poll: udelay(1), doubled each time
@@ -265,7 +266,7 @@ void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
             if (static_cast<uint32_t>(w) == 0) {
                 cmdq_cons_ = QueuePointer::next(sync_prod, cmdq_log2_);
                 counters_.sync_wait_ns += bus_.now_ns() - start;
-                return;
+                return 0;
             }
         } else {
             // __arm_smmu_cmdq_poll_until_consumed: CONS past the SYNC (queue_consumed()).
@@ -275,7 +276,7 @@ void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
             const bool same_wrap = QueuePointer::wrap(cons, cmdq_log2_) == QueuePointer::wrap(sync_prod, cmdq_log2_);
             if (same_wrap ? ci > pi : ci <= pi) {
                 counters_.sync_wait_ns += bus_.now_ns() - start;
-                return;
+                return 0;
             }
         }
         if (i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
@@ -289,8 +290,8 @@ void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
     check_gerror("waiting for CMD_SYNC");
     // arm_smmu_cmdq_issue_cmdlist: dev_err_ratelimited("CMD_SYNC timeout at
     // 0x%08x [hwprod 0x%08x, hwcons 0x%08x]") and -ETIMEDOUT, which the
-    // invalidation paths ignore. The SYNC stays unconsumed (MSI path:
-    // llq->cons = llq->prod).
+    // invalidation paths ignore and arm_vsmmu_cache_invalidate returns. The
+    // SYNC stays unconsumed (MSI path: llq->cons = llq->prod).
     if (counters_.sync_timeouts++ == 0) {
         char msg[128];
         std::snprintf(msg, sizeof msg, "CMD_SYNC timeout at 0x%08x [hwprod 0x%08x, hwcons 0x%08x]", sync_prod,
@@ -299,6 +300,7 @@ void ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
     }
     if (features_.msipoll) cmdq_cons_ = sync_prod;
     counters_.sync_wait_ns += bus_.now_ns() - start;
+    return -ETIMEDOUT;
 }
 
 void CmdqBatch::add(const Command& c) {

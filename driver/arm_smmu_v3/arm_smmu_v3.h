@@ -135,7 +135,9 @@ public:
     // them with one CMDQ_PROD write and, with `sync`, waits for the SYNC:
     // polling its MSI word in memory (OPT_MSIPOLL) or CMDQ_CONS. CONS is read
     // from the register only when the queue looks too full for the list.
-    void issue_cmdlist(const std::vector<arch::Command>& cmds, bool sync);
+    // Returns 0, or -ETIMEDOUT when the SYNC timed out (the kernel's return
+    // value, which only arm_vsmmu_cache_invalidate passes on).
+    int issue_cmdlist(const std::vector<arch::Command>& cmds, bool sync);
     void issue_cmd(const arch::Command& c) { issue_cmdlist({c}, false); }
     void issue_cmd_with_sync(const arch::Command& c) { issue_cmdlist({c}, true); }
 
@@ -186,8 +188,8 @@ private:
     // Waits until the SYNC at `sync_prod` completed; throws HostError naming
     // CMDQ_CONS.ERR when the queue stopped instead. After sync_timeout_ns it
     // gives up as the kernel does (-ETIMEDOUT, "CMD_SYNC timeout"): counted
-    // in CmdqCounters, the caller goes on.
-    void wait_for_sync(uint32_t sync_prod, uint64_t sync_slot);
+    // in CmdqCounters, -ETIMEDOUT returned, the caller goes on.
+    int wait_for_sync(uint32_t sync_prod, uint64_t sync_slot);
     // GERROR.CMDQ_ERR active: throws HostError naming CMDQ_CONS.ERR. Waits
     // look every kGerrorPollInterval polls, standing in for the GERROR
     // interrupt (arm_smmu_gerror_handler), which is not modelled.

@@ -120,9 +120,16 @@ Viommu::InvalidateResult Viommu::cache_invalidate(std::vector<Command> cmds) {
         }
         ++cur;
         if (cur != cmds.size() && cur - last != ArmSmmuDevice::kCmdqBatchEntries - 1) continue;
-        smmu_.issue_cmdlist(std::vector<Command>(cmds.begin() + static_cast<long>(last),
-                                                 cmds.begin() + static_cast<long>(cur)),
-                            true);
+        const int ret = smmu_.issue_cmdlist(
+            std::vector<Command>(cmds.begin() + static_cast<long>(last), cmds.begin() + static_cast<long>(cur)), true);
+        if (ret) {
+            // "if (ret) { cur--; goto out; }": the whole run was issued, entry_num counts one less.
+            r.err = ret;
+            r.why = "the CMD_SYNC after commands " + std::to_string(last) + ".." + std::to_string(cur - 1) +
+                    " timed out (arm_smmu_cmdq_issue_cmdlist)";
+            r.entry_num = static_cast<uint32_t>(cur - 1);
+            return r;
+        }
         last = cur;
     }
     r.entry_num = static_cast<uint32_t>(cur);

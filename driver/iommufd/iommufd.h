@@ -101,7 +101,8 @@ public:
     // IOMMU_HWPT_INVALIDATE on the vIOMMU (arm_vsmmu_cache_invalidate): each
     // guest command converted (arm_vsmmu_convert_user_cmd), issued in runs of
     // CMDQ_BATCH_ENTRIES - 1 each with its CMD_SYNC. Returns entry_num (how
-    // many were handled) and the error (0, or -EIO with `why`).
+    // many were handled) and the error (0; -EIO with `why`; -ETIMEDOUT when a
+    // run's CMD_SYNC timed out, entry_num then one short of that run's end).
     struct InvalidateResult {
         uint32_t entry_num = 0;
         int err = 0;

@@ -133,3 +133,25 @@ TEST_CASE("ats: the guest's ATC_INV through VIOMMU_INVALIDATE reaches the device
     // The guest's CMD_SYNC waited for nic's answer (1000 ns).
     CHECK(p["host_time_ns"]["sync_wait_mean"].get<double>() > 1000.0);
 }
+
+TEST_CASE("ats: VIOMMU_INVALIDATE returns -ETIMEDOUT when its CMD_SYNC times out", "[system][ats]") {
+    // arm_vsmmu_cache_invalidate (arm-smmu-v3-iommufd.c 056daec2): "ret =
+    // arm_smmu_cmdq_issue_cmdlist(...); if (ret) { cur--; goto out; }": the run
+    // was issued, entry_num = its end - 1, and the ioctl fails with -ETIMEDOUT.
+    const std::string run = "--config configs/examples/ats-topologies.yaml --trace "
+                            "testbenches/tests/data/system/ats-guest-inv.trace"
+                            " --set host.sync_timeout_us=50 --set \"devices.nic.ats={inv_response_ns: never}\"";
+    const auto s = run_stats(run, "ats_guest_inv_timeout");
+    const auto& rejected = s["invalidation"]["rejected"];
+    REQUIRE(rejected.size() == 1);
+    const std::string why = rejected[0].get<std::string>();
+    CHECK(why.find("testbenches/tests/data/system/ats-guest-inv.trace:5: ") == 0);  // the guest_inv record
+    CHECK(why.find("the CMD_SYNC after commands 0..0 timed out (arm_smmu_cmdq_issue_cmdlist) (-ETIMEDOUT, "
+                   "entry_num=0)") != std::string::npos);
+    CHECK(s["invalidation"]["paths"]["viommu_invalidate"]["rejected"] == 1);
+    // The guest's SYNC is the first to time out; the SMMU still holds it, so
+    // every later SYNC (queued behind it) times out as well.
+    CHECK(s["ats"]["host_sync_timeouts"].get<uint64_t>() >= 1);
+    CHECK(s["ats"]["atc_inv"]["sent"] == 1);
+    CHECK(s["ats"]["atc_inv"]["answered"] == 0);
+}
