@@ -15,27 +15,15 @@ unsigned ffs0(uint64_t v) { return static_cast<unsigned>(__builtin_ctzll(v)); } 
 constexpr uint64_t kRangeNumMax = 31;  // CMDQ_TLBI_RANGE_NUM_MAX
 constexpr uint64_t kAtcInvSizeAll = 52;
 
-// arm_smmu_atc_inv_to_cmd: size 0 is the whole ATC; else the smallest
-// aligned power-of-two span of 4K pages that covers the range.
-Command atc_inv_cmd(uint32_t sid, uint32_t ssid, uint64_t iova, uint64_t size) {
-    Command c = Command::make(Opcode::ATC_INV, {{cmd::SID, sid}, {cmd::SSV, ssid != 0}, {cmd::SSID, ssid}});
-    if (!size) {
-        c.set(cmd::AtcSize, kAtcInvSizeAll);
-        return c;
-    }
-    uint64_t ps = iova >> 12;
-    const uint64_t pe = (iova + size - 1) >> 12;
-    const unsigned log2_span = (ps ^ pe) ? ilog2(ps ^ pe) + 1 : 0;  // fls_long
-    ps &= ~((uint64_t{1} << log2_span) - 1);
-    c.set(cmd::AtcAddr, ps << 12);
-    c.set(cmd::AtcSize, log2_span);
-    return c;
-}
-
-// arm_smmu_atc_inv_master: the whole ATC of every StreamID, then SYNC.
+// arm_smmu_atc_inv_master: the whole ATC of `ssid` (SSV 0: every PASID) at
+// every StreamID, then SYNC.
 void atc_inv_master(ArmSmmuMaster& m, uint32_t ssid) {
     CmdqBatch batch(*m.smmu);
-    for (uint32_t sid : m.sids) batch.add(atc_inv_cmd(sid, ssid, 0, 0));
+    Command c = atc_inv_to_cmd(ssid, 0, 0);
+    for (uint32_t sid : m.sids) {
+        c.set(cmd::SID, sid);
+        batch.add(c);
+    }
     batch.submit();
 }
 }  // namespace
@@ -89,16 +77,33 @@ void ArmSmmuDomain::remove_vmid_user(const ArmSmmuDevice& smmu, uint16_t vmid) {
 }
 
 void ArmSmmuDomain::add_master(ArmSmmuMaster& m, uint32_t ssid, bool nested_ats_flush) {
-    devices_.push_back({&m, ssid, nested_ats_flush});
+    // arm_smmu_attach_prepare: list_add(&master_domain->devices_elm, &smmu_domain->devices).
+    devices_.insert(devices_.begin(), {&m, ssid, nested_ats_flush});
 }
 
-void ArmSmmuDomain::remove_master(const ArmSmmuMaster& m, uint32_t ssid) {
-    devices_.erase(std::remove_if(devices_.begin(), devices_.end(),
-                                  [&](const MasterDomain& md) { return md.master == &m && md.ssid == ssid; }),
-                   devices_.end());
+void ArmSmmuDomain::remove_master(const ArmSmmuMaster& m, uint32_t ssid, bool nested_ats_flush) {
+    auto it = std::find_if(devices_.begin(), devices_.end(), [&](const MasterDomain& md) {
+        return md.master == &m && md.ssid == ssid && md.nested_ats_flush == nested_ats_flush;
+    });
+    if (it != devices_.end()) devices_.erase(it);
 }
 
 // ---------------------------------------------------------------- invalidation
+
+Command atc_inv_to_cmd(uint32_t ssid, uint64_t iova, uint64_t size) {
+    Command c = Command::make(Opcode::ATC_INV, {{cmd::SSV, ssid != 0}, {cmd::SSID, ssid}});
+    if (!size) {
+        c.set(cmd::AtcSize, kAtcInvSizeAll);
+        return c;
+    }
+    uint64_t ps = iova >> 12;
+    const uint64_t pe = (iova + size - 1) >> 12;
+    const unsigned log2_span = (ps ^ pe) ? ilog2(ps ^ pe) + 1 : 0;  // fls_long
+    ps &= ~((uint64_t{1} << log2_span) - 1);
+    c.set(cmd::AtcAddr, ps << 12);
+    c.set(cmd::AtcSize, log2_span);
+    return c;
+}
 
 void tlbi_range_cmds(Command cmd, uint64_t iova, uint64_t size, uint64_t granule, unsigned tg, bool range_inv,
                      const std::function<void(const Command&)>& emit) {
@@ -229,8 +234,13 @@ void ArmSmmuDomain::inv_range_invs(uint64_t iova, uint64_t size, uint64_t granul
             case InvTarget::S2VmidS1Clear:
                 if (!too_big) batch->add(Command::make(Opcode::TLBI_NH_ALL, {{cmd::VMID, t.id}}));
                 break;
-            case InvTarget::Ats: batch->add(atc_inv_cmd(t.id, t.ssid, iova, size)); break;
-            case InvTarget::AtsFull: batch->add(atc_inv_cmd(t.id, 0, 0, 0)); break;
+            case InvTarget::Ats:
+            case InvTarget::AtsFull: {
+                Command c = t.type == InvTarget::Ats ? atc_inv_to_cmd(t.ssid, iova, size) : atc_inv_to_cmd(0, 0, 0);
+                c.set(cmd::SID, t.id);
+                batch->add(c);
+                break;
+            }
         }
         const InvTarget* next = i + 1 < list.size() ? &list[i + 1] : nullptr;
         // arm_smmu_invs_end_batch
@@ -269,8 +279,12 @@ void ArmSmmuDomain::atc_inv_domain(uint64_t iova, uint64_t size) {
     CmdqBatch batch(*smmu_);
     for (const MasterDomain& md : devices_) {
         if (!md.master->ats_enabled) continue;
-        for (uint32_t sid : md.master->sids)
-            batch.add(md.nested_ats_flush ? atc_inv_cmd(sid, 0, 0, 0) : atc_inv_cmd(sid, md.ssid, iova, size));
+        // "If a S2 used as a nesting parent is changed we have no option but to completely flush the ATC."
+        Command c = md.nested_ats_flush ? atc_inv_to_cmd(0, 0, 0) : atc_inv_to_cmd(md.ssid, iova, size);
+        for (uint32_t sid : md.master->sids) {
+            c.set(cmd::SID, sid);
+            batch.add(c);
+        }
     }
     batch.submit();
 }
@@ -317,42 +331,98 @@ uint64_t cd_slot(ArmSmmuMaster& m, uint32_t ssid, TableArena& arena) {
     return m.cd_leaves[l1] + (ssid & ((1u << kLeafSplit) - 1)) * ContextDescriptor::kBytes;
 }
 
+// arm_smmu_install_ste_for_dev: cd_table.in_ste and ste_ats_enabled from
+// the target, then each StreamID's STE once (bridged PCI devices may list
+// one twice).
 void install_ste_for_dev(ArmSmmuMaster& m, const Ste& ste) {
+    m.cd_table_in_ste = ste.get(ste::Config) == static_cast<uint64_t>(SteConfig::S1Trans);
+    m.ste_ats_enabled = ste.get(ste::EATS) == 1;  // STRTAB_STE_1_EATS_TRANS
     for (std::size_t i = 0; i < m.sids.size(); ++i)
         if (std::find(m.sids.begin(), m.sids.begin() + i, m.sids[i]) == m.sids.begin() + i)
             m.smmu->write_ste(m.sids[i], ste);
 }
 
-// arm_smmu_attach_commit: ATS on, kept (flush), or off; leave the old domain.
-void attach_commit(ArmSmmuMaster& m, ArmSmmuDomain* new_domain, bool ats_enabled) {
-    // On, kept (the translation changed) or off: the whole ATC either way.
-    if (ats_enabled || m.ats_enabled) atc_inv_master(m, 0);
-    if (m.domain && m.domain != new_domain) m.domain->remove_master(m, 0);
-    m.ats_enabled = ats_enabled;
-    m.domain = new_domain;
+// struct arm_smmu_attach_state
+struct AttachState {
+    uint32_t ssid = 0;
+    ArmSmmuDomain* old_domain = nullptr;
+    bool old_nested_ats_flush = false;
+    bool ats_enabled = false;
+};
+
+// arm_smmu_attach_prepare: ATS for the new attachment; the master joins the
+// new domain's list before any hardware changes (both domains invalidate its
+// ATC until commit); ATS switched off at the function before the STE drops
+// EATS ("the config write for disabling ATS should complete before the STE is
+// configured to generate UR").
+AttachState attach_prepare(ArmSmmuMaster& m, ArmSmmuDomain* new_domain, uint32_t ssid, ArmSmmuDomain* old_domain,
+                           bool old_nested_ats_flush, bool want_ats, bool nested_ats_flush) {
+    AttachState st{ssid, old_domain, old_nested_ats_flush,
+                   want_ats && m.ats_supported && m.smmu->features().ats};  // arm_smmu_ats_supported
+    if (new_domain) new_domain->add_master(m, ssid, nested_ats_flush);
+    if (!st.ats_enabled && m.ats_enabled) m.pci_ats_enabled = false;  // pci_disable_ats(); wmb()
+    return st;
+}
+
+// arm_smmu_attach_commit: after the STE/CD carry the new EATS.
+void attach_commit(ArmSmmuMaster& m, const AttachState& st) {
+    if (st.ats_enabled && !m.ats_enabled) {
+        // arm_smmu_enable_ats: "ATC invalidation of PASID 0 causes the entire ATC to be flushed", then pci_enable_ats.
+        atc_inv_master(m, 0);
+        m.pci_ats_enabled = true;
+    } else if (st.ats_enabled && m.ats_enabled) {
+        atc_inv_master(m, st.ssid);  // "The translation has changed, flush the ATC."
+    } else if (!st.ats_enabled && m.ats_enabled) {
+        atc_inv_master(m, 0);  // "ATS is being switched off, invalidate the entire ATC"
+    }
+    if (st.old_domain) st.old_domain->remove_master(m, st.ssid, st.old_nested_ats_flush);
+    m.ats_enabled = st.ats_enabled;
+}
+
+// The SSID 0 attach: prepare, the writes, commit; the master's RID domain.
+template <class Install>
+void attach_rid(ArmSmmuMaster& m, ArmSmmuDomain* d, bool want_ats, bool nested_ats_flush, Install&& install) {
+    const AttachState st = attach_prepare(m, d, 0, m.domain, m.nested_ats_flush, want_ats, nested_ats_flush);
+    install(st.ats_enabled);
+    attach_commit(m, st);
+    m.domain = d;
+    m.nested_ats_flush = nested_ats_flush;
 }
 }  // namespace
 
-void write_pasid_cd(ArmSmmuMaster& m, uint32_t ssid, const ContextDescriptor& cd, TableArena& arena) {
-    m.smmu->write_cd(m.sids, ssid, cd_slot(m, ssid, arena), cd);
+void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena) {
+    const uint64_t cd0 = cd_slot(m, 0, arena);  // arm_smmu_alloc_cd_ptr, before the prepare
+    attach_rid(m, &d, true, false, [&](bool ats) {
+        m.smmu->write_cd(m.sids, 0, cd0, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid(), m.stall_enabled));
+        install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), CdTableRef{m.cdtab, m.cd_fmt, m.s1cdmax}, ats,
+                                                S1Dss::Substream0, m.stall_enabled));
+    });
 }
 
-void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena) {
-    const bool ats = m.ats_supported && m.smmu->features().ats;
-    if (m.domain != &d) d.add_master(m, 0, false);  // arm_smmu_attach_prepare
-    write_pasid_cd(m, 0, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid(), m.stall_enabled), arena);
-    CdTableRef ref{m.cdtab, m.cd_fmt, m.s1cdmax};
-    install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), ref, ats, S1Dss::Substream0, m.stall_enabled));
-    attach_commit(m, &d, ats);
+void set_pasid(ArmSmmuMaster& m, ArmSmmuDomain& d, uint32_t ssid, TableArena& arena, S1Dss rid_s1dss) {
+    if (d.smmu() != m.smmu)
+        throw KernelError(-EINVAL, "arm_smmu_set_pasid: the domain belongs to another SMMU (-EINVAL)");
+    // The RID must translate through the CD table already, or be blocked or identity.
+    if (!m.cd_table_in_ste && m.domain)
+        throw KernelError(-EINVAL, "arm_smmu_set_pasid: the RID's domain does not use the CD table (-EINVAL)");
+    const uint64_t slot = cd_slot(m, ssid, arena);  // arm_smmu_alloc_cd_ptr
+    auto old = m.pasids.find(ssid);
+    const AttachState st = attach_prepare(m, &d, ssid, old == m.pasids.end() ? nullptr : old->second, false, true, false);
+    m.smmu->write_cd(m.sids, ssid, slot, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid(), m.stall_enabled));
+    // arm_smmu_update_ste: hitless, only when the CD table is not in the STE yet or EATS changes.
+    if (!m.cd_table_in_ste || m.ste_ats_enabled != st.ats_enabled)
+        install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), CdTableRef{m.cdtab, m.cd_fmt, m.s1cdmax},
+                                                st.ats_enabled, rid_s1dss, m.stall_enabled));
+    attach_commit(m, st);
+    m.pasids[ssid] = &d;
 }
 
 void attach_ste(ArmSmmuMaster& m, const AttachTarget& t) {
-    const bool ats = t.want_ats && m.ats_supported && m.smmu->features().ats;
-    if (t.domain && m.domain != t.domain) t.domain->add_master(m, 0, t.nested_ats_flush);
-    Ste ste = t.ste;
-    if (!ats) ste.set(ste::EATS, 0);
-    install_ste_for_dev(m, ste);
-    attach_commit(m, t.domain, ats);
+    attach_rid(m, t.domain, t.want_ats, t.nested_ats_flush, [&](bool ats) {
+        Ste ste = t.ste;
+        if (!ats) ste.set(ste::EATS, 0);
+        install_ste_for_dev(m, ste);
+    });
 }
 
 }  // namespace smmu::driver

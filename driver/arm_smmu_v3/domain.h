@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -32,7 +33,15 @@ struct ArmSmmuMaster {
     ArmSmmuDevice* smmu = nullptr;
     std::vector<uint32_t> sids;
     bool ats_supported = false;  // a PCIe function with an ATC
-    bool ats_enabled = false;
+    bool ats_enabled = false;    // master->ats_enabled: the driver's view, updated by arm_smmu_attach_commit
+    // The function's ATS Control Enable (pci_enable_ats / pci_disable_ats):
+    // what the device obeys. arm_smmu_attach_prepare clears it before the STE
+    // loses EATS; arm_smmu_enable_ats sets it after the ATC flush.
+    bool pci_ats_enabled = false;
+    // What arm_smmu_install_ste_for_dev recorded: cd_table.in_ste (an S1
+    // CD-table STE is installed) and ste_ats_enabled (its EATS = TRANS).
+    bool cd_table_in_ste = false;
+    bool ste_ats_enabled = false;
     // dma-can-stall (arm_smmu_probe_device; always with ARM_SMMU_FEAT_STALL_FORCE).
     bool stall_enabled = false;
     bool pri_supported = false;  // a PCIe function with PRI
@@ -42,6 +51,8 @@ struct ArmSmmuMaster {
     arch::CdTableFormat cd_fmt = arch::CdTableFormat::Linear;
     std::vector<uint64_t> cd_leaves;  // 2-level: leaf table per L1 index (0: none yet)
     ArmSmmuDomain* domain = nullptr;  // attached to SSID 0
+    bool nested_ats_flush = false;    // ... through a nested domain that enabled ATS
+    std::map<uint32_t, ArmSmmuDomain*> pasids;  // PASID domains (arm_smmu_set_pasid), by SSID
 };
 
 // One entry of the invalidation-target list: who may cache a domain's
@@ -92,7 +103,9 @@ public:
     };
     const std::vector<VmidUser>& vmid_users() const { return vmid_users_; }
 
-    // The masters attached (struct arm_smmu_master_domain), for ATC_INV.
+    // The masters attached (struct arm_smmu_master_domain), for ATC_INV, in
+    // the order of the domain's devices list: arm_smmu_attach_prepare
+    // list_adds, so the newest comes first.
     struct MasterDomain {
         ArmSmmuMaster* master;
         uint32_t ssid;
@@ -100,7 +113,10 @@ public:
     };
     const std::vector<MasterDomain>& devices() const { return devices_; }
     void add_master(ArmSmmuMaster& m, uint32_t ssid, bool nested_ats_flush);
-    void remove_master(const ArmSmmuMaster& m, uint32_t ssid);
+    // arm_smmu_remove_master_domain: the first entry that matches
+    // (arm_smmu_find_master_domain); a re-attach of the same domain listed
+    // the master twice and leaves one.
+    void remove_master(const ArmSmmuMaster& m, uint32_t ssid, bool nested_ats_flush);
 
     // ---- invalidation ----
     // After an unmap of [iova, iova+size) mapped with `granule` leaves
@@ -157,6 +173,12 @@ private:
     uint64_t start_ = ~uint64_t{0}, end_ = 0, pgsize_ = 0;
 };
 
+// arm_smmu_atc_inv_to_cmd: the CMD_ATC_INV of [iova, iova+size) for `ssid`
+// (SSV = ssid != IOMMU_NO_PASID); size 0 is the whole ATC (Size 52), else
+// the smallest aligned power-of-two span of 4K pages that covers the range.
+// The caller sets the StreamID.
+arch::Command atc_inv_to_cmd(uint32_t ssid, uint64_t iova, uint64_t size);
+
 // ---- attach (arm_smmu_attach_prepare / install_ste_for_dev / attach_commit) ----
 // What the new attachment is.
 struct AttachTarget {
@@ -168,9 +190,14 @@ struct AttachTarget {
 // arm_smmu_attach_dev for a stage 1 domain: CD 0 (arm_smmu_write_cd_entry),
 // then the CD-table STE, then ATS.
 void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena);
-// Writes the CDs of more SSIDs of a stage 1 master (arm_smmu_set_pasid's
-// CD write) before its STE is installed.
-void write_pasid_cd(ArmSmmuMaster& m, uint32_t ssid, const arch::ContextDescriptor& cd, TableArena& arena);
+// arm_smmu_s1_set_dev_pasid -> arm_smmu_set_pasid: a stage 1 domain on
+// SubstreamID `ssid` of a master whose RID is a stage 1 domain, or blocked
+// (`rid_s1dss` Terminate) or identity (Bypass): prepare (the master joins
+// the domain's list with the SSID, so its unmaps send ATC_INV with SSV=1),
+// the CD, the CD-table STE if it is not installed yet or its EATS changes
+// (arm_smmu_update_ste), then commit (ATC_INV of that SSID when ATS stays on).
+void set_pasid(ArmSmmuMaster& m, ArmSmmuDomain& d, uint32_t ssid, TableArena& arena,
+               arch::S1Dss rid_s1dss = arch::S1Dss::Terminate);
 // Any other attach: the STE is installed (arm_smmu_install_ste_for_dev),
 // then ATS is switched and the old domain left (arm_smmu_attach_commit).
 void attach_ste(ArmSmmuMaster& m, const AttachTarget& t);

@@ -1093,16 +1093,6 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
     } else if (const Node* v = f.get("contexts")) {
         not_allowed(v, "contexts", "only s1 and nested have contexts");
     }
-    // A host PASID domain's unmaps need ATC_INV with SSV=1 and its SSID
-    // (arm_smmu_set_pasid -> arm_smmu_attach_prepare puts the master on the
-    // domain's list): not modelled yet, so the device's ATC would keep stale
-    // PASID translations. Refused rather than silently wrong.
-    if (d.ats && d.attach == AttachMode::S1)
-        for (const ContextConfig& ctx : d.contexts)
-            if (ctx.ssid != 0)
-                fail_latest({{f.get("ats"), f.field("ats")}, latest_in(*f.get("contexts"), f.field("contexts"))},
-                            "ATS with a PASID context (ssid " + std::to_string(ctx.ssid) +
-                                ") is not modelled: a PASID domain's unmaps send no ATC_INV yet");
     return d;
 }
 

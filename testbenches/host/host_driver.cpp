@@ -245,13 +245,12 @@ Ste HostDriver::guest_vste(const DeviceConfig& dev, Device& d) {
 void HostDriver::install_device(const DeviceConfig& dev) {
     Device& d = *devices_.at(dev.name);
     ArmSmmuDevice& smmu = *smmus_[d.smmu];
-    const Features& f = smmu.features();
     switch (dev.attach) {
         case AttachMode::Abort:
         case AttachMode::Bypass: attach(d, dev.attach == AttachMode::Abort ? "abort" : "bypass", dev.where); break;
         case AttachMode::S1: {
             // A host DMA domain per SubstreamID (SSID 0: the default domain;
-            // others: PASID domains, their CDs written before the STE).
+            // others: PASID domains).
             uint32_t max_ssid = 0;
             for (const ContextConfig& c : dev.contexts) max_ssid = std::max(max_ssid, c.ssid);
             d.master.s1cdmax = max_ssid == 0 ? 0 : ceil_log2(uint64_t{max_ssid} + 1);
@@ -267,18 +266,12 @@ void HostDriver::install_device(const DeviceConfig& dev) {
                 if (cfg_.host.dma_mode == DmaMode::Lazy)
                     ctx.fq = std::make_unique<driver::FlushQueue>(ctx.hwpt->domain());
             }
+            // The RID's domain first (SSID 0: arm_smmu_attach_dev; none: the
+            // blocked domain), then each PASID domain (iommu_attach_device_pasid
+            // -> arm_smmu_s1_set_dev_pasid -> arm_smmu_set_pasid).
+            if (d.contexts.count(0)) driver::attach_s1(d.master, d.contexts.at(0).hwpt->domain(), arena_);
             for (auto& [ssid, ctx] : d.contexts)
-                if (ssid != 0)
-                    driver::write_pasid_cd(d.master, ssid,
-                                           driver::make_s1_cd(f, ctx.hwpt->pgtbl(), ctx.asid, d.master.stall_enabled), arena_);
-            if (d.contexts.count(0)) {
-                driver::attach_s1(d.master, d.contexts.at(0).hwpt->domain(), arena_);
-            } else {
-                // Only PASIDs: the CD-table STE with untagged traffic terminated.
-                const driver::CdTableRef ref{d.master.cdtab, d.master.cd_fmt, d.master.s1cdmax};
-                driver::attach_ste(d.master, {driver::make_cdtable_ste(f, ref, dev.ats, S1Dss::Terminate, d.master.stall_enabled), nullptr,
-                                              false, dev.ats});
-            }
+                if (ssid != 0) driver::set_pasid(d.master, ctx.hwpt->domain(), ssid, arena_);
             break;
         }
         case AttachMode::S2: attach(d, vm_hwpt(dev.vm, d.smmu).name, dev.where); break;
@@ -315,7 +308,7 @@ uint16_t HostDriver::device_vmid(const std::string& device) const {
 
 bool HostDriver::device_ats_enabled(const std::string& device) const {
     auto it = devices_.find(device);
-    return it != devices_.end() && it->second->master.ats_enabled;
+    return it != devices_.end() && it->second->master.pci_ats_enabled;
 }
 
 std::vector<unsigned> HostDriver::vmids_per_smmu() const {
@@ -411,33 +404,26 @@ std::string HostDriver::apply_s1(const ChangeRecord& ch) {
                 ctx.guest_table->map(ch.in, ch.out, ch.size, attrs);
                 return;
             }
-            std::vector<Command> tlbis;
+            // The guest's arm_smmu_iotlb_sync per gathered range (none when
+            // nothing was unmapped): arm_smmu_tlb_inv_range_domain's TLBIs, then
+            // arm_smmu_atc_inv_domain's ATC_INV (arm_smmu_atc_inv_to_cmd) when
+            // its master has ATS (the vSTE's EATS).
+            auto nested = objects_.find(d.attached);
+            const bool ats = nested != objects_.end() && nested->second->nested && nested->second->nested->enable_ats();
             const unsigned tg = static_cast<unsigned>(__builtin_ctzll(granule_bytes(ctx.guest_table->granule())));
             driver::IotlbGather gather([&](uint64_t start, uint64_t len, uint64_t pgsize) {
+                std::vector<Command> tlbis;
                 driver::tlbi_range_cmds(Command::make(Opcode::TLBI_NH_VA, {{cmd::ASID, ctx.asid}, {cmd::Leaf, 1}}),
                                         start, len, pgsize, tg, f.range_inv,
                                         [&](const Command& c) { tlbis.push_back(c); });
+                guest_submit(d.viommu, tlbis, ch.where, path);
+                if (!ats) return;
+                Command atc = driver::atc_inv_to_cmd(ch.ssid, start, len);
+                atc.set(cmd::SID, d.cfg->vsid);
+                guest_submit(d.viommu, {atc}, ch.where, path);
             });
             ctx.guest_table->unmap(ch.in, ch.size, [&](uint64_t in, uint64_t leaf) { gather.add_page(in, leaf); });
             gather.sync();
-            if (!tlbis.empty()) guest_submit(d.viommu, tlbis, ch.where, path);
-            auto nested = objects_.find(d.attached);
-            if (nested != objects_.end() && nested->second->nested && nested->second->nested->enable_ats()) {
-                Command atc = Command::make(Opcode::ATC_INV, {{cmd::SID, d.cfg->vsid}});
-                // The guest's arm_smmu_atc_inv_to_cmd for the range.
-                uint64_t ps = ch.in >> 12;
-                const uint64_t pe = (ch.in + ch.size - 1) >> 12;
-                unsigned span = 0;
-                while ((ps >> span) != (pe >> span)) ++span;
-                ps &= ~((uint64_t{1} << span) - 1);
-                atc.set(cmd::AtcAddr, ps << 12);
-                atc.set(cmd::AtcSize, span);
-                if (ch.ssid) {
-                    atc.set(cmd::SSV, 1);
-                    atc.set(cmd::SSID, ch.ssid);
-                }
-                guest_submit(d.viommu, {atc}, ch.where, path);
-            }
         });
     });
     return "viommu_invalidate";

@@ -134,6 +134,27 @@ TEST_CASE("ats: the guest's ATC_INV through VIOMMU_INVALIDATE reaches the device
     CHECK(p["host_time_ns"]["sync_wait_mean"].get<double>() > 1000.0);
 }
 
+TEST_CASE("ats: a host PASID domain's unmap sends ATC_INV with SSV=1 and its SSID; the ATC stays coherent",
+          "[system][ats]") {
+    // arm_smmu_set_pasid -> arm_smmu_attach_prepare lists the master with
+    // master_domain->ssid = 1; arm_smmu_atc_inv_domain then sends
+    // arm_smmu_atc_inv_to_cmd(1, iova, size): SSV=1, SSID 1 (arm-smmu-v3.c 6c3dcfd01987).
+    const std::string run = "--config testbenches/tests/data/system/ats-pasid.yaml "
+                            "--trace testbenches/tests/data/system/ats-pasid.trace";
+    const auto s = run_stats(run, "ats_pasid");
+    const auto& acc = s["devices"]["acc"]["ats"];
+    // PASID 1 and the RID each asked once; after the unmap PASID 1 asks again and is denied,
+    // where a stale ATC entry would have sent it Translated to the unmapped page.
+    CHECK(acc["translation_requests"] == 3);
+    CHECK(acc["denied"] == 1);
+    CHECK(acc["entries_invalidated"] == 1);  // only PASID 1's entry: the RID's stays
+    CHECK(acc["atc"]["hits"] == 2);
+    // arm_smmu_enable_ats (SSV=0, Size 52), set_pasid's commit (SSID 1, Size 52), the unmap's.
+    CHECK(s["ats"]["atc_inv"]["sent"] == 3);
+    CHECK(s["invalidation"]["paths"]["dma_domain"]["commands"] == 2);  // TLBI_NH_VA, ATC_INV
+    CHECK(s["totals"]["faults"] == 1);
+}
+
 TEST_CASE("ats: VIOMMU_INVALIDATE returns -ETIMEDOUT when its CMD_SYNC times out", "[system][ats]") {
     // arm_vsmmu_cache_invalidate (arm-smmu-v3-iommufd.c 056daec2): "ret =
     // arm_smmu_cmdq_issue_cmdlist(...); if (ret) { cur--; goto out; }": the run
@@ -154,4 +175,19 @@ TEST_CASE("ats: VIOMMU_INVALIDATE returns -ETIMEDOUT when its CMD_SYNC times out
     CHECK(s["ats"]["host_sync_timeouts"].get<uint64_t>() >= 1);
     CHECK(s["ats"]["atc_inv"]["sent"] == 1);
     CHECK(s["ats"]["atc_inv"]["answered"] == 0);
+}
+
+TEST_CASE("ats: a guest unmap that removed nothing sends no TLBI and no ATC_INV", "[system][ats]") {
+    // The guest's arm_smmu_iotlb_sync (arm-smmu-v3.c 6c3dcfd01987): "if
+    // (!gather->pgsize) return;" before arm_smmu_tlb_inv_range_domain, whose
+    // arm_smmu_atc_inv_domain is the only ATC_INV of an unmap.
+    const std::string run = "--config configs/examples/ats-topologies.yaml --trace "
+                            "testbenches/tests/data/system/ats-guest-unmap.trace";
+    const auto s = run_stats(run, "ats_guest_unmap_empty");
+    const auto& path = s["invalidation"]["paths"]["viommu_invalidate"];
+    CHECK(path["changes"] == 2);
+    CHECK(path["commands"] == 2);  // the second unmap's TLBI_NH_VA and ATC_INV only
+    CHECK(path["syncs"] == 2);
+    CHECK(s["invalidation"]["by_opcode"]["ATC_INV"] == 1);
+    CHECK(s["invalidation"]["by_opcode"]["TLBI_NH_VA"] == 1);
 }

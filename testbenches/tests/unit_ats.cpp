@@ -267,6 +267,22 @@ TEST_CASE("config: devices.<d>.ats as a map, and its errors name file, line and 
     err("ats_key.yaml", 6, "unknown key 'devices.dev0.ats.round_trip_ns'");
     err("ats_bypass.yaml", 5, "devices.dev0.ats: ATS needs a translating attach (s1, s2, nested or proxy)");
     err("sync_timeout.yaml", 2, "host.sync_timeout_us: expected 1..1000000000, got 0");
+    const std::string ats_yaml = std::string(SMMUSIM_TEST_DATA) + "/../../../configs/examples/ats.yaml";
+    CHECK_THROWS_WITH(load_config({ats_yaml}, {"devices.gpu.ats.pcie_round_trip_ns=2000000000"}),
+                      "--set devices.gpu.ats.pcie_round_trip_ns=2000000000: devices.gpu.ats.pcie_round_trip_ns: "
+                      "expected 0..1000000000, got 2000000000");
+    CHECK_THROWS_WITH(load_config({ats_yaml}, {"devices.gpu.ats.inv_response_ns=2000000000"}),
+                      "--set devices.gpu.ats.inv_response_ns=2000000000: devices.gpu.ats.inv_response_ns: "
+                      "expected 0..1000000000, got 2000000000");
+    // Neither a boolean nor a map; a key --set under `ats: true`.
+    CHECK_THROWS_WITH(load_config({ats_yaml}, {"devices.gpu.ats=5"}),
+                      "--set devices.gpu.ats=5: devices.gpu.ats: expected true or false, got '5'");
+    const std::string topo_yaml = std::string(SMMUSIM_TEST_DATA) + "/../../../configs/examples/ats-topologies.yaml";
+    CHECK_THROWS_WITH(load_config({topo_yaml}, {"devices.nic.ats.inv_response_ns=never"}),
+                      "--set devices.nic.ats.inv_response_ns=never: devices.nic.ats is not a map");
+    CHECK_THROWS_WITH(load_config({ats_yaml}, {"host.sync_timeout_us=2000000000"}),
+                      "--set host.sync_timeout_us=2000000000: host.sync_timeout_us: expected 1..1000000000, got "
+                      "2000000000");
 
     const Config c = load_config({std::string(SMMUSIM_TEST_DATA) + "/../../../configs/examples/ats.yaml"},
                                  {"devices.dma.ats={inv_response_ns: never}"});

@@ -680,16 +680,12 @@ devices:
     const std::string to_b = yaml("last_to_b.yaml", "devices:\n  d1: {smmu: b}\n");
     CHECK_THROWS_WITH(load_config({base, linux_a, to_b}, {}),
                       Catch::StartsWith(to_b + ":2: devices.d1.smmu: linux (mainline"));
-    // ATS on a host PASID domain: its unmaps would send no ATC_INV (not
-    // modelled): the contexts given last are blamed, or the ats.
-    const std::string pasid_msg = "ATS with a PASID context (ssid 1) is not modelled: a PASID domain's unmaps send no "
-                                  "ATC_INV yet";
-    CHECK_THROWS_WITH(load_config({base}, {"devices.d4.contexts.0.ssid=1"}),
-                      "--set devices.d4.contexts.0.ssid=1: devices.d4.contexts[0].ssid: " + pasid_msg);
-    const std::string pasid = yaml("last_pasid.yaml", "devices:\n  d4: {contexts: [{ssid: 1}]}\n");
-    CHECK_THROWS_WITH(load_config({base, pasid}, {}), pasid + ":2: devices.d4.contexts: " + pasid_msg);
-    CHECK_THROWS_WITH(load_config({base, pasid}, {"devices.d4.ats=true"}),
-                      "--set devices.d4.ats=true: devices.d4.ats: " + pasid_msg);
+    // ATS on a host PASID domain loads: arm_smmu_set_pasid lists the master
+    // with its SSID, so the domain's unmaps send ATC_INV with SSV=1.
+    const Config pasid_ats = load_config({base}, {"devices.d4.contexts.0.ssid=1"});
+    REQUIRE(pasid_ats.find_device("d4"));
+    CHECK(pasid_ats.find_device("d4")->ats);
+    CHECK(pasid_ats.find_device("d4")->contexts.at(0).ssid == 1);
     // A key the new attach mode needs and the entry lacks: the attach is blamed.
     CHECK_THROWS_WITH(load_config({base}, {"devices.d4.attach=nested"}),
                       "--set devices.d4.attach=nested: devices.d4.vm: required key missing (attach nested needs it)");

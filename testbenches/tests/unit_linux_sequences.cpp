@@ -601,3 +601,169 @@ TEST_CASE("Golden: without IDR0.MSI the SYNC signals by SEV and the driver polls
     CHECK(r.core.stats().sync_msis == 0);
     CHECK(r.bus.mmio_read(reg::CMDQ_CONS, 4) == r.bus.mmio_read(reg::CMDQ_PROD, 4));
 }
+
+TEST_CASE("Golden: a PASID domain (arm_smmu_set_pasid): listed with its SSID, its unmaps send ATC_INV with SSV=1",
+          "[linux]") {
+    // arm-smmu-v3.c 6c3dcfd01987: arm_smmu_s1_set_dev_pasid -> arm_smmu_set_pasid:
+    // arm_smmu_alloc_cd_ptr, arm_smmu_attach_prepare (state.ssid = pasid:
+    // master_domain->ssid = pasid, list_add), arm_smmu_write_cd_entry,
+    // arm_smmu_update_ste (nothing when the CD table is in the STE with the same
+    // EATS), arm_smmu_attach_commit (ATS kept: arm_smmu_atc_inv_master(master,
+    // pasid)). Then arm_smmu_atc_inv_domain -> arm_smmu_atc_inv_to_cmd(master_domain->ssid):
+    // substream_valid = (ssid != IOMMU_NO_PASID).
+    Rig r;
+    HwptPaging rid(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+    HwptPaging pasid(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+    pasid.map(0x4000'0000, 0x2'0000'0000, 64 * 1024, PageAttrs{}, 0x1000);
+    ArmSmmuMaster m = r.master(0x30, true);
+    m.s1cdmax = 2;  // SSIDs 0..3
+    attach_dev_paging(m, rid, r.arena);
+    r.take();
+    set_pasid(m, pasid.domain(), 1, r.arena);
+    auto seq = r.take();
+    // CD 1 (hitless: the other qwords, then qword 0 with V), no STE write, the ATC of SSID 1.
+    REQUIRE(names(seq) == Names{"CFGI_CD", "SYNC", "CFGI_CD", "SYNC", "ATC_INV", "SYNC"});
+    CHECK(seq[0].get(cmd::SSID) == 1);
+    CHECK(seq[4].get(cmd::SSV) == 1);
+    CHECK(seq[4].get(cmd::SSID) == 1);
+    CHECK(seq[4].get(cmd::AtcSize) == 52);
+    REQUIRE(pasid.domain().devices().size() == 1);
+    CHECK(pasid.domain().devices().front().ssid == 1);
+
+    CHECK(pasid.unmap(0x4000'1000, 0x2000) == 0x2000);
+    seq = r.take();
+    REQUIRE(names(seq) == Names{"TLBI_NH_VA", "SYNC", "ATC_INV", "SYNC"});
+    CHECK(seq[0].get(cmd::ASID) == pasid.domain().asid());
+    CHECK(seq[2].get(cmd::SID) == 0x30);
+    CHECK(seq[2].get(cmd::SSV) == 1);
+    CHECK(seq[2].get(cmd::SSID) == 1);
+    CHECK(seq[2].get(cmd::AtcAddr) == 0x4000'0000);  // pages 0x40001..0x40002: a 4-page span
+    CHECK(seq[2].get(cmd::AtcSize) == 2);
+    // The RID's domain still invalidates untagged (SSV=0 covers every PASID's entries too).
+    rid.map(0x10'0000, 0x2'1000'0000, 0x1000, PageAttrs{}, 0x1000);
+    rid.unmap(0x10'0000, 0x1000);
+    seq = r.take();
+    REQUIRE(names(seq) == Names{"TLBI_NH_VA", "SYNC", "ATC_INV", "SYNC"});
+    CHECK(seq[2].get(cmd::SSV) == 0);
+
+    SECTION("a master with only PASIDs: the first set_pasid installs the CD-table STE (S1DSS terminate) and enables ATS") {
+        // arm_smmu_update_ste on a blocked RID: arm_smmu_make_cdtable_ste(S1DSS_TERMINATE);
+        // commit: arm_smmu_enable_ats -> arm_smmu_atc_inv_master(IOMMU_NO_PASID), pci_enable_ats.
+        ArmSmmuMaster p = r.master(0x31, true);
+        p.s1cdmax = 2;
+        HwptPaging second(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+        set_pasid(p, second.domain(), 2, r.arena);
+        seq = r.take();
+        REQUIRE(names(seq) == Names{"CFGI_CD", "SYNC", "CFGI_CD", "SYNC", "CFGI_STE", "SYNC", "CFGI_STE", "SYNC",
+                                    "PREFETCH_CONFIG", "ATC_INV", "SYNC"});
+        CHECK(seq[9].get(cmd::SSV) == 0);
+        CHECK(seq[9].get(cmd::AtcSize) == 52);
+        const Ste ste = r.smmu.read_ste(0x31);
+        CHECK(ste.config() == SteConfig::S1Trans);
+        CHECK(ste.get(ste::S1DSS) == static_cast<uint64_t>(S1Dss::Terminate));
+        CHECK(ste.get(ste::EATS) == 1);
+        CHECK(p.pci_ats_enabled);
+        // A second PASID: no STE write, its own SSID's ATC.
+        set_pasid(p, pasid.domain(), 3, r.arena);
+        seq = r.take();
+        REQUIRE(names(seq) == Names{"CFGI_CD", "SYNC", "CFGI_CD", "SYNC", "ATC_INV", "SYNC"});
+        CHECK(seq[4].get(cmd::SSID) == 3);
+        // pasid's list, newest first (list_add): p at SSID 3, then m at SSID 1.
+        REQUIRE(pasid.domain().devices().size() == 2);
+        CHECK(pasid.domain().devices()[0].master == &p);
+        CHECK(pasid.domain().devices()[1].master == &m);
+    }
+    SECTION("a PASID next to an S2 RID is -EINVAL (the RID does not use the CD table)") {
+        ArmSmmuMaster s = r.master(0x32, true);
+        s.s1cdmax = 2;
+        auto s2 = vm_s2(r, false);
+        attach_dev_paging(s, *s2, r.arena);
+        CHECK_THROWS_AS(set_pasid(s, pasid.domain(), 1, r.arena), KernelError);
+    }
+}
+
+TEST_CASE("Golden: ATC_INV goes to the masters newest first (the devices list is list_add)", "[linux]") {
+    // arm_smmu_attach_prepare: list_add(&master_domain->devices_elm, &smmu_domain->devices);
+    // arm_smmu_atc_inv_domain walks it with list_for_each_entry.
+    Rig r;
+    auto s2 = vm_s2(r, false);
+    ArmSmmuMaster a = r.master(0x21, true), b = r.master(0x22, true);
+    attach_dev_paging(a, *s2, r.arena);
+    attach_dev_paging(b, *s2, r.arena);
+    r.take();
+    s2->unmap(0x8000'0000, 0x1000);
+    auto seq = r.take();
+    REQUIRE(names(seq) == Names{"TLBI_S2_IPA", "SYNC", "ATC_INV", "ATC_INV", "SYNC"});
+    CHECK(seq[2].get(cmd::SID) == 0x22);
+    CHECK(seq[3].get(cmd::SID) == 0x21);
+    // A re-attach of the same domain lists the master twice (prepare), and
+    // commit removes one (arm_smmu_find_master_domain: the first match).
+    attach_dev_paging(a, *s2, r.arena);
+    CHECK(s2->domain().devices().size() == 2);
+}
+
+namespace {
+// What the function's ATS Control Enable was each time a command list was
+// published (a CMDQ_PROD write), and how many commands had run before it.
+struct PciAtsBus : RecordingBus {
+    using RecordingBus::RecordingBus;
+    const ArmSmmuMaster* master = nullptr;
+    struct Publish {
+        std::size_t executed_before;
+        bool pci_ats_enabled;
+    };
+    std::vector<Publish> publishes;
+    void mmio_write(uint32_t off, unsigned size, uint64_t value) override {
+        if (off == reg::CMDQ_PROD && master) {
+            idle();
+            publishes.push_back({executed.size(), master->pci_ats_enabled});
+        }
+        RecordingBus::mmio_write(off, size, value);
+    }
+};
+}  // namespace
+
+TEST_CASE("Golden: pci_disable_ats before the STE loses EATS, pci_enable_ats after the ATC flush", "[linux]") {
+    // arm-smmu-v3.c 6c3dcfd01987, arm_smmu_attach_prepare: "if (!state->ats_enabled &&
+    // master->ats_enabled) { pci_disable_ats(); wmb(); }" before arm_smmu_install_ste_for_dev
+    // ("the config write for disabling ATS should complete before the STE is configured to
+    // generate UR"); arm_smmu_attach_commit after it: arm_smmu_atc_inv_master(IOMMU_NO_PASID).
+    // Turning ATS on: arm_smmu_enable_ats flushes the ATC, then pci_enable_ats.
+    SparseMemory mem(48);
+    SmmuCore core(mem, Rig::default_params());
+    PciAtsBus bus(core, mem);
+    TableArena arena("tables", kTables, kTables, 64 * kMiB);
+    ArmSmmuDevice smmu(bus, arena, Rig::params());
+    Iommufd ctx(VmidProfile::PerS2Domain, IommufdCosts{}, bus);
+    smmu.hw_probe();
+    smmu.device_reset();
+    HwptPaging s2(ctx, smmu, DomainStage::S2, Granule::K4, 48, false);
+    ArmSmmuMaster m;
+    m.smmu = &smmu;
+    m.sids = {0x40};
+    m.ats_supported = true;
+    bus.idle();
+    bus.executed.clear();
+    bus.master = &m;
+
+    attach_dev_paging(m, s2, arena);  // ATS on
+    bus.idle();
+    REQUIRE(names(bus.executed) ==
+            Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG", "ATC_INV", "SYNC"});
+    REQUIRE(bus.publishes.size() == 4);
+    CHECK(bus.publishes[3].executed_before == 5);  // the ATC_INV list ...
+    CHECK_FALSE(bus.publishes[3].pci_ats_enabled);  // ... went out with ATS still off at the function
+    CHECK(m.pci_ats_enabled);
+    CHECK(m.ats_enabled);
+
+    bus.executed.clear();
+    bus.publishes.clear();
+    attach_ste(m, {make_abort_ste()});  // ATS off
+    bus.idle();
+    REQUIRE(names(bus.executed) ==
+            Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG", "ATC_INV", "SYNC"});
+    REQUIRE(bus.publishes.size() == 4);
+    CHECK_FALSE(bus.publishes[0].pci_ats_enabled);  // disabled before the first STE step
+    CHECK(bus.executed[5].get(cmd::AtcSize) == 52);  // then the whole ATC, after the STE
+    CHECK_FALSE(m.ats_enabled);
+}
