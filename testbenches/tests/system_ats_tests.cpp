@@ -134,7 +134,7 @@ TEST_CASE("ats: the guest's ATC_INV through VIOMMU_INVALIDATE reaches the device
     CHECK(p["host_time_ns"]["sync_wait_mean"].get<double>() > 1000.0);
 }
 
-TEST_CASE("ats: a host PASID domain's unmap sends ATC_INV with SSV=1 and its SSID; the ATC stays coherent",
+TEST_CASE("ats: a host PASID domain's unmap sends ATC_INV with SSV=1 and its SSID, and the ATC stays coherent",
           "[system][ats]") {
     // arm_smmu_set_pasid -> arm_smmu_attach_prepare lists the master with
     // master_domain->ssid = 1; arm_smmu_atc_inv_domain then sends
