@@ -11,6 +11,7 @@
 // consumed), not from the driver's own bookkeeping.
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -766,4 +767,48 @@ TEST_CASE("Golden: pci_disable_ats before the STE loses EATS, pci_enable_ats aft
     CHECK_FALSE(bus.publishes[0].pci_ats_enabled);  // disabled before the first STE step
     CHECK(bus.executed[5].get(cmd::AtcSize) == 52);  // then the whole ATC, after the STE
     CHECK_FALSE(m.ats_enabled);
+}
+
+namespace {
+// An SMMU whose command queue stops consuming once `stuck` is set: a CMD_SYNC
+// held for good (as behind an ATC_INV its device never answers).
+struct StuckBus : RecordingBus {
+    using RecordingBus::RecordingBus;
+    bool stuck = false;
+    void idle() override {
+        if (!stuck) RecordingBus::idle();
+    }
+};
+}  // namespace
+
+TEST_CASE("Golden: VIOMMU_INVALIDATE returns -ETIMEDOUT, entry_num one short of the run whose CMD_SYNC timed out",
+          "[linux]") {
+    // arm_vsmmu_cache_invalidate (arm-smmu-v3-iommufd.c 056daec2): "ret =
+    // arm_smmu_cmdq_issue_cmdlist(smmu, &smmu->cmdq, last->cmd, cur - last, true);
+    // if (ret) { cur--; goto out; }" with out: "array->entry_num = cur - cmds".
+    // arm_smmu_cmdq_issue_cmdlist returns -ETIMEDOUT after ARM_SMMU_POLL_TIMEOUT_US.
+    SparseMemory mem(48);
+    SmmuCore core(mem, Rig::default_params());
+    StuckBus bus(core, mem);
+    TableArena arena("tables", kTables, kTables, 64 * kMiB);
+    ArmSmmuParams params = Rig::params();
+    params.sync_timeout_ns = 50'000;
+    ArmSmmuDevice smmu(bus, arena, params);
+    Iommufd ctx(VmidProfile::PerS2Domain, IommufdCosts{}, bus);
+    smmu.hw_probe();
+    smmu.device_reset();
+    HwptPaging s2(ctx, smmu, DomainStage::S2, Granule::K4, 48, true);
+    Viommu vi(ctx, smmu, s2);
+    bus.idle();
+    bus.stuck = true;
+    const unsigned prods = bus.prod_writes;
+    std::vector<Command> guest;
+    for (unsigned i = 0; i < 100; ++i)
+        guest.push_back(Command::make(Opcode::TLBI_NH_VA, {{cmd::ASID, 3}, {cmd::VA, 0x1000ull * i}}));
+    const auto res = vi.cache_invalidate(guest);
+    CHECK(res.err == -ETIMEDOUT);
+    CHECK(res.entry_num == 62);  // the first run (commands 0..62) was issued; cur-- leaves 62
+    CHECK(bus.prod_writes - prods == 1);  // the second run never went out
+    CHECK(smmu.counters().sync_timeouts == 1);
+    CHECK(bus.now_ns() >= 50'000);
 }
