@@ -119,10 +119,9 @@ HostDriver::Object& HostDriver::alloc_vdevice(const std::string& name, const std
                                        cfg_.smmus.at(parent.smmu) + ", device " + d.cfg->name + " behind " +
                                        cfg_.smmus.at(d.smmu) + " (-EINVAL)");
     // ... and have no vDEVICE yet, on any vIOMMU (idev->vdev: -EEXIST).
-    for (const auto& [oname, other] : objects_)
-        if (other->kind == ObjectKind::Vdevice && other->device == &d)
-            throw KernelError(-EEXIST, "iommufd_vdevice_alloc_ioctl: device " + d.cfg->name + " has vDEVICE '" +
-                                           oname + "' already (-EEXIST)");
+    if (d.vdev)
+        throw KernelError(-EEXIST, "iommufd_vdevice_alloc_ioctl: device " + d.cfg->name + " has vDEVICE '" +
+                                       d.vdev->name + "' already (-EEXIST)");
     // A config's vSIDs were checked by its loader (a config built in C++ may
     // leave them all 0: the last one wins there, as before).
     if (!installing_ && parent.viommu->find_vdevice(vsid))
@@ -135,6 +134,7 @@ HostDriver::Object& HostDriver::alloc_vdevice(const std::string& name, const std
     o.vsid = vsid;
     ++parent.users;
     d.viommu = viommu;
+    d.vdev = &o;
     return o;
 }
 
@@ -229,7 +229,10 @@ void HostDriver::destroy(const std::string& name, const std::string& where) {
     switch (o.kind) {
         case ObjectKind::S2: o.s2->destroy(); break;  // arm_smmu_domain_free_paging
         case ObjectKind::Viommu: o.viommu->destroy(); break;
-        case ObjectKind::Vdevice: objects_.at(o.parent)->viommu->remove_vdevice(o.vsid); break;
+        case ObjectKind::Vdevice:
+            objects_.at(o.parent)->viommu->remove_vdevice(o.vsid);
+            o.device->vdev = nullptr;
+            break;
         case ObjectKind::Nested: break;  // arm_smmu_domain_nested_free: kfree only
         case ObjectKind::Veventq: veventqs_[o.parent].veventq.clear(); break;  // its events go with it
         case ObjectKind::Any: break;
@@ -262,9 +265,7 @@ void HostDriver::attach(Device& d, const std::string& target, const std::string&
             driver::attach_dev_nested(d.master, *o->nested);
             if (o->nested->make_ste().stage2()) vmid = o->nested->viommu().vmid();
             d.viommu = o->parent;
-            for (const auto& [oname, vdev] : objects_)
-                if (vdev->kind == ObjectKind::Vdevice && vdev->parent == o->parent && vdev->device == &d)
-                    vmaster = Device::Vmaster{o->parent, vdev->vsid};
+            if (d.vdev && d.vdev->parent == o->parent) vmaster = Device::Vmaster{o->parent, d.vdev->vsid};
         } else {
             throw KernelError(-EINVAL, "'" + target + "' is a " + object_kind_name(o->kind) +
                                            ", not an HWPT (iommufd_device_attach: -EINVAL)");

@@ -56,6 +56,8 @@ struct HostDriver::Device {
     std::string viommu;               // the vIOMMU its guest invalidates through (nested, proxy)
     std::string attached;             // "" (never attached: abort STE), abort, bypass, or an HWPT object
     std::optional<arch::Ste> vste;    // the guest's vSTE, once its tables are written
+    // Its vDEVICE, on whichever vIOMMU (idev->vdev: at most one), or null.
+    Object* vdev = nullptr;
     // The master's vmaster: set by a nested attach when the device has a
     // vDEVICE on that vIOMMU, whatever the vSTE's Config, and cleared by any
     // other attach (arm_smmu_attach_prepare_vmaster/commit_vmaster); faults
