@@ -94,6 +94,7 @@ HostDriver::Object& HostDriver::alloc_s2(const std::string& name, const std::str
     }
     Object& o = add_object(name, ObjectKind::S2, vm_name, smmu);
     o.s2 = std::move(s2);
+    v.hwpts[name] = &o;
     return o;
 }
 
@@ -227,7 +228,10 @@ void HostDriver::destroy(const std::string& name, const std::string& where) {
                                       std::to_string(o.users) + " user(s) (attached devices, vIOMMUs, vDEVICEs or "
                                       "nested HWPTs): IOMMU_DESTROY returns -EBUSY");
     switch (o.kind) {
-        case ObjectKind::S2: o.s2->destroy(); break;  // arm_smmu_domain_free_paging
+        case ObjectKind::S2:
+            o.s2->destroy();  // arm_smmu_domain_free_paging
+            vm(o.vm).hwpts.erase(name);
+            break;
         case ObjectKind::Viommu: o.viommu->destroy(); break;
         case ObjectKind::Vdevice:
             objects_.at(o.parent)->viommu->remove_vdevice(o.vsid);
@@ -415,14 +419,12 @@ void HostDriver::ioas_map(Vm& v, const Mapping& m) {
             throw KernelError(-EEXIST, "mapping at " + hex(std::max(m.in, o.in)) + " overlaps one already mapped in " +
                                            v.cfg->name + "'s IOAS (unmap it first)");
     v.ioas.push_back(m);
-    for (auto& [name, o] : objects_)
-        if (o->kind == ObjectKind::S2 && o->vm == v.cfg->name) o->s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
+    for (auto& [name, o] : v.hwpts) o->s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
 }
 
 void HostDriver::ioas_unmap(Vm& v, uint64_t in, uint64_t size) {
     // iopt_unmap_iova: every domain of the IOAS (the injected bug skips the TLBIs).
-    for (auto& [name, o] : objects_)
-        if (o->kind == ObjectKind::S2 && o->vm == v.cfg->name) o->s2->unmap(in, size, cfg_.host.bug_skip_s2_tlbi);
+    for (auto& [name, o] : v.hwpts) o->s2->unmap(in, size, cfg_.host.bug_skip_s2_tlbi);
     std::vector<Mapping> kept;
     for (const Mapping& m : v.ioas) {
         const uint64_t end = m.in + m.size, cut_end = in + size;

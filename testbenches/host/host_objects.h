@@ -2,6 +2,7 @@
 // host_driver.cpp and host_lifetime.cpp): VMs with their IOAS, iommufd
 // objects, devices and their stage 1 contexts.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ struct HostDriver::Vm {
     const VmConfig* cfg = nullptr;
     std::vector<Mapping> ioas;
     std::unique_ptr<TableArena> guest;
+    // Its live S2 HWPTs by name (the IOAS's domains, in objects_' order):
+    // a map or unmap visits these, not every iommufd object.
+    std::map<std::string, Object*> hwpts;
 };
 
 // An iommufd object (testbenches/host/host_lifetime.cpp).
