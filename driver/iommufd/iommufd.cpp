@@ -64,11 +64,21 @@ Viommu::Viommu(Iommufd& ctx, ArmSmmuDevice& smmu, HwptPaging& s2_parent, std::op
     s2_parent.domain().add_vmid_user(smmu, vmid_, true);
 }
 
-void Viommu::add_vdevice(uint32_t vsid, ArmSmmuMaster& m) { vdevs_[vsid] = &m; }
-
-bool Viommu::has_vdevice(const ArmSmmuMaster& m) const {
-    return std::any_of(vdevs_.begin(), vdevs_.end(), [&](const auto& v) { return v.second == &m; });
+void Viommu::add_vdevice(uint32_t vsid, ArmSmmuMaster& m) {
+    remove_vdevice(vsid);  // a vSID taken again (a config built in C++ may leave them 0): the last one wins
+    vdevs_[vsid] = &m;
+    ++vdev_count_[&m];
 }
+
+void Viommu::remove_vdevice(uint32_t vsid) {
+    auto it = vdevs_.find(vsid);
+    if (it == vdevs_.end()) return;
+    auto n = vdev_count_.find(it->second);
+    if (--n->second == 0) vdev_count_.erase(n);
+    vdevs_.erase(it);
+}
+
+bool Viommu::has_vdevice(const ArmSmmuMaster& m) const { return vdev_count_.count(&m) != 0; }
 
 void Viommu::destroy() {
     if (ctx_.profile == VmidProfile::PerS2Domain) return;

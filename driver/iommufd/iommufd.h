@@ -86,7 +86,7 @@ public:
     // IOMMU_VDEVICE_ALLOC: vSID -> the master's first StreamID.
     void add_vdevice(uint32_t vsid, ArmSmmuMaster& m);
     // IOMMU_DESTROY of a vDEVICE: its vSID no longer converts.
-    void remove_vdevice(uint32_t vsid) { vdevs_.erase(vsid); }
+    void remove_vdevice(uint32_t vsid);
     ArmSmmuMaster* find_vdevice(uint32_t vsid) const;
     // iommufd_viommu_get_vdev_id: whether `m` has a vDEVICE here.
     bool has_vdevice(const ArmSmmuMaster& m) const;
@@ -116,6 +116,9 @@ private:
     HwptPaging& s2_;
     uint16_t vmid_ = 0;
     std::map<uint32_t, ArmSmmuMaster*> vdevs_;
+    // vSIDs per master, so has_vdevice() does not scan vdevs_ (one attach
+    // per device: quadratic in a vIOMMU's devices otherwise).
+    std::map<const ArmSmmuMaster*, unsigned> vdev_count_;
 };
 
 // The kernel's vSTE check (arm_smmu_validate_vste): KernelError(-EIO) naming

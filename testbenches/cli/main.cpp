@@ -81,10 +81,10 @@ po::variables_map parse(const po::options_description& opts, const std::vector<s
     return vm;
 }
 
-Config load(const po::variables_map& vm) {
+Config load(const po::variables_map& vm, nlohmann::ordered_json* merged_json = nullptr) {
     if (!vm.count("config")) throw InputError("command line: --config FILE is required");
     const auto sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    return load_config(vm["config"].as<std::vector<std::string>>(), sets);
+    return load_config(vm["config"].as<std::vector<std::string>>(), sets, merged_json);
 }
 
 void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostream& out) {
@@ -153,8 +153,8 @@ double progress_seconds(double s) {
 
 // What made this run, for its stats JSON: the tool's version, the config files
 // and --set overrides as given, the seed, and the merged config they make
-// (README, "Reading the stats").
-nlohmann::ordered_json run_record(const po::variables_map& vm, const Config& cfg) {
+// (README, "Reading the stats"), as load() read it.
+nlohmann::ordered_json run_record(const po::variables_map& vm, const Config& cfg, nlohmann::ordered_json merged) {
     const auto list = [&](const char* k) {
         return vm.count(k) ? vm[k].as<std::vector<std::string>>() : std::vector<std::string>{};
     };
@@ -163,7 +163,7 @@ nlohmann::ordered_json run_record(const po::variables_map& vm, const Config& cfg
             {"overrides", list("set")},
             {"trace", vm.count("trace") ? nlohmann::ordered_json(vm["trace"].as<std::string>()) : nullptr},
             {"seed", cfg.seed},
-            {"config", merged_config_json(list("config"), list("set"))}};
+            {"config", std::move(merged)}};
 }
 
 int cmd_run(const std::vector<std::string>& args) {
@@ -184,7 +184,8 @@ int cmd_run(const std::vector<std::string>& args) {
         std::cout << opts;
         return 0;
     }
-    const Config cfg = load(vm);
+    nlohmann::ordered_json merged_config;
+    const Config cfg = load(vm, &merged_config);
     std::unique_ptr<TraceReader> trace;
     if (vm.count("trace")) trace = std::make_unique<TraceReader>(TraceReader::open(vm["trace"].as<std::string>()));
     std::ofstream stats_file;
@@ -235,7 +236,7 @@ int cmd_run(const std::vector<std::string>& args) {
                   << " stale (missing invalidation?)\n";
         for (const std::string& line : platform.checker_lines()) std::cout << "    " << line << "\n";
     }
-    s["run"] = run_record(vm, cfg);
+    s["run"] = run_record(vm, cfg, std::move(merged_config));
     if (stats_file.is_open()) stats_file << s.dump(2) << "\n";
     if (vmid_csv.is_open()) platform.write_vmid_csv(vmid_csv);
     // A stale translation is a failed check (a CI run must not pass it).

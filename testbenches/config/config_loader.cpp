@@ -7,8 +7,11 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string_view>
+#include <unordered_set>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "models/arch/registers.h"
@@ -68,38 +71,120 @@ struct Origin {
 constexpr unsigned kMaxYamlDepth = 64;
 constexpr std::size_t kMaxYamlNodes = 100000;
 
-Node convert(const YAML::Node& y, const Origin& origin, unsigned depth = 0) {
-    Node n;
-    n.where = origin.at(y.Mark());
-    n.order = origin.order;
-    if (depth > kMaxYamlDepth || ++origin.nodes > kMaxYamlNodes)
-        throw InputError(n.where + ": YAML nested deeper than " + std::to_string(kMaxYamlDepth) + " levels or over " +
-                         std::to_string(kMaxYamlNodes) + " nodes (a recursive or exponential alias?)");
-    switch (y.Type()) {
-        case YAML::NodeType::Undefined:
-        case YAML::NodeType::Null:
-            break;
-        case YAML::NodeType::Scalar:
-            n.kind = Node::Kind::Scalar;
-            n.scalar = y.Scalar();
-            break;
-        case YAML::NodeType::Sequence:
-            n.kind = Node::Kind::Seq;
-            for (const YAML::Node& item : y) n.items.push_back(convert(item, origin, depth + 1));
-            break;
-        case YAML::NodeType::Map:
-            n.kind = Node::Kind::Map;
-            for (const auto& kv : y) {
-                const std::string key_where = origin.at(kv.first.Mark());
-                if (!kv.first.IsScalar()) throw InputError(key_where + ": map keys must be plain names");
-                const std::string key = kv.first.Scalar();
-                // yaml-cpp keeps both copies of a repeated key; one would silently win.
-                if (n.find(key)) throw InputError(key_where + ": duplicate key '" + key + "'");
-                n.entries.push_back({key, key_where, convert(kv.second, origin, depth + 1)});
-            }
-            break;
+// The document as Nodes, built from the parser's events: YAML::Load would
+// first build yaml-cpp's own node graph (shared_ptr nodes), three times the
+// parser's cost on a config of 4096 devices (docs/performance.md, "Scale").
+// Every node counts towards kMaxYamlNodes (map keys do not), an alias as the
+// nodes it repeats.
+class NodeBuilder : public YAML::EventHandler {
+public:
+    explicit NodeBuilder(const Origin& origin) : origin_(origin) { root_.where = origin.at(YAML::Mark::null_mark()); }
+    Node& root() { return root_; }
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { add(start(mark, Node::Kind::Null), 1, anchor); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string& value) override {
+        Node n = start(mark, Node::Kind::Scalar);
+        n.scalar = value;
+        add(std::move(n), 1, anchor);
     }
-    return n;
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        const std::string at = origin_.at(mark);
+        auto it = anchors_.find(anchor);
+        // An alias inside the node it names (`a: &x [*x]`) is an infinite tree.
+        if (it == anchors_.end()) too_big(at);
+        const Anchored& a = it->second;
+        if (open_.size() + a.height - 1 > kMaxYamlDepth || (!key_next() && (origin_.nodes += a.size) > kMaxYamlNodes))
+            too_big(at);
+        add(a.node, a.height, 0);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value) override {
+        open(mark, Node::Kind::Seq, anchor);
+    }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+        open(mark, Node::Kind::Map, anchor);
+    }
+    void OnMapEnd() override { close(); }
+
+private:
+    struct Open {
+        Node node;
+        YAML::anchor_t anchor;
+        unsigned height;        // the tallest child's, so far
+        std::size_t nodes_at;   // origin_.nodes before this node
+        std::optional<std::string> key, key_where;  // a map's key awaiting its value
+        std::unordered_set<std::string> keys;       // a map's keys so far
+    };
+    struct Anchored {
+        Node node;
+        unsigned height;   // levels, itself included
+        std::size_t size;  // nodes, itself included
+    };
+
+    [[noreturn]] static void too_big(const std::string& at) {
+        throw InputError(at + ": YAML nested deeper than " + std::to_string(kMaxYamlDepth) + " levels or over " +
+                         std::to_string(kMaxYamlNodes) + " nodes (a recursive or exponential alias?)");
+    }
+    // The next node completes a map's key, not a value.
+    bool key_next() const { return !open_.empty() && open_.back().node.kind == Node::Kind::Map && !open_.back().key; }
+    Node start(const YAML::Mark& mark, Node::Kind kind) {
+        Node n;
+        n.kind = kind;
+        n.where = origin_.at(mark);
+        n.order = origin_.order;
+        if (open_.size() > kMaxYamlDepth || (!key_next() && ++origin_.nodes > kMaxYamlNodes)) too_big(n.where);
+        return n;
+    }
+    void open(const YAML::Mark& mark, Node::Kind kind, YAML::anchor_t anchor) {
+        const std::size_t before = origin_.nodes;
+        Node n = start(mark, kind);
+        open_.push_back({std::move(n), anchor, 0, before, {}, {}, {}});
+    }
+    void close() {
+        Open o = std::move(open_.back());
+        open_.pop_back();
+        // A key's nodes do not count (it is refused below anyway).
+        const std::size_t size = origin_.nodes - o.nodes_at;
+        if (o.anchor) anchors_[o.anchor] = {o.node, o.height + 1, size};
+        add(std::move(o.node), o.height + 1, 0);
+    }
+    void add(Node n, unsigned height, YAML::anchor_t anchor) {
+        if (anchor) anchors_[anchor] = {n, height, n.kind == Node::Kind::Null || n.kind == Node::Kind::Scalar ? 1u : 0u};
+        if (open_.empty()) {
+            root_ = std::move(n);
+            return;
+        }
+        Open& top = open_.back();
+        top.height = std::max(top.height, height);
+        if (top.node.kind == Node::Kind::Seq) {
+            top.node.items.push_back(std::move(n));
+        } else if (!top.key) {
+            if (n.kind != Node::Kind::Scalar) throw InputError(n.where + ": map keys must be plain names");
+            // yaml-cpp keeps both copies of a repeated key; one would silently win.
+            if (!top.keys.insert(n.scalar).second) throw InputError(n.where + ": duplicate key '" + n.scalar + "'");
+            top.key = std::move(n.scalar);
+            top.key_where = std::move(n.where);
+        } else {
+            top.node.entries.push_back({std::move(*top.key), std::move(*top.key_where), std::move(n)});
+            top.key.reset();
+        }
+    }
+
+    const Origin& origin_;
+    Node root_;
+    std::vector<Open> open_;
+    std::map<YAML::anchor_t, Anchored> anchors_;
+};
+
+// One YAML document from `in` as Nodes; YAML::ParserException on a syntax error.
+Node parse(std::istream& in, const Origin& origin) {
+    YAML::Parser parser(in);
+    NodeBuilder b(origin);
+    parser.HandleNextDocument(b);
+    return std::move(b.root());
 }
 
 void merge_into(Node& dst, Node src) {
@@ -121,13 +206,12 @@ Node read_file(const std::string& file, unsigned order) {
     if (!std::filesystem::exists(file)) throw InputError("missing file '" + file + "'");
     std::ifstream in(file);
     if (!in || std::filesystem::is_directory(file)) throw InputError("cannot read file '" + file + "'");
-    YAML::Node y;
+    Node n;
     try {
-        y = YAML::Load(in);
+        n = parse(in, {file, true, order});
     } catch (const YAML::ParserException& e) {
         throw InputError(where(file, e.mark.line + 1) + ": YAML syntax error: " + e.msg);
     }
-    Node n = convert(y, {file, true, order});
     if (n.kind == Node::Kind::Null) n.kind = Node::Kind::Map;  // an empty file sets nothing
     if (n.kind != Node::Kind::Map) throw InputError(n.where + ": the top level must be a map of settings");
     return n;
@@ -154,7 +238,8 @@ void apply_set(Node& root, const std::string& arg, unsigned order) {
 
     Node value;
     try {
-        value = convert(YAML::Load(arg.substr(eq + 1)), {origin, false, order});
+        std::istringstream in(arg.substr(eq + 1));
+        value = parse(in, {origin, false, order});
     } catch (const YAML::ParserException& e) {
         throw InputError(origin + ": YAML syntax error: " + e.msg);
     }
@@ -1364,15 +1449,23 @@ nlohmann::ordered_json to_json(const Node& n) {
         case Node::Kind::Map:
             break;
     }
+    // Keys are unique (convert and merge_into check): appended without
+    // ordered_map's linear search for each, so a config of thousands of
+    // devices converts in linear time.
     nlohmann::ordered_json m = nlohmann::ordered_json::object();
-    for (const Entry& e : n.entries) m[e.key] = to_json(e.value);
+    auto& entries = static_cast<nlohmann::ordered_json::object_t::Container&>(m.get_ref<nlohmann::ordered_json::object_t&>());
+    entries.reserve(n.entries.size());
+    for (const Entry& e : n.entries) entries.emplace_back(e.key, to_json(e.value));
     return m;
 }
 }  // namespace
 
-Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
-    Config c = build(merged(files, sets));
+Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets,
+                   nlohmann::ordered_json* merged_json) {
+    const Node root = merged(files, sets);
+    Config c = build(root);
     c.sources = files;
+    if (merged_json) *merged_json = to_json(root);
     return c;
 }
 
@@ -1380,10 +1473,6 @@ std::string merged_config_yaml(const std::vector<std::string>& files, const std:
     YAML::Emitter out;
     emit(out, merged(files, sets));
     return std::string(out.c_str()) + "\n";
-}
-
-nlohmann::ordered_json merged_config_json(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
-    return to_json(merged(files, sets));
 }
 
 }  // namespace smmu::sim

@@ -16,15 +16,16 @@ namespace smmu::sim {
 // earlier ones, its scalars and lists replace theirs whole. Each of `sets` is
 // "key.path=value" (value in YAML flow syntax; a numeric path component indexes
 // a list) and overrides the merged files the same way. The result is validated
-// as a whole before it is returned.
-Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets);
+// as a whole before it is returned. `merged_json`, when given, receives the
+// document it was built from as JSON, every scalar the string it was written
+// as (`run --stats` records it under run.config), from the same read.
+Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets,
+                   nlohmann::ordered_json* merged_json = nullptr);
 
-// The document load_config builds from (files merged, then `sets`), unvalidated:
-// as YAML (`sweep --emit` writes it as a job's one self-contained config) and
-// as JSON with every scalar the string it was written as (`run --stats`
-// records it under run.config).
+// The document load_config builds from (files merged, then `sets`),
+// unvalidated, as YAML (`sweep --emit` writes it as a job's one
+// self-contained config).
 std::string merged_config_yaml(const std::vector<std::string>& files, const std::vector<std::string>& sets);
-nlohmann::ordered_json merged_config_json(const std::vector<std::string>& files, const std::vector<std::string>& sets);
 
 // A trace's map/unmap record against the config, with the checks and messages a
 // config mapping gets ("file:line: field: problem", InputError): a known target,

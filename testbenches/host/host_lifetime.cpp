@@ -94,6 +94,7 @@ HostDriver::Object& HostDriver::alloc_s2(const std::string& name, const std::str
     }
     Object& o = add_object(name, ObjectKind::S2, vm_name, smmu);
     o.s2 = std::move(s2);
+    v.hwpts[name] = &o;
     return o;
 }
 
@@ -119,10 +120,9 @@ HostDriver::Object& HostDriver::alloc_vdevice(const std::string& name, const std
                                        cfg_.smmus.at(parent.smmu) + ", device " + d.cfg->name + " behind " +
                                        cfg_.smmus.at(d.smmu) + " (-EINVAL)");
     // ... and have no vDEVICE yet, on any vIOMMU (idev->vdev: -EEXIST).
-    for (const auto& [oname, other] : objects_)
-        if (other->kind == ObjectKind::Vdevice && other->device == &d)
-            throw KernelError(-EEXIST, "iommufd_vdevice_alloc_ioctl: device " + d.cfg->name + " has vDEVICE '" +
-                                           oname + "' already (-EEXIST)");
+    if (d.vdev)
+        throw KernelError(-EEXIST, "iommufd_vdevice_alloc_ioctl: device " + d.cfg->name + " has vDEVICE '" +
+                                       d.vdev->name + "' already (-EEXIST)");
     // A config's vSIDs were checked by its loader (a config built in C++ may
     // leave them all 0: the last one wins there, as before).
     if (!installing_ && parent.viommu->find_vdevice(vsid))
@@ -135,6 +135,7 @@ HostDriver::Object& HostDriver::alloc_vdevice(const std::string& name, const std
     o.vsid = vsid;
     ++parent.users;
     d.viommu = viommu;
+    d.vdev = &o;
     return o;
 }
 
@@ -227,9 +228,15 @@ void HostDriver::destroy(const std::string& name, const std::string& where) {
                                       std::to_string(o.users) + " user(s) (attached devices, vIOMMUs, vDEVICEs or "
                                       "nested HWPTs): IOMMU_DESTROY returns -EBUSY");
     switch (o.kind) {
-        case ObjectKind::S2: o.s2->destroy(); break;  // arm_smmu_domain_free_paging
+        case ObjectKind::S2:
+            o.s2->destroy();  // arm_smmu_domain_free_paging
+            vm(o.vm).hwpts.erase(name);
+            break;
         case ObjectKind::Viommu: o.viommu->destroy(); break;
-        case ObjectKind::Vdevice: objects_.at(o.parent)->viommu->remove_vdevice(o.vsid); break;
+        case ObjectKind::Vdevice:
+            objects_.at(o.parent)->viommu->remove_vdevice(o.vsid);
+            o.device->vdev = nullptr;
+            break;
         case ObjectKind::Nested: break;  // arm_smmu_domain_nested_free: kfree only
         case ObjectKind::Veventq: veventqs_[o.parent].veventq.clear(); break;  // its events go with it
         case ObjectKind::Any: break;
@@ -262,9 +269,7 @@ void HostDriver::attach(Device& d, const std::string& target, const std::string&
             driver::attach_dev_nested(d.master, *o->nested);
             if (o->nested->make_ste().stage2()) vmid = o->nested->viommu().vmid();
             d.viommu = o->parent;
-            for (const auto& [oname, vdev] : objects_)
-                if (vdev->kind == ObjectKind::Vdevice && vdev->parent == o->parent && vdev->device == &d)
-                    vmaster = Device::Vmaster{o->parent, vdev->vsid};
+            if (d.vdev && d.vdev->parent == o->parent) vmaster = Device::Vmaster{o->parent, d.vdev->vsid};
         } else {
             throw KernelError(-EINVAL, "'" + target + "' is a " + object_kind_name(o->kind) +
                                            ", not an HWPT (iommufd_device_attach: -EINVAL)");
@@ -414,14 +419,12 @@ void HostDriver::ioas_map(Vm& v, const Mapping& m) {
             throw KernelError(-EEXIST, "mapping at " + hex(std::max(m.in, o.in)) + " overlaps one already mapped in " +
                                            v.cfg->name + "'s IOAS (unmap it first)");
     v.ioas.push_back(m);
-    for (auto& [name, o] : objects_)
-        if (o->kind == ObjectKind::S2 && o->vm == v.cfg->name) o->s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
+    for (auto& [name, o] : v.hwpts) o->s2->map(m.in, m.out, m.size, attrs_of(m), m.page);
 }
 
 void HostDriver::ioas_unmap(Vm& v, uint64_t in, uint64_t size) {
     // iopt_unmap_iova: every domain of the IOAS (the injected bug skips the TLBIs).
-    for (auto& [name, o] : objects_)
-        if (o->kind == ObjectKind::S2 && o->vm == v.cfg->name) o->s2->unmap(in, size, cfg_.host.bug_skip_s2_tlbi);
+    for (auto& [name, o] : v.hwpts) o->s2->unmap(in, size, cfg_.host.bug_skip_s2_tlbi);
     std::vector<Mapping> kept;
     for (const Mapping& m : v.ioas) {
         const uint64_t end = m.in + m.size, cut_end = in + size;

@@ -2,6 +2,7 @@
 // host_driver.cpp and host_lifetime.cpp): VMs with their IOAS, iommufd
 // objects, devices and their stage 1 contexts.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ struct HostDriver::Vm {
     const VmConfig* cfg = nullptr;
     std::vector<Mapping> ioas;
     std::unique_ptr<TableArena> guest;
+    // Its live S2 HWPTs by name (the IOAS's domains, in objects_' order):
+    // a map or unmap visits these, not every iommufd object.
+    std::map<std::string, Object*> hwpts;
 };
 
 // An iommufd object (testbenches/host/host_lifetime.cpp).
@@ -56,6 +60,8 @@ struct HostDriver::Device {
     std::string viommu;               // the vIOMMU its guest invalidates through (nested, proxy)
     std::string attached;             // "" (never attached: abort STE), abort, bypass, or an HWPT object
     std::optional<arch::Ste> vste;    // the guest's vSTE, once its tables are written
+    // Its vDEVICE, on whichever vIOMMU (idev->vdev: at most one), or null.
+    Object* vdev = nullptr;
     // The master's vmaster: set by a nested attach when the device has a
     // vDEVICE on that vIOMMU, whatever the vSTE's Config, and cleared by any
     // other attach (arm_smmu_attach_prepare_vmaster/commit_vmaster); faults

@@ -452,6 +452,47 @@ TEST_CASE("stream_table() decodes STRTAB_BASE(_CFG)", "[registers]") {
     }
 }
 
+TEST_CASE("stream_table()'s decode is kept until STRTAB_BASE or STRTAB_BASE_CFG is written", "[registers]") {
+    Regs r;
+    // One decode, held by reference as the translation path holds it.
+    const StreamTableConfig& st = r.rf.stream_table();
+    CHECK(st.base == 0);  // reset values: linear, no entries, SPLIT 0 read as 8
+    CHECK(st.log2size == 0);
+    CHECK(st.split == 8);
+    CHECK_FALSE(st.two_level);
+
+    r.wr(reg::STRTAB_BASE, 0x8000'0000ull, 8);
+    CHECK(st.base == 0x8000'0000ull);
+    r.wr(reg::STRTAB_BASE + 4, 0x2);  // the upper word alone
+    CHECK(st.base == 0x2'8000'0000ull);
+    r.wr(reg::STRTAB_BASE_CFG, (1u << 16) | (6u << 6) | 12);
+    CHECK(st.two_level);
+    CHECK(st.split == 6);
+    CHECK(st.log2size == 12);
+
+    // Other registers leave it alone, the queues' bases included.
+    r.wr(reg::CMDQ_BASE, 0x1000 | 8, 8);
+    r.wr(reg::EVENTQ_BASE, 0x2000 | 8, 8);
+    r.wr(reg::CR2, 2);
+    CHECK(st.base == 0x2'8000'0000ull);
+    CHECK(st.log2size == 12);
+
+    // Ignored writes (SMMUEN=1) change neither the registers nor the decode.
+    r.wr(reg::CR0, 1);
+    CHECK(r.wr(reg::STRTAB_BASE_CFG, 10).ignored);
+    CHECK(r.wr(reg::STRTAB_BASE, 0x4000, 8).ignored);
+    CHECK(st.base == 0x2'8000'0000ull);
+    CHECK(st.two_level);
+    CHECK(st.log2size == 12);
+
+    // Disabled again, a write takes effect at once.
+    r.wr(reg::CR0, 0);
+    r.wr(reg::STRTAB_BASE_CFG, 10);
+    CHECK_FALSE(st.two_level);
+    CHECK(st.log2size == 10);
+    CHECK(st.split == 8);
+}
+
 TEST_CASE("Queue LOG2SIZE is capped at IDR1.CMDQS / EVENTQS", "[registers]") {
     Regs r({}, 8, 7);
     r.wr(reg::CMDQ_BASE, 0x1000 | 31, 8);

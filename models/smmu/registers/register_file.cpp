@@ -131,6 +131,7 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
         uint64_t& v = this->*(r->field);
         v = (v & ~uint64_t{o.mask}) | (o.value & o.mask);
     }
+    strtab_ = decode_stream_table();
 }
 
 const RegisterFile::Reg* RegisterFile::present(uint32_t offset) const {
@@ -210,10 +211,12 @@ MmioStatus RegisterFile::write(uint32_t offset, unsigned size, uint64_t value, W
             break;
         default: field = v; break;
     }
+    if (r->field == &RegisterFile::strtab_base_ || r->field == &RegisterFile::strtab_base_cfg_)
+        strtab_ = decode_stream_table();
     return MmioStatus::Ok;
 }
 
-StreamTableConfig RegisterFile::stream_table() const {
+StreamTableConfig RegisterFile::decode_stream_table() const {
     StreamTableConfig st;
     st.base = strtab_base::ADDR.get(&strtab_base_);
     st.log2size = static_cast<unsigned>(strtab_base_cfg::LOG2SIZE.get(&strtab_base_cfg_));

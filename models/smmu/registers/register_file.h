@@ -80,7 +80,10 @@ public:
                                                        : 0;
         return f.get(&v);
     }
-    StreamTableConfig stream_table() const;
+    // STRTAB_BASE and STRTAB_BASE_CFG decoded. Every translation and
+    // prefetch asks for it, so it is decoded when either register is written
+    // (the only way they change), not per call.
+    const StreamTableConfig& stream_table() const { return strtab_; }
     QueueConfig cmdq() const;
     QueueConfig eventq() const;
     QueueConfig priq() const;
@@ -136,6 +139,7 @@ private:
     static const Reg* find(uint32_t offset);
     // find(), but nullptr for the registers this SMMU does not have (PRIQ_* without IDR0.PRI).
     const Reg* present(uint32_t offset) const;
+    StreamTableConfig decode_stream_table() const;
 
     const SmmuCaps caps_;
     unsigned cmdq_max_, eventq_max_;
@@ -146,6 +150,7 @@ private:
     bool cmdq_stopped_ = false;  // by an error not yet acknowledged through GERRORN
     uint64_t gerror_irq_cfg0_ = 0, gerror_irq_cfg1_ = 0, gerror_irq_cfg2_ = 0;
     uint64_t strtab_base_ = 0, strtab_base_cfg_ = 0;
+    StreamTableConfig strtab_;  // decode_stream_table() of the two above
     uint64_t cmdq_base_ = 0, cmdq_prod_ = 0, cmdq_cons_ = 0;
     uint64_t eventq_base_ = 0, eventq_prod_ = 0, eventq_cons_ = 0;
     uint64_t eventq_irq_cfg0_ = 0, eventq_irq_cfg1_ = 0, eventq_irq_cfg2_ = 0;
