@@ -635,7 +635,7 @@ void SmmuBase::cmdq_thread() {
                                         .c_str(),
                                     sc_core::SC_HIGH);
             wait(time_of(done) - sc_core::sc_time_stamp());
-            core_.cmdq_complete();
+            core_.cmdq_complete(done);
         }
     }
 }
