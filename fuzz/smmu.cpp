@@ -214,7 +214,7 @@ struct Rig {
         const CommandQueue::Step s = core.cmdq_step(now, &done, defer);
         FUZZ_CHECK(s.kind == CommandQueue::Step::Kind::Idle || done >= now, "a command completing before it began");
         now = std::max(now, done);
-        if (defer) core.cmdq_complete();
+        if (defer) core.cmdq_complete(done);
         const QueueConfig q = core.regs().cmdq();
         if (s.kind == CommandQueue::Step::Kind::Executed) {
             FUZZ_TRACE("executed %s%s\n", s.cmd.info() ? std::string(s.cmd.info()->name).c_str() : "?",

@@ -57,8 +57,14 @@ public:
     uint64_t mmio_read(uint32_t offset, unsigned size) override;
     void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
     MemoryPort& memory() override { return cpu_.memory(); }
-    // Between two polls: waits mmio_latency, the SMMU's threads run.
-    void idle() override { sc_core::wait(mmio_latency_); }
+    // Between two polls: waits out the CPU's local time (the reads of the
+    // poll just made, so the next one sees memory as of the CPU's clock: a
+    // CMD_SYNC's MSI is seen at the first poll after it is written), then
+    // mmio_latency; the SMMU's threads run.
+    void idle() override {
+        cpu_.sync();
+        sc_core::wait(mmio_latency_);
+    }
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }
 

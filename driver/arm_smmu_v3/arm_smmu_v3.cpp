@@ -138,33 +138,32 @@ void ArmSmmuDevice::device_reset() {
     write64(reg::STRTAB_BASE, strtab_ | kQbaseRa);  // arm_smmu_write_strtab
     write32(reg::STRTAB_BASE_CFG, static_cast<uint32_t>(strtab_cfg));
 
-    write64(reg::CMDQ_BASE, cmdq_base_ | cmdq_log2_ | kQbaseRa);
+    // Each queue as arm_smmu_device_reset brings it up: its base (with
+    // Q_BASE_RWA and LOG2SIZE), PROD and CONS at 0, then its enable in CR0.
+    uint32_t enables = 0;
+    const auto enable_queue = [&](uint32_t base_reg, uint32_t prod_reg, uint32_t cons_reg, uint64_t base,
+                                  unsigned log2, const FieldDef& en) {
+        write64(base_reg, base | log2 | kQbaseRa);
+        write32(prod_reg, 0);
+        write32(cons_reg, 0);
+        enables |= static_cast<uint32_t>(en.mask());
+        write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
+    };
     cmdq_prod_ = cmdq_cons_ = 0;
-    write32(reg::CMDQ_PROD, 0);
-    write32(reg::CMDQ_CONS, 0);
-    uint32_t enables = static_cast<uint32_t>(cr0::CMDQEN.mask());
-    write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
+    enable_queue(reg::CMDQ_BASE, reg::CMDQ_PROD, reg::CMDQ_CONS, cmdq_base_, cmdq_log2_, cr0::CMDQEN);
 
     issue_cmd_with_sync(Command::make(Opcode::CFGI_STE_RANGE, {{cmd::Range, 31}}));  // CMDQ_OP_CFGI_ALL
     if (f.hyp) issue_cmd_with_sync(Command::make(Opcode::TLBI_EL2_ALL));
     issue_cmd_with_sync(Command::make(Opcode::TLBI_NSNH_ALL));
 
-    write64(reg::EVENTQ_BASE, evtq_base_ | evtq_log2_ | kQbaseRa);
-    write32(reg::EVENTQ_PROD, 0);
-    write32(reg::EVENTQ_CONS, 0);
-    enables |= static_cast<uint32_t>(cr0::EVTQEN.mask());
-    write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
+    enable_queue(reg::EVENTQ_BASE, reg::EVENTQ_PROD, reg::EVENTQ_CONS, evtq_base_, evtq_log2_, cr0::EVTQEN);
 
     if (f.pri) {
         // The PRI queue (arm_smmu_init_queue for priq, then its registers and PRIQEN).
         priq_log2_ = std::min(params_.priq_log2, f.priq_max_log2);
         const uint64_t priq_bytes = (uint64_t{1} << priq_log2_) * PriRecord::kBytes;
         priq_base_ = arena_.alloc(priq_bytes, std::max<uint64_t>(priq_bytes, 32));
-        write64(reg::PRIQ_BASE, priq_base_ | priq_log2_ | kQbaseRa);
-        write32(reg::PRIQ_PROD, 0);
-        write32(reg::PRIQ_CONS, 0);
-        enables |= static_cast<uint32_t>(cr0::PRIQEN.mask());
-        write_reg_sync(reg::CR0, reg::CR0ACK, enables, "CR0");
+        enable_queue(reg::PRIQ_BASE, reg::PRIQ_PROD, reg::PRIQ_CONS, priq_base_, priq_log2_, cr0::PRIQEN);
     }
 
     if (f.ats) {

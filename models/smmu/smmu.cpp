@@ -169,7 +169,7 @@ std::optional<uint16_t> SmmuBase::transact(unsigned p, tlm::tlm_generic_payload&
     }
     if (ext && ext->ats != SmmuExtension::Ats::None) {
         accepted = now_cycles(delay);
-        ats_transact(gp, *ext, delay);
+        ats_transact(p, gp, *ext, delay);
         return std::nullopt;
     }
     // Robustness (docs/robustness.md): a zero-length transaction is no AXI
@@ -231,13 +231,8 @@ std::optional<uint16_t> SmmuBase::transact(unsigned p, tlm::tlm_generic_payload&
     return std::nullopt;
 }
 
-void SmmuBase::ats_transact(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_time& delay) {
-    TranslationRequest req;
-    req.sid = ext.sid;
-    req.ssid = ext.ssid;
-    req.ssv = ext.ssv;
-    req.iova = gp.get_address();
-    req.write = gp.is_write();
+void SmmuBase::ats_transact(unsigned p, tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_time& delay) {
+    const TranslationRequest req = request(p, gp, &ext);
     Cycle done = 0;
     switch (ext.ats) {
         case SmmuExtension::Ats::TranslationRequest: {
@@ -635,7 +630,7 @@ void SmmuBase::cmdq_thread() {
                                         .c_str(),
                                     sc_core::SC_HIGH);
             wait(time_of(done) - sc_core::sc_time_stamp());
-            core_.cmdq_complete();
+            core_.cmdq_complete(done);
         }
     }
 }

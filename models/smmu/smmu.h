@@ -170,8 +170,10 @@ private:
     void at_stalled(AtTxn* x, sc_core::sc_time delay, uint16_t stag);
     bool mmio_access(tlm::tlm_generic_payload& gp);
     sc_core::sc_time arrival_;  // of the transaction in transact()
-    // An upstream transaction marked for ATS (SmmuExtension::ats).
-    void ats_transact(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_core::sc_time& delay);
+    // An upstream transaction marked for ATS (SmmuExtension::ats), on
+    // `port`; its request as request() makes it from the extension (the
+    // PASID prefix's Privileged and Execute bits with the SubstreamID).
+    void ats_transact(unsigned port, tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc_core::sc_time& delay);
     // Sends an executed CMD_ATC_INV to its device from a process of its own
     // (a device may take long, or never, to answer).
     void send_atc_inv(const arch::Command& c);

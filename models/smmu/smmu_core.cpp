@@ -40,7 +40,7 @@ CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done, bool defer_cons) 
     Cycle t = now;
     cmd_clock_ = &t;
     unit_.port().set_cursor(&t);
-    CommandQueue::Step s = cmdq_.step(*this, defer_cons);
+    CommandQueue::Step s = cmdq_.step(*this, true);
     unit_.port().set_cursor(nullptr);
     cmd_clock_ = nullptr;
     if (s.kind == CommandQueue::Step::Kind::Error) ++stats_.command_errors;
@@ -55,7 +55,28 @@ CommandQueue::Step SmmuCore::cmdq_step(Cycle now, Cycle* done, bool defer_cons) 
     }
     if (recorder_ && s.kind != CommandQueue::Step::Kind::Idle) recorder_->command(s, now, t);
     if (done) *done = t;
+    if (!defer_cons) cmdq_complete(t);
     return s;
+}
+
+void SmmuCore::cmdq_complete(Cycle done) {
+    if (sync_msi_) {
+        // The SYNC's completion is signalled by the MSI (IHI 0070 4.7.3): it
+        // is written when the SYNC completes, after every earlier command's
+        // effects (the SystemC shell has waited for the ATC_INV answers), not
+        // when the SYNC is read. The write is posted: it books the SMMU's
+        // memory port from `done` but does not delay the completion.
+        Cycle t = done;
+        unit_.port().set_cursor(&t);
+        if (unit_.port().write(sync_msi_->addr, &sync_msi_->data, 4))
+            ++stats_.sync_msis;
+        else
+            // An aborted CMD_SYNC MSI is reported in GERROR.MSI_CMDQ_ABT_ERR (IHI 0070 6.3.11).
+            regs_.raise_gerror(arch::gerror::MSI_CMDQ_ABT_ERR);
+        unit_.port().set_cursor(nullptr);
+        sync_msi_.reset();
+    }
+    cmdq_.complete();
 }
 
 bool SmmuCore::cmdq_next_is(Opcode op) const {
@@ -91,14 +112,8 @@ void SmmuCore::execute(const arch::Command& c) {
     if (cmd_clock_) *cmd_clock_ = std::max(*cmd_clock_, unit_.busy_until());
     // An SMMU without MSIs (IDR0.MSI 0) signals CS=IRQ on its wired interrupt: no write.
     if (c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0 &&
-        regs_.id_field(arch::reg::IDR0, arch::idr0::MSI)) {
-        const uint32_t data = static_cast<uint32_t>(c.get(arch::cmd::MSIData));
-        if (unit_.port().write(c.get(arch::cmd::MSIAddr), &data, 4))
-            ++stats_.sync_msis;
-        else
-            // An aborted CMD_SYNC MSI is reported in GERROR.MSI_CMDQ_ABT_ERR (IHI 0070 6.3.11).
-            regs_.raise_gerror(arch::gerror::MSI_CMDQ_ABT_ERR);
-    }
+        regs_.id_field(arch::reg::IDR0, arch::idr0::MSI))
+        sync_msi_ = SyncMsi{c.get(arch::cmd::MSIAddr), static_cast<uint32_t>(c.get(arch::cmd::MSIData))};
 }
 
 void SmmuCore::pri_resp(const arch::Command& c) {

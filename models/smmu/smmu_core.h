@@ -113,10 +113,13 @@ public:
     // One command off the queue, if any, starting at cycle `now`; `done` (if
     // given) receives the cycle it completes (a SYNC waits for every
     // translation accepted before it).
-    // With `defer_cons`, CMDQ_CONS moves only at cmdq_complete() (the SystemC
-    // shell calls it at `done`).
+    // With `defer_cons`, the command completes only at cmdq_complete(done)
+    // (the SystemC shell calls it at `done`); without, before this returns.
     CommandQueue::Step cmdq_step(Cycle now = 0, Cycle* done = nullptr, bool defer_cons = false);
-    void cmdq_complete() { cmdq_.complete(); }
+    // The executed command completes at cycle `done`: a CMD_SYNC's MSI is
+    // written (CS=IRQ), then CMDQ_CONS moves past it, so software sees the
+    // SYNC done at one time whether it polls the MSI word or CONS.
+    void cmdq_complete(Cycle done);
     bool cmdq_pending() const { return cmdq_.pending(); }
     // Whether the next command waiting is `op` (read without executing it).
     bool cmdq_next_is(arch::Opcode op) const;
@@ -207,6 +210,12 @@ private:
     // Page Request Groups waiting for their response: (SID, PRGIndex) -> first request's cycle.
     std::map<std::pair<uint32_t, uint16_t>, Cycle> open_groups_;
     Cycle* cmd_clock_ = nullptr;  // the timeline of the command being executed
+    // The executed CMD_SYNC's completion MSI (CS=IRQ), written at cmdq_complete().
+    struct SyncMsi {
+        uint64_t addr = 0;
+        uint32_t data = 0;
+    };
+    std::optional<SyncMsi> sync_msi_;
     Observer observer_;
     SmmuRecorder* recorder_ = nullptr;
     std::deque<arch::Command> recent_;

@@ -37,19 +37,21 @@ TEST_CASE("sweep: every combination in order, the figures of each run", "[system
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(has(r.out, "smmu-sim sweep: 4 runs, 2 at a time"));
-    // The IOTLB off: both DMAs walk (the second finds the configuration
-    // cached: 24 reads, no CD fetch); on: the second hits. The cold DMA's
-    // latency follows the memory latency: 3 + 30 reads of it plus cycles.
+    // The IOTLB off: both DMAs walk, 24 reads each (the configuration is
+    // the one Linux's CMD_PREFETCH_CONFIG fetched: no STE or CD read); on:
+    // the second hits. The cold DMA's latency follows the memory latency: it
+    // waits for the prefetch's 7 reads (the command, the STE, the CD through
+    // 4 stage 2 reads), then its 24, plus cycles.
     const std::string expected =
         "smmu.caches.iotlb.entries,memory.read_latency_ns,pmu.tlb_miss,pmu.trans_table_walk_access,latency_ns.max,"
         "caches.iotlb.hit_rate\n"
-        "0,50,2,52,1555,-\n"
-        "0,100,2,52,3105,-\n"
-        "16,50,1,28,1558,50\n"
-        "16,100,1,28,3108,50\n";
+        "0,50,2,48,1594,-\n"
+        "0,100,2,48,3194,-\n"
+        "16,50,1,24,1597,50\n"
+        "16,100,1,24,3197,50\n";
     CHECK(slurp(csv2) == expected);
-    CHECK(has(r.out, "16                         100                                1                           28"
-                     "            3108                     50\n"));
+    CHECK(has(r.out, "16                         100                                1                           24"
+                     "            3197                     50\n"));
     // Each run's stats are kept: the same as `run` writes.
     const auto s = nlohmann::json::parse(slurp(dir + "/run-3.json"));
     CHECK(s["pmu"]["transaction"] == 2);
@@ -223,7 +225,7 @@ TEST_CASE("sweep --emit: GNU parallel and a Slurm array task run the jobs, colle
     const Run local = smmu_sim(kSweep + " --jobs 2 --out-dir '" + out_dir + "'");
     REQUIRE(local.exit_code == 0);
     CHECK(r.out.substr(r.out.find('\n')) == local.out.substr(local.out.find('\n')));
-    CHECK(has(slurp(csv), "16,100,1,28,3108,50\n"));
+    CHECK(has(slurp(csv), "16,100,1,24,3197,50\n"));
 
     // Every run's JSON says what made it: version, configs, overrides, seed, merged config.
     const auto job = nlohmann::json::parse(slurp(dir + "/job-3/stats.json"))["run"];

@@ -148,9 +148,8 @@ TEST_CASE("timeline: tracks, phases, commands, host windows and faults agree wit
     REQUIRE(in_unmap.size() == 1);
     CHECK(in_unmap[0]["name"] == "TLBI_NH_VA + SYNC");
     CHECK(in_unmap[0]["args"]["commands"] == 2);
-    // The SMMU consumed both inside the window. (The SYNC's own span ends
-    // later: its MSI word is in memory, where the CPU polls it, as soon as
-    // the SYNC executes; its modelled completion adds the MSI write's time.)
+    // The SMMU consumed both inside the window (the SYNC's completion ends
+    // it: below).
     std::vector<std::string> cmds;
     for (const json& c : t.on("smmu0/cmdq", "command"))
         if (ps(c["ts"]) >= ps(in_unmap[0]["ts"]) && ps(c["ts"]) < ps(in_unmap[0]["ts"]) + ps(in_unmap[0]["dur"]))
@@ -176,6 +175,34 @@ TEST_CASE("timeline: tracks, phases, commands, host windows and faults agree wit
     CHECK(t.doc["otherData"]["truncated"] == false);
     CHECK(t.doc["otherData"]["events"].get<size_t>() == t.events([](const json&) { return true; }).size());
     CHECK(misnested(t) == 0);
+    std::remove(tl.c_str());
+    std::remove(stats_path.c_str());
+}
+
+TEST_CASE("timeline: an MSI-polled SYNC's wait ends at the CPU's first poll after the SYNC completes", "[timeline]") {
+    // four-modes.yaml: IDR0.MSI on a coherent SMMU, so Linux polls each SYNC's
+    // MSI word (ARM_SMMU_OPT_MSIPOLL, __arm_smmu_cmdq_poll_until_msi). The SMMU
+    // writes the word when the SYNC completes (SmmuCore::cmdq_complete), so no
+    // host window ends before its SYNC's span on the queue's track, and each
+    // ends at the next poll: host.mmio_latency_ns (10 ns) apart, plus the
+    // poll's own read of the word (host.mem_access_ns, 1 ns).
+    const std::string tl = out_path("msipoll.json"), stats_path = out_path("msipoll_stats.json");
+    REQUIRE(smmu_sim(kRun + " --timeline " + tl + " --stats " + stats_path).exit_code == 0);
+    const json stats = json::parse(slurp(stats_path));
+    const Timeline t(tl);
+    const auto windows = t.on("host/cpu", "invalidation");
+    const auto syncs = t.events([&](const json& e) { return t.track(e) == "smmu0/cmdq" && e["name"] == "SYNC"; });
+    REQUIRE(syncs.size() == stats["cmdq"]["by_opcode"]["SYNC"].get<size_t>());
+    REQUIRE(windows.size() == syncs.size());  // every SYNC ends a command list the host waited for
+    for (const json& w : windows) {
+        const int64_t end = ps(w["ts"]) + ps(w["dur"]);
+        std::vector<int64_t> sync_ends;
+        for (const json& c : syncs)
+            if (ps(c["ts"]) >= ps(w["ts"]) && ps(c["ts"]) < end) sync_ends.push_back(ps(c["ts"]) + ps(c["dur"]));
+        REQUIRE(sync_ends.size() == 1);
+        CHECK(end >= sync_ends[0]);
+        CHECK(end <= sync_ends[0] + 10000 + 1000);
+    }
     std::remove(tl.c_str());
     std::remove(stats_path.c_str());
 }

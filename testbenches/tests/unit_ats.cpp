@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "config_builders.h"
+#include "smmu_fixtures.h"
 
 #include "models/arch/command.h"
 #include "models/arch/event.h"
@@ -51,22 +52,8 @@ Config ats_config() {
     return c;
 }
 
-struct AtsBench {
-    Config cfg;
-    SparseMemory mem;
-    SmmuCore core;
-    DirectBus bus;
-    HostDriver drv;
-    explicit AtsBench(Config c)
-        : cfg(std::move(c)), mem(cfg.memory.pa_bits), core(mem, core_params(cfg)), bus(core, mem), drv(bus, cfg) {
-        drv.reset();
-        drv.install();
-    }
-    Ste ste(uint32_t sid) {
-        Ste s;
-        mem.read_words(drv.ste_address(sid), s.w.data(), Ste::kDwords);
-        return s;
-    }
+struct AtsBench : HostBench {
+    explicit AtsBench(Config c) : HostBench(std::move(c)) { boot(); }
     AtsCompletion request(uint32_t sid, uint64_t iova, bool write) {
         TranslationRequest r;
         r.sid = sid;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config_builders.h"
+#include "smmu_fixtures.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -72,27 +73,8 @@ Config modes_config() {
     return c;
 }
 
-struct Platform {
-    Config cfg;
-    SparseMemory mem;
-    SmmuCore core;
-    DirectBus bus;
-    HostDriver drv;
-
-    explicit Platform(Config c)
-        : cfg(std::move(c)), mem(cfg.memory.pa_bits), core(mem, core_params(cfg)), bus(core, mem), drv(bus, cfg) {}
-
-    uint64_t rd(uint32_t off, unsigned size = 4) { return bus.mmio_read(off, size); }
-    // Linux's reset sequence, then every device attached as the config says.
-    void boot() {
-        drv.reset();
-        drv.install();
-    }
-    Ste ste(uint32_t sid) {
-        Ste s;
-        mem.read_words(drv.ste_address(sid), s.w.data(), Ste::kDwords);
-        return s;
-    }
+struct Platform : HostBench {
+    using HostBench::HostBench;
     const SmmuStats& stats() const { return core.stats(); }
 
     struct Result {

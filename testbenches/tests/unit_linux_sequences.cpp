@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "config_builders.h"
-#include "recording_bus.h"
+#include "smmu_fixtures.h"
 #include "driver/dma_iommu/flush_queue.h"
 #include "driver/iommufd/iommufd.h"
 #include "models/arch/command.h"
@@ -40,21 +40,9 @@ constexpr uint64_t kTables = 0x4000'0000;
 using Names = std::vector<std::string>;
 
 // One SMMU, reset, with the driver library used directly (no config).
-struct Rig {
-    SparseMemory mem{48};
-    SmmuCore core;
-    RecordingBus bus;
-    TableArena arena{"tables", kTables, kTables, 64 * kMiB};
-    ArmSmmuDevice smmu;
-    Iommufd ctx;
-
+struct Rig : DriverRig {
     explicit Rig(VmidProfile profile = VmidProfile::PerS2Domain, SmmuCoreParams p = default_params())
-        : core(mem, p), bus(core, mem), smmu(bus, arena, params()), ctx(profile, IommufdCosts{}, bus) {
-        smmu.hw_probe();
-        smmu.device_reset();
-        bus.idle();
-        bus.executed.clear();
-    }
+        : DriverRig(p, params(), profile) {}
     static SmmuCoreParams default_params() {
         Config c;
         c.smmu.sid_bits = 8;

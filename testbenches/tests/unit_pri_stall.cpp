@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "recording_bus.h"
+#include "smmu_fixtures.h"
 #include "driver/arm_smmu_v3/fault.h"
 #include "driver/iommufd/iommufd.h"
 #include "models/arch/command.h"
@@ -28,8 +28,6 @@ using namespace smmu::driver;
 
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
-constexpr uint64_t kTables = 0x4000'0000;
 constexpr uint64_t kRam = 0x8000'0000;
 
 uint64_t fld(const FieldDef& f, uint64_t v) { return f.get(&v); }
@@ -45,24 +43,16 @@ SmmuCoreParams pri_stall_params(unsigned stall_max = 2) {
 
 // One SMMU with PRI and stalls, reset by the driver, a stall-capable master
 // (SID 5) and a PRI one (SID 6) attached to one S1 domain that maps nothing yet.
-struct Rig {
-    SparseMemory mem{48};
-    SmmuCore core;
-    RecordingBus bus;
-    TableArena arena{"tables", kTables, kTables, 64 * kMiB};
-    ArmSmmuDevice smmu;
-    Iommufd ctx;
+struct Rig : DriverRig {
     std::unique_ptr<HwptPaging> domain;
     ArmSmmuMaster stall_dev, pri_dev;
     std::vector<PrgResponse> prg;  // what the devices received
     std::vector<std::pair<uint16_t, Cycle>> resolved;
 
     explicit Rig(SmmuCoreParams p = pri_stall_params(), unsigned priq_log2 = 7)
-        : core(mem, p), bus(core, mem), smmu(bus, arena, params(priq_log2)), ctx(VmidProfile::PerS2Domain, IommufdCosts{}, bus) {
+        : DriverRig(p, params(priq_log2), VmidProfile::PerS2Domain) {
         core.set_prg_responder([this](const PrgResponse& m, Cycle) { prg.push_back(m); });
         core.set_stall_listener([this](uint16_t stag, Cycle c) { resolved.emplace_back(stag, c); });
-        smmu.hw_probe();
-        smmu.device_reset();
         domain = std::make_unique<HwptPaging>(ctx, smmu, DomainStage::S1, Granule::K4, 48, false);
         stall_dev.smmu = pri_dev.smmu = &smmu;
         stall_dev.sids = {5};
@@ -97,7 +87,6 @@ struct Rig {
         r.prg_index = prgi;
         return r;
     }
-    uint64_t rd(uint32_t off) { return bus.mmio_read(off, 4); }
 };
 
 }  // namespace

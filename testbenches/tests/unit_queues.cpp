@@ -334,6 +334,47 @@ TEST_CASE("CMD_SYNC with CS=IRQ writes MSIData to MSIAddr", "[cmdq]") {
     CHECK(r.stats().command_errors == 0);
 }
 
+TEST_CASE("CMD_SYNC's MSI is written when it completes, with CMDQ_CONS, after the commands before it",
+          "[cmdq]") {
+    // The SystemC shell's way (defer_cons): the SYNC is read and executed,
+    // and completes later (SmmuCore::cmdq_complete at its modelled time).
+    Rig r;
+    r.cmdq_on(3);
+    const uint64_t pattern = 0x1111'2222'3333'4444ull;
+    REQUIRE(r.mem.write64(kMsi, pattern));
+    r.put(0, Command::make(Opcode::TLBI_NSNH_ALL));
+    r.put(1, Command::make(Opcode::SYNC, {{cmd::CS, 1}, {cmd::MSIAddr, kMsi}, {cmd::MSIData, 0}}));
+    r.wr(reg::CMDQ_PROD, 2);
+    Cycle done = 0;
+    REQUIRE(r.core.cmdq_step(10, &done, true).kind == CommandQueue::Step::Kind::Executed);
+    r.core.cmdq_complete(done);
+    CHECK(r.cons() == 1);
+    REQUIRE(r.core.cmdq_step(done, &done, true).kind == CommandQueue::Step::Kind::Executed);
+    // Executed, not complete: the earlier TLBI's effect is in, the MSI word
+    // and CONS are as they were (Linux's __arm_smmu_cmdq_poll_until_msi
+    // polling the word must not see the SYNC done before CONS would say so).
+    CHECK(r.stats().commands[op(Opcode::TLBI_NSNH_ALL)] == 1);
+    CHECK(r.stats().commands[op(Opcode::SYNC)] == 1);
+    uint64_t v = 0;
+    REQUIRE(r.mem.read64(kMsi, v));
+    CHECK(v == pattern);
+    CHECK(r.cons() == 1);
+    CHECK(r.stats().sync_msis == 0);
+    CHECK_FALSE(r.core.cmdq_pending());  // in flight
+    // Complete: the MSI and CONS together.
+    r.core.cmdq_complete(done);
+    REQUIRE(r.mem.read64(kMsi, v));
+    CHECK(v == 0x1111'2222'0000'0000ull);
+    CHECK(r.cons() == 2);
+    CHECK(r.stats().sync_msis == 1);
+    // A second completion has nothing left to write.
+    REQUIRE(r.mem.write64(kMsi, pattern));
+    r.core.cmdq_complete(done);
+    REQUIRE(r.mem.read64(kMsi, v));
+    CHECK(v == pattern);
+    CHECK(r.stats().sync_msis == 1);
+}
+
 // ------------------------------------------------------------------ event queue
 
 TEST_CASE("Faults land in the event queue and EVENTQ_PROD wraps", "[eventq]") {

@@ -658,6 +658,34 @@ TEST_CASE("CMD_SYNC waits for translations accepted before it, commands cost cmd
     CHECK(rig.core.unit().busy_until() == bypass.done);
 }
 
+TEST_CASE("A CMD_SYNC's MSI is posted at its completion: it does not lengthen the SYNC", "[timing]") {
+    Rig rig(bare());
+    constexpr uint64_t kWord = 0x7000'0000;
+    REQUIRE(rig.mem.write64(kWord, ~0ull));
+    const Timed t = rig.at(A, kVf0, 0x10'0000);  // in flight until A + 30R + P
+    // Linux's MSI-polled SYNC (arm_smmu_cmdq_build_sync_cmd with ARM_SMMU_OPT_MSIPOLL).
+    rig.drv.submit(Command::make(Opcode::SYNC, {{cmd::CS, static_cast<uint64_t>(SyncCs::Irq)}, {cmd::MSIAddr, kWord}}));
+    const uint32_t cons = static_cast<uint32_t>(rig.bus.mmio_read(reg::CMDQ_CONS, 4));
+    const uint64_t writes = rig.timed.writes, msis = rig.core.stats().sync_msis;
+    Cycle done = 0;
+    REQUIRE(rig.core.cmdq_step(A + 10, &done, true).kind == CommandQueue::Step::Kind::Executed);
+    // As a SEV SYNC: it waits for the translation, then cmd_cycles; the MSI
+    // write is the completion's signal, not part of the wait.
+    CHECK(done == t.done + 1);
+    CHECK(rig.core.stats().sync_cycles_max >= done - (A + 10));
+    CHECK(rig.timed.writes == writes);
+    uint64_t v = 0;
+    REQUIRE(rig.mem.read64(kWord, v));
+    CHECK(v == ~0ull);
+    CHECK(rig.bus.mmio_read(reg::CMDQ_CONS, 4) == cons);
+    rig.core.cmdq_complete(done);
+    CHECK(rig.timed.writes == writes + 1);
+    CHECK(rig.core.stats().sync_msis == msis + 1);
+    REQUIRE(rig.mem.read64(kWord, v));
+    CHECK(v == 0xffff'ffff'0000'0000ull);
+    CHECK(rig.bus.mmio_read(reg::CMDQ_CONS, 4) == cons + 1);
+}
+
 TEST_CASE("Prefetched entries are ready when the prefetch's reads are back", "[timing]") {
     MicroArchParams u = bare();
     u.config = cache(Lc);
