@@ -790,10 +790,11 @@ TEST_CASE("config: devices.<d>.pri, devices.<d>.stall and host.fault (docs/pri-s
                       "--set smmu.idr.IDR0.PRI=0: smmu.idr.IDR0.PRI: devices.nic.pri needs smmu.idr.IDR0.PRI: 1 (PRI "
                       "is enabled only with ARM_SMMU_FEAT_PRI; the SMMU has no PRI queue)");
     sets = base;
-    sets.push_back("devices.dsp.attach=bypass");
+    sets.push_back("devices.byp={sid: 4, attach: bypass, stall: true}");
     CHECK_THROWS_WITH(load_config({}, sets),
-                      "--set devices.dsp.attach=bypass: devices.dsp.attach: I/O page faults need attach s1 or s2 (the "
-                      "host's fault handler maps the page into a host DMA domain or the VM's S2)");
+                      "--set devices.byp={sid: 4, attach: bypass, stall: true}: devices.byp.stall: I/O page faults "
+                      "need attach s1 or s2 (the host's fault handler maps the page into a host DMA domain or the "
+                      "VM's S2)");
     // Without smmu.idr, STALL_MODEL is 1 (terminate only): no device can stall.
     CHECK_THROWS_WITH(load_config({}, {"devices.dsp={sid: 3, attach: s2, vm: vm0, stall: true}",
                                        "vms.vm0={s2: {granule: 4k, ias: 40}}"}),
