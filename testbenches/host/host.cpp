@@ -48,6 +48,15 @@ void Host::connect_fault_irqs(unsigned, const sc_core::sc_event& evtq, const sc_
         sc_core::sc_gen_unique_name("irq"), &o);
 }
 
+void Host::handle_events() {
+    // With page faults served, a stall event or page request read here must
+    // be answered too (it would otherwise wait for ever): the fault path
+    // reads the queues, as the interrupt thread would.
+    if (!faults_) return driver_.handle_events();
+    const double now_ns = static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0;
+    for (unsigned i = 0; i < driver_.smmu_count(); ++i) faults_->service(i, now_ns);
+}
+
 void Host::fault_thread() {
     try {
         if (!is_configured_) wait(configured_);
@@ -105,7 +114,7 @@ void Host::run() {
             // With a vEVENTQ the host handles events as they come (before
             // the record changes the attachments they are reported by).
             if (driver_.events_in_time()) {
-                driver_.handle_events();
+                handle_events();
                 cpu_.sync();
             }
             const ChangeRecord change = changes_.front();
@@ -139,7 +148,7 @@ void Host::run() {
         driver_.flush_queues();
         cpu_.sync();
         if (op_listener_) op_listener_("final_flush", "", flush_start, sc_core::sc_time_stamp());
-        driver_.handle_events();
+        handle_events();
         events_ = driver_.drained();
         cpu_lock_.unlock();
     } catch (...) {

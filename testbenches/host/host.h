@@ -81,6 +81,9 @@ private:
     // the queues' interrupts, on the same CPU as run() (cpu_lock_ keeps them
     // apart, as the kernel's cmdq owner hand-off does for one CPU).
     void fault_thread();
+    // The events read between records and at the end (HostDriver::handle_events),
+    // through the fault path when there is one.
+    void handle_events();
 
     const Config& cfg_;
     TlmCpu cpu_;

@@ -102,6 +102,24 @@ TEST_CASE("stall in run: STALL_MODEL 2 (stall forced) runs to the end, and fast 
     CHECK(f["totals"]["transactions"] == s["totals"]["transactions"]);
 }
 
+TEST_CASE("stall forced with a vEVENTQ: stall events the host reads between records are answered too",
+          "[system][stall]") {
+    // With a vEVENTQ the host reads events before each record; a stall read
+    // there goes to the fault path like one read on the interrupt
+    // (arm_smmu_handle_event: a stall is reported with
+    // iommu_report_device_fault, never to the vEVENTQ).
+    const std::string args = "--config configs/examples/four-modes.yaml --set devices.nic.vsid=9 --trace "
+                             "testbenches/tests/data/system/veventq.trace --set smmu.idr.IDR0.STALL_MODEL=2";
+    const auto s = run_stats(args, "stall_force_veventq");
+    CHECK(s["faults"]["stalls"] == 6);
+    // The s2 device's page is mapped; the guest's stage 1 faults are not the
+    // host's to fix (FAILURE: RESUME Abort).
+    CHECK(s["faults"]["resumes"]["retry"] == 1);
+    CHECK(s["faults"]["resumes"]["abort"] == 5);
+    CHECK(s["smmus"][0]["stalls"]["stalled"] == 6);
+    CHECK(s["smmus"][0]["stalls"]["resume_unmatched"] == 0);
+}
+
 TEST_CASE("mainline policy: PRI_RESP DENY fails the nic's access, the stalls are RESUMEd Abort", "[system][pri][stall]") {
     const auto s = run_stats(kPri + " --set host.fault.policy=mainline", "fault_mainline");
     const auto& nic = s["devices"]["nic"];
