@@ -98,25 +98,22 @@ std::vector<Command> IopfQueue::report(const PageFault& f) {
     return {page_response(f, code)};
 }
 
-std::vector<EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy,
-                                        double handling_ns) {
-    std::vector<EventRecord> others;
+FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy, double handling_ns) {
+    FaultPass pass;
     // Until both queues read empty (the threads' do { ... } while (!queue_empty)):
     // records written while the responses went out are not left behind.
     for (;;) {
         const std::vector<EventRecord> events = smmu.drain_events();
         const std::vector<PriRecord> requests = smmu.drain_page_requests();
-        if (events.empty() && requests.empty()) return others;
+        if (events.empty() && requests.empty()) return pass;
         std::vector<Command> responses;
         for (const EventRecord& e : events) {
-            const std::optional<PageFault> f = fault_from_event(e);
-            if (!f) {
-                others.push_back(e);
-                continue;
-            }
-            for (const Command& c : iopf.report(*f)) responses.push_back(c);
+            pass.events.push_back(e);
+            if (const std::optional<PageFault> f = fault_from_event(e))
+                for (const Command& c : iopf.report(*f)) responses.push_back(c);
         }
         for (const PriRecord& r : requests) {
+            pass.requests.push_back(r);
             if (policy == PageRequestPolicy::Deny) {
                 if (const std::optional<Command> c = deny_ppr(r)) responses.push_back(*c);
                 continue;
@@ -125,7 +122,10 @@ std::vector<EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, Pa
         }
         if (responses.empty()) continue;
         smmu.bus().cpu(handling_ns);
-        for (const Command& c : responses) smmu.issue_cmd(c);
+        for (const Command& c : responses) {
+            smmu.issue_cmd(c);
+            pass.responses.push_back(c);
+        }
     }
 }
 

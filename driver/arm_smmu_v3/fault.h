@@ -60,7 +60,12 @@ std::optional<PageFault> fault_from_event(const arch::EventRecord& e);
 PageFault fault_from_ppr(const arch::PriRecord& r);
 // Mainline arm_smmu_handle_ppr: CMD_PRI_RESP DENY for a group's last request.
 std::optional<arch::Command> deny_ppr(const arch::PriRecord& r);
-// arm_smmu_page_response: CMD_RESUME for a stall, CMD_PRI_RESP for a page request.
+// arm_smmu_page_response: CMD_RESUME for a stall, CMD_PRI_RESP for a page
+// request. The RESUME names the stalled stream's SID (the event's): mainline
+// takes master->streams[0].id, which for a master with several StreamIDs
+// names another stream when the fault was on a later one, and the SMMU
+// ignores a RESUME whose SID and STAG match no stalled transaction (IHI 0070
+// 4.7.2): the transaction would stay stalled.
 arch::Command page_response(const PageFault& f, PageResponseCode code);
 
 // iommu_report_device_fault over iommufd's fault queue: groups the requests
@@ -91,12 +96,20 @@ private:
 // What the host does with page requests: mainline's deny, or the PRI series' IOPF report.
 enum class PageRequestPolicy : uint8_t { Deny, Iopf };
 
+// What one pass of the threads read and sent.
+struct FaultPass {
+    std::vector<arch::EventRecord> events;    // every event record read, in order
+    std::vector<arch::PriRecord> requests;    // every PRI queue record read, in order
+    std::vector<arch::Command> responses;     // CMD_RESUME / CMD_PRI_RESP issued, in order
+};
+
 // One pass of arm_smmu_evtq_thread and arm_smmu_priq_thread: every stall
 // event and page request reported to `iopf` (or denied), the responses sent
-// with arm_smmu_cmdq_issue_cmd (no SYNC) after `handling_ns` of software time
-// (the handler's work after it mapped the pages). Returns the other events
-// (the ones arm_smmu_evtq_thread only logs).
-std::vector<arch::EventRecord> service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy,
-                                              double handling_ns);
+// with arm_smmu_cmdq_issue_cmd after `handling_ns` of software time (the
+// handler's work after it mapped the pages). No CMD_SYNC follows: "Don't
+// send a SYNC, it doesn't do anything for RESUME or PRI_RESP"
+// (arm_smmu_page_response). The events other than stalls are only logged by
+// arm_smmu_evtq_thread; the caller finds them in `events`.
+FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy, double handling_ns);
 
 }  // namespace smmu::driver

@@ -140,6 +140,23 @@ void print_summary(const nlohmann::ordered_json& s, const Config& cfg, std::ostr
             out << "\n  SYNC TIMEOUT  " << a["host_sync_timeouts"].dump() << " CMD_SYNC(s) timed out (-ETIMEDOUT), first: "
                 << a["host_first_sync_timeout"].get<std::string>();
     }
+    if (s.contains("faults")) {
+        // docs/pri-stall.md: page requests and stalls the host's fault thread served.
+        const auto& f = s["faults"];
+        std::snprintf(buf, sizeof buf,
+                      "\n  page faults   %llu PRI (success %llu, invalid %llu, failure %llu), %llu stalls (retry %llu, "
+                      "abort %llu), %llu pages mapped, mean %.1f ns to answer",
+                      static_cast<unsigned long long>(f["page_requests"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["pri_responses"]["success"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["pri_responses"]["invalid"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["pri_responses"]["failure"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["stalls"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["resumes"]["retry"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["resumes"]["abort"].get<uint64_t>()),
+                      static_cast<unsigned long long>(f["pages_mapped"].get<uint64_t>()),
+                      f["handling_ns"]["mean"].get<double>());
+        out << buf;
+    }
     out << "\n  events       ";
     if (s["events"].empty()) out << " none";
     for (const auto& [k, v] : s["events"].items()) out << " " << k << "=" << v.dump();

@@ -38,6 +38,15 @@ int Config::smmu_index(const std::string& name) const {
     return -1;
 }
 
+bool Config::serves_faults() const {
+    for (const DeviceConfig& d : devices)
+        if (d.pri.enabled || d.stall) return true;
+    // STALL_FORCE: arm_smmu_probe_device makes every master stall_enabled.
+    for (const IdrSetting& s : smmu.idr)
+        if (s.field == "STALL_MODEL" && s.value == 2) return true;
+    return false;
+}
+
 const std::vector<std::string>& cache_names() {
     static const std::vector<std::string> names{"iotlb",      "config",     "walk_s1_l0", "walk_s1_l1", "walk_s1_l2",
                                                 "walk_s1_l3", "walk_s2_l0", "walk_s2_l1", "walk_s2_l2", "walk_s2_l3",

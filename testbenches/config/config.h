@@ -81,6 +81,15 @@ struct AtsDeviceConfig {
     std::optional<unsigned> inv_response_ns = 1000;
 };
 
+// devices.<d>.pri (docs/pri-stall.md): the function's PRI capability as the
+// driver enables it (pci_enable_pri): Enable, and the Outstanding Page
+// Request Allocation (PCIe 6.0 7.8.10.4): page requests it may have
+// unanswered at once.
+struct PriDeviceConfig {
+    bool enabled = false;
+    unsigned outstanding = 16;  // the PRI series' max_inflight_pprs in arm_smmu_enable_pri
+};
+
 struct DeviceConfig {
     std::string name;
     std::string smmu;                     // the SMMU instance it sits behind
@@ -93,6 +102,10 @@ struct DeviceConfig {
     unsigned outstanding = 1;             // transactions in flight from this master
     bool ats = false;                     // an ATS-capable device: STE.EATS, an ATC, ATC_INV on changes
     AtsDeviceConfig ats_device;
+    PriDeviceConfig pri;
+    // The firmware's dma-can-stall (arm_smmu_probe_device: master->stall_enabled
+    // with FEAT_STALLS): CD.S / STE.S2S set, its faults stall.
+    bool stall = false;
     // nested, proxy: extra fields the guest sets in its vSTE, by STE field name
     // (for testing the kernel's vSTE check: anything outside its list is refused).
     std::vector<std::pair<std::string, uint64_t>> vste_fields;
@@ -172,6 +185,24 @@ struct SoftwareParams {
     unsigned trap_ns = 2000;    // per guest trap to the VMM (a vSMMU CMDQ_PROD write)
 };
 
+// What the host does with an I/O page fault (host.fault, docs/pri-stall.md).
+//  mainline: arm_smmu_handle_ppr answers page requests DENY; a stall reaches
+//    iommu_report_device_fault with no fault handler on the domain
+//    (iopf_error_response: INVALID -> CMD_RESUME Abort).
+//  iopf: the domain's handler is iommufd's fault queue
+//    (IOMMU_FAULT_QUEUE_ALLOC): the VMM maps the page and answers
+//    IOMMU_PAGE_RESP_SUCCESS (IOMMU_HWPT_PAGE_RESPONSE, written to the fault
+//    fd); page requests as the unmerged PRI series reports them.
+//  none: the queues are read but nothing ever answers (a VMM that never
+//    writes the response): the run ends with the DMA still waiting.
+enum class FaultPolicy { Mainline, Iopf, None };
+
+struct FaultParams {
+    FaultPolicy policy = FaultPolicy::Iopf;
+    unsigned handling_ns = 2000;        // the handler's work after the map, before the response
+    uint64_t pa_base = 0x100000000ull;  // where the handler's pages come from (PA, bump-allocated)
+};
+
 struct HostParams {
     // host.driver: linux (mainline, VMIDs per S2 domain) or
     // linux-viommu-vmid (the per-vIOMMU VMID proposal): docs/linux-host.md.
@@ -192,6 +223,7 @@ struct HostParams {
     // How long the driver polls a CMD_SYNC before -ETIMEDOUT
     // (ARM_SMMU_POLL_TIMEOUT_US in arm_smmu_cmdq_poll_until_sync).
     unsigned sync_timeout_us = 1000000;
+    FaultParams fault;
 };
 
 // How masters keep time (docs/timing.md, "Timing modes").
@@ -219,6 +251,9 @@ struct Config {
     const ViommuConfig* find_viommu(const std::string& name) const;
     // Index of an SMMU instance by name, or -1.
     int smmu_index(const std::string& name) const;
+    // A device can page-fault (PRI or stall, or the SMMU forces stalls):
+    // run's host then services the event and PRI queues on their interrupts.
+    bool serves_faults() const;
 };
 
 }  // namespace smmu::sim

@@ -652,6 +652,7 @@ struct Limits {
     const Node *oas = nullptr, *pa_bits = nullptr, *table_base = nullptr, *table_size = nullptr;
     const Node *sid_bits = nullptr, *ssid_bits = nullptr, *vmid16 = nullptr;
     const Node* stt = nullptr;  // smmu.idr.IDR3.STT (or all of IDR3)
+    const Node *pri = nullptr, *stall_model = nullptr;  // smmu.idr.IDR0.PRI, .STALL_MODEL (or all of IDR0)
     const Node* smmus = nullptr;  // the list of SMMU instances
 };
 
@@ -667,13 +668,21 @@ struct Origins {
     std::map<std::string, Setting> viommu_smmu;          // by vIOMMU name
 };
 
-// An ID register field as smmu.idr sets it (the last setting wins), else 0:
-// the model's defaults advertise no optional feature the loader checks.
-uint64_t idr_field(const SmmuParams& s, std::string_view field) {
-    uint64_t v = 0;
+// An ID register field as smmu.idr sets it (the last setting wins), else the
+// model's reset value `dflt` (0: no optional feature the loader checks).
+uint64_t idr_field(const SmmuParams& s, std::string_view field, uint64_t dflt = 0) {
     for (const IdrSetting& f : s.idr)
-        if (f.field == field) v = f.value;
-    return v;
+        if (f.field == field) dflt = f.value;
+    return dflt;
+}
+
+// Where smmu.idr set `reg`.`field`: the field's node, or the whole register's.
+const Node* idr_node(const Node* idr, std::string_view reg, std::string_view field) {
+    const Entry* r = idr ? idr->find(reg) : nullptr;
+    if (!r) return nullptr;
+    if (r->value.kind != Node::Kind::Map) return &r->value;
+    const Entry* f = r->value.find(field);
+    return f ? &f->value : nullptr;
 }
 
 // ---------------------------------------------------------------------------
@@ -729,14 +738,6 @@ void read_idr(const Node& node, const std::string& path, SmmuParams& s) {
                 // effect: it must not advertise the feature (IHI 0070 6.3.4 IDR3.FWB).
                 fail(v.where, field, "1 is not modelled (the model computes no memory attributes for STE.S2FWB "
                                      "to change): 0");
-            } else if (st.field == "STALL_MODEL" && value == 2) {
-                // Stall forced: the kernel then makes every master stall_enabled
-                // (arm_smmu_probe_device), and a faulting DMA waits for a CMD_RESUME
-                // that only an event interrupt would bring; run's host drains events
-                // between records, not on an interrupt (docs/pri-stall.md), so the run
-                // would never finish. The driver library and sc_pri_stall_test model it.
-                fail(v.where, field, "2 (stall forced) is not modelled by run's host (no event interrupt to "
-                                     "resume stalled DMA): 0 or 1");
             } else if (st.field == "HTTU" && value != 0) {
                 // Walks only read: with HTTU advertised, a CD.HA/STE.S2HA table's AF=0
                 // would fault (F_ACCESS) where the SMMU must set AF (IHI 0070 3.13).
@@ -806,6 +807,18 @@ void read_ats(const Node& v, const std::string& field, DeviceConfig& d) {
     }
 }
 
+// devices.<d>.pri: true/false, or a map (enabled, outstanding).
+void read_pri(const Node& v, const std::string& field, DeviceConfig& d) {
+    if (v.kind != Node::Kind::Map) {
+        d.pri.enabled = to_bool(v, field);
+        return;
+    }
+    const Fields f(v, field, {"enabled", "outstanding"});
+    d.pri.enabled = true;
+    f.read_bool("enabled", d.pri.enabled);
+    // The PRG Index is 9 bits: no more groups can be outstanding (PCIe 6.0 10.4.1).
+    f.read_uint("outstanding", d.pri.outstanding, 1, 512);
+}
 
 // Memory all caches may take together (every SMMU instance's caches, and a
 // micro-TLB per device): 512 MiB. The caches allocate every entry when the
@@ -1044,7 +1057,8 @@ ContextConfig read_context(const Node& n, const std::string& path, const DeviceC
 DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& o) {
     check_name(e, "devices");
     const Fields f(e, "devices." + e.key,
-                   {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields", "ats"});
+                   {"smmu", "sid", "attach", "vm", "viommu", "vsid", "outstanding", "contexts", "vste_fields", "ats",
+                    "pri", "stall"});
     DeviceConfig d;
     d.name = e.key;
     d.where = e.where;
@@ -1150,6 +1164,29 @@ DeviceConfig read_device(const Entry& e, Config& c, const Limits& lim, Origins& 
     if (d.ats && (d.attach == AttachMode::Abort || d.attach == AttachMode::Bypass))
         fail_latest({{f.get("ats"), f.field("ats")}, {&attach, f.field("attach")}},
                     "ATS needs a translating attach (s1, s2, nested or proxy)");
+    // I/O page faults (docs/pri-stall.md): what the kernel would enable, on an
+    // attach whose faults the host's handler can map.
+    if (const Node* v = f.get("pri")) {
+        read_pri(*v, f.field("pri"), d);
+        if (d.pri.enabled && idr_field(c.smmu, "PRI") == 0)
+            fail_latest({{v, f.field("pri")}, {lim.pri, "smmu.idr.IDR0.PRI"}},
+                        "devices." + d.name + ".pri needs smmu.idr.IDR0.PRI: 1 (PRI is enabled only with "
+                        "ARM_SMMU_FEAT_PRI; the SMMU has no PRI queue)");
+    }
+    if (const Node* v = f.get("stall")) {
+        f.read_bool("stall", d.stall);
+        // STALL_MODEL resets to 1 here (models/smmu/stream_table: caps.stall_model).
+        if (d.stall && idr_field(c.smmu, "STALL_MODEL", 1) == 1)
+            fail_latest({{v, f.field("stall")}, {lim.stall_model, "smmu.idr.IDR0.STALL_MODEL"}},
+                        "devices." + d.name + ".stall needs smmu.idr.IDR0.STALL_MODEL: 0 or 2 (arm_smmu_probe_device "
+                        "honours dma-can-stall only with ARM_SMMU_FEAT_STALLS; STALL_MODEL 1 cannot stall)");
+    }
+    if ((d.pri.enabled || d.stall) && d.attach != AttachMode::S1 && d.attach != AttachMode::S2) {
+        const Node* which = d.pri.enabled ? f.get("pri") : f.get("stall");
+        fail_latest({{which, f.field(d.pri.enabled ? "pri" : "stall")}, {&attach, f.field("attach")}},
+                    "I/O page faults need attach s1 or s2 (the host's fault handler maps the page into a host DMA "
+                    "domain or the VM's S2)");
+    }
     if (const Node* v = f.get("vste_fields")) {
         if (!via_viommu) not_allowed(v, "vste_fields", "only nested and proxy");
         for (const Entry& fe : to_entries(*v, f.field("vste_fields"))) {
@@ -1227,13 +1264,17 @@ Config build(const Node& root) {
     const Fields memory(memory_node ? *memory_node : empty, "memory",
                         {"pa_bits", "read_latency_ns", "write_latency_ns", "table_base", "table_size"});
     read_memory(memory, c.memory, c.smmu, smmu.get("oas"));
-    const Node* stt = nullptr;
-    if (const Entry* idr3 = smmu.get("idr") ? smmu.get("idr")->find("IDR3") : nullptr) {
-        const Entry* field = idr3->value.find("STT");
-        stt = idr3->value.kind != Node::Kind::Map ? &idr3->value : field ? &field->value : nullptr;  // or the whole register
-    }
-    const Limits lim{smmu.get("oas"),      memory.get("pa_bits"),   memory.get("table_base"), memory.get("table_size"),
-                     smmu.get("sid_bits"), smmu.get("ssid_bits"), smmu.get("vmid16"),    stt,
+    const Node* idr = smmu.get("idr");
+    const Limits lim{smmu.get("oas"),
+                     memory.get("pa_bits"),
+                     memory.get("table_base"),
+                     memory.get("table_size"),
+                     smmu.get("sid_bits"),
+                     smmu.get("ssid_bits"),
+                     smmu.get("vmid16"),
+                     idr_node(idr, "IDR3", "STT"),
+                     idr_node(idr, "IDR0", "PRI"),
+                     idr_node(idr, "IDR0", "STALL_MODEL"),
                      top.get("smmus")};
 
     const Node* sim_node = top.get("sim");
@@ -1245,7 +1286,7 @@ Config build(const Node& root) {
     const Node* host_node = top.get("host");
     const Fields host(host_node ? *host_node : empty, "host",
                       {"driver", "mmio_latency_ns", "mem_access_ns", "vmid_policy", "dma_mode", "sw", "skip_prefetch",
-                       "check_invalidations", "bug_skip_s2_tlbi", "sync_timeout_us"});
+                       "check_invalidations", "bug_skip_s2_tlbi", "sync_timeout_us", "fault"});
     host.read_uint("sync_timeout_us", c.host.sync_timeout_us, 1, 1000000000);
     host.read_uint("mmio_latency_ns", c.host.mmio_latency_ns, 0, UINT32_MAX);
     host.read_uint("mem_access_ns", c.host.mem_access_ns, 0, UINT32_MAX);
@@ -1273,6 +1314,20 @@ Config build(const Node& root) {
         sw.read_uint("cmd_ns", c.host.sw.cmd_ns, 0, 1000000000);
         sw.read_uint("ioctl_ns", c.host.sw.ioctl_ns, 0, 1000000000);
         sw.read_uint("trap_ns", c.host.sw.trap_ns, 0, 1000000000);
+    }
+    if (const Node* fault_node = host.get("fault")) {
+        const Fields fault(*fault_node, "host.fault", {"policy", "handling_ns", "pa_base"});
+        static constexpr FaultPolicy policies[] = {FaultPolicy::Mainline, FaultPolicy::Iopf, FaultPolicy::None};
+        if (const Node* v = fault.get("policy"))
+            c.host.fault.policy = policies[to_choice(*v, fault.field("policy"), {"mainline", "iopf", "none"})];
+        fault.read_uint("handling_ns", c.host.fault.handling_ns, 0, 1000000000);
+        if (const Node* v = fault.get("pa_base")) {
+            c.host.fault.pa_base = to_uint(*v, fault.field("pa_base"));
+            if (c.host.fault.pa_base % 4096 || !fits(c.host.fault.pa_base, 4096, uint64_t{1} << c.memory.pa_bits))
+                fail(v->where, fault.field("pa_base"),
+                     hex(c.host.fault.pa_base) + " is not a 4 KiB-aligned page inside the " +
+                         std::to_string(c.memory.pa_bits) + "-bit PA space (memory.pa_bits)");
+        }
     }
     host.read_bool("skip_prefetch", c.host.skip_prefetch);
     host.read_bool("check_invalidations", c.host.check_invalidations);

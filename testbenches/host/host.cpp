@@ -1,3 +1,4 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "testbenches/host/host.h"
 
 namespace smmu::sim {
@@ -22,6 +23,57 @@ Host::Host(sc_core::sc_module_name name, const Config& cfg)
       cpu_(mem, sc_time(cfg.host.mem_access_ns, sc_core::SC_NS)),
       driver_(make_buses(), cfg) {
     SC_THREAD(run);
+    if (cfg.serves_faults()) {
+        faults_ = std::make_unique<HostFaults>(driver_, cfg);
+        SC_THREAD(fault_thread);
+    }
+}
+
+void Host::connect_fault_irqs(unsigned, const sc_core::sc_event& evtq, const sc_core::sc_event& priq) {
+    if (!faults_) return;
+    // The interrupt controller: a method that latches each line's edge, so an
+    // interrupt raised while the thread is busy is not lost (the threaded
+    // IRQ runs again, IRQTF_RUNTHREAD).
+    sc_core::sc_spawn_options o;
+    o.spawn_method();
+    o.set_sensitivity(&evtq);
+    o.set_sensitivity(&priq);
+    o.dont_initialize();
+    sc_core::sc_spawn(
+        [this] {
+            if (!irq_pending_) irq_ns_ = static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0;
+            irq_pending_ = true;
+            irq_.notify(sc_core::SC_ZERO_TIME);
+        },
+        sc_core::sc_gen_unique_name("irq"), &o);
+}
+
+void Host::handle_events() {
+    // With page faults served, a stall event or page request read here must
+    // be answered too (it would otherwise wait for ever): the fault path
+    // reads the queues, as the interrupt thread would.
+    if (!faults_) return driver_.handle_events();
+    const double now_ns = static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0;
+    for (unsigned i = 0; i < driver_.smmu_count(); ++i) faults_->service(i, now_ns);
+}
+
+void Host::fault_thread() {
+    try {
+        if (!is_configured_) wait(configured_);
+        for (;;) {
+            while (!irq_pending_) wait(irq_);
+            irq_pending_ = false;
+            const double irq_ns = irq_ns_;
+            cpu_lock_.lock();
+            cpu_.sync();
+            for (unsigned i = 0; i < driver_.smmu_count(); ++i) faults_->service(i, irq_ns);
+            cpu_.sync();
+            cpu_lock_.unlock();
+        }
+    } catch (...) {
+        error_ = std::current_exception();
+        sc_core::sc_stop();
+    }
 }
 
 void Host::post(const ChangeRecord& change) {
@@ -49,17 +101,20 @@ void Host::run() {
                     wait(sc_time(*timer - now, sc_core::SC_NS), work_);
                 } else {
                     const sc_time start = sc_core::sc_time_stamp();
+                    cpu_lock_.lock();
                     driver_.run_timers(now);
                     cpu_.sync();
+                    cpu_lock_.unlock();
                     if (op_listener_) op_listener_("fq_timer", "", start, sc_core::sc_time_stamp());
                 }
             }
             if (changes_.empty()) break;
             busy_ = true;
+            cpu_lock_.lock();
             // With a vEVENTQ the host handles events as they come (before
             // the record changes the attachments they are reported by).
             if (driver_.events_in_time()) {
-                driver_.handle_events();
+                handle_events();
                 cpu_.sync();
             }
             const ChangeRecord change = changes_.front();
@@ -81,18 +136,21 @@ void Host::run() {
                 path = driver_.apply(change);
             }
             cpu_.sync();
+            cpu_lock_.unlock();
             change_ns_[path].add((sc_core::sc_time_stamp() - start).value());
             if (op_listener_) op_listener_(path, change.where, start, sc_core::sc_time_stamp());
             busy_ = false;
             if (changes_.empty()) idle_event_.notify(sc_core::SC_ZERO_TIME);
         }
         // What is still queued is flushed when the timer fires after the run.
+        cpu_lock_.lock();
         const sc_time flush_start = sc_core::sc_time_stamp();
         driver_.flush_queues();
         cpu_.sync();
         if (op_listener_) op_listener_("final_flush", "", flush_start, sc_core::sc_time_stamp());
-        driver_.handle_events();
+        handle_events();
         events_ = driver_.drained();
+        cpu_lock_.unlock();
     } catch (...) {
         // Never thrown through the SystemC scheduler: stop, report afterwards.
         error_ = std::current_exception();

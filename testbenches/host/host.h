@@ -17,6 +17,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "testbenches/host/host_driver.h"
+#include "testbenches/host/host_fault.h"
 #include "testbenches/traffic/latency_histogram.h"
 #include "tlm/tlm_host_bus.h"
 
@@ -64,11 +65,25 @@ public:
     using OpListener = std::function<void(const std::string& name, const std::string& where, sc_core::sc_time start,
                                           sc_core::sc_time end)>;
     void set_op_listener(OpListener l) { op_listener_ = std::move(l); }
+    // I/O page faults (Config::serves_faults): instance `smmu`'s event queue
+    // and PRI queue interrupts (the wired lines, EVTQ_IRQEN / PRIQ_IRQEN as
+    // arm_smmu_setup_irqs enables them) wake the host's fault thread.
+    // During elaboration.
+    void connect_fault_irqs(unsigned smmu, const sc_core::sc_event& evtq, const sc_core::sc_event& priq);
+    // What the fault thread saw, per device (null: no fault thread).
+    const HostFaults* faults() const { return faults_.get(); }
 
 private:
     // The CPU's path to each SMMU's registers (made before the driver that holds them).
     std::vector<HostBus*> make_buses();
     void run();
+    // arm_smmu_evtq_thread / arm_smmu_priq_thread: the threaded handlers of
+    // the queues' interrupts, on the same CPU as run() (cpu_lock_ keeps them
+    // apart, as the kernel's cmdq owner hand-off does for one CPU).
+    void fault_thread();
+    // The events read between records and at the end (HostDriver::handle_events),
+    // through the fault path when there is one.
+    void handle_events();
 
     const Config& cfg_;
     TlmCpu cpu_;
@@ -84,6 +99,11 @@ private:
     std::map<std::string, LatencyHistogram> change_ns_;
     std::exception_ptr error_;
     OpListener op_listener_;
+    std::unique_ptr<HostFaults> faults_;
+    sc_core::sc_mutex cpu_lock_;
+    bool irq_pending_ = false;      // an interrupt came since the thread last looked
+    sc_core::sc_event irq_;
+    double irq_ns_ = 0;             // when the first unserviced interrupt came
 };
 
 }  // namespace smmu::sim

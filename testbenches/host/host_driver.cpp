@@ -173,10 +173,11 @@ void HostDriver::install() {
         d.master.smmu = smmus_[d.smmu].get();
         d.master.sids = {dev.sid};
         d.master.ats_supported = dev.ats;
+        d.master.pri_supported = dev.pri.enabled;
         // arm_smmu_probe_device: stall_enabled = (FEAT_STALLS && "dma-can-stall") ||
-        // FEAT_STALL_FORCE. No device declares dma-can-stall here, so only an SMMU
-        // that forces stalls (IDR0.STALL_MODEL 0b10) enables them.
-        d.master.stall_enabled = d.master.smmu->features().stall_force;
+        // FEAT_STALL_FORCE; devices.<d>.stall is the firmware's dma-can-stall.
+        const driver::Features& features = d.master.smmu->features();
+        d.master.stall_enabled = (features.stalls && dev.stall) || features.stall_force;
         if (started(dev.vm)) as_input_error(dev.where + ": devices." + dev.name, [&] { install_device(dev); });
     }
     // A VM nobody uses has no HWPT (hwpt_alloc needs a device): its IOAS has no domain.

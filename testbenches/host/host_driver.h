@@ -114,6 +114,12 @@ public:
     // record to arm_smmu_handle_event (a nested device's fault to its
     // vIOMMU's vEVENTQ). The records, by instance, are kept for drained().
     void handle_events();
+    // The same for records of instance `smmu` already read (the fault thread's).
+    void handle_event_records(unsigned smmu, const std::vector<arch::EventRecord>& records);
+    // An I/O page fault handler's map of one 4 KiB page (host_fault.cpp): the
+    // device's DMA domain (s1: the context of `ssid`) or its VM's IOAS (s2).
+    // 0, or the kernel's -errno (-EEXIST: mapped already).
+    int fault_map(const std::string& device, uint32_t ssid, uint64_t iova, uint64_t pa);
     const std::vector<std::vector<arch::EventRecord>>& drained() const { return drained_; }
     // A vEVENTQ was allocated: the host handles events as they come (at each
     // record it carries out), not only at the end.

@@ -171,12 +171,15 @@ HostDriver::Object& HostDriver::alloc_veventq(const std::string& name, const std
 }
 
 void HostDriver::handle_events() {
+    for (unsigned i = 0; i < smmus_.size(); ++i) handle_event_records(i, smmus_[i]->drain_events());
+}
+
+void HostDriver::handle_event_records(unsigned smmu, const std::vector<arch::EventRecord>& records) {
     drained_.resize(smmus_.size());
-    for (unsigned i = 0; i < smmus_.size(); ++i)
-        for (const arch::EventRecord& e : smmus_[i]->drain_events()) {
-            drained_[i].push_back(e);
-            handle_event(i, e);
-        }
+    for (const arch::EventRecord& e : records) {
+        drained_[smmu].push_back(e);
+        handle_event(smmu, e);
+    }
 }
 
 void HostDriver::handle_event(unsigned smmu, const arch::EventRecord& e) {

@@ -136,6 +136,29 @@ ordered_json ats_device_json(const AtsAgent& a) {
             {"invalidations_unanswered", s.invalidations_unanswered}};
 }
 
+// devices.<d>.pri: the function's Page Requests and the PRG Responses it got.
+ordered_json pri_device_json(const PriDeviceStats& p) {
+    const uint64_t answered = p.resp_success + p.resp_invalid + p.resp_failure;
+    return {{"page_requests", p.page_requests},
+            {"responses", {{"success", p.resp_success}, {"invalid", p.resp_invalid}, {"failure", p.resp_failure}}},
+            {"unexpected", p.responses_unexpected},
+            {"retries", p.retries},
+            {"wait_ns", {{"mean", answered ? p.wait_ns_total / static_cast<double>(answered) : 0.0}, {"max", p.wait_ns_max}}}};
+}
+
+// devices.<d>.faults and the platform's faults: what the host's fault thread
+// read (page requests, stall events) and answered, and how long it took
+// from the interrupt to each response.
+ordered_json faults_json(const FaultDeviceStats& f) {
+    return {{"page_requests", f.page_requests},
+            {"stalls", f.stalls},
+            {"pri_responses", {{"success", f.pri_success}, {"invalid", f.pri_invalid}, {"failure", f.pri_failure}}},
+            {"resumes", {{"retry", f.resume_retry}, {"abort", f.resume_abort}}},
+            {"pages_mapped", f.pages_mapped},
+            {"handling_ns", {{"mean", f.responses ? f.handling_ns_total / static_cast<double>(f.responses) : 0.0},
+                             {"max", f.handling_ns_max}}}};
+}
+
 // A device's ATS side from devices.<d>.ats.
 std::unique_ptr<AtsAgent> make_ats_agent(const DeviceConfig& d, uint64_t seed) {
     const AtsDeviceConfig& a = d.ats_device;
@@ -192,6 +215,8 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         const int smmu = cfg.smmu_index(d.smmu);
         Smmu& s = *smmus_.at(smmu < 0 ? 0 : smmu);
         gens_.back()->socket.bind(s.upstream);
+        pri_.push_back(d.pri.enabled ? std::make_unique<PriFunction>(d.sid, d.pri.outstanding) : nullptr);
+        gens_.back()->set_pri(pri_.back().get());
         ats_.push_back(d.ats ? make_ats_agent(d, cfg.seed) : nullptr);
         if (!ats_.back()) continue;
         // The SMMU's ATC_INVs for the device's StreamID reach its ATC.
@@ -199,6 +224,19 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         s.ats_inv.bind(ats_.back()->atc_inv);
         ats_.back()->set_enabled([this, name = d.name] { return host_.driver().device_ats_enabled(name); });
         gens_.back()->set_ats(ats_.back().get());
+    }
+    if (cfg.serves_faults()) {
+        for (std::size_t i = 0; i < smmus_.size(); ++i) {
+            Smmu& s = *smmus_[i];
+            host_.connect_fault_irqs(static_cast<unsigned>(i), s.evtq_irq(), s.priq_irq());
+            // A PRG Response goes to the function of its StreamID.
+            s.set_prg_handler([this, i](const PrgResponse& m, sc_time delay) {
+                for (std::size_t d = 0; d < cfg_.devices.size(); ++d)
+                    if (pri_[d] && cfg_.devices[d].sid == m.sid &&
+                        static_cast<std::size_t>(std::max(0, cfg_.smmu_index(cfg_.devices[d].smmu))) == i)
+                        pri_[d]->prg_response(m, delay);
+            });
+        }
     }
     SC_THREAD(dispatch);
 }
@@ -236,6 +274,7 @@ void Platform::dispatch() {
         traffic_cpu_s_ = process_cpu_seconds() - cpu_start;
         end_bytes_ = memory_.store().bytes_allocated();
         host_.finish();
+        finished_ = true;
     } catch (...) {
         error_ = std::current_exception();
         sc_core::sc_stop();
@@ -284,6 +323,25 @@ void Platform::run() {
     sc_core::sc_start();
     if (error_) std::rethrow_exception(error_);
     if (host_.error()) std::rethrow_exception(host_.error());
+    if (!finished_) {
+        // Nothing left to happen, yet DMA is unfinished: transactions held
+        // for a CMD_RESUME or page requests waiting for a PRG Response that
+        // nobody will send (host.fault.policy none, or no fault handling).
+        std::string waiting;
+        for (std::size_t i = 0; i < gens_.size(); ++i) {
+            if (gens_[i]->done()) continue;
+            waiting += (waiting.empty() ? "" : ", ") + cfg_.devices[i].name;
+            if (pri_[i] && pri_[i]->waiting())
+                waiting += " (" + std::to_string(pri_[i]->waiting()) + " page request(s) unanswered)";
+        }
+        std::size_t stalled = 0;
+        for (const auto& s : smmus_) stalled += s->core().stalled();
+        throw std::runtime_error(
+            "run: stopped at " + sc_core::sc_time_stamp().to_string() + " with DMA unfinished (devices: " + waiting + "; " + std::to_string(stalled) +
+            " transaction(s) stalled): nothing will answer them (host.fault.policy: " +
+            (cfg_.host.fault.policy == FaultPolicy::None ? "none" : cfg_.host.fault.policy == FaultPolicy::Iopf ? "iopf" : "mainline") +
+            "; docs/pri-stall.md)");
+    }
 }
 
 ordered_json Platform::stats(double wall_s) const {
@@ -310,6 +368,11 @@ ordered_json Platform::stats(double wall_s) const {
                                          {"latency_ns_mean", m.latency.mean() / 1000.0},
                                          {"dma_during_change", during_change_json(m)}});
         if (const AtsAgent* a = ats_[i].get()) devices.back()["ats"] = ats_device_json(*a);
+        if (const PriFunction* p = pri_[i].get()) devices.back()["pri"] = pri_device_json(p->stats());
+        if (const HostFaults* f = host_.faults()) {
+            const auto it = f->stats().find(cfg_.devices[i].name);
+            devices.back()["faults"] = faults_json(it == f->stats().end() ? FaultDeviceStats{} : it->second);
+        }
     }
 
     // Each device's latency distribution (scripts/plot.py draws one per device),
@@ -386,6 +449,11 @@ ordered_json Platform::stats(double wall_s) const {
     j["events_dropped"] = dropped;
     j["cmdq"] = cmdq;
     if (!ats.is_null()) j["ats"] = ats;
+    if (const HostFaults* f = host_.faults()) {
+        FaultDeviceStats all_faults;
+        for (const auto& [name, d] : f->stats()) all_faults += d;
+        j["faults"] = faults_json(all_faults);
+    }
 
     // VMIDs and what the topology's invalidations cost.
     const HostDriver& host = host_.driver();

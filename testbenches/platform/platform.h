@@ -82,9 +82,11 @@ private:
     Host host_;
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
     std::vector<std::unique_ptr<AtsAgent>> ats_;  // per config device: its ATS side, or null
+    std::vector<std::unique_ptr<PriFunction>> pri_;  // per config device: its PRI side, or null
     std::vector<std::unique_ptr<InvalidationChecker>> checkers_;  // host.check_invalidations
     std::exception_ptr error_;
     double progress_every_s_ = 0;
+    bool finished_ = false;  // the dispatcher saw every device and the host finish
     sc_core::sc_time traffic_start_, traffic_end_;
 };
 

@@ -749,9 +749,52 @@ TEST_CASE("config: smmu.idr cannot advertise IDR3.FWB or IDR0.HTTU, which the mo
                       "access flag or dirty state): 0");
     CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR0.HTTU=0"}));
     // STALL_MODEL 0b10 forces stalls on every master (arm_smmu_probe_device:
-    // FEAT_STALL_FORCE); run's host has no event interrupt to RESUME them.
-    CHECK_THROWS_WITH(load_config({}, {"smmu.idr.IDR0.STALL_MODEL=2"}),
-                      "--set smmu.idr.IDR0.STALL_MODEL=2: smmu.idr.IDR0.STALL_MODEL: 2 (stall forced) is not modelled "
-                      "by run's host (no event interrupt to resume stalled DMA): 0 or 1");
+    // FEAT_STALL_FORCE): run's host then services the event queue on its
+    // interrupt (docs/pri-stall.md), so it loads, with the fault thread on.
+    CHECK(load_config({}, {"smmu.idr.IDR0.STALL_MODEL=2"}).serves_faults());
+    CHECK(!load_config({}, {}).serves_faults());
     CHECK_NOTHROW(load_config({}, {"smmu.idr.IDR0.STALL_MODEL=0"}));
+}
+
+TEST_CASE("config: devices.<d>.pri, devices.<d>.stall and host.fault (docs/pri-stall.md)", "[config][pri][stall]") {
+    const std::vector<std::string> base{"smmu.idr.IDR0={PRI: 1, STALL_MODEL: 0}",
+                                        "devices.nic={sid: 2, attach: s2, vm: vm0, pri: {outstanding: 8}}",
+                                        "devices.dsp={sid: 3, attach: s2, vm: vm0, stall: true}",
+                                        "vms.vm0={s2: {granule: 4k, ias: 40}}"};
+    const Config c = load_config({}, base);
+    REQUIRE(c.devices.size() == 2);
+    CHECK(c.devices[0].pri.enabled);  // a map enables it
+    CHECK(c.devices[0].pri.outstanding == 8);
+    CHECK(!c.devices[0].stall);
+    CHECK(c.devices[1].stall);
+    CHECK(!c.devices[1].pri.enabled);
+    CHECK(c.serves_faults());
+    // The default: iommufd's fault queue answers, after 2 us.
+    CHECK(c.host.fault.policy == FaultPolicy::Iopf);
+    CHECK(c.host.fault.handling_ns == 2000);
+    std::vector<std::string> sets = base;
+    sets.push_back("host.fault={policy: mainline, handling_ns: 500}");
+    sets.push_back("devices.nic.pri=false");
+    const Config m = load_config({}, sets);
+    CHECK(m.host.fault.policy == FaultPolicy::Mainline);
+    CHECK(m.host.fault.handling_ns == 500);
+    CHECK(!m.devices[0].pri.enabled);
+    // The SMMU must have what the device uses: the setting given last is blamed.
+    sets = base;
+    sets.push_back("smmu.idr.IDR0.PRI=0");
+    CHECK_THROWS_WITH(load_config({}, sets),
+                      "--set smmu.idr.IDR0.PRI=0: smmu.idr.IDR0.PRI: devices.nic.pri needs smmu.idr.IDR0.PRI: 1 (PRI "
+                      "is enabled only with ARM_SMMU_FEAT_PRI; the SMMU has no PRI queue)");
+    sets = base;
+    sets.push_back("devices.byp={sid: 4, attach: bypass, stall: true}");
+    CHECK_THROWS_WITH(load_config({}, sets),
+                      "--set devices.byp={sid: 4, attach: bypass, stall: true}: devices.byp.stall: I/O page faults "
+                      "need attach s1 or s2 (the host's fault handler maps the page into a host DMA domain or the "
+                      "VM's S2)");
+    // Without smmu.idr, STALL_MODEL is 1 (terminate only): no device can stall.
+    CHECK_THROWS_WITH(load_config({}, {"devices.dsp={sid: 3, attach: s2, vm: vm0, stall: true}",
+                                       "vms.vm0={s2: {granule: 4k, ias: 40}}"}),
+                      "--set devices.dsp={sid: 3, attach: s2, vm: vm0, stall: true}: devices.dsp.stall: devices.dsp.stall "
+                      "needs smmu.idr.IDR0.STALL_MODEL: 0 or 2 (arm_smmu_probe_device honours dma-can-stall only with "
+                      "ARM_SMMU_FEAT_STALLS; STALL_MODEL 1 cannot stall)");
 }

@@ -8,7 +8,7 @@ AtsAgent::AtsAgent(sc_core::sc_module_name name, const AtsParams& p) : sc_module
     atc_inv.register_b_transport(this, &AtsAgent::invalidate);
 }
 
-bool AtsAgent::translate(tlm::tlm_fw_transport_if<>& smmu, tlm::tlm_generic_payload& gp, SmmuExtension& ext,
+AtsOutcome AtsAgent::translate(tlm::tlm_fw_transport_if<>& smmu, tlm::tlm_generic_payload& gp, SmmuExtension& ext,
                          sc_core::sc_time& delay) {
     const uint64_t addr = gp.get_address();
     const bool write = gp.is_write();
@@ -31,13 +31,13 @@ bool AtsAgent::translate(tlm::tlm_fw_transport_if<>& smmu, tlm::tlm_generic_payl
         tr.clear_extension(&req);
         delay += p_.pcie_round_trip;
         switch (static_cast<AtsStatus>(req.ats_status)) {
-            case AtsStatus::UnsupportedRequest: ++stats_.unsupported; return false;
-            case AtsStatus::CompleterAbort: ++stats_.aborted; return false;
+            case AtsStatus::UnsupportedRequest: ++stats_.unsupported; return AtsOutcome::Unsupported;
+            case AtsStatus::CompleterAbort: ++stats_.aborted; return AtsOutcome::Aborted;
             case AtsStatus::Success: break;
         }
         if (!(write ? req.ats_write : req.ats_read)) {
             ++stats_.denied;
-            return false;
+            return AtsOutcome::Denied;
         }
         atc_.fill(ext.ssv, ext.ssid, addr, req.pa, req.ats_size, req.ats_read, req.ats_write, req.ats_global);
         gp.set_address(req.pa | (addr & (req.ats_size - 1)));
@@ -45,7 +45,7 @@ bool AtsAgent::translate(tlm::tlm_fw_transport_if<>& smmu, tlm::tlm_generic_payl
         gp.set_address(e->out_base | (addr & (e->size() - 1)));
     }
     ext.ats = SmmuExtension::Ats::Translated;
-    return true;
+    return AtsOutcome::Translated;
 }
 
 void AtsAgent::invalidate(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {

@@ -37,6 +37,14 @@ struct AtsStats {
     uint64_t invalidations_unanswered = 0;  // received, never answered
 };
 
+// What a Translation Request (or the ATC) gave an access.
+enum class AtsOutcome {
+    Translated,   // the access goes out Translated
+    Denied,       // Success without the permission asked (R = W = 0): with PRI, a Page Request (PCIe 6.0 10.4.1)
+    Unsupported,  // UR completion
+    Aborted,      // CA completion
+};
+
 class AtsAgent : public sc_core::sc_module {
 public:
     tlm_utils::simple_target_socket<AtsAgent> atc_inv;
@@ -50,11 +58,12 @@ public:
     bool enabled() const { return !enabled_ || enabled_(); }
 
     // Before an access of `gp` (its extension `ext`), with ATS enabled: the ATC's translation,
-    // else a Translation Request to the SMMU through `smmu` first. True: gp
-    // now carries the PA and `ext` marks it Translated. False: no translation
-    // grants the access (counted; the access is not made). `delay`: the
-    // access's time offset, advanced by a Translation Request's round trip.
-    bool translate(tlm::tlm_fw_transport_if<>& smmu, tlm::tlm_generic_payload& gp, SmmuExtension& ext,
+    // else a Translation Request to the SMMU through `smmu` first. Translated:
+    // gp now carries the PA and `ext` marks it Translated. Otherwise no
+    // translation grants the access (counted; the access is not made), and
+    // the outcome says why. `delay`: the access's time offset, advanced by a
+    // Translation Request's round trip.
+    AtsOutcome translate(tlm::tlm_fw_transport_if<>& smmu, tlm::tlm_generic_payload& gp, SmmuExtension& ext,
                    sc_core::sc_time& delay);
 
     const Atc& atc() const { return atc_; }

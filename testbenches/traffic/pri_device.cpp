@@ -8,73 +8,68 @@ namespace smmu::sim {
 
 using sc_core::sc_time;
 
-PriDevice::PriDevice(sc_core::sc_module_name name, const PriDeviceParams& p)
-    : sc_module(name), socket("socket"), p_(p) {}
-
-tlm::tlm_response_status PriDevice::transport(tlm::tlm_generic_payload& gp, uint64_t addr, bool write, void* data,
-                                              unsigned len, bool page_request, uint16_t prgi, uint8_t* event_id) {
-    SmmuExtension ext;
-    ext.sid = p_.sid;
-    ext.ssid = p_.ssid;
-    ext.ssv = p_.ssv;
-    ext.page_request = page_request;
-    ext.prg_index = prgi;
-    ext.prg_last = true;
+namespace {
+// One transaction from `sid` through `smmu`, its delay waited out.
+tlm::tlm_response_status transport(tlm::tlm_fw_transport_if<>& smmu, SmmuExtension& ext, uint64_t addr, bool write,
+                                   void* data, unsigned len, sc_time delay) {
+    tlm::tlm_generic_payload gp;
     gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
     gp.set_address(addr);
     gp.set_data_ptr(static_cast<unsigned char*>(data));
     gp.set_data_length(len);
     gp.set_streaming_width(len);
-    gp.set_byte_enable_ptr(nullptr);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     gp.set_extension(&ext);
-    sc_time delay = sc_core::SC_ZERO_TIME;
-    socket->b_transport(gp, delay);
+    smmu.b_transport(gp, delay);
     gp.clear_extension(&ext);
-    wait(delay);
-    if (event_id) *event_id = ext.event_id;
+    sc_core::wait(delay);
     return gp.get_response_status();
 }
+}  // namespace
 
-bool PriDevice::dma(uint64_t addr, bool write, void* data, unsigned len) {
-    ++stats_.dmas;
-    tlm::tlm_generic_payload gp;
-    for (unsigned attempt = 0;; ++attempt) {
-        uint8_t event_id = 0;
-        if (transport(gp, addr, write, data, len, false, 0, &event_id) == tlm::TLM_OK_RESPONSE) {
-            ++stats_.dma_ok;
-            return true;
-        }
-        // Only a translation fault is worth a page request (the SMMU says which).
-        const bool translation = event_id == static_cast<uint8_t>(arch::EventId::F_TRANSLATION) ||
-                                 event_id == static_cast<uint8_t>(arch::EventId::F_PERMISSION) ||
-                                 event_id == static_cast<uint8_t>(arch::EventId::F_ACCESS);
-        if (!p_.pri || !translation || attempt == p_.max_retries) break;
-        // A PRG of one page; its index is free again once answered (PCIe 10.4.1).
-        const uint16_t prgi = next_prgi_;
-        next_prgi_ = (next_prgi_ + 1) & 0x1ff;
-        Group& g = *(groups_[prgi] = std::make_unique<Group>());
-        ++stats_.page_requests;
-        const sc_time asked = sc_core::sc_time_stamp();
-        uint64_t none = 0;
-        transport(gp, addr & ~uint64_t{0xfff}, write, &none, 8, true, prgi, nullptr);
-        while (!g.done) wait(g.answered);
-        const double waited = (sc_core::sc_time_stamp() - asked).to_seconds() * 1e9;
-        stats_.wait_ns_total += waited;
-        stats_.wait_ns_max = std::max(stats_.wait_ns_max, waited);
-        const arch::PriResp resp = g.resp;
-        groups_.erase(prgi);
-        if (resp != arch::PriResp::Success) break;
-        ++stats_.retries;
-    }
-    ++stats_.dma_failed;
-    return false;
+bool PriFunction::requests_page_for(uint8_t event_id) {
+    return event_id == static_cast<uint8_t>(arch::EventId::F_TRANSLATION) ||
+           event_id == static_cast<uint8_t>(arch::EventId::F_PERMISSION) ||
+           event_id == static_cast<uint8_t>(arch::EventId::F_ACCESS);
 }
 
-void PriDevice::prg_response(const PrgResponse& m, sc_time delay) {
+arch::PriResp PriFunction::request_page(tlm::tlm_fw_transport_if<>& smmu, uint64_t addr, bool write, bool ssv,
+                                        uint32_t ssid, sc_time& delay) {
+    // The function's own time first: the response comes in the kernel's.
+    sc_core::wait(delay);
+    delay = sc_core::SC_ZERO_TIME;
+    while (groups_.size() >= outstanding_) sc_core::wait(freed_);
+    // A PRG of one page, at the next free index (free again once answered, PCIe 10.4.1).
+    while (groups_.count(next_prgi_)) next_prgi_ = (next_prgi_ + 1) & 0x1ff;
+    const uint16_t prgi = next_prgi_;
+    next_prgi_ = (next_prgi_ + 1) & 0x1ff;
+    Group& g = *(groups_[prgi] = std::make_unique<Group>());
+    ++stats_.page_requests;
+    const sc_time asked = sc_core::sc_time_stamp();
+    SmmuExtension ext;
+    ext.sid = sid_;
+    ext.ssv = ssv;
+    ext.ssid = ssid;
+    ext.page_request = true;
+    ext.prg_index = prgi;
+    ext.prg_last = true;
+    uint64_t none = 0;
+    transport(smmu, ext, addr & ~uint64_t{0xfff}, write, &none, 8, sc_core::SC_ZERO_TIME);
+    while (!g.done) sc_core::wait(g.answered);
+    const double waited = (sc_core::sc_time_stamp() - asked).to_seconds() * 1e9;
+    stats_.wait_ns_total += waited;
+    stats_.wait_ns_max = std::max(stats_.wait_ns_max, waited);
+    const arch::PriResp resp = g.resp;
+    groups_.erase(prgi);
+    freed_.notify(sc_core::SC_ZERO_TIME);
+    if (resp == arch::PriResp::Success) ++stats_.retries;
+    return resp;
+}
+
+void PriFunction::prg_response(const PrgResponse& m, sc_time delay) {
     ++stats_.responses;
     auto it = groups_.find(m.prg_index);
-    if (m.sid != p_.sid || it == groups_.end() || it->second->done) {
+    if (m.sid != sid_ || it == groups_.end() || it->second->done) {
         ++stats_.responses_unexpected;  // UPRGI
         return;
     }
@@ -84,6 +79,29 @@ void PriDevice::prg_response(const PrgResponse& m, sc_time delay) {
     it->second->done = true;
     it->second->resp = m.resp;
     it->second->answered.notify(delay);
+}
+
+PriDevice::PriDevice(sc_core::sc_module_name name, const PriDeviceParams& p)
+    : sc_module(name), socket("socket"), p_(p), pri_(p.sid, 1) {}
+
+bool PriDevice::dma(uint64_t addr, bool write, void* data, unsigned len) {
+    PriDeviceStats& s = pri_.stats();
+    ++s.dmas;
+    for (unsigned attempt = 0;; ++attempt) {
+        SmmuExtension ext;
+        ext.sid = p_.sid;
+        ext.ssid = p_.ssid;
+        ext.ssv = p_.ssv;
+        if (transport(*socket.operator->(), ext, addr, write, data, len, sc_core::SC_ZERO_TIME) == tlm::TLM_OK_RESPONSE) {
+            ++s.dma_ok;
+            return true;
+        }
+        if (!p_.pri || !PriFunction::requests_page_for(ext.event_id) || attempt == p_.max_retries) break;
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        if (pri_.request_page(*socket.operator->(), addr, write, p_.ssv, p_.ssid, delay) != arch::PriResp::Success) break;
+    }
+    ++s.dma_failed;
+    return false;
 }
 
 }  // namespace smmu::sim

@@ -1,14 +1,19 @@
-// A PCIe function with PRI (docs/pri-stall.md), as a TLM-2.0 initiator on
-// the SMMU's upstream socket. A DMA that the SMMU terminates with a
-// translation fault makes it send a Page Request (a transaction whose
-// SmmuExtension says page_request; one request per page, the last with L=1)
-// and wait for the PRG Response the SMMU passes on (prg_response(), bound
-// to the SMMU's set_prg_handler). Success: the DMA is retried; Invalid
-// Request or Response Failure: it fails. A response to a group it has not
-// requested sets its PRI Status UPRGI flag (PCIe 6.0 10.5.2.3) and is
-// otherwise ignored. Without ATS on this branch the fault that triggers a
-// request is the terminated DMA itself (with ATS it is a translation
-// completion without permissions).
+// PCIe functions with PRI (docs/pri-stall.md), on the SMMU's upstream socket.
+//
+// PriFunction is the PRI side of a function: a Page Request (a transaction
+// whose SmmuExtension says page_request; a group of one page, L=1) sent
+// through the function's initiator socket, then the wait for the PRG
+// Response the SMMU passes on (prg_response(), bound to the SMMU's
+// set_prg_handler). At most `outstanding` groups are unanswered at once (the
+// PRI capability's Outstanding Page Request Allocation, PCIe 6.0 10.5.2.5): a
+// request beyond that waits for an answer first. A response to a group it has
+// not requested sets its PRI Status UPRGI flag (PCIe 6.0 10.5.2.3) and is
+// otherwise ignored. run's masters (TrafficGenerator, devices.<d>.pri) and
+// PriDevice use it.
+//
+// PriDevice is a whole function for the SystemC tests: a DMA that the SMMU
+// terminates with a translation fault makes it request the page and, on
+// Success, retry; Invalid Request or Response Failure: the DMA fails.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -38,6 +43,45 @@ struct PriDeviceStats {
     double wait_ns_total = 0, wait_ns_max = 0;  // page request to PRG Response
 };
 
+class PriFunction {
+public:
+    // Retries of one access after Success responses before the function gives up.
+    static constexpr unsigned kMaxRetries = 4;
+
+    PriFunction(uint32_t sid, unsigned outstanding) : sid_(sid), outstanding_(outstanding) {}
+
+    // A terminated access's event is worth a page request: a translation fault
+    // the page tables can fix (the SMMU says which in SmmuExtension::event_id).
+    static bool requests_page_for(uint8_t event_id);
+    // From a SystemC thread: waits out `delay`, sends the page's Page Request
+    // through `smmu` (SubstreamID with `ssv`), waits for the PRG Response and
+    // returns its code (`delay` is then zero).
+    arch::PriResp request_page(tlm::tlm_fw_transport_if<>& smmu, uint64_t addr, bool write, bool ssv, uint32_t ssid,
+                               sc_core::sc_time& delay);
+    // A PRG Response message from the SMMU, leaving it `delay` after now.
+    void prg_response(const PrgResponse& m, sc_core::sc_time delay);
+
+    // The function's counters; dmas, dma_ok and dma_failed are its user's.
+    PriDeviceStats& stats() { return stats_; }
+    const PriDeviceStats& stats() const { return stats_; }
+    bool uprgi() const { return stats_.responses_unexpected != 0; }
+    // Page requests sent and not answered yet.
+    std::size_t waiting() const { return groups_.size(); }
+
+private:
+    struct Group {
+        sc_core::sc_event answered;
+        bool done = false;
+        arch::PriResp resp = arch::PriResp::Invalid;
+    };
+    uint32_t sid_;
+    unsigned outstanding_;
+    PriDeviceStats stats_;
+    uint16_t next_prgi_ = 0;
+    std::map<uint16_t, std::unique_ptr<Group>> groups_;  // outstanding, by PRG index
+    sc_core::sc_event freed_;                            // a group was answered
+};
+
 class PriDevice : public sc_core::sc_module {
 public:
     tlm_utils::simple_initiator_socket<PriDevice> socket;
@@ -47,25 +91,14 @@ public:
     // One `len`-byte DMA from the calling SystemC thread (page requests and
     // retries included): true when it completed.
     bool dma(uint64_t addr, bool write, void* data, unsigned len);
-    // A PRG Response message from the SMMU, leaving it `delay` after now.
-    void prg_response(const PrgResponse& m, sc_core::sc_time delay);
+    void prg_response(const PrgResponse& m, sc_core::sc_time delay) { pri_.prg_response(m, delay); }
 
-    const PriDeviceStats& stats() const { return stats_; }
-    bool uprgi() const { return stats_.responses_unexpected != 0; }
+    const PriDeviceStats& stats() const { return pri_.stats(); }
+    bool uprgi() const { return pri_.uprgi(); }
 
 private:
-    struct Group {
-        sc_core::sc_event answered;
-        bool done = false;
-        arch::PriResp resp = arch::PriResp::Invalid;
-    };
-    tlm::tlm_response_status transport(tlm::tlm_generic_payload& gp, uint64_t addr, bool write, void* data,
-                                       unsigned len, bool page_request, uint16_t prgi, uint8_t* event_id);
-
     PriDeviceParams p_;
-    PriDeviceStats stats_;
-    uint16_t next_prgi_ = 0;
-    std::map<uint16_t, std::unique_ptr<Group>> groups_;  // outstanding, by PRG index
+    PriFunction pri_;
 };
 
 }  // namespace smmu::sim

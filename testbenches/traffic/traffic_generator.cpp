@@ -139,22 +139,40 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
     // path): the kernel's time plus, decoupled, the worker's lead.
     sc_core::sc_time issued;
     if (change) issued = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
-    // The access, after the ATS translation of an ATS-capable device.
+    // The access, after the ATS translation of an ATS-capable device; with
+    // PRI, a page it may not access is requested and the access retried
+    // (an ATS device: a Translation Completion without the permission asked,
+    // PCIe 6.0 10.4.1; otherwise the SMMU's translation fault).
     auto transport = [&](sc_core::sc_time& delay) {
-        if (ats_ && ats_->enabled() && !ats_->translate(*socket.operator->(), gp, ext, delay)) {
-            gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-            return;
+        for (unsigned attempt = 0;; ++attempt) {
+            const bool translating = ats_ && ats_->enabled();
+            const AtsOutcome ats = translating ? ats_->translate(*socket.operator->(), gp, ext, delay) : AtsOutcome::Translated;
+            if (ats == AtsOutcome::Translated) {
+                socket->b_transport(gp, delay);
+            } else {
+                gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+            }
+            const bool page_fault = translating ? ats == AtsOutcome::Denied
+                                                : !gp.is_response_ok() && PriFunction::requests_page_for(ext.event_id);
+            if (!pri_ || !page_fault || attempt == PriFunction::kMaxRetries ||
+                pri_->request_page(*socket.operator->(), addr, d.write, d.ssv, d.ssid, delay) != arch::PriResp::Success)
+                return;
+            gp.set_address(addr);
+            gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+            ext.ats = SmmuExtension::Ats::None;
+            ext.event_id = 0;
         }
-        socket->b_transport(gp, delay);
     };
     uint64_t latency;
     if (timing_.fast) {
         // Loosely timed: the annotation carries this worker's local time in and
         // the transaction's end out.
+        // Start and end in absolute time: a stalled access or a page request
+        // waits in the kernel's time, and comes back with a new offset.
         sc_core::sc_time delay = lane.qk.get_local_time();
-        const sc_core::sc_time start = delay;
+        const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
         transport(delay);
-        latency = (delay - start).value();
+        latency = (sc_core::sc_time_stamp() + delay - start).value();
         lane.qk.set(delay);
         if (lane.qk.need_sync()) lane.qk.sync();
     } else {

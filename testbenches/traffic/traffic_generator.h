@@ -26,6 +26,7 @@
 #include "testbenches/config/trace.h"
 #include "testbenches/traffic/ats_agent.h"
 #include "testbenches/traffic/latency_histogram.h"
+#include "testbenches/traffic/pri_device.h"
 
 namespace smmu::sim {
 
@@ -129,6 +130,10 @@ public:
     // An ATS-capable device: every access goes through `ats` (its ATC, or a
     // Translation Request first) and is sent Translated (not owned).
     void set_ats(AtsAgent* ats) { ats_ = ats; }
+    // A function with PRI enabled (devices.<d>.pri): a page it may not access
+    // (an ATS denial, else a translation fault) is asked for with a Page
+    // Request, and the access retried after a Success response (not owned).
+    void set_pri(PriFunction* pri) { pri_ = pri; }
     bool fast() const { return timing_.fast; }
 
 private:
@@ -156,6 +161,7 @@ private:
     MasterStats stats_;
     ChangeWatch change_started_;
     AtsAgent* ats_ = nullptr;
+    PriFunction* pri_ = nullptr;
 };
 
 }  // namespace smmu::sim
