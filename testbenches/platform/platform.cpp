@@ -212,20 +212,36 @@ void Platform::dispatch() {
         const double cpu_start = process_cpu_seconds();
         TraceRecord rec;
         Progress progress(trace_, progress_every_s_);
+        // The reader runs ahead of simulated time: a DMA record goes to its
+        // device at once, and the worker that takes it waits for its time
+        // (TrafficGenerator::push). It waits for a record's time itself only
+        // for a host change (posted at its time), every kLookahead DMAs (the
+        // records handed out ahead stay bounded) and for back-pressure.
+        auto wait_until = [this](const sc_time& at) {
+            if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
+        };
+        std::size_t ahead = 0;
         while (trace_ && trace_->next(rec)) {
             progress.tick();
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
-            if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
             if (rec.change) {
+                wait_until(at);
                 check_change(cfg_, *rec.change);
                 host_.post(*rec.change);
                 continue;
             }
             TrafficGenerator& g = *gens_[devices_.resolve(rec, trace_->filename())];
+            if (++ahead == kLookahead) wait_until(at), ahead = 0;
             // Back-pressure: a device far behind its records holds the trace
-            // (and every later record) until it catches up, so memory stays flat.
-            g.wait_for_room(kMaxQueued);
-            g.push(rec);
+            // (and every later record) until it catches up, so memory stays
+            // flat. At the record's time every record queued before it is due:
+            // the count is of records waiting for a worker, as it was when
+            // records were handed over at their time.
+            if (g.queued() >= kMaxQueued) {
+                wait_until(at);
+                g.wait_for_room(kMaxQueued);
+            }
+            g.push(rec, at);
         }
         progress.finish();
         for (auto& g : gens_) g->close();
