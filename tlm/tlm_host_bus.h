@@ -58,7 +58,7 @@ public:
     void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
     MemoryPort& memory() override { return cpu_.memory(); }
     // Between two polls: waits mmio_latency, the SMMU's threads run.
-    void idle() override { sc_core::wait(mmio_latency_); }
+    void idle() override { sc_core::wait(mmio_latency_); sc_core::wait(sc_core::SC_ZERO_TIME); }
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }
 

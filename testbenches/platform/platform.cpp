@@ -163,7 +163,8 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
       devices_(cfg),
       memory_("memory", cfg.memory.pa_bits, sc_time(cfg.memory.read_latency_ns, sc_core::SC_NS),
               sc_time(cfg.memory.write_latency_ns, sc_core::SC_NS)),
-      host_("host", cfg) {
+      host_("host", cfg),
+      calendar_("calendar") {
     for (std::size_t i = 0; i < cfg.smmus.size(); ++i) {
         smmus_.push_back(std::make_unique<Smmu>(cfg.smmus[i].c_str(), core_params(cfg), cfg.smmu.mmio_cycles));
         smmus_.back()->downstream.bind(memory_.socket);
@@ -189,6 +190,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
             d.name.c_str(), d.sid, d.outstanding,
             MasterTiming{cfg.sim.mode == TimingMode::Fast, sc_time(cfg.sim.quantum_ns, sc_core::SC_NS)}));
         gens_.back()->watch_changes([this] { return host_.change_started(); });
+        gens_.back()->set_calendar(&calendar_);
         const int smmu = cfg.smmu_index(d.smmu);
         Smmu& s = *smmus_.at(smmu < 0 ? 0 : smmu);
         gens_.back()->socket.bind(s.upstream);
@@ -216,12 +218,14 @@ void Platform::dispatch() {
         // device at once, and the worker that takes it waits for its time
         // (TrafficGenerator::push). It waits for a record's time itself only
         // for a host change (posted at its time), every kLookahead DMAs (the
-        // records handed out ahead stay bounded) and for back-pressure.
-        auto wait_until = [this](const sc_time& at) {
-            if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
+        // records handed out ahead stay bounded) and for back-pressure; through
+        // the calendar, in the record's place among same-time DMAs.
+        uint64_t seq = 0;
+        auto wait_until = [&](const sc_time& at) {
+            if (at > sc_core::sc_time_stamp()) calendar_.wait_until(at, seq, wake_);
         };
         std::size_t ahead = 0;
-        while (trace_ && trace_->next(rec)) {
+        for (; trace_ && trace_->next(rec); ++seq) {
             progress.tick();
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
             if (rec.change) {
@@ -241,7 +245,7 @@ void Platform::dispatch() {
                 wait_until(at);
                 g.wait_for_room(kMaxQueued);
             }
-            g.push(rec, at);
+            g.push(rec, at, seq);
         }
         progress.finish();
         for (auto& g : gens_) g->close();

@@ -82,6 +82,8 @@ private:
     Memory memory_;
     std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;
+    IssueCalendar calendar_;  // same-time DMAs and host changes in trace order (issue_calendar.h)
+    sc_core::sc_event wake_;  // the dispatcher's, for the calendar
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
     std::vector<std::unique_ptr<AtsAgent>> ats_;  // per config device: its ATS side, or null
     std::vector<std::unique_ptr<InvalidationChecker>> checkers_;  // host.check_invalidations

@@ -19,6 +19,7 @@ struct TrafficGenerator::Lane {
     tlm_utils::tlm_quantumkeeper qk;
     sc_core::sc_event wake;  // parked: push() has a record for this worker
     bool busy = false;       // holds a record (counted in busy_)
+    uint64_t seq = 0;        // the record it holds or held last (Dma::seq)
     // Accurate mode: when this worker's last transaction ends (its slot is
     // busy until then; the wait for it is merged with the next record's).
     sc_core::sc_time free_at;
@@ -44,9 +45,10 @@ void TrafficGenerator::set_source(DmaSource* s) {
     while (spawned_ < outstanding_) spawn();
 }
 
-void TrafficGenerator::push(const TraceRecord& r, const sc_core::sc_time& at) {
+void TrafficGenerator::push(const TraceRecord& r, const sc_core::sc_time& at, uint64_t seq) {
     Dma d;
     d.at = at;
+    d.seq = seq;
     d.iova = r.iova;
     d.size = r.size;
     d.ssid = r.ssid;
@@ -88,13 +90,14 @@ bool TrafficGenerator::take(Dma& d, Lane& lane) {
         // the transaction's end and then for the record.
         if (!queue_.empty() && (lane.free_at <= sc_core::sc_time_stamp() || queue_.front().at >= lane.free_at)) {
             d = queue_.pop_front();
+            lane.seq = d.seq;
             if (!lane.busy) lane.busy = true, ++busy_;
             if (room_wanted_) taken_.notify(sc_core::SC_ZERO_TIME);
             wait_until(d.at, lane);
             return true;
         }
         if (lane.free_at > sc_core::sc_time_stamp()) {
-            sc_core::wait(lane.free_at - sc_core::sc_time_stamp());
+            sleep_until(lane.free_at, lane);
             continue;
         }
         if (lane.busy) {
@@ -109,7 +112,7 @@ bool TrafficGenerator::take(Dma& d, Lane& lane) {
             source_done_ = true;
             continue;
         }
-        if (timing_.fast) lane.qk.sync();  // idle: catch up before waiting for work
+        if (timing_.fast) sync(lane);  // idle: catch up before waiting for work
         if (!queue_.empty()) continue;
         if (closed_) return false;
         parked_.push_back(&lane);
@@ -117,18 +120,32 @@ bool TrafficGenerator::take(Dma& d, Lane& lane) {
     }
 }
 
-// Not before the record's time: accurate mode waits for it (the one timed wait
-// a record costs besides its transactions'); fast mode moves its local time
+// Not before the record's time: accurate mode waits for it (the one wait a
+// record costs besides its transactions'); fast mode moves its local time
 // there, and catch_up() before the first transaction synchronises if another
 // process is due first.
 void TrafficGenerator::wait_until(const sc_core::sc_time& at, Lane& lane) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp() + (timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME);
+    if (!timing_.fast) return sleep_until(at, lane);
+    if (at <= sc_core::sc_time_stamp() + lane.qk.get_local_time()) return;
+    lane.qk.set(at - sc_core::sc_time_stamp());
+    if (lane.qk.need_sync()) sync(lane);  // never more than a quantum ahead
+}
+
+// Every wait for a time goes through the platform's calendar when it has one
+// (issue_calendar.h: same-time DMAs in trace order, in both modes).
+void TrafficGenerator::sleep_until(const sc_core::sc_time& at, Lane& lane) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at <= now) return;
-    if (timing_.fast) {
-        lane.qk.set(at - sc_core::sc_time_stamp());
-        if (lane.qk.need_sync()) lane.qk.sync();  // never more than a quantum ahead
-    } else
+    if (calendar_)
+        calendar_->wait_until(at, lane.seq, lane.wake);
+    else
         sc_core::wait(at - now);
+}
+
+// Fast mode: to the worker's local time, as tlm_quantumkeeper::sync does.
+void TrafficGenerator::sync(Lane& lane) {
+    sleep_until(sc_core::sc_time_stamp() + lane.qk.get_local_time(), lane);
+    lane.qk.reset();
 }
 
 // Fast mode (docs/timing.md, "Timing modes"): a worker runs ahead of the
@@ -140,7 +157,7 @@ void TrafficGenerator::wait_until(const sc_core::sc_time& at, Lane& lane) {
 // any process). Nothing pending (one master, no host work): run to the quantum.
 void TrafficGenerator::catch_up(Lane& lane) {
     const sc_core::sc_time local = lane.qk.get_local_time();
-    if (local != sc_core::SC_ZERO_TIME && sc_core::sc_time_to_pending_activity() <= local) lane.qk.sync();
+    if (local != sc_core::SC_ZERO_TIME && sc_core::sc_time_to_pending_activity() <= local) sync(lane);
 }
 
 void TrafficGenerator::worker() {
@@ -153,13 +170,13 @@ void TrafficGenerator::worker() {
         uint64_t left = d.size;
         while (left > 0) {
             const uint64_t chunk = std::min(left, kBoundary - (addr % kBoundary));
-            if (lane.free_at > sc_core::sc_time_stamp()) sc_core::wait(lane.free_at - sc_core::sc_time_stamp());
+            sleep_until(lane.free_at, lane);
             issue(d, addr, static_cast<unsigned>(chunk), lane);
             addr += chunk;
             left -= chunk;
         }
         // The last record done: be at its end before saying so.
-        if (timing_.fast && out_of_work()) lane.qk.sync();
+        if (timing_.fast && out_of_work()) sync(lane);
     }
     // The source ran dry after the last record (nothing above said so).
     if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
@@ -208,7 +225,7 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
         transport(delay);
         latency = (delay - start).value();
         lane.qk.set(delay);
-        if (lane.qk.need_sync()) lane.qk.sync();
+        if (lane.qk.need_sync()) sync(lane);
     } else {
         // The worker is busy until the transaction ends: the next chunk or
         // record waits for free_at (take() merges that wait with the next

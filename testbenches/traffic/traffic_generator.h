@@ -34,6 +34,7 @@
 
 #include "testbenches/config/trace.h"
 #include "testbenches/traffic/ats_agent.h"
+#include "testbenches/traffic/issue_calendar.h"
 #include "testbenches/traffic/latency_histogram.h"
 
 namespace smmu::sim {
@@ -59,6 +60,7 @@ struct MasterStats {
 // What a master needs of a trace record (the queue holds these, not records).
 struct Dma {
     sc_core::sc_time at;  // not issued before (absolute; zero: at once)
+    uint64_t seq = 0;     // its place in the trace: the order among DMAs due at one time
     uint64_t iova = 0;
     uint32_t size = 0;
     uint32_t ssid = 0;
@@ -121,7 +123,10 @@ public:
 
     // The dispatcher hands a record over at or before `at`, its absolute time:
     // one worker (parked, else a new one) wakes for it.
-    void push(const TraceRecord& r, const sc_core::sc_time& at);
+    void push(const TraceRecord& r, const sc_core::sc_time& at, uint64_t seq);
+    // Waits for a time through `c` (shared by the platform's masters: the
+    // order of same-time DMAs) instead of timed waits of its own (not owned).
+    void set_calendar(IssueCalendar* c) { calendar_ = c; }
     // Records pushed and not yet taken by a worker.
     std::size_t queued() const { return queue_.size(); }
     // No more records will come; workers stop when the queue is empty.
@@ -154,6 +159,8 @@ private:
     void worker();
     bool take(Dma& d, Lane& lane);
     void wait_until(const sc_core::sc_time& at, Lane& lane);
+    void sleep_until(const sc_core::sc_time& at, Lane& lane);
+    void sync(Lane& lane);
     void catch_up(Lane& lane);
     void issue(const Dma& d, uint64_t addr, unsigned len, Lane& lane);
     bool out_of_work() const { return queue_.empty() && (!source_ || source_done_); }
@@ -167,6 +174,7 @@ private:
     // last parked (no broadcast: one wake per record).
     std::vector<Lane*> parked_;
     DmaSource* source_ = nullptr;
+    IssueCalendar* calendar_ = nullptr;
     bool source_done_ = false;
     sc_core::sc_event idle_, taken_;
     bool closed_ = false;
