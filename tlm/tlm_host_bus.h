@@ -57,8 +57,14 @@ public:
     uint64_t mmio_read(uint32_t offset, unsigned size) override;
     void mmio_write(uint32_t offset, unsigned size, uint64_t value) override;
     MemoryPort& memory() override { return cpu_.memory(); }
-    // Between two polls: waits mmio_latency, the SMMU's threads run.
-    void idle() override { sc_core::wait(mmio_latency_); sc_core::wait(sc_core::SC_ZERO_TIME); }
+    // Between two polls: waits mmio_latency, the SMMU's threads run. Then a
+    // delta more: the next poll sees what the SMMU did at that very time (its
+    // MSI write, CONS), whatever order the kernel wakes equal-time waits in
+    // (which differs between the traffic's accurate and fast modes).
+    void idle() override {
+        sc_core::wait(mmio_latency_);
+        sc_core::wait(sc_core::SC_ZERO_TIME);
+    }
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }
 

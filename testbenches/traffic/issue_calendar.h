@@ -2,7 +2,9 @@
 // dispatch"). Every worker of every master, and the dispatcher for a host
 // change, waits for a time through this calendar instead of a timed wait of its
 // own: at time t one method process (no thread switch) wakes all that are due
-// at t, with a delta notification each, in (record, entry) order. So at t:
+// at t, with a delta notification each, in order of `seq` (the record the
+// waiter holds: the one it is about to issue, or for a worker waiting for its
+// transaction's end, the one it issued; the dispatcher: the change). So at t:
 //   delta 0  what timed notifications wake (host steps, the command queue);
 //   delta 1  the DMAs due at t in trace order, then the dispatcher's host
 //            change (the host starts it a delta later: every DMA at t is
