@@ -60,10 +60,14 @@ public:
     // Between two polls: waits out the CPU's local time (the reads of the
     // poll just made, so the next one sees memory as of the CPU's clock: a
     // CMD_SYNC's MSI is seen at the first poll after it is written), then
-    // mmio_latency; the SMMU's threads run.
+    // mmio_latency; the SMMU's threads run. Then a delta more: the next poll
+    // sees what the SMMU did at that very time (its MSI write, CONS), whatever
+    // order the kernel wakes equal-time waits in (which differs between the
+    // traffic's accurate and fast modes).
     void idle() override {
         cpu_.sync();
         sc_core::wait(mmio_latency_);
+        sc_core::wait(sc_core::SC_ZERO_TIME);
     }
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }

@@ -186,7 +186,8 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
       devices_(cfg),
       memory_("memory", cfg.memory.pa_bits, sc_time(cfg.memory.read_latency_ns, sc_core::SC_NS),
               sc_time(cfg.memory.write_latency_ns, sc_core::SC_NS)),
-      host_("host", cfg) {
+      host_("host", cfg),
+      calendar_("calendar") {
     for (std::size_t i = 0; i < cfg.smmus.size(); ++i) {
         smmus_.push_back(std::make_unique<Smmu>(cfg.smmus[i].c_str(), core_params(cfg), cfg.smmu.mmio_cycles));
         smmus_.back()->downstream.bind(memory_.socket);
@@ -212,6 +213,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
             d.name.c_str(), d.sid, d.outstanding,
             MasterTiming{cfg.sim.mode == TimingMode::Fast, sc_time(cfg.sim.quantum_ns, sc_core::SC_NS)}));
         gens_.back()->watch_changes([this] { return host_.change_started(); });
+        gens_.back()->set_calendar(&calendar_);
         const int smmu = cfg.smmu_index(d.smmu);
         Smmu& s = *smmus_.at(smmu < 0 ? 0 : smmu);
         gens_.back()->socket.bind(s.upstream);
@@ -250,20 +252,38 @@ void Platform::dispatch() {
         const double cpu_start = process_cpu_seconds();
         TraceRecord rec;
         Progress progress(trace_, progress_every_s_);
-        while (trace_ && trace_->next(rec)) {
+        // The reader runs ahead of simulated time: a DMA record goes to its
+        // device at once, and the worker that takes it waits for its time
+        // (TrafficGenerator::push). It waits for a record's time itself only
+        // for a host change (posted at its time), every kLookahead DMAs (the
+        // records handed out ahead stay bounded) and for back-pressure; through
+        // the calendar, in the record's place among same-time DMAs.
+        uint64_t seq = 0;
+        auto wait_until = [&](const sc_time& at) {
+            if (at > sc_core::sc_time_stamp()) calendar_.wait_until(at, seq, wake_);
+        };
+        std::size_t ahead = 0;
+        for (; trace_ && trace_->next(rec); ++seq) {
             progress.tick();
             const sc_time at = traffic_start_ + sc_time(static_cast<double>(rec.time_ns), sc_core::SC_NS);
-            if (at > sc_core::sc_time_stamp()) wait(at - sc_core::sc_time_stamp());
             if (rec.change) {
+                wait_until(at);
                 check_change(cfg_, *rec.change);
                 host_.post(*rec.change);
                 continue;
             }
             TrafficGenerator& g = *gens_[devices_.resolve(rec, trace_->filename())];
+            if (++ahead == kLookahead) wait_until(at), ahead = 0;
             // Back-pressure: a device far behind its records holds the trace
-            // (and every later record) until it catches up, so memory stays flat.
-            g.wait_for_room(kMaxQueued);
-            g.push(rec);
+            // (and every later record) until it catches up, so memory stays
+            // flat. At the record's time every record queued before it is due:
+            // the count is of records waiting for a worker, as it was when
+            // records were handed over at their time.
+            if (g.queued() >= kMaxQueued) {
+                wait_until(at);
+                g.wait_for_room(kMaxQueued);
+            }
+            g.push(rec, at, seq);
         }
         progress.finish();
         for (auto& g : gens_) g->close();

@@ -6,8 +6,8 @@
 //   Host --mmio_<smmu>--> Smmu[i].mmio        Host --mem--> Memory
 //
 // A dispatcher thread streams the trace: DMA records go to their device's
-// generator, map/unmap/guest_inv records to the host, each at its time
-// (time 0 = the host done configuring).
+// generator ahead of their time (its worker waits for it), map/unmap/guest_inv
+// records to the host at their time (time 0 = the host done configuring).
 #pragma once
 #include <chrono>
 #include <exception>
@@ -69,6 +69,8 @@ private:
     static constexpr std::size_t kMaxLifetimeFailures = 64;
     // Records a device may have waiting before the dispatcher waits for it.
     static constexpr std::size_t kMaxQueued = 4096;
+    // DMA records the dispatcher hands out before it waits for the last one's time.
+    static constexpr std::size_t kLookahead = 1024;
     // Wall clock from construction to the host done configuring (sim.build_wall_s).
     std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     double build_wall_s_ = 0;
@@ -80,6 +82,8 @@ private:
     Memory memory_;
     std::vector<std::unique_ptr<Smmu>> smmus_;
     Host host_;
+    IssueCalendar calendar_;  // same-time DMAs and host changes in trace order (issue_calendar.h)
+    sc_core::sc_event wake_;  // the dispatcher's, for the calendar
     std::vector<std::unique_ptr<TrafficGenerator>> gens_;
     std::vector<std::unique_ptr<AtsAgent>> ats_;  // per config device: its ATS side, or null
     std::vector<std::unique_ptr<PriFunction>> pri_;  // per config device: its PRI side, or null

@@ -17,6 +17,12 @@ struct TrafficGenerator::Lane {
     SmmuExtension ext;
     std::vector<unsigned char> data = std::vector<unsigned char>(kBoundary);
     tlm_utils::tlm_quantumkeeper qk;
+    sc_core::sc_event wake;  // parked: push() has a record for this worker
+    bool busy = false;       // holds a record (counted in busy_)
+    uint64_t seq = 0;        // the record it holds or held last (Dma::seq)
+    // Accurate mode: when this worker's last transaction ends (its slot is
+    // busy until then; the wait for it is merged with the next record's).
+    sc_core::sc_time free_at;
 
     Lane() { gp.set_extension(&ext); }
     // The payload would delete a still-attached extension it does not own.
@@ -25,26 +31,44 @@ struct TrafficGenerator::Lane {
 
 TrafficGenerator::TrafficGenerator(sc_core::sc_module_name name, uint32_t sid, unsigned outstanding,
                                    const MasterTiming& timing)
-    : sc_module(name), socket("socket"), sid_(sid), timing_(timing) {
+    : sc_module(name), socket("socket"), sid_(sid), outstanding_(outstanding), timing_(timing) {
     if (timing_.fast) tlm_utils::tlm_quantumkeeper::set_global_quantum(timing_.quantum);
-    for (unsigned i = 0; i < outstanding; ++i)
-        sc_core::sc_spawn(sc_core::sc_bind(&TrafficGenerator::worker, this), sc_core::sc_gen_unique_name("worker"));
 }
 
-void TrafficGenerator::push(const TraceRecord& r) {
+void TrafficGenerator::spawn() {
+    ++spawned_;
+    sc_core::sc_spawn(sc_core::sc_bind(&TrafficGenerator::worker, this), sc_core::sc_gen_unique_name("worker"));
+}
+
+void TrafficGenerator::set_source(DmaSource* s) {
+    source_ = s;
+    while (spawned_ < outstanding_) spawn();
+}
+
+void TrafficGenerator::push(const TraceRecord& r, const sc_core::sc_time& at, uint64_t seq) {
     Dma d;
+    d.at = at;
+    d.seq = seq;
     d.iova = r.iova;
     d.size = r.size;
     d.ssid = r.ssid;
     d.write = r.write;
     d.ssv = r.ssv;
     queue_.push_back(d);
-    pushed_.notify(sc_core::SC_ZERO_TIME);
+    // Immediate notification: the worker runs in this evaluation phase, after
+    // the dispatcher waits (IEEE 1666-2011 5.10.8), without a delta cycle.
+    if (!parked_.empty()) {
+        parked_.back()->wake.notify();
+        parked_.pop_back();
+    } else if (spawned_ < outstanding_) {
+        spawn();  // runnable in this evaluation phase too (5.5.6)
+    }
 }
 
 void TrafficGenerator::close() {
     closed_ = true;
-    pushed_.notify(sc_core::SC_ZERO_TIME);
+    for (Lane* lane : parked_) lane->wake.notify();
+    parked_.clear();
     if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -54,27 +78,74 @@ void TrafficGenerator::wait_for_room(std::size_t n) {
     room_wanted_ = false;
 }
 
-// The next record: queued, else from the source; false when there will be none.
+// The next record, once its time has come; false when there will be none.
 bool TrafficGenerator::take(Dma& d, Lane& lane) {
     for (;;) {
         // The queue is shared by the master's workers: the one whose time comes
         // first takes the next record, as in accurate mode.
         if (!queue_.empty()) catch_up(lane);
-        if (!queue_.empty()) {
+        // A record due no earlier than this worker's last transaction ends is
+        // issued at its own time whichever worker takes it (this one is free
+        // by then): take it now and wait once, for its time, instead of for
+        // the transaction's end and then for the record.
+        if (!queue_.empty() && (lane.free_at <= sc_core::sc_time_stamp() || queue_.front().at >= lane.free_at)) {
             d = queue_.pop_front();
+            lane.seq = d.seq;
+            if (!lane.busy) lane.busy = true, ++busy_;
             if (room_wanted_) taken_.notify(sc_core::SC_ZERO_TIME);
+            wait_until(d.at, lane);
             return true;
         }
+        if (lane.free_at > sc_core::sc_time_stamp()) {
+            sleep_until(lane.free_at, lane);
+            continue;
+        }
+        if (lane.busy) {
+            lane.busy = false, --busy_;
+            if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
+        }
         if (source_ && !source_done_) {
-            if (source_->next(d)) return true;
+            if (source_->next(d)) {
+                lane.busy = true, ++busy_;
+                return true;
+            }
             source_done_ = true;
             continue;
         }
-        if (timing_.fast) lane.qk.sync();  // idle: catch up before waiting for work
+        if (timing_.fast) sync(lane);  // idle: catch up before waiting for work
         if (!queue_.empty()) continue;
         if (closed_) return false;
-        sc_core::wait(pushed_);
+        parked_.push_back(&lane);
+        sc_core::wait(lane.wake);
     }
+}
+
+// Not before the record's time: accurate mode waits for it (the one wait a
+// record costs besides its transactions'); fast mode moves its local time
+// there, and catch_up() before the first transaction synchronises if another
+// process is due first.
+void TrafficGenerator::wait_until(const sc_core::sc_time& at, Lane& lane) {
+    if (!timing_.fast) return sleep_until(at, lane);
+    if (at <= sc_core::sc_time_stamp() + lane.qk.get_local_time()) return;
+    lane.qk.set(at - sc_core::sc_time_stamp());
+    if (lane.qk.need_sync()) sync(lane);  // never more than a quantum ahead
+}
+
+// Every wait for a time goes through the platform's calendar when it has one
+// (issue_calendar.h: same-time DMAs in trace order, in both modes).
+void TrafficGenerator::sleep_until(const sc_core::sc_time& at, Lane& lane) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (at <= now) return;
+    if (calendar_)
+        calendar_->wait_until(at, lane.seq, lane.wake);
+    else
+        sc_core::wait(at - now);
+}
+
+// Fast mode: to the worker's local time, as tlm_quantumkeeper::sync does.
+void TrafficGenerator::sync(Lane& lane) {
+    sleep_until(sc_core::sc_time_stamp() + lane.qk.get_local_time(), lane);
+    lane.qk.reset();
 }
 
 // Fast mode (docs/timing.md, "Timing modes"): a worker runs ahead of the
@@ -86,7 +157,7 @@ bool TrafficGenerator::take(Dma& d, Lane& lane) {
 // any process). Nothing pending (one master, no host work): run to the quantum.
 void TrafficGenerator::catch_up(Lane& lane) {
     const sc_core::sc_time local = lane.qk.get_local_time();
-    if (local != sc_core::SC_ZERO_TIME && sc_core::sc_time_to_pending_activity() <= local) lane.qk.sync();
+    if (local != sc_core::SC_ZERO_TIME && sc_core::sc_time_to_pending_activity() <= local) sync(lane);
 }
 
 void TrafficGenerator::worker() {
@@ -94,20 +165,18 @@ void TrafficGenerator::worker() {
     lane.qk.reset();
     Dma d;
     while (take(d, lane)) {
-        ++busy_;
         ++stats_.records;
         uint64_t addr = d.iova;
         uint64_t left = d.size;
         while (left > 0) {
             const uint64_t chunk = std::min(left, kBoundary - (addr % kBoundary));
+            sleep_until(lane.free_at, lane);
             issue(d, addr, static_cast<unsigned>(chunk), lane);
             addr += chunk;
             left -= chunk;
         }
         // The last record done: be at its end before saying so.
-        if (timing_.fast && out_of_work()) lane.qk.sync();
-        --busy_;
-        if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
+        if (timing_.fast && out_of_work()) sync(lane);
     }
     // The source ran dry after the last record (nothing above said so).
     if (done()) idle_.notify(sc_core::SC_ZERO_TIME);
@@ -174,13 +243,15 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
         transport(delay);
         latency = (sc_core::sc_time_stamp() + delay - start).value();
         lane.qk.set(delay);
-        if (lane.qk.need_sync()) lane.qk.sync();
+        if (lane.qk.need_sync()) sync(lane);
     } else {
-        const sc_core::sc_time start = sc_core::sc_time_stamp();
+        // The worker is busy until the transaction ends: the next chunk or
+        // record waits for free_at (take() merges that wait with the next
+        // record's time).
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
         transport(delay);
-        sc_core::wait(delay);
-        latency = (sc_core::sc_time_stamp() - start).value();
+        lane.free_at = sc_core::sc_time_stamp() + delay;
+        latency = delay.value();
     }
     ++stats_.transactions;
     stats_.latency.add(latency);

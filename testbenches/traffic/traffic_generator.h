@@ -3,6 +3,15 @@
 // record is split at 4 KiB boundaries as an AXI master must; every
 // transaction carries the device's StreamID (and SubstreamID) in SmmuExtension.
 //
+// Dispatch (docs/performance.md, "Record dispatch"): the platform's reader
+// runs ahead of simulated time and pushes each record with its time; the push
+// wakes exactly one parked worker (its own event) or, while fewer than
+// `outstanding` exist, spawns one: a device the trace never names has no
+// thread. The worker that takes a record waits for the record's time itself.
+// A master's records are taken first in first out, by the worker free first,
+// so each is issued at max(its time, the earliest a worker is free), as when
+// the reader handed records over at their time.
+//
 // Timing (docs/timing.md, "Timing modes"): accurate waits out each
 // transaction's annotated delay before the next one (every master is in step
 // with the kernel); fast keeps each worker's time locally with a TLM-2.0
@@ -25,6 +34,7 @@
 
 #include "testbenches/config/trace.h"
 #include "testbenches/traffic/ats_agent.h"
+#include "testbenches/traffic/issue_calendar.h"
 #include "testbenches/traffic/latency_histogram.h"
 #include "testbenches/traffic/pri_device.h"
 
@@ -50,6 +60,8 @@ struct MasterStats {
 
 // What a master needs of a trace record (the queue holds these, not records).
 struct Dma {
+    sc_core::sc_time at;  // not issued before (absolute; zero: at once)
+    uint64_t seq = 0;     // its place in the trace: the order among DMAs due at one time
     uint64_t iova = 0;
     uint32_t size = 0;
     uint32_t ssid = 0;
@@ -68,6 +80,7 @@ public:
         if (size_ == ring_.size()) grow();
         ring_[(head_ + size_++) & (ring_.size() - 1)] = d;
     }
+    const Dma& front() const { return ring_[head_]; }
     Dma pop_front() {
         const Dma d = ring_[head_];
         head_ = (head_ + 1) & (ring_.size() - 1);
@@ -109,12 +122,19 @@ public:
     TrafficGenerator(sc_core::sc_module_name name, uint32_t sid, unsigned outstanding,
                      const MasterTiming& timing = MasterTiming{});
 
-    // The dispatcher hands records over at their trace time.
-    void push(const TraceRecord& r);
+    // The dispatcher hands a record over at or before `at`, its absolute time:
+    // one worker (parked, else a new one) wakes for it.
+    void push(const TraceRecord& r, const sc_core::sc_time& at, uint64_t seq);
+    // Waits for a time through `c` (shared by the platform's masters: the
+    // order of same-time DMAs) instead of timed waits of its own (not owned).
+    void set_calendar(IssueCalendar* c) { calendar_ = c; }
+    // Records pushed and not yet taken by a worker.
+    std::size_t queued() const { return queue_.size(); }
     // No more records will come; workers stop when the queue is empty.
     void close();
-    // Pull records from `s` when the queue is empty (before any push; not owned).
-    void set_source(DmaSource* s) { source_ = s; }
+    // Pull records from `s` when the queue is empty (before any push, during
+    // elaboration; not owned): spawns every worker now.
+    void set_source(DmaSource* s);
     bool done() const { return closed_ && queue_.empty() && busy_ == 0 && (!source_ || source_done_); }
     const sc_core::sc_event& idle_event() const { return idle_; }
     // Back-pressure: waits (in the caller's thread) until fewer than `n`
@@ -140,24 +160,34 @@ private:
     // Per worker: its payload, data buffer and extension, reused for every
     // transaction, and its local time (fast mode).
     struct Lane;
+    void spawn();
     void worker();
     bool take(Dma& d, Lane& lane);
+    void wait_until(const sc_core::sc_time& at, Lane& lane);
+    void sleep_until(const sc_core::sc_time& at, Lane& lane);
+    void sync(Lane& lane);
     void catch_up(Lane& lane);
     void issue(const Dma& d, uint64_t addr, unsigned len, Lane& lane);
     bool out_of_work() const { return queue_.empty() && (!source_ || source_done_); }
 
     uint32_t sid_;
+    unsigned outstanding_;
+    unsigned spawned_ = 0;  // workers created so far (at most outstanding_)
     MasterTiming timing_;
     DmaQueue queue_;
+    // Workers waiting for a record, each on its own event; push() wakes the
+    // last parked (no broadcast: one wake per record).
+    std::vector<Lane*> parked_;
     DmaSource* source_ = nullptr;
+    IssueCalendar* calendar_ = nullptr;
     bool source_done_ = false;
-    sc_core::sc_event pushed_, idle_, taken_;
+    sc_core::sc_event idle_, taken_;
     bool closed_ = false;
     // Someone waits in wait_for_room: only then does taking a record notify
     // `taken_` (a delta notification nobody waits for would still be pending
     // activity, and make a fast-mode worker catch up for nothing).
     bool room_wanted_ = false;
-    unsigned busy_ = 0;
+    unsigned busy_ = 0;  // workers holding a record (waiting for its time or issuing it)
     MasterStats stats_;
     ChangeWatch change_started_;
     AtsAgent* ats_ = nullptr;
