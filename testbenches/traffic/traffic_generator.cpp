@@ -232,26 +232,23 @@ void TrafficGenerator::issue(const Dma& d, uint64_t addr, unsigned len, Lane& la
             ext.event_id = 0;
         }
     };
-    uint64_t latency;
+    // Loosely timed, the annotation carries this worker's local time in and
+    // the transaction's end out. Start and end in absolute time in both modes:
+    // a stalled access or a page request waits in the kernel's time, and comes
+    // back with a new offset.
+    sc_core::sc_time delay = timing_.fast ? lane.qk.get_local_time() : sc_core::SC_ZERO_TIME;
+    const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
+    transport(delay);
+    const sc_core::sc_time end = sc_core::sc_time_stamp() + delay;
+    const uint64_t latency = (end - start).value();
     if (timing_.fast) {
-        // Loosely timed: the annotation carries this worker's local time in and
-        // the transaction's end out.
-        // Start and end in absolute time: a stalled access or a page request
-        // waits in the kernel's time, and comes back with a new offset.
-        sc_core::sc_time delay = lane.qk.get_local_time();
-        const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
-        transport(delay);
-        latency = (sc_core::sc_time_stamp() + delay - start).value();
         lane.qk.set(delay);
         if (lane.qk.need_sync()) sync(lane);
     } else {
         // The worker is busy until the transaction ends: the next chunk or
         // record waits for free_at (take() merges that wait with the next
         // record's time).
-        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        transport(delay);
-        lane.free_at = sc_core::sc_time_stamp() + delay;
-        latency = delay.value();
+        lane.free_at = end;
     }
     ++stats_.transactions;
     stats_.latency.add(latency);
