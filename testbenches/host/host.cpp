@@ -53,8 +53,11 @@ void Host::handle_events() {
     // be answered too (it would otherwise wait for ever): the fault path
     // reads the queues, as the interrupt thread would.
     if (!faults_) return driver_.handle_events();
-    const double now_ns = static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0;
-    for (unsigned i = 0; i < driver_.smmu_count(); ++i) faults_->service(i, now_ns);
+    // Answer times count from the interrupt still unserviced (latched while
+    // the host's other work held the CPU), else from now.
+    const double from_ns =
+        irq_pending_ ? irq_ns_ : static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0;
+    for (unsigned i = 0; i < driver_.smmu_count(); ++i) faults_->service(i, from_ns);
 }
 
 void Host::fault_thread() {
