@@ -156,6 +156,7 @@ void ArmSmmuDevice::device_reset() {
     if (f.hyp) issue_cmd_with_sync(Command::make(Opcode::TLBI_EL2_ALL));
     issue_cmd_with_sync(Command::make(Opcode::TLBI_NSNH_ALL));
 
+    evtq_llq_ = Llq{};
     enable_queue(reg::EVENTQ_BASE, reg::EVENTQ_PROD, reg::EVENTQ_CONS, evtq_base_, evtq_log2_, cr0::EVTQEN);
 
     if (f.pri) {
@@ -163,6 +164,7 @@ void ArmSmmuDevice::device_reset() {
         priq_log2_ = std::min(params_.priq_log2, f.priq_max_log2);
         const uint64_t priq_bytes = (uint64_t{1} << priq_log2_) * PriRecord::kBytes;
         priq_base_ = arena_.alloc(priq_bytes, std::max<uint64_t>(priq_bytes, 32));
+        priq_llq_ = Llq{};
         enable_queue(reg::PRIQ_BASE, reg::PRIQ_PROD, reg::PRIQ_CONS, priq_base_, priq_log2_, cr0::PRIQEN);
     }
 
@@ -427,31 +429,53 @@ void ArmSmmuDevice::write_cd(const std::vector<uint32_t>& sids, uint32_t ssid, u
 // ---------------------------------------------------------------- event queue
 
 template <class Record>
-std::vector<Record> ArmSmmuDevice::drain_queue(uint32_t prod_reg, uint32_t cons_reg, uint64_t base, unsigned log2) {
-    std::vector<Record> out;
+std::size_t ArmSmmuDevice::consume_queue(uint32_t prod_reg, uint32_t cons_reg, uint64_t base, unsigned log2, Llq& q,
+                                         const std::function<void(const Record&)>& handle) {
+    const uint32_t ovf = static_cast<uint32_t>(eventq_prod::OVFLG.mask());  // OVFLG / OVACKFLG, bit 31 of both
     const uint32_t mask = QueuePointer::mask(log2);
-    const uint32_t prod = read32(prod_reg);
-    uint32_t cons = read32(cons_reg);
-    while ((cons & mask) != (prod & mask)) {
-        Record e;
-        const uint64_t slot = base + uint64_t{QueuePointer::index(cons, log2)} * Record::kBytes;
-        bus_.memory().read_words(slot, e.w.data(), Record::kDwords);
-        out.push_back(e);
-        cons = (cons & ~mask) | QueuePointer::next(cons & mask, log2);
+    std::size_t n = 0;
+    // arm_smmu_evtq_thread / arm_smmu_priq_thread:
+    // do { while (!queue_remove_raw(q, evt)) handle; queue_sync_prod_in(q); } while (!queue_empty(llq));
+    do {
+        while (!QueuePointer::empty(q.prod, q.cons, log2)) {
+            Record r;
+            const uint64_t slot = base + uint64_t{QueuePointer::index(q.cons, log2)} * Record::kBytes;
+            bus_.memory().read_words(slot, r.w.data(), Record::kDwords);
+            q.cons = (q.cons & ovf) | QueuePointer::next(q.cons & mask, log2);  // queue_inc_cons
+            write32(cons_reg, q.cons);                                            // queue_sync_cons_out
+            ++n;
+            handle(r);
+        }
+        // An overflow (OVFLG moved) lost records: the kernel says so and goes on.
+        q.prod = read32(prod_reg) & (ovf | mask);
+    } while (!QueuePointer::empty(q.prod, q.cons, log2));
+    // queue_sync_cons_ovf: "we're up to speed", OVACKFLG copied from OVFLG.
+    if ((q.prod & ovf) != (q.cons & ovf)) {
+        q.cons = (q.prod & ovf) | (q.cons & mask);
+        write32(cons_reg, q.cons);
     }
-    // Acknowledge an overflow by copying OVFLG into OVACKFLG (arm_smmu_evtq_thread, arm_smmu_priq_thread).
-    cons = (cons & mask) | (prod & eventq_prod::OVFLG.mask());
-    write32(cons_reg, cons);
-    return out;
+    return n;
+}
+
+std::size_t ArmSmmuDevice::consume_events(const std::function<void(const EventRecord&)>& handle) {
+    return consume_queue<EventRecord>(reg::EVENTQ_PROD, reg::EVENTQ_CONS, evtq_base_, evtq_log2_, evtq_llq_, handle);
 }
 
 std::vector<EventRecord> ArmSmmuDevice::drain_events() {
-    return drain_queue<EventRecord>(reg::EVENTQ_PROD, reg::EVENTQ_CONS, evtq_base_, evtq_log2_);
+    std::vector<EventRecord> out;
+    consume_events([&](const EventRecord& e) { out.push_back(e); });
+    return out;
+}
+
+std::size_t ArmSmmuDevice::consume_page_requests(const std::function<void(const PriRecord&)>& handle) {
+    if (!features_.pri) return 0;
+    return consume_queue<PriRecord>(reg::PRIQ_PROD, reg::PRIQ_CONS, priq_base_, priq_log2_, priq_llq_, handle);
 }
 
 std::vector<PriRecord> ArmSmmuDevice::drain_page_requests() {
-    if (!features_.pri) return {};
-    return drain_queue<PriRecord>(reg::PRIQ_PROD, reg::PRIQ_CONS, priq_base_, priq_log2_);
+    std::vector<PriRecord> out;
+    consume_page_requests([&](const PriRecord& r) { out.push_back(r); });
+    return out;
 }
 
 // ---------------------------------------------------------------- STE / CD contents

@@ -156,10 +156,17 @@ public:
     // (arm_smmu_sync_cd).
     void write_cd(const std::vector<uint32_t>& sids, uint32_t ssid, uint64_t cd_pa, const arch::ContextDescriptor& target);
 
-    // ---- Event queue ----
-    // Records the SMMU wrote since the last call (CONS moved past them).
+    // ---- Event queue (arm_smmu_evtq_thread) ----
+    // The thread's loop: PROD read (queue_sync_prod_in), then each record
+    // read, CONS written past it (queue_remove_raw: queue_sync_cons_out) and
+    // handed to `handle` before the next is read, until PROD shows no more;
+    // an overflow acknowledged last (queue_sync_cons_ovf). Returns how many
+    // records were read.
+    std::size_t consume_events(const std::function<void(const arch::EventRecord&)>& handle);
+    // consume_events keeping the records (the thread only logs them).
     std::vector<arch::EventRecord> drain_events();
     // ---- PRI queue (arm_smmu_priq_thread; driver/arm_smmu_v3/fault.cpp) ----
+    std::size_t consume_page_requests(const std::function<void(const arch::PriRecord&)>& handle);
     std::vector<arch::PriRecord> drain_page_requests();
 
     // ---- IDs ----
@@ -196,9 +203,14 @@ private:
     void check_gerror(const char* while_what);
     static constexpr unsigned kGerrorPollInterval = 64;
     uint64_t cmdq_slot(uint32_t prod) const;
-    // queue_remove_raw until empty, then CONS (with OVACKFLG) written back.
+    // The driver's view of an output queue (struct arm_smmu_ll_queue): the
+    // PROD it last read, the CONS it last wrote (OVACKFLG in bit 31 of both).
+    struct Llq {
+        uint32_t prod = 0, cons = 0;
+    };
     template <class Record>
-    std::vector<Record> drain_queue(uint32_t prod_reg, uint32_t cons_reg, uint64_t base, unsigned log2);
+    std::size_t consume_queue(uint32_t prod_reg, uint32_t cons_reg, uint64_t base, unsigned log2, Llq& q,
+                              const std::function<void(const Record&)>& handle);
     void init_initial_stes(uint64_t addr, uint64_t count);
     // arm_smmu_write_entry over the 8 qwords at `pa`; `sync` runs after each step that changed something.
     template <class Entry>
@@ -218,6 +230,7 @@ private:
     uint64_t priq_base_ = 0;
     unsigned priq_log2_ = 0;
     uint32_t cmdq_prod_ = 0, cmdq_cons_ = 0;  // the driver's llq: PROD it wrote, CONS it last saw
+    Llq evtq_llq_, priq_llq_;
     CmdqCounters counters_;
     std::vector<arch::Command>* log_ = nullptr;
     CmdlistListener cmdlist_listener_;

@@ -75,6 +75,13 @@ Command page_response(const PageFault& f, PageResponseCode code) {
 
 std::vector<Command> IopfQueue::report(const PageFault& f) {
     ++stats_.faults;
+    // iommu_report_device_fault: no fault handler on the domain
+    // (find_fault_handler is NULL) -> err_bad_iopf: iopf_error_response
+    // answers this request INVALID at once, a partial one too.
+    if (!handler_) {
+        ++stats_.invalid;
+        return {page_response(f, PageResponseCode::Invalid)};
+    }
     const auto key = std::make_pair(f.sid, f.grpid);
     // A partial request waits for the rest of its group (report_partial_fault).
     if (!f.last) {
@@ -89,8 +96,7 @@ std::vector<Command> IopfQueue::report(const PageFault& f) {
     }
     group.push_back(f);
     ++stats_.groups;
-    // No iopf_handler on the domain: iopf_error_response answers INVALID.
-    const PageResponseCode code = handler_ ? handler_(group) : PageResponseCode::Invalid;
+    const PageResponseCode code = handler_(group);
     ++(code == PageResponseCode::Success ? stats_.success
        : code == PageResponseCode::Invalid ? stats_.invalid
                                            : stats_.failure);
@@ -100,33 +106,39 @@ std::vector<Command> IopfQueue::report(const PageFault& f) {
 
 FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy, double handling_ns) {
     FaultPass pass;
-    // Until both queues read empty (the threads' do { ... } while (!queue_empty)):
-    // records written while the responses went out are not left behind.
-    for (;;) {
-        const std::vector<EventRecord> events = smmu.drain_events();
-        const std::vector<PriRecord> requests = smmu.drain_page_requests();
-        if (events.empty() && requests.empty()) return pass;
-        std::vector<Command> responses;
-        for (const EventRecord& e : events) {
-            pass.events.push_back(e);
-            if (const std::optional<PageFault> f = fault_from_event(e))
-                for (const Command& c : iopf.report(*f)) responses.push_back(c);
+    const auto send = [&](const Command& c) {
+        smmu.issue_cmd(c);
+        pass.responses.push_back(c);
+    };
+    // Answers the threads send themselves go out before the next record is
+    // read (arm_smmu_handle_ppr's DENY; iopf_error_response); a handler's
+    // answers come from the VMM after it handled what it read.
+    std::vector<Command> handled;
+    const auto report = [&](const PageFault& f) {
+        for (const Command& c : iopf.report(f)) {
+            if (iopf.has_handler())
+                handled.push_back(c);
+            else
+                send(c);
         }
-        for (const PriRecord& r : requests) {
-            pass.requests.push_back(r);
-            if (policy == PageRequestPolicy::Deny) {
-                if (const std::optional<Command> c = deny_ppr(r)) responses.push_back(*c);
-                continue;
-            }
-            for (const Command& c : iopf.report(fault_from_ppr(r))) responses.push_back(c);
+    };
+    smmu.consume_events([&](const EventRecord& e) {
+        pass.events.push_back(e);
+        if (const std::optional<PageFault> f = fault_from_event(e)) report(*f);
+    });
+    smmu.consume_page_requests([&](const PriRecord& r) {
+        pass.requests.push_back(r);
+        if (policy == PageRequestPolicy::Deny) {
+            if (const std::optional<Command> c = deny_ppr(r)) send(*c);
+            return;
         }
-        if (responses.empty()) continue;
+        report(fault_from_ppr(r));
+    });
+    if (!handled.empty()) {
         smmu.bus().cpu(handling_ns);
-        for (const Command& c : responses) {
-            smmu.issue_cmd(c);
-            pass.responses.push_back(c);
-        }
+        for (const Command& c : handled) send(c);
     }
+    return pass;
 }
 
 }  // namespace smmu::driver

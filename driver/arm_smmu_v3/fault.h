@@ -74,11 +74,12 @@ arch::Command page_response(const PageFault& f, PageResponseCode code);
 class IopfQueue {
 public:
     // The domain's iopf_handler and what the VMM answers; empty: no handler
-    // (iopf_error_response: INVALID).
+    // (iopf_error_response: every request answered INVALID at once).
     using Handler = std::function<PageResponseCode(const std::vector<PageFault>& group)>;
     explicit IopfQueue(Handler h = {}) : handler_(std::move(h)) {}
 
     std::vector<arch::Command> report(const PageFault& f);
+    bool has_handler() const { return static_cast<bool>(handler_); }
 
     struct Stats {
         uint64_t faults = 0, groups = 0;
@@ -103,13 +104,17 @@ struct FaultPass {
     std::vector<arch::Command> responses;     // CMD_RESUME / CMD_PRI_RESP issued, in order
 };
 
-// One pass of arm_smmu_evtq_thread and arm_smmu_priq_thread: every stall
-// event and page request reported to `iopf` (or denied), the responses sent
-// with arm_smmu_cmdq_issue_cmd after `handling_ns` of software time (the
-// handler's work after it mapped the pages). No CMD_SYNC follows: "Don't
-// send a SYNC, it doesn't do anything for RESUME or PRI_RESP"
+// One run of arm_smmu_evtq_thread then arm_smmu_priq_thread: each record
+// read (CONS written past it) and handled before the next, until PROD shows
+// no more. A stall event or page request is reported to `iopf` (or denied,
+// mainline's arm_smmu_handle_ppr); an answer the thread makes itself (DENY,
+// iopf_error_response without a handler) is issued at once with
+// arm_smmu_cmdq_issue_cmd, a handler's (iommufd's VMM) after `handling_ns`
+// of software time once the run read everything. No CMD_SYNC follows:
+// "Don't send a SYNC, it doesn't do anything for RESUME or PRI_RESP"
 // (arm_smmu_page_response). The events other than stalls are only logged by
-// arm_smmu_evtq_thread; the caller finds them in `events`.
+// arm_smmu_evtq_thread; the caller finds them in `events`. Records written
+// after the run are the next interrupt's (the caller runs it again).
 FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy, double handling_ns);
 
 }  // namespace smmu::driver

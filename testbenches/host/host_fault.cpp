@@ -88,13 +88,8 @@ void HostFaults::service(unsigned smmu, double irq_ns) {
     driver::FaultPass pass;
     if (cfg_.host.fault.policy == FaultPolicy::None) {
         // The threads still read the queues (so they do not overflow); nothing answers.
-        for (;;) {
-            std::vector<arch::EventRecord> events = s.drain_events();
-            std::vector<arch::PriRecord> requests = s.drain_page_requests();
-            if (events.empty() && requests.empty()) break;
-            pass.events.insert(pass.events.end(), events.begin(), events.end());
-            pass.requests.insert(pass.requests.end(), requests.begin(), requests.end());
-        }
+        pass.events = s.drain_events();
+        pass.requests = s.drain_page_requests();
     } else {
         const driver::PageRequestPolicy policy = cfg_.host.fault.policy == FaultPolicy::Mainline
                                                      ? driver::PageRequestPolicy::Deny

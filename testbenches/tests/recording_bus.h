@@ -12,17 +12,19 @@
 namespace smmu {
 
 // The CPU's bus straight onto an SmmuCore that records every command its
-// queue executes and every CMDQ_PROD write.
+// queue executes, every CMDQ_PROD write and every register access.
 class RecordingBus : public driver::HostBus {
 public:
     RecordingBus(SmmuCore& core, MemoryPort& mem) : core_(core), mem_(mem) {}
     uint64_t mmio_read(uint32_t off, unsigned size) override {
         uint64_t v = 0;
         core_.mmio_read(off, size, v);
+        accesses.push_back({false, off, v});
         return v;
     }
     void mmio_write(uint32_t off, unsigned size, uint64_t value) override {
         if (off == arch::reg::CMDQ_PROD) ++prod_writes;
+        accesses.push_back({true, off, value});
         WriteEffect e;
         core_.mmio_write(off, size, value, e);
     }
@@ -36,7 +38,13 @@ public:
     void cpu(double ns) override { cpu_ns += ns; }
     double now_ns() const override { return cpu_ns; }
 
+    struct Access {
+        bool write;
+        uint32_t off;
+        uint64_t value;  // read or written
+    };
     std::vector<arch::Command> executed;
+    std::vector<Access> accesses;
     unsigned prod_writes = 0;
     double cpu_ns = 0;
 

@@ -206,7 +206,11 @@ struct Platform : sc_module {
         const PageRequestPolicy policy = g_scenario == "pri_deny" ? PageRequestPolicy::Deny : PageRequestPolicy::Iopf;
         for (;;) {
             wait(smmu_dev.evtq_irq() | smmu_dev.priq_irq());
-            service_faults(*smmu, *iopf, policy, kHandlingNs);
+            // Run again while a run read something: an interrupt raised
+            // while the threads ran is not lost (IRQTF_RUNTHREAD).
+            for (FaultPass p = service_faults(*smmu, *iopf, policy, kHandlingNs);
+                 !p.events.empty() || !p.requests.empty();)
+                p = service_faults(*smmu, *iopf, policy, kHandlingNs);
         }
     }
 

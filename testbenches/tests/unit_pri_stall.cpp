@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "smmu_fixtures.h"
@@ -352,4 +353,102 @@ TEST_CASE("Stall: beyond IDR5.STALL_MAX, or with the event lost, a stallable fau
     CHECK(!r.translate(5, 0x3000).stalled);
     CHECK(r.core.stats().stalls_refused == 2);
     CHECK(r.core.stalled() == 0);
+}
+
+namespace {
+// The event/PRI queue and command queue register accesses of a run, as
+// "R EVENTQ_PROD=2" / "W EVENTQ_CONS=1" / "W CMDQ_PROD".
+std::vector<std::string> queue_accesses(const RecordingBus& bus, std::size_t from) {
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < bus.accesses.size(); ++i) {
+        const RecordingBus::Access& a = bus.accesses[i];
+        const char* name = a.off == reg::EVENTQ_PROD ? "EVENTQ_PROD"
+                           : a.off == reg::EVENTQ_CONS ? "EVENTQ_CONS"
+                           : a.off == reg::PRIQ_PROD   ? "PRIQ_PROD"
+                           : a.off == reg::PRIQ_CONS   ? "PRIQ_CONS"
+                           : a.off == reg::CMDQ_PROD   ? "CMDQ_PROD"
+                                                       : nullptr;
+        if (!name) continue;
+        std::string s = std::string(a.write ? "W " : "R ") + name;
+        if (a.off != reg::CMDQ_PROD) s += "=" + std::to_string(a.value);
+        out.push_back(s);
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("arm_smmu_evtq_thread: CONS written after each record, the thread's own answer before the next record "
+          "(queue_remove_raw, iopf_error_response), a handler's answers after the run",
+          "[stall][linux]") {
+    // arm-smmu-v3.c 6c3dcfd01987, arm_smmu_evtq_thread:
+    //   do { while (!queue_remove_raw(q, evt)) { ... arm_smmu_handle_event ... }
+    //        queue_sync_prod_in(q) ... } while (!queue_empty(llq));
+    // queue_remove_raw reads the entry, queue_inc_cons, queue_sync_cons_out.
+    Rig r;
+    REQUIRE(r.translate(5, 0x1000).stalled);
+    REQUIRE(r.translate(5, 0x2000).stalled);
+    CHECK(r.rd(reg::EVENTQ_PROD) == 2);
+    const double cpu_before = r.bus.cpu_ns;
+    // Two arm_smmu_cmdq_issue_cmd calls (one command each) cost this much CPU time.
+    const ArmSmmuParams costs;
+    const double issue_ns = 2 * (costs.costs.cmdlist_ns + costs.costs.cmd_ns);
+
+    SECTION("no fault handler (mainline): each RESUME Abort goes out inside the loop") {
+        IopfQueue none;
+        const std::size_t from = r.bus.accesses.size();
+        const FaultPass p = service_faults(r.smmu, none, PageRequestPolicy::Deny, 500);
+        CHECK(queue_accesses(r.bus, from) ==
+              std::vector<std::string>{"R EVENTQ_PROD=2", "W EVENTQ_CONS=1", "W CMDQ_PROD", "W EVENTQ_CONS=2",
+                                       "W CMDQ_PROD", "R EVENTQ_PROD=2", "R PRIQ_PROD=0"});
+        REQUIRE(p.responses.size() == 2);
+        CHECK(p.responses[0].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Abort));
+        CHECK(r.bus.cpu_ns == cpu_before + issue_ns);  // no handler runs: nothing spent before answering
+    }
+    SECTION("iommufd's handler: the VMM answers once the thread read everything") {
+        IopfQueue vmm([&](const std::vector<PageFault>& g) {
+            r.domain->map(g.back().addr & ~0xfffull, kRam + (g.back().addr & ~0xfffull), 0x1000, PageAttrs{});
+            return PageResponseCode::Success;
+        });
+        const std::size_t from = r.bus.accesses.size();
+        const FaultPass p = service_faults(r.smmu, vmm, PageRequestPolicy::Iopf, 500);
+        CHECK(queue_accesses(r.bus, from) ==
+              std::vector<std::string>{"R EVENTQ_PROD=2", "W EVENTQ_CONS=1", "W EVENTQ_CONS=2", "R EVENTQ_PROD=2",
+                                       "R PRIQ_PROD=0", "W CMDQ_PROD", "W CMDQ_PROD"});
+        REQUIRE(p.responses.size() == 2);
+        CHECK(p.responses[1].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Retry));
+        CHECK(r.bus.cpu_ns == cpu_before + 500 + issue_ns);
+    }
+    // Nothing new: one PROD read per queue, no CONS write.
+    IopfQueue again;
+    const std::size_t from = r.bus.accesses.size();
+    CHECK(service_faults(r.smmu, again, PageRequestPolicy::Deny, 0).events.empty());
+    CHECK(queue_accesses(r.bus, from) == std::vector<std::string>{"R EVENTQ_PROD=2", "R PRIQ_PROD=0"});
+}
+
+TEST_CASE("iommu_report_device_fault without a fault handler answers every page request INVALID at once, a "
+          "partial one too (err_bad_iopf -> iopf_error_response)",
+          "[pri][linux]") {
+    // drivers/iommu/io-pgfault.c: find_fault_handler() is NULL when the
+    // domain has no iopf_handler; the partial-request path is after it.
+    IopfQueue none;
+    PageFault partial;
+    partial.sid = 6;
+    partial.grpid = 3;
+    partial.last = false;
+    partial.pasid_valid = true;
+    partial.pasid = 9;
+    PageFault last = partial;
+    last.last = true;
+    const std::vector<Command> a = none.report(partial);
+    const std::vector<Command> b = none.report(last);
+    REQUIRE(a.size() == 1);
+    REQUIRE(b.size() == 1);
+    for (const Command& c : {a[0], b[0]}) {
+        CHECK(c.opcode() == static_cast<uint8_t>(Opcode::PRI_RESP));
+        CHECK(c.get(cmd::PriResp) == static_cast<uint64_t>(PriResp::Invalid));
+        CHECK(c.get(cmd::PRGIndex) == 3);
+        CHECK(c.get(cmd::SSID) == 9);
+    }
+    CHECK(none.stats().invalid == 2);
+    CHECK(none.stats().groups == 0);
 }
