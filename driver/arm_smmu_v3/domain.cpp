@@ -304,31 +304,49 @@ void ArmSmmuDomain::free(Ida& asids) {
 // ---------------------------------------------------------------- attach
 
 namespace {
+constexpr unsigned kCdLeafSplit = 6;  // 4K leaves of 64 CDs
+
+// arm_smmu_get_cd_ptr: the CD slot of `ssid`; 0 when the table, or its
+// 2-level leaf, is not allocated.
+uint64_t cd_ptr(const ArmSmmuMaster& m, uint32_t ssid) {
+    if (!m.cdtab) return 0;
+    if (m.cd_fmt == CdTableFormat::Linear) return m.cdtab + uint64_t{ssid} * ContextDescriptor::kBytes;
+    const uint32_t l1 = ssid >> kCdLeafSplit;
+    if (l1 >= m.cd_leaves.size() || !m.cd_leaves[l1]) return 0;
+    return m.cd_leaves[l1] + (ssid & ((1u << kCdLeafSplit) - 1)) * ContextDescriptor::kBytes;
+}
+
 // arm_smmu_alloc_cd_ptr: the CD slot of `ssid`, allocating the table (and a
 // 2-level leaf, with its L1 descriptor and a non-leaf CFGI_CD) on first use.
 uint64_t cd_slot(ArmSmmuMaster& m, uint32_t ssid, TableArena& arena) {
-    constexpr unsigned kLeafSplit = 6;  // 4K leaves of 64 CDs
     if (!m.cdtab) {
         const bool two_level = m.cd_fmt != CdTableFormat::Linear;
-        const uint64_t bytes = two_level ? (uint64_t{1} << (m.s1cdmax > kLeafSplit ? m.s1cdmax - kLeafSplit : 0)) * 8
-                                         : (uint64_t{1} << m.s1cdmax) * ContextDescriptor::kBytes;
+        const uint64_t bytes = two_level
+                                   ? (uint64_t{1} << (m.s1cdmax > kCdLeafSplit ? m.s1cdmax - kCdLeafSplit : 0)) * 8
+                                   : (uint64_t{1} << m.s1cdmax) * ContextDescriptor::kBytes;
         m.cdtab = arena.alloc(bytes, std::max<uint64_t>(bytes, 64));
     }
-    if (m.cd_fmt == CdTableFormat::Linear) return m.cdtab + uint64_t{ssid} * ContextDescriptor::kBytes;
-    const uint32_t l1 = ssid >> kLeafSplit;
+    if (const uint64_t slot = cd_ptr(m, ssid)) return slot;
+    // A 2-level table without the leaf of `ssid`.
+    const uint32_t l1 = ssid >> kCdLeafSplit;
     if (m.cd_leaves.size() <= l1) m.cd_leaves.resize(l1 + 1, 0);
-    if (!m.cd_leaves[l1]) {
-        const uint64_t bytes = (uint64_t{1} << kLeafSplit) * ContextDescriptor::kBytes;
-        m.cd_leaves[l1] = arena.alloc(bytes, bytes);
-        L1CdDescriptor d;
-        d.set(l1cd::L2Ptr, m.cd_leaves[l1]);
-        d.set(l1cd::V, 1);
-        m.smmu->bus().memory().write64(m.cdtab + uint64_t{l1} * 8, d.w[0]);
-        CmdqBatch batch(*m.smmu);  // arm_smmu_sync_cd(master, ssid, false)
-        for (uint32_t sid : m.sids) batch.add(Command::make(Opcode::CFGI_CD, {{cmd::SID, sid}, {cmd::SSID, ssid}}));
-        batch.submit();
-    }
-    return m.cd_leaves[l1] + (ssid & ((1u << kLeafSplit) - 1)) * ContextDescriptor::kBytes;
+    const uint64_t bytes = (uint64_t{1} << kCdLeafSplit) * ContextDescriptor::kBytes;
+    m.cd_leaves[l1] = arena.alloc(bytes, bytes);
+    L1CdDescriptor d;
+    d.set(l1cd::L2Ptr, m.cd_leaves[l1]);
+    d.set(l1cd::V, 1);
+    m.smmu->bus().memory().write64(m.cdtab + uint64_t{l1} * 8, d.w[0]);
+    CmdqBatch batch(*m.smmu);  // arm_smmu_sync_cd(master, ssid, false)
+    for (uint32_t sid : m.sids) batch.add(Command::make(Opcode::CFGI_CD, {{cmd::SID, sid}, {cmd::SSID, ssid}}));
+    batch.submit();
+    return cd_ptr(m, ssid);
+}
+
+// arm_smmu_clear_cd: the CD of `ssid` written invalid when the master has
+// it (arm_smmu_cdtab_allocated, arm_smmu_get_cd_ptr); nothing is written,
+// and no CFGI_CD sent, when it is invalid already (arm_smmu_write_entry).
+void clear_cd(ArmSmmuMaster& m, uint32_t ssid) {
+    if (const uint64_t slot = cd_ptr(m, ssid)) m.smmu->write_cd(m.sids, ssid, slot, ContextDescriptor{});
 }
 
 // arm_smmu_install_ste_for_dev: cd_table.in_ste and ste_ats_enabled from
@@ -418,11 +436,14 @@ void set_pasid(ArmSmmuMaster& m, ArmSmmuDomain& d, uint32_t ssid, TableArena& ar
 }
 
 void attach_ste(ArmSmmuMaster& m, const AttachTarget& t) {
+    if (t.refuse_with_pasids && !m.pasids.empty())
+        throw KernelError(-EBUSY, "arm_smmu_attach_dev: PASIDs are attached (arm_smmu_ssids_in_use, -EBUSY)");
     attach_rid(m, t.domain, t.want_ats, t.nested_ats_flush, [&](bool ats) {
         Ste ste = t.ste;
         if (!ats) ste.set(ste::EATS, 0);
         install_ste_for_dev(m, ste);
     });
+    if (t.clear_rid_cd) clear_cd(m, 0);
 }
 
 }  // namespace smmu::driver

@@ -215,6 +215,8 @@ void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested) {
     t.domain = &nested.viommu().s2_parent().domain();
     t.nested_ats_flush = nested.enable_ats();
     t.want_ats = translating && nested.enable_ats();
+    t.refuse_with_pasids = true;
+    t.clear_rid_cd = false;
     attach_ste(m, t);
 }
 
@@ -237,6 +239,7 @@ void attach_dev_paging(ArmSmmuMaster& m, HwptPaging& hwpt, TableArena& arena) {
     t.ste = make_s2_domain_ste(m.smmu->features(), hwpt.pgtbl(), vmid, true, m.stall_enabled);
     t.domain = &d;
     t.want_ats = true;
+    t.refuse_with_pasids = true;
     attach_ste(m, t);
 }
 

@@ -160,6 +160,32 @@ TEST_CASE("Golden: an S2 attach is a hitless STE update: CFGI_STE + SYNC twice, 
         attach_ste(m, {make_abort_ste()});
         CHECK(names(r.take()) == Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG"});
     }
+    SECTION("S1 -> blocked, then S1 -> S2: the RID's CD 0 is cleared after the STE (arm_smmu_clear_cd)") {
+        // arm_smmu_attach_dev_ste (blocked, identity) and arm_smmu_attach_dev's
+        // S2 case end with arm_smmu_clear_cd(master, IOMMU_NO_PASID):
+        // arm_smmu_write_cd_entry to an all-zero CD, two steps each with
+        // CFGI_CD + SYNC (arm-smmu-v3-test.c arm_smmu_v3_write_cd_test_s1_clear:
+        // NUM_EXPECTED_SYNCS(2)).
+        HwptPaging s1(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+        attach_dev_paging(m, s1, r.arena);
+        r.take();
+        const uint64_t cd0 = m.cdtab;  // linear: CD 0 first
+        ContextDescriptor cd;
+        r.mem.read_words(cd0, cd.w.data(), ContextDescriptor::kDwords);
+        REQUIRE(cd.get(cd::V) == 1);
+        attach_ste(m, {make_abort_ste()});
+        auto seq = r.take();
+        REQUIRE(names(seq) ==
+                Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG", "CFGI_CD", "SYNC", "CFGI_CD", "SYNC"});
+        CHECK(seq[5].get(cmd::SID) == 0x10);
+        CHECK(seq[5].get(cmd::SSID) == 0);
+        CHECK(seq[5].get(cmd::Leaf) == 1);
+        r.mem.read_words(cd0, cd.w.data(), ContextDescriptor::kDwords);
+        CHECK(cd.get(cd::V) == 0);
+        // CD 0 is invalid already: the S2 attach clears nothing more.
+        attach_dev_paging(m, *s2, r.arena);
+        CHECK(names(r.take()) == Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG"});
+    }
 }
 
 TEST_CASE("Golden: mainline S2 unmap of a nesting parent: S2_IPA batch + SYNC, then TLBI_NH_ALL + SYNC", "[linux]") {
@@ -668,6 +694,19 @@ TEST_CASE("Golden: a PASID domain (arm_smmu_set_pasid): listed with its SSID, it
         auto s2 = vm_s2(r, false);
         attach_dev_paging(s, *s2, r.arena);
         CHECK_THROWS_AS(set_pasid(s, pasid.domain(), 1, r.arena), KernelError);
+    }
+    SECTION("an S2 attach of the RID while PASIDs are attached is -EBUSY, nothing written") {
+        // arm_smmu_attach_dev, ARM_SMMU_DOMAIN_S2: if (arm_smmu_ssids_in_use(&master->cd_table)) return -EBUSY;
+        auto s2 = vm_s2(r, false);
+        r.take();
+        try {
+            attach_dev_paging(m, *s2, r.arena);
+            FAIL("no -EBUSY");
+        } catch (const KernelError& e) {
+            CHECK(e.err == -EBUSY);
+        }
+        CHECK(r.take().empty());
+        CHECK(r.smmu.read_ste(0x30).config() == SteConfig::S1Trans);
     }
 }
 
