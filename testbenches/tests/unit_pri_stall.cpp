@@ -392,14 +392,21 @@ TEST_CASE("arm_smmu_evtq_thread: CONS written after each record, the thread's ow
     // Two arm_smmu_cmdq_issue_cmd calls (one command each) cost this much CPU time.
     const ArmSmmuParams costs;
     const double issue_ns = 2 * (costs.costs.cmdlist_ns + costs.costs.cmd_ns);
+    // One run of the threads: what it sent, and its queue register accesses.
+    std::vector<std::string> accesses;
+    const auto serve = [&](IopfQueue& q, PageRequestPolicy policy) {
+        const std::size_t from = r.bus.accesses.size();
+        FaultPass p = service_faults(r.smmu, q, policy, 500);
+        accesses = queue_accesses(r.bus, from);
+        return p;
+    };
 
     SECTION("no fault handler (mainline): each RESUME Abort goes out inside the loop") {
         IopfQueue none;
-        const std::size_t from = r.bus.accesses.size();
-        const FaultPass p = service_faults(r.smmu, none, PageRequestPolicy::Deny, 500);
-        CHECK(queue_accesses(r.bus, from) ==
-              std::vector<std::string>{"R EVENTQ_PROD=2", "W EVENTQ_CONS=1", "W CMDQ_PROD", "W EVENTQ_CONS=2",
-                                       "W CMDQ_PROD", "R EVENTQ_PROD=2", "R PRIQ_PROD=0"});
+        const FaultPass p = serve(none, PageRequestPolicy::Deny);
+        CHECK(accesses == std::vector<std::string>{"R EVENTQ_PROD=2", "W EVENTQ_CONS=1", "W CMDQ_PROD",
+                                                   "W EVENTQ_CONS=2", "W CMDQ_PROD", "R EVENTQ_PROD=2",
+                                                   "R PRIQ_PROD=0"});
         REQUIRE(p.responses.size() == 2);
         CHECK(p.responses[0].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Abort));
         CHECK(r.bus.cpu_ns == cpu_before + issue_ns);  // no handler runs: nothing spent before answering
@@ -409,20 +416,18 @@ TEST_CASE("arm_smmu_evtq_thread: CONS written after each record, the thread's ow
             r.domain->map(g.back().addr & ~0xfffull, kRam + (g.back().addr & ~0xfffull), 0x1000, PageAttrs{});
             return PageResponseCode::Success;
         });
-        const std::size_t from = r.bus.accesses.size();
-        const FaultPass p = service_faults(r.smmu, vmm, PageRequestPolicy::Iopf, 500);
-        CHECK(queue_accesses(r.bus, from) ==
-              std::vector<std::string>{"R EVENTQ_PROD=2", "W EVENTQ_CONS=1", "W EVENTQ_CONS=2", "R EVENTQ_PROD=2",
-                                       "R PRIQ_PROD=0", "W CMDQ_PROD", "W CMDQ_PROD"});
+        const FaultPass p = serve(vmm, PageRequestPolicy::Iopf);
+        CHECK(accesses == std::vector<std::string>{"R EVENTQ_PROD=2", "W EVENTQ_CONS=1", "W EVENTQ_CONS=2",
+                                                   "R EVENTQ_PROD=2", "R PRIQ_PROD=0", "W CMDQ_PROD",
+                                                   "W CMDQ_PROD"});
         REQUIRE(p.responses.size() == 2);
         CHECK(p.responses[1].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Retry));
         CHECK(r.bus.cpu_ns == cpu_before + 500 + issue_ns);
     }
     // Nothing new: one PROD read per queue, no CONS write.
     IopfQueue again;
-    const std::size_t from = r.bus.accesses.size();
-    CHECK(service_faults(r.smmu, again, PageRequestPolicy::Deny, 0).events.empty());
-    CHECK(queue_accesses(r.bus, from) == std::vector<std::string>{"R EVENTQ_PROD=2", "R PRIQ_PROD=0"});
+    CHECK(serve(again, PageRequestPolicy::Deny).events.empty());
+    CHECK(accesses == std::vector<std::string>{"R EVENTQ_PROD=2", "R PRIQ_PROD=0"});
 }
 
 TEST_CASE("iommu_report_device_fault without a fault handler answers every page request INVALID at once, a "
