@@ -435,15 +435,16 @@ void set_pasid(ArmSmmuMaster& m, ArmSmmuDomain& d, uint32_t ssid, TableArena& ar
     m.pasids[ssid] = &d;
 }
 
+bool ssids_in_use(const ArmSmmuMaster& m) { return !m.pasids.empty(); }
+
 void attach_ste(ArmSmmuMaster& m, const AttachTarget& t) {
-    if (t.refuse_with_pasids && !m.pasids.empty())
-        throw KernelError(-EBUSY, "arm_smmu_attach_dev: PASIDs are attached (arm_smmu_ssids_in_use, -EBUSY)");
     attach_rid(m, t.domain, t.want_ats, t.nested_ats_flush, [&](bool ats) {
         Ste ste = t.ste;
         if (!ats) ste.set(ste::EATS, 0);
         install_ste_for_dev(m, ste);
+        if (t.clear_rid_cd == AttachTarget::ClearCd::BeforeCommit) clear_cd(m, 0);
     });
-    if (t.clear_rid_cd) clear_cd(m, 0);
+    if (t.clear_rid_cd == AttachTarget::ClearCd::AfterCommit) clear_cd(m, 0);
 }
 
 }  // namespace smmu::driver

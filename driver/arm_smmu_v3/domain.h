@@ -186,14 +186,16 @@ struct AttachTarget {
     ArmSmmuDomain* domain = nullptr;  // paging domain to join (S1, S2, or the nested parent)
     bool nested_ats_flush = false;
     bool want_ats = false;  // the STE enables ATS (EATS=TRANS); the master must support it
-    // An S2 paging or nested domain: -EBUSY while PASIDs are attached
-    // (arm_smmu_ssids_in_use in arm_smmu_attach_dev / arm_smmu_attach_dev_nested).
-    bool refuse_with_pasids = false;
-    // The RID's CD 0 written invalid after the attach (arm_smmu_clear_cd(master,
-    // IOMMU_NO_PASID) in arm_smmu_attach_dev's S2 case and arm_smmu_attach_dev_ste,
-    // i.e. blocked and identity); not after a nested attach.
-    bool clear_rid_cd = true;
+    // When the RID's CD 0 is written invalid (arm_smmu_clear_cd(master,
+    // IOMMU_NO_PASID)): arm_smmu_attach_dev_ste (blocked, identity) after
+    // arm_smmu_attach_commit, arm_smmu_attach_dev's S2 case between the STE
+    // and the commit, arm_smmu_attach_dev_nested never.
+    enum class ClearCd : uint8_t { AfterCommit, BeforeCommit, No };
+    ClearCd clear_rid_cd = ClearCd::AfterCommit;
 };
+// arm_smmu_ssids_in_use: PASIDs attached next to the RID (an S2 or nested
+// attach is -EBUSY then, checked before anything is allocated or written).
+bool ssids_in_use(const ArmSmmuMaster& m);
 // arm_smmu_attach_dev for a stage 1 domain: CD 0 (arm_smmu_write_cd_entry),
 // then the CD-table STE, then ATS.
 void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena);
@@ -207,7 +209,7 @@ void set_pasid(ArmSmmuMaster& m, ArmSmmuDomain& d, uint32_t ssid, TableArena& ar
                arch::S1Dss rid_s1dss = arch::S1Dss::Terminate);
 // Any other attach: the STE is installed (arm_smmu_install_ste_for_dev),
 // then ATS is switched and the old domain left (arm_smmu_attach_commit),
-// then the RID's CD 0 cleared (`clear_rid_cd`). Blocked or identity with
+// with the RID's CD 0 cleared where `clear_rid_cd` says. Blocked or identity with
 // PASIDs attached keeps the STE given (the kernel's CD-table STE with S1DSS
 // is not modelled).
 void attach_ste(ArmSmmuMaster& m, const AttachTarget& t);

@@ -109,6 +109,7 @@ FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy
     const auto send = [&](const Command& c) {
         smmu.issue_cmd(c);
         pass.responses.push_back(c);
+        pass.issued_ns.push_back(smmu.bus().now_ns());
     };
     // Answers the threads send themselves go out before the next record is
     // read (arm_smmu_handle_ppr's DENY; iopf_error_response); a handler's

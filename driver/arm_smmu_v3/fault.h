@@ -102,6 +102,7 @@ struct FaultPass {
     std::vector<arch::EventRecord> events;    // every event record read, in order
     std::vector<arch::PriRecord> requests;    // every PRI queue record read, in order
     std::vector<arch::Command> responses;     // CMD_RESUME / CMD_PRI_RESP issued, in order
+    std::vector<double> issued_ns;            // the host's time when each was issued (HostBus::now_ns)
 };
 
 // One run of arm_smmu_evtq_thread then arm_smmu_priq_thread: each record

@@ -205,6 +205,8 @@ void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested) {
     if (m.smmu != &nested.viommu().smmu())
         throw KernelError(-EINVAL, "arm_smmu_attach_dev_nested: the vIOMMU is on " + nested.viommu().smmu().name() +
                                        ", the device behind " + m.smmu->name() + " (-EINVAL)");
+    if (ssids_in_use(m))
+        throw KernelError(-EBUSY, "arm_smmu_attach_dev_nested: PASIDs are attached (arm_smmu_ssids_in_use, -EBUSY)");
     const bool translating = nested.vste().valid() && nested.vste().config() == SteConfig::S1Trans;
     // arm_smmu_attach_prepare_vmaster: an ABORT or BYPASS vSTE needs no vmaster.
     if (translating && !nested.viommu().has_vdevice(m))
@@ -215,8 +217,7 @@ void attach_dev_nested(ArmSmmuMaster& m, HwptNested& nested) {
     t.domain = &nested.viommu().s2_parent().domain();
     t.nested_ats_flush = nested.enable_ats();
     t.want_ats = translating && nested.enable_ats();
-    t.refuse_with_pasids = true;
-    t.clear_rid_cd = false;
+    t.clear_rid_cd = AttachTarget::ClearCd::No;
     attach_ste(m, t);
 }
 
@@ -227,19 +228,20 @@ void attach_dev_paging(ArmSmmuMaster& m, HwptPaging& hwpt, TableArena& arena) {
         return;
     }
     uint16_t vmid = d.vmid_on(*m.smmu);
-    if (!vmid) {
-        // Mainline finalises a domain on one SMMU; the per-vIOMMU proposal
-        // gives the S2 a VMID of its own on each instance it is attached on.
-        if (d.scheme() == InvalidationScheme::Mainline)
-            throw KernelError(-EINVAL, "arm_smmu_attach_dev: the domain belongs to " + d.smmu()->name() +
-                                           ", the device is behind " + m.smmu->name() + " (-EINVAL)");
-        vmid = d.alloc_vmid_on(*m.smmu);
-    }
+    // Mainline finalises a domain on one SMMU; the per-vIOMMU proposal
+    // gives the S2 a VMID of its own on each instance it is attached on.
+    if (!vmid && d.scheme() == InvalidationScheme::Mainline)
+        throw KernelError(-EINVAL, "arm_smmu_attach_dev: the domain belongs to " + d.smmu()->name() +
+                                       ", the device is behind " + m.smmu->name() + " (-EINVAL)");
+    // The S2 case, before anything is written or allocated.
+    if (ssids_in_use(m))
+        throw KernelError(-EBUSY, "arm_smmu_attach_dev: PASIDs are attached (arm_smmu_ssids_in_use, -EBUSY)");
+    if (!vmid) vmid = d.alloc_vmid_on(*m.smmu);
     AttachTarget t;
     t.ste = make_s2_domain_ste(m.smmu->features(), hwpt.pgtbl(), vmid, true, m.stall_enabled);
     t.domain = &d;
     t.want_ats = true;
-    t.refuse_with_pasids = true;
+    t.clear_rid_cd = AttachTarget::ClearCd::BeforeCommit;
     attach_ste(m, t);
 }
 

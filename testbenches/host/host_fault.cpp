@@ -110,10 +110,11 @@ void HostFaults::service(unsigned smmu, double irq_ns) {
             if (FaultDeviceStats* st = stats(e.get(arch::evt::SID))) ++st->stalls;
     for (const arch::PriRecord& r : pass.requests)
         if (FaultDeviceStats* st = stats(r.get(arch::pri::SID))) ++st->page_requests;
-    const double handled_ns = s.bus().now_ns() - irq_ns;
-    for (const arch::Command& c : pass.responses) {
+    for (std::size_t i = 0; i < pass.responses.size(); ++i) {
+        const arch::Command& c = pass.responses[i];
         FaultDeviceStats* st = stats(c.get(arch::cmd::SID));
         if (!st) continue;
+        const double handled_ns = pass.issued_ns[i] - irq_ns;  // from the interrupt to this answer's issue
         ++st->responses;
         st->handling_ns_total += handled_ns;
         st->handling_ns_max = std::max(st->handling_ns_max, handled_ns);

@@ -186,6 +186,20 @@ TEST_CASE("Golden: an S2 attach is a hitless STE update: CFGI_STE + SYNC twice, 
         attach_dev_paging(m, *s2, r.arena);
         CHECK(names(r.take()) == Names{"CFGI_STE", "SYNC", "CFGI_STE", "SYNC", "PREFETCH_CONFIG"});
     }
+    SECTION("an ATS device S1 -> S2: CD 0 cleared between the STE and the commit's ATC_INV") {
+        // arm_smmu_attach_dev, ARM_SMMU_DOMAIN_S2: arm_smmu_install_ste_for_dev,
+        // arm_smmu_clear_cd, then arm_smmu_attach_commit (ATS stays on: the
+        // master's ATC flushed, arm_smmu_atc_inv_master).
+        ArmSmmuMaster ats = r.master(0x12, true);
+        HwptPaging s1(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+        attach_dev_paging(ats, s1, r.arena);
+        r.take();
+        attach_dev_paging(ats, *s2, r.arena);
+        const Names seq = names(r.take());
+        REQUIRE(seq.size() >= 6);
+        CHECK(Names(seq.end() - 6, seq.end()) == Names{"CFGI_CD", "SYNC", "CFGI_CD", "SYNC", "ATC_INV", "SYNC"});
+        CHECK(seq[0] == "CFGI_STE");
+    }
 }
 
 TEST_CASE("Golden: mainline S2 unmap of a nesting parent: S2_IPA batch + SYNC, then TLBI_NH_ALL + SYNC", "[linux]") {
@@ -708,6 +722,32 @@ TEST_CASE("Golden: a PASID domain (arm_smmu_set_pasid): listed with its SSID, it
         CHECK(r.take().empty());
         CHECK(r.smmu.read_ste(0x30).config() == SteConfig::S1Trans);
     }
+}
+
+TEST_CASE("An S2 attach refused with -EBUSY allocates nothing: the check comes before the VMID (per-vIOMMU VMIDs)",
+          "[linux]") {
+    // arm_smmu_attach_dev: the S2 case checks arm_smmu_ssids_in_use before it
+    // writes anything; with a VMID per instance the S2 gets its VMID only when
+    // it is attached, so a refused attach must leave the IDA as it was.
+    Rig r(VmidProfile::PerViommu);
+    HwptPaging s1(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+    HwptPaging pasid(r.ctx, r.smmu, DomainStage::S1, Granule::K4, 48, false);
+    ArmSmmuMaster m = r.master(0x40);
+    m.s1cdmax = 2;
+    attach_dev_paging(m, s1, r.arena);
+    set_pasid(m, pasid.domain(), 1, r.arena);
+    auto s2 = vm_s2(r, false);
+    const uint16_t before = s2->domain().vmid_on(r.smmu);
+    r.take();
+    CHECK(before == 0);  // a VMID of its own only once attached
+    try {
+        attach_dev_paging(m, *s2, r.arena);
+        FAIL("no -EBUSY");
+    } catch (const KernelError& e) {
+        CHECK(e.err == -EBUSY);
+    }
+    CHECK(s2->domain().vmid_on(r.smmu) == before);
+    CHECK(r.take().empty());
 }
 
 TEST_CASE("Golden: ATC_INV goes to the masters newest first (the devices list is list_add)", "[linux]") {

@@ -410,6 +410,9 @@ TEST_CASE("arm_smmu_evtq_thread: CONS written after each record, the thread's ow
         REQUIRE(p.responses.size() == 2);
         CHECK(p.responses[0].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Abort));
         CHECK(r.bus.cpu_ns == cpu_before + issue_ns);  // no handler runs: nothing spent before answering
+        REQUIRE(p.issued_ns.size() == 2);
+        CHECK(p.issued_ns[0] == cpu_before + issue_ns / 2);  // each answer at its own time
+        CHECK(p.issued_ns[1] == cpu_before + issue_ns);
     }
     SECTION("iommufd's handler: the VMM answers once the thread read everything") {
         IopfQueue vmm([&](const std::vector<PageFault>& g) {
@@ -423,6 +426,8 @@ TEST_CASE("arm_smmu_evtq_thread: CONS written after each record, the thread's ow
         REQUIRE(p.responses.size() == 2);
         CHECK(p.responses[1].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Retry));
         CHECK(r.bus.cpu_ns == cpu_before + 500 + issue_ns);
+        REQUIRE(p.issued_ns.size() == 2);
+        CHECK(p.issued_ns[0] == cpu_before + 500 + issue_ns / 2);
     }
     // Nothing new: one PROD read per queue, no CONS write.
     IopfQueue again;
