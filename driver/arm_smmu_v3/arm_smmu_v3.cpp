@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "driver/arm_smmu_v3/domain.h"
 #include "models/arch/registers.h"
 #include "models/smmu/registers/register_file.h"
 
@@ -326,6 +327,25 @@ uint64_t ArmSmmuDevice::ste_address(uint32_t sid) const {
     return it == l2_tables_.end() ? 0 : it->second + (sid & ((1u << split) - 1)) * Ste::kBytes;
 }
 
+void ArmSmmuDevice::insert_master(ArmSmmuMaster& m) {
+    // arm_smmu_insert_master: every StreamID or none; a StreamID the master
+    // lists twice counts once ("Bridged PCI devices may end up with
+    // duplicated IDs").
+    for (uint32_t sid : m.sids) {
+        const auto [it, added] = streams_.emplace(sid, &m);
+        if (!added && it->second != &m) {
+            for (auto j = streams_.begin(); j != streams_.end();) j = j->second == &m ? streams_.erase(j) : std::next(j);
+            throw KernelError(-EINVAL, "arm_smmu_insert_master: StreamID " + std::to_string(sid) +
+                                           ": Aliasing StreamID unsupported (-EINVAL)");
+        }
+    }
+}
+
+ArmSmmuMaster* ArmSmmuDevice::find_master(uint32_t sid) const {
+    const auto it = streams_.find(sid);
+    return it == streams_.end() ? nullptr : it->second;
+}
+
 uint64_t ArmSmmuDevice::ste_slot(uint32_t sid) {
     if (params_.strtab_2lvl) {
         const unsigned split = params_.strtab_split;
@@ -539,7 +559,8 @@ Ste make_bypass_ste(const Features& f) {
     return s;
 }
 
-Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, S1Dss s1dss, bool stall_enabled) {
+Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, S1Dss s1dss, bool stall_enabled,
+                     bool prg_resp_needs_ssid) {
     Ste s;
     s.set(ste::V, 1);
     s.set(ste::Config, static_cast<uint64_t>(SteConfig::S1Trans));
@@ -551,6 +572,7 @@ Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, 
     s.set(ste::S1COR, 1);
     s.set(ste::S1CSH, 3);  // ARM_SMMU_SH_ISH
     // S1STALLD only with FEAT_STALLS on a master without stalls.
+    if (prg_resp_needs_ssid) s.set(ste::PPAR, 1);
     if (f.stalls && !stall_enabled) s.set(ste::S1STALLD, 1);
     if (ats_enabled) s.set(ste::EATS, 1);  // STRTAB_STE_1_EATS_TRANS
     if (f.attr_types_ovr && s1dss == S1Dss::Bypass) s.set(ste::SHCFG, 1);

@@ -105,6 +105,8 @@ struct CmdqCounters {
     std::string first_sync_timeout;
 };
 
+struct ArmSmmuMaster;
+
 class ArmSmmuDevice {
 public:
     // CMDQ_BATCH_ENTRIES (BITS_PER_LONG on arm64).
@@ -169,6 +171,14 @@ public:
     std::size_t consume_page_requests(const std::function<void(const arch::PriRecord&)>& handle);
     std::vector<arch::PriRecord> drain_page_requests();
 
+    // ---- Masters (smmu->streams: arm_smmu_insert_master / arm_smmu_find_master) ----
+    // Registers each StreamID of `m`; a StreamID another master has already
+    // is refused (-EINVAL, "Aliasing StreamID unsupported") and nothing of
+    // `m` stays registered. `m` must outlive the fault threads' use of it.
+    void insert_master(ArmSmmuMaster& m);
+    // The master a StreamID belongs to; nullptr when none does.
+    ArmSmmuMaster* find_master(uint32_t sid) const;
+
     // ---- IDs ----
     // VMIDs of this instance (smmu->vmid_map: 1..2^vmid_bits-1; VMID 0 stays
     // for stage-2 bypass STEs).
@@ -222,6 +232,7 @@ private:
     ArmSmmuParams params_;
     Features features_;
     Ida vmids_;
+    std::map<uint32_t, ArmSmmuMaster*> streams_;
     uint64_t strtab_ = 0;
     unsigned sid_bits_ = 0;
     std::map<uint32_t, uint64_t> l2_tables_;  // L1 index -> L2 table (2-level)
@@ -272,8 +283,11 @@ struct CdTableRef {
     unsigned s1cdmax = 0;
 };
 // `stall_enabled`: master->stall_enabled (S1STALLD clear, CD.S, STE.S2S set).
+// `prg_resp_needs_ssid`: master->prg_resp_needs_ssid of the PRI series
+// (STRTAB_STE_1_PPAR, set with the S1 configuration in its
+// arm_smmu_write_strtab_ent).
 arch::Ste make_cdtable_ste(const Features& f, const CdTableRef& cd, bool ats_enabled, arch::S1Dss s1dss,
-                           bool stall_enabled = false);
+                           bool stall_enabled = false, bool prg_resp_needs_ssid = false);
 // arm_smmu_make_s2_domain_ste: S2 translate with `vmid` over `pgtbl`.
 arch::Ste make_s2_domain_ste(const Features& f, const PageTable& pgtbl, uint16_t vmid, bool ats_enabled,
                              bool stall_enabled = false);

@@ -413,7 +413,7 @@ void attach_s1(ArmSmmuMaster& m, ArmSmmuDomain& d, TableArena& arena) {
     attach_rid(m, &d, true, false, [&](bool ats) {
         m.smmu->write_cd(m.sids, 0, cd0, make_s1_cd(m.smmu->features(), d.pgtbl(), d.asid(), m.stall_enabled));
         install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), CdTableRef{m.cdtab, m.cd_fmt, m.s1cdmax}, ats,
-                                                S1Dss::Substream0, m.stall_enabled));
+                                                S1Dss::Substream0, m.stall_enabled, m.prg_resp_needs_ssid));
     });
 }
 
@@ -430,12 +430,17 @@ void set_pasid(ArmSmmuMaster& m, ArmSmmuDomain& d, uint32_t ssid, TableArena& ar
     // arm_smmu_update_ste: hitless, only when the CD table is not in the STE yet or EATS changes.
     if (!m.cd_table_in_ste || m.ste_ats_enabled != st.ats_enabled)
         install_ste_for_dev(m, make_cdtable_ste(m.smmu->features(), CdTableRef{m.cdtab, m.cd_fmt, m.s1cdmax},
-                                                st.ats_enabled, rid_s1dss, m.stall_enabled));
+                                                st.ats_enabled, rid_s1dss, m.stall_enabled, m.prg_resp_needs_ssid));
     attach_commit(m, st);
     m.pasids[ssid] = &d;
 }
 
 bool ssids_in_use(const ArmSmmuMaster& m) { return !m.pasids.empty(); }
+
+void probe_device(ArmSmmuMaster& m) {
+    m.smmu->insert_master(m);
+    m.prg_resp_needs_ssid = m.pri_supported && m.smmu->features().ssid_bits > 0 && m.pri_resp_pasid_required;
+}
 
 void attach_ste(ArmSmmuMaster& m, const AttachTarget& t) {
     attach_rid(m, t.domain, t.want_ats, t.nested_ats_flush, [&](bool ats) {

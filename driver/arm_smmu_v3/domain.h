@@ -45,6 +45,11 @@ struct ArmSmmuMaster {
     // dma-can-stall (arm_smmu_probe_device; always with ARM_SMMU_FEAT_STALL_FORCE).
     bool stall_enabled = false;
     bool pri_supported = false;  // a PCIe function with PRI
+    // Its PRI capability's "PRG Response PASID Required" (pci_prg_resp_pasid_required).
+    bool pri_resp_pasid_required = false;
+    // The PRI series' arm_smmu_init_pri: responses carry the request's PASID
+    // (STE.PPAR, CMD_PRI_RESP.SSV); set by probe_device.
+    bool prg_resp_needs_ssid = false;
     // CD table (arm_smmu_alloc_cd_ptr): linear, 1 << s1cdmax CDs.
     uint64_t cdtab = 0;
     unsigned s1cdmax = 0;
@@ -178,6 +183,13 @@ private:
 // the smallest aligned power-of-two span of 4K pages that covers the range.
 // The caller sets the StreamID.
 arch::Command atc_inv_to_cmd(uint32_t ssid, uint64_t iova, uint64_t size);
+
+// arm_smmu_probe_device's part the model has: arm_smmu_insert_master (the
+// master's StreamIDs in smmu->streams, where the fault threads find it) and
+// the PRI series' arm_smmu_init_pri (prg_resp_needs_ssid = the SMMU has
+// SubstreamIDs && pci_prg_resp_pasid_required; the device's own PASID width
+// is not modelled).
+void probe_device(ArmSmmuMaster& m);
 
 // ---- attach (arm_smmu_attach_prepare / install_ste_for_dev / attach_commit) ----
 // What the new attachment is.

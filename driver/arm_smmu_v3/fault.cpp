@@ -56,10 +56,10 @@ std::optional<Command> deny_ppr(const PriRecord& r) {
     if (!r.get(pri::L)) return std::nullopt;
     const bool ssv = r.get(pri::SSV);
     return pri_resp(static_cast<uint32_t>(r.get(pri::SID)), ssv, static_cast<uint32_t>(r.get(pri::SSID)),
-                    static_cast<uint32_t>(r.get(pri::PRGIndex)), PriResp::Invalid);  // PRI_RESP_DENY
+                    static_cast<uint32_t>(r.get(pri::PRGIndex)), PriResp::Failure);  // PRI_RESP_DENY = 0
 }
 
-Command page_response(const PageFault& f, PageResponseCode code) {
+Command page_response(const ArmSmmuMaster& m, const PageFault& f, PageResponseCode code) {
     if (f.stall) {
         // arm_smmu_page_response: INVALID and FAILURE abort, SUCCESS retries.
         const ResumeAction a = code == PageResponseCode::Success ? ResumeAction::Retry : ResumeAction::Abort;
@@ -70,17 +70,17 @@ Command page_response(const PageFault& f, PageResponseCode code) {
     const PriResp r = code == PageResponseCode::Success   ? PriResp::Success
                       : code == PageResponseCode::Failure ? PriResp::Failure
                                                           : PriResp::Invalid;
-    return pri_resp(f.sid, f.pasid_valid, f.pasid, f.grpid, r);
+    return pri_resp(f.sid, f.pasid_valid && m.prg_resp_needs_ssid, f.pasid, f.grpid, r);
 }
 
-std::vector<Command> IopfQueue::report(const PageFault& f) {
+std::vector<Command> IopfQueue::report(const ArmSmmuMaster& m, const PageFault& f) {
     ++stats_.faults;
     // iommu_report_device_fault: no fault handler on the domain
     // (find_fault_handler is NULL) -> err_bad_iopf: iopf_error_response
     // answers this request INVALID at once, a partial one too.
     if (!handler_) {
         ++stats_.invalid;
-        return {page_response(f, PageResponseCode::Invalid)};
+        return {page_response(m, f, PageResponseCode::Invalid)};
     }
     const auto key = std::make_pair(f.sid, f.grpid);
     // A partial request waits for the rest of its group (report_partial_fault).
@@ -101,7 +101,7 @@ std::vector<Command> IopfQueue::report(const PageFault& f) {
        : code == PageResponseCode::Invalid ? stats_.invalid
                                            : stats_.failure);
     // iopf_group_response answers with the group's last fault.
-    return {page_response(f, code)};
+    return {page_response(m, f, code)};
 }
 
 FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy policy, double handling_ns) {
@@ -116,7 +116,9 @@ FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy
     // answers come from the VMM after it handled what it read.
     std::vector<Command> handled;
     const auto report = [&](const PageFault& f) {
-        for (const Command& c : iopf.report(f)) {
+        const ArmSmmuMaster* m = smmu.find_master(f.sid);
+        if (!m) return;
+        for (const Command& c : iopf.report(*m, f)) {
             if (iopf.has_handler())
                 handled.push_back(c);
             else
@@ -133,6 +135,8 @@ FaultPass service_faults(ArmSmmuDevice& smmu, IopfQueue& iopf, PageRequestPolicy
             if (const std::optional<Command> c = deny_ppr(r)) send(*c);
             return;
         }
+        // "Discard Stop PASID marker, it isn't used".
+        if (r.get(pri::L) && !r.get(pri::READ) && !r.get(pri::WRITE)) return;
         report(fault_from_ppr(r));
     });
     if (!handled.empty()) {

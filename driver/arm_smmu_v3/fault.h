@@ -26,13 +26,10 @@
 #include <optional>
 #include <vector>
 
+#include "driver/arm_smmu_v3/domain.h"
 #include "models/arch/command.h"
 #include "models/arch/event.h"
 #include "models/arch/pri.h"
-
-namespace smmu::driver {
-class ArmSmmuDevice;
-}
 
 namespace smmu::driver {
 
@@ -61,12 +58,14 @@ PageFault fault_from_ppr(const arch::PriRecord& r);
 // Mainline arm_smmu_handle_ppr: CMD_PRI_RESP DENY for a group's last request.
 std::optional<arch::Command> deny_ppr(const arch::PriRecord& r);
 // arm_smmu_page_response: CMD_RESUME for a stall, CMD_PRI_RESP for a page
-// request. The RESUME names the stalled stream's SID (the event's): mainline
+// request, whose SubstreamID goes with it only when the master's function
+// wants it (substream_valid = pasid_valid && master->prg_resp_needs_ssid,
+// the PRI series). The RESUME names the stalled stream's SID (the event's): mainline
 // takes master->streams[0].id, which for a master with several StreamIDs
 // names another stream when the fault was on a later one, and the SMMU
 // ignores a RESUME whose SID and STAG match no stalled transaction (IHI 0070
 // 4.7.2): the transaction would stay stalled.
-arch::Command page_response(const PageFault& f, PageResponseCode code);
+arch::Command page_response(const ArmSmmuMaster& m, const PageFault& f, PageResponseCode code);
 
 // iommu_report_device_fault over iommufd's fault queue: groups the requests
 // of a PRG and gives each complete group to the handler (the VMM's servicing:
@@ -78,7 +77,8 @@ public:
     using Handler = std::function<PageResponseCode(const std::vector<PageFault>& group)>;
     explicit IopfQueue(Handler h = {}) : handler_(std::move(h)) {}
 
-    std::vector<arch::Command> report(const PageFault& f);
+    // The fault of `m`'s device (the master arm_smmu_find_master found).
+    std::vector<arch::Command> report(const ArmSmmuMaster& m, const PageFault& f);
     bool has_handler() const { return static_cast<bool>(handler_); }
 
     struct Stats {
@@ -108,7 +108,11 @@ struct FaultPass {
 // One run of arm_smmu_evtq_thread then arm_smmu_priq_thread: each record
 // read (CONS written past it) and handled before the next, until PROD shows
 // no more. A stall event or page request is reported to `iopf` (or denied,
-// mainline's arm_smmu_handle_ppr); an answer the thread makes itself (DENY,
+// mainline's arm_smmu_handle_ppr) for the master its StreamID belongs to;
+// one from a StreamID no master has is dropped (arm_smmu_handle_event: no
+// master, -EINVAL, only logged; the series' arm_smmu_handle_ppr:
+// WARN_ON(!master)), and the series discards a Stop PASID marker (Last
+// without Read or Write). An answer the thread makes itself (DENY,
 // iopf_error_response without a handler) is issued at once with
 // arm_smmu_cmdq_issue_cmd, a handler's (iommufd's VMM) after `handling_ns`
 // of software time once the run read everything. No CMD_SYNC follows:

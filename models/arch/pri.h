@@ -22,13 +22,23 @@ inline constexpr FieldDef PRGIndex{"PRGIndex", 1, 8, 0};
 inline constexpr FieldDef Addr{"Addr", 1, 63, 12, true};
 }  // namespace pri
 
-// CMD_PRI_RESP.Resp: the PCIe PRG Response Code (IHI 0070 4.7.1; Linux's
-// PRI_RESP_DENY/FAIL/SUCC).
-enum class PriResp : uint8_t { Invalid = 0, Failure = 1, Success = 2 };
-// CMD_RESUME.Action (IHI 0070 4.7.2; Linux's CMDQ_RESUME_0_RESP_TERM/RETRY/ABORT).
+// CMD_PRI_RESP.Resp (IHI 0070 4.5.2): 0b00 ResponseFailure, 0b01
+// InvalidRequest, 0b10 Success (the PCIe PRG Response Codes 0b1111, 0b0001,
+// 0b0000); the PRI series' CMDQ_PRI_1_RESP_FAILURE/INVALID/SUCCESS. Mainline's
+// PRI_RESP_DENY is 0: ResponseFailure.
+enum class PriResp : uint8_t { Failure = 0, Invalid = 1, Success = 2 };
+// CMD_RESUME's action (IHI 0070 4.7.1), as Linux's CMDQ_RESUME_0_RESP_TERM/
+// RETRY/ABORT encode it in Action [13:12]: Ac (bit 12) retries, whatever Ab
+// (bit 13) says; else Ab=1 aborts, Ab=0 terminates (RAZ/WI with
+// IDR0.TERM_MODEL 0).
 enum class ResumeAction : uint8_t { Term = 0, Retry = 1, Abort = 2 };
+inline ResumeAction resume_action(uint64_t action_field) {
+    return (action_field & 1) ? ResumeAction::Retry : (action_field & 2) ? ResumeAction::Abort : ResumeAction::Term;
+}
 
 struct PriRecord : Words<2> {
+    // The L bit of a record's first word.
+    static bool last(const uint64_t* w) { return pri::L.get(w) != 0; }
     // Every field, in record order, for the decoder.
     static const std::vector<FieldDef>& fields() {
         static const std::vector<FieldDef> f{pri::SID,  pri::SSV,   pri::SSID, pri::PRIV,     pri::EXEC,

@@ -15,6 +15,7 @@ inline constexpr FieldDef S1DSS{"S1DSS", 1, 1, 0};
 inline constexpr FieldDef S1CIR{"S1CIR", 1, 3, 2};
 inline constexpr FieldDef S1COR{"S1COR", 1, 5, 4};
 inline constexpr FieldDef S1CSH{"S1CSH", 1, 7, 6};
+inline constexpr FieldDef PPAR{"PPAR", 1, 18, 18};  // PASID on PRG responses (the PRI series' STRTAB_STE_1_PPAR)
 inline constexpr FieldDef MEV{"MEV", 1, 19, 19};
 inline constexpr FieldDef S1STALLD{"S1STALLD", 1, 27, 27};
 inline constexpr FieldDef EATS{"EATS", 1, 29, 28};
@@ -41,7 +42,7 @@ inline constexpr FieldDef S2TTB{"S2TTB", 3, 51, 4, true};
 
 inline constexpr FieldDef kAll[] = {
     V,     Config, S1Fmt,  S1ContextPtr, S1CDMax, S1DSS,  S1CIR,  S1COR,  S1CSH, S2FWB, S1STALLD, EATS,
-    STRW,  MEV,    SHCFG,  S2VMID,       S2T0SZ,  S2SL0,  S2IR0,  S2OR0,  S2SH0, S2TG,     S2PS,
+    STRW,  PPAR,   MEV,    SHCFG,  S2VMID,       S2T0SZ,  S2SL0,  S2IR0,  S2OR0,  S2SH0, S2TG,     S2PS,
     S2AA64, S2ENDI, S2AFFD, S2PTW,       S2HD,    S2HA,   S2S,    S2R,    S2TTB};
 }  // namespace ste
 

@@ -146,6 +146,16 @@ void SmmuBase::await_stall(unsigned p, tlm::tlm_generic_payload& gp, sc_time& de
         std::optional<StallTable::Entry> e;
         while (!(e = core_.take_stall(stag))) wait(*stall_events_.at(stag));
         stall_events_.erase(stag);
+        // Terminate with IDR0.TERM_MODEL 0: the transaction completes with
+        // RAZ/WI semantics (IHI 0070 4.7.1: Ab=0).
+        if (e->action == arch::ResumeAction::Term &&
+            !core_.regs().id_field(arch::reg::IDR0, arch::idr0::TERM_MODEL)) {
+            if (gp.is_read()) std::fill_n(gp.get_data_ptr(), gp.get_data_length(), 0);
+            if (SmmuExtension* ext = gp.get_extension<SmmuExtension>()) ext->event_id = 0;
+            gp.set_response_status(tlm::TLM_OK_RESPONSE);
+            gp.set_dmi_allowed(false);
+            return;
+        }
         if (e->action != arch::ResumeAction::Retry) {
             if (SmmuExtension* ext = gp.get_extension<SmmuExtension>()) ext->event_id = SmmuExtension::kAbortNoEvent;
             gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
@@ -617,7 +627,9 @@ void SmmuBase::cmdq_thread() {
             }
             Cycle done = 0;
             const CommandQueue::Step s = core_.cmdq_step(now_cycles(), &done, true);
-            if (s.kind == CommandQueue::Step::Kind::Executed && s.cmd.opcode() == static_cast<uint8_t>(arch::Opcode::ATC_INV))
+            // CMD_ATC_INV is IGNORED while SMMUEN=0 (IHI 0070 4.5.1).
+            if (s.kind == CommandQueue::Step::Kind::Executed && s.cmd.opcode() == static_cast<uint8_t>(arch::Opcode::ATC_INV) &&
+                core_.regs().smmu_enabled())
                 send_atc_inv(s.cmd);
             if (s.kind == CommandQueue::Step::Kind::Executed && !dmi_grants_.empty()) {
                 const TlbInvalidation scope(s.cmd);

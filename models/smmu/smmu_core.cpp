@@ -93,7 +93,8 @@ void SmmuCore::execute(const arch::Command& c) {
         unit_.prefetch(regs_.stream_table(), c, cmd_clock_);
         return;
     }
-    if (op == Opcode::PRI_RESP) return pri_resp(c);
+    // CMD_PRI_RESP is IGNORED while SMMUEN=0 (IHI 0070 4.5.2).
+    if (op == Opcode::PRI_RESP) return regs_.smmu_enabled() ? pri_resp(c) : void();
     if (op == Opcode::RESUME || op == Opcode::STALL_TERM) return resolve_stall(c);
     if (op != Opcode::SYNC) {
         // Without range invalidation (IDR3.RIL 0) TG, NUM, SCALE and TTL are
@@ -146,7 +147,7 @@ void SmmuCore::resolve_stall(const arch::Command& c) {
     std::vector<uint16_t> resolved;
     if (static_cast<Opcode>(c.opcode()) == Opcode::RESUME) {
         const auto stag = static_cast<uint16_t>(c.get(arch::cmd::STAG));
-        const auto action = static_cast<arch::ResumeAction>(c.get(arch::cmd::Action));
+        const auto action = arch::resume_action(c.get(arch::cmd::Action));
         // A RESUME that matches no stalled transaction (wrong STAG or SID, or
         // one already resumed) is ignored (IHI 0070 4.7.2).
         if (!stalls_.resume(sid, stag, action, now)) {
@@ -175,29 +176,62 @@ OutputQueue::Outcome SmmuCore::page_request(const PageRequest& pr, Cycle arrival
     Cycle t = arrival + unit_.params().pipeline_cycles;
     bool msi = false;
     unit_.port().set_cursor(&t);
-    const OutputQueue::Outcome o = priq_.record(pr, msi);
-    unit_.port().set_cursor(nullptr);
+    // SMMUEN=0 denies page requests as PRIQEN=0 does (IHI 0070 3.11).
+    const OutputQueue::Outcome o =
+        regs_.smmu_enabled() ? priq_.record(pr, msi) : OutputQueue::Outcome::Disabled;
     stats_.priq_msis += msi;
+    // A Stop PASID marker (L=1, R=W=0, with a PASID; IHI 0070 8) is no page
+    // request: dropped, it gets no automatic response.
+    const bool stop_marker = pr.ssv && pr.last && !pr.read && !pr.write;
+    std::optional<PrgResponse> automatic;
     switch (o) {
         case OutputQueue::Outcome::Written:
             ++stats_.priq_written;
             open_groups_.emplace(std::make_pair(pr.sid, pr.prg_index), arrival);
             break;
-        case OutputQueue::Outcome::Overflow: ++stats_.priq_dropped_overflow; break;
-        case OutputQueue::Outcome::Disabled: ++stats_.priq_dropped_disabled; break;
-        case OutputQueue::Outcome::WriteAbort: break;
+        case OutputQueue::Outcome::Overflow:
+            ++stats_.priq_dropped_overflow;
+            // IHI 0070 8.1: a dropped Last request is answered so the device asks again.
+            if (pr.last && !stop_marker) automatic = overflow_response(pr);
+            break;
+        case OutputQueue::Outcome::Disabled: ++stats_.priq_dropped_disabled; [[fallthrough]];
+        case OutputQueue::Outcome::WriteAbort:
+            // IHI 0070 8.2: with PRIQEN=0 (or SMMUEN=0), PRIQ_ABT_ERR active or
+            // the request's own write aborted, every page request is answered
+            // ResponseFailure, without a PASID.
+            if (!stop_marker) automatic = PrgResponse{pr.sid, 0, false, pr.prg_index, arch::PriResp::Failure, true};
+            break;
     }
-    // A dropped last request would leave its group waiting for ever: the SMMU
-    // answers it itself (IHI 0070 8.1.1 overflow: Success, so the device asks
-    // again; PRIQEN=0 and an aborted write: Invalid Request).
-    if (o != OutputQueue::Outcome::Written && pr.last) {
-        PrgResponse m{pr.sid, pr.ssv ? pr.ssid : 0, pr.ssv, pr.prg_index,
-                      o == OutputQueue::Outcome::Overflow ? arch::PriResp::Success : arch::PriResp::Invalid, true};
+    unit_.port().set_cursor(nullptr);
+    if (automatic) {
         ++stats_.prg_auto_responses;
-        if (prg_responder_) prg_responder_(m, t);
+        if (prg_responder_) prg_responder_(*automatic, t);
     }
     if (done) *done = t;
     return o;
+}
+
+PrgResponse SmmuCore::overflow_response(const PageRequest& pr) {
+    // IHI 0070 8.1: Success, with the request's PASID when IDR3.PPS says
+    // responses always carry it, else when the StreamID's STE has PPAR=1; an
+    // STE the SMMU cannot use (out of range, fetch abort, invalid, ILLEGAL)
+    // gives ResponseFailure without a PASID.
+    PrgResponse m{pr.sid, 0, false, pr.prg_index, arch::PriResp::Success, true};
+    if (!pr.ssv) return m;
+    bool pasid = regs_.id_field(arch::reg::IDR3, arch::idr3::PPS) != 0;
+    if (!pasid) {
+        const Expected<StreamConfig> sc = unit_.stream_config(regs_.stream_table(), pr.sid);
+        if (!sc.ok()) {
+            m.resp = arch::PriResp::Failure;
+            return m;
+        }
+        pasid = sc.value().ppar;
+    }
+    if (pasid) {
+        m.ssv = true;
+        m.ssid = pr.ssid;
+    }
+    return m;
 }
 
 bool SmmuCore::record_fault(const TranslationRequest& req, TranslationResult& r, Cycle& t) {

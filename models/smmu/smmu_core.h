@@ -162,8 +162,10 @@ public:
 
     // ---- PRI (IHI 0070 8) ----
     // A Page Request message arriving at cycle `arrival`: written to the PRI
-    // queue; `done` receives the cycle the write ends. A dropped request with
-    // L=1 is answered by the SMMU itself through the PRG responder.
+    // queue; `done` receives the cycle the write ends. A request the queue
+    // drops is answered by the SMMU itself through the PRG responder as
+    // IHI 0070 8.1 and 8.2 say (a Last one on overflow: Success; any with
+    // PRIQEN=0, SMMUEN=0 or PRIQ_ABT_ERR: ResponseFailure).
     OutputQueue::Outcome page_request(const PageRequest& pr, Cycle arrival, Cycle* done = nullptr);
     // Where PRG Responses go (the platform routes them to the device), with the cycle they leave.
     using PrgResponder = std::function<void(const PrgResponse&, Cycle)>;
@@ -195,6 +197,8 @@ private:
     // whether it was written.
     bool record_fault(const TranslationRequest& req, TranslationResult& r, Cycle& t);
     void pri_resp(const arch::Command& c);
+    // The automatic PRG Response to a Last request dropped on overflow.
+    PrgResponse overflow_response(const PageRequest& pr);
     void resolve_stall(const arch::Command& c);
     Cycle cmd_now() const { return cmd_clock_ ? *cmd_clock_ : 0; }
 

@@ -88,6 +88,10 @@ struct AtsDeviceConfig {
 struct PriDeviceConfig {
     bool enabled = false;
     unsigned outstanding = 16;  // the PRI series' max_inflight_pprs in arm_smmu_enable_pri
+    // PRI Status "PRG Response PASID Required" (PCIe 6.0 7.8.10.3): the
+    // function matches a PRG Response to a request with a PASID only when
+    // the response carries that PASID.
+    bool prg_response_pasid_required = false;
 };
 
 struct DeviceConfig {

@@ -807,15 +807,16 @@ void read_ats(const Node& v, const std::string& field, DeviceConfig& d) {
     }
 }
 
-// devices.<d>.pri: true/false, or a map (enabled, outstanding).
+// devices.<d>.pri: true/false, or a map (enabled, outstanding, prg_response_pasid_required).
 void read_pri(const Node& v, const std::string& field, DeviceConfig& d) {
     if (v.kind != Node::Kind::Map) {
         d.pri.enabled = to_bool(v, field);
         return;
     }
-    const Fields f(v, field, {"enabled", "outstanding"});
+    const Fields f(v, field, {"enabled", "outstanding", "prg_response_pasid_required"});
     d.pri.enabled = true;
     f.read_bool("enabled", d.pri.enabled);
+    f.read_bool("prg_response_pasid_required", d.pri.prg_response_pasid_required);
     // The PRG Index is 9 bits: no more groups can be outstanding (PCIe 6.0 10.4.1).
     f.read_uint("outstanding", d.pri.outstanding, 1, 512);
 }

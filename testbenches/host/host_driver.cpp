@@ -174,10 +174,12 @@ void HostDriver::install() {
         d.master.sids = {dev.sid};
         d.master.ats_supported = dev.ats;
         d.master.pri_supported = dev.pri.enabled;
+        d.master.pri_resp_pasid_required = dev.pri.prg_response_pasid_required;
         // arm_smmu_probe_device: stall_enabled = (FEAT_STALLS && "dma-can-stall") ||
         // FEAT_STALL_FORCE; devices.<d>.stall is the firmware's dma-can-stall.
         const driver::Features& features = d.master.smmu->features();
         d.master.stall_enabled = (features.stalls && dev.stall) || features.stall_force;
+        driver::probe_device(d.master);
         if (started(dev.vm)) as_input_error(dev.where + ": devices." + dev.name, [&] { install_device(dev); });
     }
     // A VM nobody uses has no HWPT (hwpt_alloc needs a device): its IOAS has no domain.

@@ -217,7 +217,9 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         const int smmu = cfg.smmu_index(d.smmu);
         Smmu& s = *smmus_.at(smmu < 0 ? 0 : smmu);
         gens_.back()->socket.bind(s.upstream);
-        pri_.push_back(d.pri.enabled ? std::make_unique<PriFunction>(d.sid, d.pri.outstanding) : nullptr);
+        pri_.push_back(d.pri.enabled ? std::make_unique<PriFunction>(d.sid, d.pri.outstanding,
+                                                                          d.pri.prg_response_pasid_required)
+                                     : nullptr);
         gens_.back()->set_pri(pri_.back().get());
         ats_.push_back(d.ats ? make_ats_agent(d, cfg.seed) : nullptr);
         if (!ats_.back()) continue;

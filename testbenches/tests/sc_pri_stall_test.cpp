@@ -105,6 +105,7 @@ struct AtMaster : sc_module {
 };
 
 struct Observed {
+    bool finished = false;  // the device's thread got to its end
     bool dma_ok = false;
     uint64_t data = 0;
     tlm::tlm_response_status status = tlm::TLM_INCOMPLETE_RESPONSE;
@@ -142,6 +143,13 @@ struct Platform : sc_module {
     static smmu::sim::PriDeviceParams pri_params() {
         smmu::sim::PriDeviceParams p;
         p.sid = kPriSid;
+        // pri_pasid*: DMA with PASID 1 from a function whose PRI capability
+        // says "PRG Response PASID Required".
+        if (g_scenario.rfind("pri_pasid", 0) == 0) {
+            p.ssv = true;
+            p.ssid = 1;
+            p.pasid_required = true;
+        }
         return p;
     }
 
@@ -183,8 +191,15 @@ struct Platform : sc_module {
         stall_dev.stall_enabled = true;
         pri_dev.sids = {kPriSid};
         pri_dev.pri_supported = true;
+        // pri_pasid_mismatch: the host is not told the function needs the
+        // PASID (its PRI Status bit), so its responses carry none.
+        pri_dev.pri_resp_pasid_required = g_scenario == "pri_pasid";
+        if (g_scenario.rfind("pri_pasid", 0) == 0) pri_dev.s1cdmax = 1;  // SSIDs 0 and 1
+        probe_device(stall_dev);
+        probe_device(pri_dev);
         attach_dev_paging(stall_dev, *domain, *arena);
         attach_dev_paging(pri_dev, *domain, *arena);
+        if (g_scenario.rfind("pri_pasid", 0) == 0) set_pasid(pri_dev, domain->domain(), 1, *arena);
         bus.memory().write64(kRam + 0x3000, 0xfeedface);
         bus.memory().write64(kRam + 0x5000, 0xc0ffee);
         domain->map(0x50'0000, kRam + 0x5000, 0x1000, PageAttrs{});
@@ -204,6 +219,16 @@ struct Platform : sc_module {
             return PageResponseCode::Success;
         });
         const PageRequestPolicy policy = g_scenario == "pri_deny" ? PageRequestPolicy::Deny : PageRequestPolicy::Iopf;
+        if (g_scenario == "stall_term") {
+            // A RESUME with Ac=0, Ab=0 (Linux never sends one): Terminate,
+            // RAZ/WI with IDR0.TERM_MODEL 0.
+            wait(smmu_dev.evtq_irq());
+            for (const arch::EventRecord& e : smmu->drain_events())
+                smmu->issue_cmd(arch::Command::make(
+                    arch::Opcode::RESUME,
+                    {{arch::cmd::SID, e.get(arch::evt::SID)}, {arch::cmd::STAG, e.get(arch::evt::STAG)}, {arch::cmd::Action, 0}}));
+            return;
+        }
         for (;;) {
             wait(smmu_dev.evtq_irq() | smmu_dev.priq_irq());
             // Run again while a run read something: an interrupt raised
@@ -240,11 +265,16 @@ struct Platform : sc_module {
             o.dma_ok = o.status == tlm::TLM_OK_RESPONSE;
         }
         o.done_ns = (sc_time_stamp() - start).to_seconds() * 1e9;
+        o.finished = true;
+        sc_stop();
+    }
+
+    // After sc_start, also when the device never finished.
+    void observe() {
         o.smmu = smmu_dev.core().stats();
         o.dev = pri.stats();
         o.uprgi = pri.uprgi();
-        o.iopf = iopf->stats();
-        sc_stop();
+        if (iopf) o.iopf = iopf->stats();
     }
 };
 
@@ -257,6 +287,7 @@ int sc_main(int argc, char* argv[]) {
     g_scenario = argc > 1 ? argv[argc - 1] : "";
     Platform platform("platform", g_o);
     sc_start(sc_time(1, SC_MS));
+    platform.observe();
     const char* args[] = {argv[0], "--warn", "NoTests", g_scenario.c_str()};
     return Catch::Session().run(4, const_cast<char**>(args));
 }
@@ -288,10 +319,11 @@ TEST_CASE("pri_retry") {
 }
 
 TEST_CASE("pri_deny") {
-    // Mainline arm_smmu_handle_ppr: PRI_RESP DENY (Invalid Request), the DMA fails.
+    // Mainline arm_smmu_handle_ppr: PRI_RESP DENY (0: ResponseFailure), the DMA fails.
     CHECK(!g_o.dma_ok);
     CHECK(g_o.dev.page_requests == 1);
-    CHECK(g_o.dev.resp_invalid == 1);
+    CHECK(g_o.dev.resp_failure == 1);
+    CHECK(g_o.dev.resp_invalid == 0);
     CHECK(g_o.dev.retries == 0);
     CHECK(g_o.smmu.pri_responses == 1);
     CHECK(g_o.iopf.groups == 0);
@@ -341,4 +373,35 @@ TEST_CASE("stall_at") {
     CHECK(g_o.at_first_ns > kHandlingNs);
     CHECK(g_o.smmu.stalls == 1);
     CHECK(g_o.smmu.resumes_retry == 1);
+}
+
+TEST_CASE("pri_pasid") {
+    // The page request carries PASID 1; the host (prg_resp_needs_ssid)
+    // answers with it, the function matches its group and retries.
+    check_served_once();
+    CHECK(g_o.dev.resp_success == 1);
+    CHECK(!g_o.uprgi);
+    CHECK(g_o.smmu.pri_responses == 1);
+}
+
+TEST_CASE("pri_pasid_mismatch") {
+    // A host that does not know the function needs the PASID answers without
+    // one: the function flags UPRGI, ignores it, and its DMA never completes.
+    CHECK(!g_o.finished);
+    CHECK(g_o.uprgi);
+    CHECK(g_o.dev.page_requests == 1);
+    CHECK(g_o.dev.responses_unexpected == 1);
+    CHECK(g_o.dev.resp_success == 0);
+    CHECK(g_o.smmu.pri_responses == 1);
+    CHECK(g_o.iopf.success == 1);
+}
+
+TEST_CASE("stall_term") {
+    // RESUME Terminate (Ab=0) with IDR0.TERM_MODEL 0: the read completes
+    // with RAZ/WI semantics, zeros and no error (IHI 0070 4.7.1).
+    CHECK(g_o.finished);
+    CHECK(g_o.status == tlm::TLM_OK_RESPONSE);
+    CHECK(g_o.data == 0);
+    CHECK(g_o.smmu.stalls == 1);
+    CHECK(g_o.smmu.resumes_retry == 0);
 }

@@ -124,11 +124,13 @@ TEST_CASE("mainline policy: PRI_RESP DENY fails the nic's access, the stalls are
     const auto s = run_stats(kPri + " --set host.fault.policy=mainline", "fault_mainline");
     const auto& nic = s["devices"]["nic"];
     // The nic's two reads of the unmapped page: each Translation Request
-    // denied, each Page Request answered DENY (Invalid Request).
+    // denied, each Page Request answered DENY (PRI_RESP_DENY = 0:
+    // ResponseFailure, IHI 0070 4.5.2).
     CHECK(nic["pri"]["page_requests"] == 2);
-    CHECK(nic["pri"]["responses"]["invalid"] == 2);
+    CHECK(nic["pri"]["responses"]["failure"] == 2);
+    CHECK(nic["pri"]["responses"]["invalid"] == 0);
     CHECK(nic["pri"]["retries"] == 0);
-    CHECK(nic["faults"]["pri_responses"]["invalid"] == 2);
+    CHECK(nic["faults"]["pri_responses"]["failure"] == 2);
     CHECK(nic["faults"]["pages_mapped"] == 0);
     // dsp's write and its read of the page nobody mapped, and dma's read:
     // three stalls, each RESUMEd Abort (iopf_error_response: INVALID).

@@ -14,6 +14,8 @@
 #include "models/memory/sparse_memory.h"
 #include "models/smmu/ats/ats.h"
 #include "models/smmu/smmu_core.h"
+#include "models/smmu/stream_table/stream_table.h"
+#include "models/arch/registers.h"
 #include "testbenches/config/config_loader.h"
 #include "testbenches/config/model_params.h"
 #include "testbenches/host/direct_bus.h"
@@ -139,14 +141,36 @@ TEST_CASE("ats: Translation Requests are answered as IHI 0070 3.9.1.2 says", "[a
     CHECK(s.events[static_cast<uint8_t>(EventId::F_BAD_ATS_TREQ)] == 2);
 }
 
-TEST_CASE("ats: a bad STE (EATS 0b10 without NS1ATS is ILLEGAL) is Completer Abort without an event", "[ats]") {
+TEST_CASE("ats: STE.EATS 0b10 is ILLEGAL with IDR0.NS1ATS 1 (Completer Abort without an event), 0b11 behaves as "
+          "0b00 without DPT, 0b01 is ILLEGAL with S2S=1 (IHI 0070 5.2)",
+          "[ats]") {
     AtsBench b(ats_config());
+    CHECK(b.core.regs().id_field(reg::IDR0, idr0::NS1ATS) == 1);  // no Split-stage ATS
     Ste s = b.ste(2);
-    s.set(ste::EATS, 2);  // Split-stage: IDR0.NS1ATS is 0
+    s.set(ste::EATS, 2);
     b.mem.write_words(b.drv.ste_address(2), s.w.data(), Ste::kDwords);
     CHECK(b.request(2, 0x8010'0000, false).status == AtsStatus::CompleterAbort);
     CHECK(b.drv.drain_events().empty());  // SMMU_CR2.REC_CFG_ATS = 0
     CHECK(b.core.stats().ats_ca == 1);
+    // 0b11: reserved, as 0b00: UR and F_BAD_ATS_TREQ (the ILLEGAL STE was not cached).
+    s.set(ste::EATS, 3);
+    b.mem.write_words(b.drv.ste_address(2), s.w.data(), Ste::kDwords);
+    CHECK(b.request(2, 0x8010'0000, false).status == AtsStatus::UnsupportedRequest);
+    const auto events = b.drv.drain_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].id() == static_cast<uint8_t>(EventId::F_BAD_ATS_TREQ));
+    // 0b01 with S2S=1 on a stage 2 STE (legal on its own with STALL_MODEL 0b00).
+    SmmuCaps caps;
+    caps.stall_model = 0;
+    StreamTable table(b.mem, caps);
+    s.set(ste::EATS, 1);
+    s.set(ste::S2S, 1);
+    CHECK(!table.decode_ste(s).ok());
+    s.set(ste::EATS, 0);
+    CHECK(table.decode_ste(s).ok());
+    s.set(ste::EATS, 3);
+    REQUIRE(table.decode_ste(s).ok());
+    CHECK(!table.decode_ste(s).value().ats);
 }
 
 TEST_CASE("ats: Translated transactions are checked as IHI 0070 3.9.1.3 says", "[ats]") {

@@ -46,7 +46,9 @@ SmmuCoreParams pri_stall_params(unsigned stall_max = 2) {
 // (SID 5) and a PRI one (SID 6) attached to one S1 domain that maps nothing yet.
 struct Rig : DriverRig {
     std::unique_ptr<HwptPaging> domain;
-    ArmSmmuMaster stall_dev, pri_dev;
+    // pasid_dev (SID 7): a PRI function whose PRI capability says "PRG
+    // Response PASID Required".
+    ArmSmmuMaster stall_dev, pri_dev, pasid_dev;
     std::vector<PrgResponse> prg;  // what the devices received
     std::vector<std::pair<uint16_t, Cycle>> resolved;
 
@@ -60,8 +62,15 @@ struct Rig : DriverRig {
         stall_dev.stall_enabled = true;
         pri_dev.sids = {6};
         pri_dev.pri_supported = true;
+        pasid_dev.smmu = &smmu;
+        pasid_dev.sids = {7};
+        pasid_dev.pri_supported = pasid_dev.pri_resp_pasid_required = true;
+        probe_device(stall_dev);
+        probe_device(pri_dev);
+        probe_device(pasid_dev);
         attach_dev_paging(stall_dev, *domain, arena);
         attach_dev_paging(pri_dev, *domain, arena);
+        attach_dev_paging(pasid_dev, *domain, arena);
         bus.idle();
         bus.executed.clear();
     }
@@ -179,7 +188,7 @@ TEST_CASE("Page request round trip: PRI queue, arm_smmu_priq_thread, the IOPF ha
     });
     std::vector<Command> responses;
     for (const PriRecord& rec : r.smmu.drain_page_requests())
-        for (const Command& c : iopf.report(fault_from_ppr(rec))) responses.push_back(c);
+        for (const Command& c : iopf.report(r.pri_dev, fault_from_ppr(rec))) responses.push_back(c);
     CHECK(r.rd(reg::PRIQ_CONS) == 3);
     CHECK(mapped == std::vector<uint64_t>{0x10'0000, 0x10'1000, 0x10'2000});
     REQUIRE(responses.size() == 1);  // one response per group
@@ -211,7 +220,9 @@ TEST_CASE("Mainline arm_smmu_handle_ppr denies: PRI_RESP DENY for the last reque
     CHECK(cmds[0].opcode() == static_cast<uint8_t>(Opcode::PRI_RESP));
     CHECK(cmds[0].get(cmd::PRGIndex) == 7);
     CHECK(cmds[0].get(cmd::SID) == 6);
-    CHECK(cmds[0].get(cmd::PriResp) == static_cast<uint64_t>(PriResp::Invalid));
+    // PRI_RESP_DENY is 0: ResponseFailure (IHI 0070 4.5.2).
+    CHECK(cmds[0].get(cmd::PriResp) == 0);
+    CHECK(cmds[0].get(cmd::PriResp) == static_cast<uint64_t>(PriResp::Failure));
 }
 
 TEST_CASE("PRI queue overflow: OVFLG, the request dropped, a dropped last request answered Success by the SMMU",
@@ -235,13 +246,33 @@ TEST_CASE("PRI queue overflow: OVFLG, the request dropped, a dropped last reques
     CHECK(r.core.page_request(r.request(5, 0x5000), 0) == OutputQueue::Outcome::Written);
 }
 
-TEST_CASE("PRIQEN=0: a page request is dropped, a last one answered Invalid Request", "[pri]") {
+TEST_CASE("PRIQEN=0 or SMMUEN=0: every page request is dropped and answered ResponseFailure without a PASID "
+          "(IHI 0070 8.2 and 3.11), a Stop Marker is not answered",
+          "[pri]") {
     Rig r;
     r.bus.mmio_write(reg::CR0, 4, r.rd(reg::CR0) & ~cr0::PRIQEN.mask());
-    CHECK(r.core.page_request(r.request(9, 0x1000), 0) == OutputQueue::Outcome::Disabled);
-    REQUIRE(r.prg.size() == 1);
-    CHECK(r.prg[0].resp == PriResp::Invalid);
-    CHECK(r.core.stats().priq_dropped_disabled == 1);
+    PageRequest partial = r.request(9, 0x1000, false);
+    partial.ssv = true;
+    partial.ssid = 4;
+    CHECK(r.core.page_request(partial, 0) == OutputQueue::Outcome::Disabled);
+    CHECK(r.core.page_request(r.request(9, 0x2000), 0) == OutputQueue::Outcome::Disabled);
+    PageRequest stop = r.request(10, 0, true);
+    stop.ssv = true;
+    stop.read = stop.write = false;
+    CHECK(r.core.page_request(stop, 0) == OutputQueue::Outcome::Disabled);
+    REQUIRE(r.prg.size() == 2);
+    for (const PrgResponse& m : r.prg) {
+        CHECK(m.resp == PriResp::Failure);
+        CHECK(!m.ssv);
+        CHECK(m.automatic);
+    }
+    CHECK(r.core.stats().priq_dropped_disabled == 3);
+    CHECK(r.core.stats().prg_auto_responses == 2);
+    // SMMUEN=0 denies them as PRIQEN=0 does, with PRIQEN=1.
+    r.bus.mmio_write(reg::CR0, 4, (r.rd(reg::CR0) | cr0::PRIQEN.mask()) & ~cr0::SMMUEN.mask());
+    CHECK(r.core.page_request(r.request(11, 0x3000), 0) == OutputQueue::Outcome::Disabled);
+    REQUIRE(r.prg.size() == 3);
+    CHECK(r.prg[2].resp == PriResp::Failure);
 }
 
 TEST_CASE("PRI_RESP for a group never requested reaches the device and is counted unmatched, reserved Resp is "
@@ -285,7 +316,7 @@ TEST_CASE("Stall: the fault is held with a STAG, recorded with Stall=1, the hand
         r.domain->map(g.back().addr & ~0xfffull, kRam, 0x1000, PageAttrs{});
         return PageResponseCode::Success;
     });
-    const std::vector<Command> resp = iopf.report(*f);
+    const std::vector<Command> resp = iopf.report(r.stall_dev, *f);
     REQUIRE(resp.size() == 1);
     CHECK(resp[0].opcode() == static_cast<uint8_t>(Opcode::RESUME));
     CHECK(resp[0].get(cmd::Action) == static_cast<uint64_t>(ResumeAction::Retry));
@@ -317,7 +348,7 @@ TEST_CASE("Stall: RESUME Abort, a RESUME for an unknown STAG or SID is ignored, 
     CHECK(r.core.stats().resumes_unmatched == 2);
     CHECK(r.core.stats().command_errors == 0);
     CHECK(r.resolved.empty());
-    r.smmu.issue_cmd(page_response(PageFault{5, false, 0, true, a.stag, true, false, false, false, 0x1000, true},
+    r.smmu.issue_cmd(page_response(r.stall_dev, PageFault{5, false, 0, true, a.stag, true, false, false, false, 0x1000, true},
                                    PageResponseCode::Failure));
     r.bus.idle();
     REQUIRE(r.resolved.size() == 1);
@@ -441,6 +472,8 @@ TEST_CASE("iommu_report_device_fault without a fault handler answers every page 
     // drivers/iommu/io-pgfault.c: find_fault_handler() is NULL when the
     // domain has no iopf_handler; the partial-request path is after it.
     IopfQueue none;
+    ArmSmmuMaster m;
+    m.prg_resp_needs_ssid = true;
     PageFault partial;
     partial.sid = 6;
     partial.grpid = 3;
@@ -449,8 +482,8 @@ TEST_CASE("iommu_report_device_fault without a fault handler answers every page 
     partial.pasid = 9;
     PageFault last = partial;
     last.last = true;
-    const std::vector<Command> a = none.report(partial);
-    const std::vector<Command> b = none.report(last);
+    const std::vector<Command> a = none.report(m, partial);
+    const std::vector<Command> b = none.report(m, last);
     REQUIRE(a.size() == 1);
     REQUIRE(b.size() == 1);
     for (const Command& c : {a[0], b[0]}) {
@@ -461,4 +494,172 @@ TEST_CASE("iommu_report_device_fault without a fault handler answers every page 
     }
     CHECK(none.stats().invalid == 2);
     CHECK(none.stats().groups == 0);
+}
+
+TEST_CASE("PRG Response PASID: the PRI series' arm_smmu_init_pri sets STE.PPAR and answers with the PASID only for "
+          "a function that requires it",
+          "[pri][linux]") {
+    // PRI series: arm_smmu_init_pri: prg_resp_needs_ssid = ssid_bits &&
+    // pci_prg_resp_pasid_required; arm_smmu_write_strtab_ent: PPAR with the
+    // S1 configuration; arm_smmu_page_response: substream_valid =
+    // pasid_valid && master->prg_resp_needs_ssid.
+    Rig r;
+    CHECK(r.pasid_dev.prg_resp_needs_ssid);
+    CHECK(!r.pri_dev.prg_resp_needs_ssid);
+    CHECK(r.smmu.read_ste(7).get(ste::PPAR) == 1);
+    CHECK(r.smmu.read_ste(6).get(ste::PPAR) == 0);
+    PageFault f;
+    f.sid = 7;
+    f.pasid_valid = true;
+    f.pasid = 0x21;
+    f.grpid = 5;
+    const Command with = page_response(r.pasid_dev, f, PageResponseCode::Success);
+    CHECK(with.get(cmd::SSV) == 1);
+    CHECK(with.get(cmd::SSID) == 0x21);
+    f.sid = 6;
+    const Command without = page_response(r.pri_dev, f, PageResponseCode::Success);
+    CHECK(without.get(cmd::SSV) == 0);
+    CHECK(without.get(cmd::SSID) == 0);
+    // The SMMU passes CMD_PRI_RESP's SSV/SSID on as they are (IHI 0070 4.5.2).
+    r.smmu.issue_cmd(with);
+    r.smmu.issue_cmd(without);
+    r.bus.idle();
+    REQUIRE(r.prg.size() == 2);
+    CHECK((r.prg[0].ssv && r.prg[0].ssid == 0x21 && r.prg[0].sid == 7));
+    CHECK((!r.prg[1].ssv && r.prg[1].sid == 6));
+}
+
+TEST_CASE("PRI queue overflow: writes inhibited until OVACKFLG, a dropped Last answered with the PASID as IDR3.PPS "
+          "and STE.PPAR say, ResponseFailure for an unusable STE (IHI 0070 8.1)",
+          "[pri][overflow]") {
+    Rig r(pri_stall_params(), 1);  // a 2-entry PRI queue
+    CHECK(r.core.page_request(r.request(1, 0x1000), 0) == OutputQueue::Outcome::Written);
+    CHECK(r.core.page_request(r.request(2, 0x2000), 0) == OutputQueue::Outcome::Written);
+    const auto with_pasid = [&](uint32_t sid, uint16_t prgi) {
+        PageRequest q = r.request(prgi, 0x3000);
+        q.sid = sid;
+        q.ssv = true;
+        q.ssid = 0x33;
+        return q;
+    };
+    CHECK(r.core.page_request(with_pasid(6, 3), 0) == OutputQueue::Outcome::Overflow);    // PPAR 0
+    CHECK(r.core.page_request(with_pasid(7, 4), 0) == OutputQueue::Outcome::Overflow);    // PPAR 1
+    CHECK(r.core.page_request(with_pasid(0x90, 5), 0) == OutputQueue::Outcome::Overflow); // abort STE: valid
+    CHECK(r.core.page_request(with_pasid(0x1ff, 6), 0) == OutputQueue::Outcome::Overflow);  // beyond SIDSIZE 8
+    PageRequest stop = with_pasid(6, 7);
+    stop.read = stop.write = false;  // a Stop Marker: no answer
+    CHECK(r.core.page_request(stop, 0) == OutputQueue::Outcome::Overflow);
+    REQUIRE(r.prg.size() == 4);
+    CHECK((r.prg[0].resp == PriResp::Success && !r.prg[0].ssv));
+    CHECK((r.prg[1].resp == PriResp::Success && r.prg[1].ssv && r.prg[1].ssid == 0x33));
+    CHECK((r.prg[2].resp == PriResp::Success && !r.prg[2].ssv));
+    CHECK((r.prg[3].resp == PriResp::Failure && !r.prg[3].ssv));
+    // Software frees the queue but has not acknowledged the overflow: still inhibited.
+    const uint32_t prod = static_cast<uint32_t>(r.rd(reg::PRIQ_PROD));
+    r.bus.mmio_write(reg::PRIQ_CONS, 4, prod & ~eventq_prod::OVFLG.mask());
+    CHECK(r.core.page_request(r.request(8, 0x8000), 0) == OutputQueue::Outcome::Overflow);
+    r.bus.mmio_write(reg::PRIQ_CONS, 4, prod);  // OVACKFLG = OVFLG
+    CHECK(r.core.page_request(r.request(9, 0x9000), 0) == OutputQueue::Outcome::Written);
+    // With IDR3.PPS 1 every automatic response carries the request's PASID.
+    SmmuCoreParams pps = pri_stall_params();
+    pps.idr.push_back(IdrOverride{reg::IDR3, idr3::PPS.mask(), 1u << idr3::PPS.lsb});
+    Rig p(pps, 1);
+    p.core.page_request(p.request(1, 0x1000), 0);
+    p.core.page_request(p.request(2, 0x2000), 0);
+    p.core.page_request(with_pasid(6, 3), 0);
+    REQUIRE(p.prg.size() == 1);
+    CHECK((p.prg[0].ssv && p.prg[0].ssid == 0x33 && p.prg[0].resp == PriResp::Success));
+}
+
+TEST_CASE("PRIQ_IRQ_CFG2.LO: the PRI queue's MSI only for a request with Last set (IHI 0070 6.3.36), without a "
+          "PASID a record's X and Priv are 0",
+          "[pri][registers]") {
+    Rig r;
+    r.bus.mmio_write(reg::PRIQ_IRQ_CFG0, 8, kRam + 0x7000);
+    r.bus.mmio_write(reg::PRIQ_IRQ_CFG1, 4, 0x55);
+    r.bus.mmio_write(reg::PRIQ_IRQ_CFG2, 4, 0x8000'0000);
+    CHECK(r.rd(reg::PRIQ_IRQ_CFG2) == 0x8000'0000);
+    r.core.page_request(r.request(1, 0x1000, false), 0);
+    CHECK(r.core.stats().priq_msis == 0);
+    r.core.page_request(r.request(1, 0x2000, true), 0);
+    CHECK(r.core.stats().priq_msis == 1);
+    uint32_t data = 0;
+    r.mem.read(kRam + 0x7000, &data, 4);
+    CHECK(data == 0x55);
+    r.bus.mmio_write(reg::PRIQ_IRQ_CFG2, 4, 0);
+    r.core.page_request(r.request(2, 0x3000, false), 0);
+    CHECK(r.core.stats().priq_msis == 2);
+
+    PageRequest q = r.request(3, 0x4000);
+    q.exec = q.priv = true;
+    const PriRecord plain = q.record();
+    CHECK((plain.get(pri::EXEC) == 0 && plain.get(pri::PRIV) == 0));
+    q.ssv = true;
+    const PriRecord tagged = q.record();
+    CHECK((tagged.get(pri::EXEC) == 1 && tagged.get(pri::PRIV) == 1));
+}
+
+TEST_CASE("The fault threads find the master by StreamID: a stall or page request from a StreamID no master has "
+          "is not answered, a Stop Marker is discarded (arm_smmu_handle_event, the PRI series' "
+          "arm_smmu_handle_ppr)",
+          "[pri][stall][linux]") {
+    Rig r;
+    CHECK(r.smmu.find_master(6) == &r.pri_dev);
+    CHECK(r.smmu.find_master(0x40) == nullptr);
+    // arm_smmu_insert_master: a StreamID of another master is -EINVAL, nothing of the new one stays.
+    ArmSmmuMaster alias;
+    alias.smmu = &r.smmu;
+    alias.sids = {0x41, 6};
+    try {
+        probe_device(alias);
+        FAIL("aliasing StreamID accepted");
+    } catch (const KernelError& e) {
+        CHECK(e.err == -EINVAL);
+        CHECK(std::string(e.what()).find("Aliasing StreamID") != std::string::npos);
+    }
+    CHECK(r.smmu.find_master(0x41) == nullptr);
+    CHECK(r.smmu.find_master(6) == &r.pri_dev);
+
+    PageRequest stray = r.request(1, 0x1000);
+    stray.sid = 0x40;
+    r.core.page_request(stray, 0);
+    PageRequest stop = r.request(2, 0);
+    stop.sid = 7;
+    stop.ssv = true;
+    stop.ssid = 3;
+    stop.read = stop.write = false;
+    r.core.page_request(stop, 0);
+    IopfQueue vmm([](const std::vector<PageFault>&) { return PageResponseCode::Success; });
+    const FaultPass p = service_faults(r.smmu, vmm, PageRequestPolicy::Iopf, 100);
+    CHECK(p.requests.size() == 2);
+    CHECK(p.responses.empty());
+    CHECK(vmm.stats().faults == 0);
+    // Mainline's arm_smmu_handle_ppr looks no master up: it denies both.
+    r.core.page_request(stray, 0);
+    IopfQueue none;
+    CHECK(service_faults(r.smmu, none, PageRequestPolicy::Deny, 100).responses.size() == 1);
+}
+
+TEST_CASE("RESUME Ac=1 retries whatever Ab says, RESUME and STALL_TERM are CERROR_ILL with STALL_MODEL 0b01, "
+          "PRI_RESP is ignored with SMMUEN=0 (IHI 0070 4.7.1, 4.7.2, 4.5.2)",
+          "[stall][pri][robustness]") {
+    Rig r;
+    const TranslationResult a = r.translate(5, 0x1000);
+    REQUIRE(a.stalled);
+    r.smmu.issue_cmd(Command::make(Opcode::RESUME, {{cmd::SID, 5}, {cmd::STAG, a.stag}, {cmd::Action, 3}}));
+    r.bus.idle();
+    CHECK(r.core.take_stall(a.stag)->action == ResumeAction::Retry);
+    CHECK(r.core.stats().command_errors == 0);
+    CHECK(resume_action(0) == ResumeAction::Term);
+    CHECK(resume_action(2) == ResumeAction::Abort);
+
+    SmmuCore terminate_only(r.mem, SmmuCoreParams{});  // STALL_MODEL 0b01
+    CHECK(!command_is_legal(Command::make(Opcode::RESUME), terminate_only.caps()));
+    CHECK(!command_is_legal(Command::make(Opcode::STALL_TERM), terminate_only.caps()));
+
+    r.bus.mmio_write(reg::CR0, 4, r.rd(reg::CR0) & ~cr0::SMMUEN.mask());
+    r.smmu.issue_cmd(Command::make(Opcode::PRI_RESP, {{cmd::SID, 6}, {cmd::PRGIndex, 1}, {cmd::PriResp, 2}}));
+    r.bus.idle();
+    CHECK(r.prg.empty());
+    CHECK(r.core.stats().pri_responses == 0);
 }

@@ -235,8 +235,9 @@ TEST_CASE("An illegal command stops the queue with CERROR_ILL until GERRORN ackn
 
 TEST_CASE("Commands for features the ID registers say are absent are illegal", "[cmdq]") {
     SmmuCaps none;
-    none.s1p = none.s2p = none.ats = false;
-    const SmmuCaps all;
+    none.s1p = none.s2p = none.ats = false;  // and STALL_MODEL 0b01 (terminate only), the default
+    SmmuCaps all;
+    all.stall_model = 0;
     struct Case {
         Command c;
         bool legal_all, legal_none;
@@ -254,8 +255,10 @@ TEST_CASE("Commands for features the ID registers say are absent are illegal", "
         {Command::make(Opcode::TLBI_EL2_ALL), true, true},
         {Command::make(Opcode::TLBI_NSNH_ALL), true, true},
         {Command::make(Opcode::PREFETCH_CONFIG), true, true},
-        {Command::make(Opcode::RESUME), true, true},
-        {Command::make(Opcode::STALL_TERM), true, true},
+        // IHI 0070 4.7.1, 4.7.2: CERROR_ILL with STALL_MODEL 0b01.
+        {Command::make(Opcode::RESUME), true, false},
+        {Command::make(Opcode::RESUME, {{cmd::Action, 3}}), true, false},  // Ac=1: Retry, Ab IGNORED
+        {Command::make(Opcode::STALL_TERM), true, false},
         {Command::make(Opcode::SYNC, {{cmd::CS, 2}}), true, true},
         {Command::make(Opcode::PRI_RESP), false, false},
         {Command::make(Opcode::TLBI_EL3_ALL), false, false},

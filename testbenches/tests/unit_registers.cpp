@@ -36,8 +36,10 @@ uint64_t fld(const FieldDef& f, uint64_t v) { return f.get(&v); }
 TEST_CASE("ID registers built from the default SmmuCaps", "[registers]") {
     Regs r;  // every feature, OAS 48, SIDSIZE 16, SSIDSIZE 20, queues up to 2^19
     const uint64_t idr0 = r.rd(reg::IDR0);
-    // S2P|S1P|TTF=AArch64|COHACC|HYP|ATS|ASID16|MSI|SEV|VMID16|CD2L|TTENDIAN=LE|STALL_MODEL=1|ST_LEVEL=2-level
-    CHECK(idr0 == 0x094C761Bu);
+    // S2P|S1P|TTF=AArch64|COHACC|HYP|ATS|NS1ATS|ASID16|MSI|SEV|VMID16|CD2L|TTENDIAN=LE|STALL_MODEL=1|
+    // ST_LEVEL=2-level
+    CHECK(idr0 == 0x094C7E1Bu);
+    CHECK(fld(idr0::NS1ATS, idr0) == 1);  // no Split-stage ATS
     CHECK(fld(idr0::S2P, idr0) == 1);
     CHECK(fld(idr0::S1P, idr0) == 1);
     CHECK(fld(idr0::TTF, idr0) == 2);

@@ -44,6 +44,8 @@ arch::PriResp PriFunction::request_page(tlm::tlm_fw_transport_if<>& smmu, uint64
     const uint16_t prgi = next_prgi_;
     next_prgi_ = (next_prgi_ + 1) & 0x1ff;
     Group& g = *(groups_[prgi] = std::make_unique<Group>());
+    g.ssv = ssv;
+    g.ssid = ssid;
     ++stats_.page_requests;
     const sc_time asked = sc_core::sc_time_stamp();
     SmmuExtension ext;
@@ -69,7 +71,9 @@ arch::PriResp PriFunction::request_page(tlm::tlm_fw_transport_if<>& smmu, uint64
 void PriFunction::prg_response(const PrgResponse& m, sc_time delay) {
     ++stats_.responses;
     auto it = groups_.find(m.prg_index);
-    if (m.sid != sid_ || it == groups_.end() || it->second->done) {
+    const bool pasid_mismatch = it != groups_.end() && pasid_required_ && it->second->ssv &&
+                                (!m.ssv || m.ssid != it->second->ssid);
+    if (m.sid != sid_ || it == groups_.end() || it->second->done || pasid_mismatch) {
         ++stats_.responses_unexpected;  // UPRGI
         return;
     }
@@ -82,7 +86,7 @@ void PriFunction::prg_response(const PrgResponse& m, sc_time delay) {
 }
 
 PriDevice::PriDevice(sc_core::sc_module_name name, const PriDeviceParams& p)
-    : sc_module(name), socket("socket"), p_(p), pri_(p.sid, 1) {}
+    : sc_module(name), socket("socket"), p_(p), pri_(p.sid, 1, p.pasid_required) {}
 
 bool PriDevice::dma(uint64_t addr, bool write, void* data, unsigned len) {
     PriDeviceStats& s = pri_.stats();

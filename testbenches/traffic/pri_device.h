@@ -7,8 +7,9 @@
 // set_prg_handler). At most `outstanding` groups are unanswered at once (the
 // PRI capability's Outstanding Page Request Allocation, PCIe 6.0 10.5.2.5): a
 // request beyond that waits for an answer first. A response to a group it has
-// not requested sets its PRI Status UPRGI flag (PCIe 6.0 10.5.2.3) and is
-// otherwise ignored. run's masters (TrafficGenerator, devices.<d>.pri) and
+// not requested (or, for a function that requires the PASID on responses,
+// one without the group's PASID) sets its PRI Status UPRGI flag (PCIe 6.0
+// 10.5.2.3) and is otherwise ignored. run's masters (TrafficGenerator, devices.<d>.pri) and
 // PriDevice use it.
 //
 // PriDevice is a whole function for the SystemC tests: a DMA that the SMMU
@@ -32,6 +33,7 @@ struct PriDeviceParams {
     uint32_t ssid = 0;
     bool ssv = false;
     bool pri = true;           // PRI enabled (its PRI Control register's Enable)
+    bool pasid_required = false;  // PRI Status "PRG Response PASID Required"
     unsigned max_retries = 4;  // page requests per DMA before it gives up
 };
 
@@ -48,7 +50,12 @@ public:
     // Retries of one access after Success responses before the function gives up.
     static constexpr unsigned kMaxRetries = 4;
 
-    PriFunction(uint32_t sid, unsigned outstanding) : sid_(sid), outstanding_(outstanding) {}
+    // `pasid_required`: its PRI Status "PRG Response PASID Required" (PCIe 6.0
+    // 7.8.10.3): a group requested with a PASID is answered only by a
+    // response carrying that PASID; otherwise the PASID of a response is not
+    // looked at.
+    PriFunction(uint32_t sid, unsigned outstanding, bool pasid_required = false)
+        : sid_(sid), outstanding_(outstanding), pasid_required_(pasid_required) {}
 
     // A terminated access's event is worth a page request: a translation fault
     // the page tables can fix (the SMMU says which in SmmuExtension::event_id).
@@ -73,9 +80,12 @@ private:
         sc_core::sc_event answered;
         bool done = false;
         arch::PriResp resp = arch::PriResp::Invalid;
+        bool ssv = false;  // requested with this PASID
+        uint32_t ssid = 0;
     };
     uint32_t sid_;
     unsigned outstanding_;
+    bool pasid_required_;
     PriDeviceStats stats_;
     uint16_t next_prgi_ = 0;
     std::map<uint16_t, std::unique_ptr<Group>> groups_;  // outstanding, by PRG index

@@ -3,8 +3,8 @@
 // Translated (3.9.1.3). Plain decisions over the configuration and the
 // translation the translation unit found; SmmuCore records the events.
 //
-// Not modelled: Split-stage ATS (STE.EATS 0b10 needs IDR0.NS1ATS, which this
-// SMMU does not advertise, so such an STE is C_BAD_STE), DPT (EATS 0b11),
+// Not modelled: Split-stage ATS (this SMMU advertises IDR0.NS1ATS 1, so an
+// STE with EATS 0b10 is C_BAD_STE), DPT (EATS 0b11 behaves as 0b00),
 // SMMU_CR2.REC_CFG_ATS (0: configuration errors met by ATS traffic record no
 // event), Secure streams.
 #pragma once

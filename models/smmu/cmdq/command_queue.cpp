@@ -12,10 +12,12 @@ bool command_is_legal(const arch::Command& c, const SmmuCaps& caps) {
     switch (info->opcode) {
         case Opcode::TLBI_EL3_ALL:
         case Opcode::TLBI_EL3_VA: return false;
-        // PRI_RESP needs IDR0.PRI; Resp 0b11 is reserved (IHI 0070 4.7.1).
+        // PRI_RESP needs IDR0.PRI; Resp 0b11 is reserved (IHI 0070 4.5.2).
         case Opcode::PRI_RESP: return caps.pri && c.get(arch::cmd::PriResp) != 3;
-        // RESUME Action 0b11 is reserved (IHI 0070 4.7.2).
-        case Opcode::RESUME: return c.get(arch::cmd::Action) != 3;
+        // RESUME and STALL_TERM are ILLEGAL on a terminate-only SMMU
+        // (IDR0.STALL_MODEL 0b01; IHI 0070 4.7.1, 4.7.2).
+        case Opcode::RESUME:
+        case Opcode::STALL_TERM: return caps.stall_model != 1;
         case Opcode::TLBI_S12_VMALL:
         case Opcode::TLBI_S2_IPA: return caps.s2p;
         case Opcode::TLBI_NH_ALL:

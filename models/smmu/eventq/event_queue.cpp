@@ -1,5 +1,7 @@
 #include "models/smmu/eventq/event_queue.h"
 
+#include "models/arch/pri.h"
+
 namespace smmu {
 
 OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, bool& msi_written) {
@@ -8,13 +10,19 @@ OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, 
     // With EVTQEN=0 events are discarded (IHI 0070 7.2); PRIQEN=0 likewise
     // discards page requests (8.1; SmmuCore answers a discarded last one).
     if (!regs_.out_enabled(kind_)) return Outcome::Disabled;
+    // An active PRIQ_ABT_ERR stops the PRI queue as PRIQEN=0 does (IHI 0070 8.2).
+    if (!event && regs_.gerror_active(arch::gerror::PRIQ_ABT_ERR)) return Outcome::Disabled;
     const QueueConfig q = regs_.out_queue(kind_);
     const uint32_t prod = regs_.out_prod(kind_), cons = regs_.out_cons(kind_);
     const uint32_t ovflg = arch::eventq_prod::OVFLG.mask();
+    // An active PRI queue overflow inhibits new entries until software
+    // acknowledges it (IHI 0070 8.1; the event queue goes on writing, 7.4).
+    const bool overflow_active = ((prod ^ cons) & ovflg) != 0;
+    if (!event && overflow_active) return Outcome::Overflow;
     if (QueuePointer::full(prod, cons, q.log2size)) {
         // Signal a new overflow by making OVFLG differ from CONS.OVACKFLG; while
         // one is unacknowledged, further drops just add to it (IHI 0070 7.2.2, 8.1.1).
-        if (((prod ^ cons) & ovflg) == 0) regs_.set_out_prod(kind_, prod ^ ovflg);
+        if (!overflow_active) regs_.set_out_prod(kind_, prod ^ ovflg);
         return Outcome::Overflow;
     }
     const uint64_t addr = q.base + uint64_t{QueuePointer::index(prod, q.log2size)} * dwords * 8;
@@ -23,8 +31,10 @@ OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, 
         return Outcome::WriteAbort;
     }
     regs_.set_out_prod(kind_, (prod & ovflg) | QueuePointer::next(prod, q.log2size));
-    // Message-signalled interrupt: a 32-bit write of CFG1's data to CFG0's address.
-    if (regs_.out_irq_enabled(kind_) && regs_.out_irq_addr(kind_) != 0) {
+    // Message-signalled interrupt: a 32-bit write of CFG1's data to CFG0's
+    // address; with PRIQ_IRQ_CFG2.LO only for a request with Last set.
+    const bool wanted = event || !regs_.priq_irq_last_only() || arch::PriRecord::last(words);
+    if (wanted && regs_.out_irq_enabled(kind_) && regs_.out_irq_addr(kind_) != 0) {
         const uint32_t data = regs_.out_irq_data(kind_);
         msi_written = mem_.write(regs_.out_irq_addr(kind_), &data, 4);
         // An aborted queue MSI is reported in GERROR.MSI_EVTQ_ABT_ERR / MSI_PRIQ_ABT_ERR (IHI 0070 6.3.11).

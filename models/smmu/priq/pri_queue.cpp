@@ -9,8 +9,9 @@ arch::PriRecord PageRequest::record() const {
     // The SSID field is written only with a PASID (Linux reads it only with SSV).
     r.set(pri::SSV, ssv);
     if (ssv) r.set(pri::SSID, ssid);
-    r.set(pri::PRIV, priv);
-    r.set(pri::EXEC, exec);
+    // Without a PASID, X and Priv are 0 (IHI 0070 8).
+    r.set(pri::PRIV, ssv && priv);
+    r.set(pri::EXEC, ssv && exec);
     r.set(pri::READ, read);
     r.set(pri::WRITE, write);
     r.set(pri::L, last);

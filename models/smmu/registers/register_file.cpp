@@ -82,7 +82,8 @@ const RegisterFile::Reg* RegisterFile::find(uint32_t offset) {
         {reg::PRIQ_CONS_ALIAS, 4, &R::priq_cons_, kQueuePtr | (1u << 31), Rule::ReadWrite, "PRIQ_CONS"},
         {reg::PRIQ_IRQ_CFG0, 8, &R::priq_irq_cfg0_, kIrqAddr, Rule::ReadWrite, "PRIQ_IRQ_CFG0"},
         {reg::PRIQ_IRQ_CFG1, 4, &R::priq_irq_cfg1_, 0xffffffff, Rule::ReadWrite, "PRIQ_IRQ_CFG1"},
-        {reg::PRIQ_IRQ_CFG2, 4, &R::priq_irq_cfg2_, 0x3f, Rule::ReadWrite, "PRIQ_IRQ_CFG2"},
+        // PRIQ_IRQ_CFG2.LO (bit 31) besides the MSI attributes (IHI 0070 6.3.36).
+        {reg::PRIQ_IRQ_CFG2, 4, &R::priq_irq_cfg2_, 0x8000'003f, Rule::ReadWrite, "PRIQ_IRQ_CFG2"},
         {reg::PRIQ_PROD, 4, &R::priq_prod_, kQueuePtr | (1u << 31), Rule::LockPriqen, "PRIQ_PROD"},
         {reg::PRIQ_CONS, 4, &R::priq_cons_, kQueuePtr | (1u << 31), Rule::ReadWrite, "PRIQ_CONS"},
     }};
@@ -100,6 +101,8 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     idr0::COHACC.set(&idr0_, 1);
     idr0::HYP.set(&idr0_, 1);
     idr0::ATS.set(&idr0_, caps.ats);
+    // NS1ATS 1: no Split-stage (stage 1 only) ATS, so STE.EATS 0b10 is ILLEGAL (IHI 0070 6.3.1).
+    idr0::NS1ATS.set(&idr0_, caps.ats);
     idr0::ASID16.set(&idr0_, caps.asid16);
     idr0::MSI.set(&idr0_, 1);
     idr0::SEV.set(&idr0_, 1);

@@ -109,6 +109,8 @@ public:
     void set_out_prod(OutQueue k, uint32_t v) { (k == OutQueue::Event ? eventq_prod_ : priq_prod_) = v; }
     bool out_irq_enabled(OutQueue k) const { return irq_ctrl_ & (k == OutQueue::Event ? 4 : 2); }
     uint64_t out_irq_addr(OutQueue k) const { return k == OutQueue::Event ? eventq_irq_cfg0_ : priq_irq_cfg0_; }
+    // PRIQ_IRQ_CFG2.LO: interrupt only for page requests with Last set (IHI 0070 6.3.36).
+    bool priq_irq_last_only() const { return (priq_irq_cfg2_ >> 31) & 1; }
     uint32_t out_irq_data(OutQueue k) const {
         return static_cast<uint32_t>(k == OutQueue::Event ? eventq_irq_cfg1_ : priq_irq_cfg1_);
     }

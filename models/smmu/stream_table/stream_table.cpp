@@ -50,6 +50,7 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
     if (!s.valid()) return bad;
     StreamConfig c;
     c.config = s.config();
+    c.ppar = s.get(ste::PPAR);
     if (c.config == arch::SteConfig::Abort || c.config == arch::SteConfig::Bypass) return c;
     if ((s.stage1() && !caps_.s1p) || (s.stage2() && !caps_.s2p)) return bad;
 
@@ -105,12 +106,15 @@ Expected<StreamConfig> StreamTable::decode_ste(const arch::Ste& s) const {
         c.s2s = s.get(ste::S2S);
         c.vmid = static_cast<uint16_t>(s.get(ste::S2VMID) & (caps_.vmid16 ? 0xffff : 0xff));
     }
-    // STE.EATS 0b10 (Split-stage ATS) needs IDR0.NS1ATS and 0b11 (DPT) an
-    // SMMU with DPT; neither is implemented, so both are ILLEGAL here
-    // (IHI 0070 5.2 EATS). EATS is used only when the STE translates and the
-    // SMMU has ATS.
+    // STE.EATS (IHI 0070 5.2), used only when the STE translates and the SMMU
+    // has ATS: 0b10 (Split-stage ATS) is ILLEGAL with IDR0.NS1ATS 1, as this
+    // SMMU advertises; 0b11 is reserved without DPT and behaves as 0b00;
+    // 0b01 is ILLEGAL on a stage 2 or nested STE with S2S=1.
     const auto eats = s.get(ste::EATS);
-    if (caps_.ats && (s.stage1() || s.stage2()) && eats > 1) return bad;
+    if (caps_.ats && (s.stage1() || s.stage2())) {
+        if (eats == 2) return bad;
+        if (eats == 1 && s.stage2() && s.get(ste::S2S)) return bad;
+    }
     c.ats = eats == 1;
     return c;
 }

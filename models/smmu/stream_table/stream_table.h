@@ -63,6 +63,7 @@ struct StreamConfig {
     bool ats = false;  // EATS != 0
     bool s1stalld = false;  // stage 1 stalls disabled: decides whether a CD with S=1 is legal
     bool s2s = false;       // stage 2 faults stall (IHI 0070 5.2 S2S)
+    bool ppar = false;      // PASID on automatic PRG responses (IHI 0070 5.2 PPAR, 8.1)
 };
 
 // A decoded, validated CD.

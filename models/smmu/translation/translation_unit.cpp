@@ -257,6 +257,13 @@ void TranslationUnit::prefetch(const StreamTableConfig& st, const arch::Command&
     if (r.outcome == TranslationResult::Outcome::Translated) iotlb_.fill(make_tlb_entry(req, tc, r, t));
 }
 
+Expected<StreamConfig> TranslationUnit::stream_config(const StreamTableConfig& st, uint32_t sid) {
+    AccessLog log;
+    const Expected<arch::Ste> ste = translator_.stream_table().fetch_ste(st, sid, log);
+    if (!ste.ok()) return ste.fault();
+    return translator_.stream_table().decode_ste(ste.value());
+}
+
 unsigned TranslationUnit::invalidate(const arch::Command& c) {
     const auto op = static_cast<Opcode>(c.opcode());
     const uint16_t vmid = static_cast<uint16_t>(c.get(cmd::VMID));

@@ -100,6 +100,10 @@ public:
     // record of a fault is written first; SMMUEN=0 bypass has no translation).
     void extend_busy_until(Cycle t) { busy_until_ = std::max(busy_until_, t); }
     TimedPort& port() { return timed_; }
+    // The StreamID's STE as the SMMU fetches it outside a translation (an
+    // automatic PRG Response's STE.PPAR, IHI 0070 8.1): read through the port
+    // (its cursor, if set, times the reads), not cached.
+    Expected<StreamConfig> stream_config(const StreamTableConfig& st, uint32_t sid);
     const MicroArchParams& params() const { return p_; }
     const UnitStats& stats() const { return stats_; }
     // Every cache present, with its stats ("iotlb", "config", "walk_s1_l0"...,
