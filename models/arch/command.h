@@ -62,7 +62,7 @@ inline constexpr FieldDef Global{"Global", 0, 9, 9};
 inline constexpr FieldDef AtcSize{"Size", 1, 5, 0};
 inline constexpr FieldDef AtcAddr{"Addr", 1, 63, 12, true};
 // PRI_RESP
-// The architecture names it PRGIndex (IHI 0070 4.7.1); Linux writes it as CMDQ_PRI_1_GRPID.
+// The architecture names it PRGIndex (IHI 0070 4.5.2); Linux writes it as CMDQ_PRI_1_GRPID.
 inline constexpr FieldDef PRGIndex{"PRGIndex", 1, 8, 0};
 inline constexpr FieldDef PriResp{"Resp", 1, 13, 12};
 // RESUME

@@ -9,6 +9,8 @@ using namespace evt;
 
 std::vector<EventInfo> build_table() {
     const std::vector<FieldDef> head{SID, SSV, SSID};
+    const std::vector<FieldDef> access{PnU, InD, RnW};
+    // Only the four translation-class faults can stall (IHI 0070 7.3.21).
     const std::vector<FieldDef> txn{STAG, Stall, PnU, InD, RnW};
     auto cat = [](std::initializer_list<std::vector<FieldDef>> parts) {
         std::vector<FieldDef> out;
@@ -18,25 +20,25 @@ std::vector<EventInfo> build_table() {
     // Translation-class faults report the stage, CLASS and the IPA (IHI 0070 7.3.12-7.3.15).
     const auto fault = cat({head, txn, {S2, CLASS, InputAddr, IPA}});
     return {
-        {EventId::F_UUT, "F_UUT", cat({head, txn, {InputAddr}})},
+        {EventId::F_UUT, "F_UUT", cat({head, access, {InputAddr}})},
         {EventId::C_BAD_STREAMID, "C_BAD_STREAMID", head},
         {EventId::F_STE_FETCH, "F_STE_FETCH", cat({head, {FetchAddr}})},
         {EventId::C_BAD_STE, "C_BAD_STE", head},
-        {EventId::F_BAD_ATS_TREQ, "F_BAD_ATS_TREQ", cat({head, {RnW, InputAddr}})},
+        {EventId::F_BAD_ATS_TREQ, "F_BAD_ATS_TREQ", cat({head, {AtsSpan, AtsPRIV, AtsX, AtsW, AtsR, InputAddr}})},
         {EventId::F_STREAM_DISABLED, "F_STREAM_DISABLED", {SID}},
         {EventId::F_TRANSL_FORBIDDEN, "F_TRANSL_FORBIDDEN", {SID, RnW, InputAddr}},
         // No SSV here: bits [11:8] are RES0 and SubstreamID is always valid (IHI 0070 7.3.9).
         {EventId::C_BAD_SUBSTREAMID, "C_BAD_SUBSTREAMID", {SID, SSID}},
         {EventId::F_CD_FETCH, "F_CD_FETCH", cat({head, {FetchAddr}})},
         {EventId::C_BAD_CD, "C_BAD_CD", head},
-        {EventId::F_WALK_EABT, "F_WALK_EABT", cat({head, txn, {S2, CLASS, InputAddr, FetchAddr}})},
+        {EventId::F_WALK_EABT, "F_WALK_EABT", cat({head, access, {S2, CLASS, InputAddr, FetchAddr}})},
         {EventId::F_TRANSLATION, "F_TRANSLATION", fault},
         {EventId::F_ADDR_SIZE, "F_ADDR_SIZE", fault},
         {EventId::F_ACCESS, "F_ACCESS", fault},
         {EventId::F_PERMISSION, "F_PERMISSION", cat({fault, {TTRnW}})},
-        {EventId::F_TLB_CONFLICT, "F_TLB_CONFLICT", cat({head, txn, {S2, CLASS, InputAddr}})},
+        {EventId::F_TLB_CONFLICT, "F_TLB_CONFLICT", cat({head, access, {S2, CLASS, InputAddr}})},
         {EventId::F_CFG_CONFLICT, "F_CFG_CONFLICT", head},
-        {EventId::E_PAGE_REQUEST, "E_PAGE_REQUEST", cat({head, {RnW, InputAddr}})},
+        {EventId::E_PAGE_REQUEST, "E_PAGE_REQUEST", cat({head, {PageSpan, pR, pW, pX, uR, uW, uX, PageAddr}})},
         // A VMS fetch that aborted (IHI 0070 7.3.20): laid out as F_CD_FETCH. No
         // VMS here (no ECMDQ/vSMMU features), but software decodes the record.
         {EventId::F_VMS_FETCH, "F_VMS_FETCH", cat({head, {FetchAddr}})},

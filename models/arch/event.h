@@ -50,6 +50,26 @@ inline constexpr FieldDef TTRnW{"TTRnW", 1, 44, 44};
 inline constexpr FieldDef InputAddr{"InputAddr", 2, 63, 0, true};
 inline constexpr FieldDef IPA{"IPA", 3, 51, 12, true};
 inline constexpr FieldDef FetchAddr{"FetchAddr", 3, 51, 3, true};
+// F_BAD_ATS_TREQ (IHI 0070 7.3.6): the ATS Translation Request's Span (STUs
+// asked for) and the permissions it asked, R always 1 and W = !NW. The
+// figure is not public in text form: positions from two independent SMMUv3
+// models' decoders (Span dw1[3:0], PRIV 28, X 29, W 30, R 31 of dw1).
+inline constexpr FieldDef AtsSpan{"Span", 1, 3, 0};
+inline constexpr FieldDef AtsPRIV{"PRIV", 1, 28, 28};
+inline constexpr FieldDef AtsX{"X", 1, 29, 29};
+inline constexpr FieldDef AtsW{"W", 1, 30, 30};
+inline constexpr FieldDef AtsR{"R", 1, 31, 31};
+// E_PAGE_REQUEST (IHI 0070 7.3.19; never generated here, decoded only): Span
+// [115:108] in 4 KiB units, privileged pR/pW/pX 103..101, unprivileged
+// uR/uW/uX 99..97, InputAddr[63:12] at [191:140] (from the spec figure's text).
+inline constexpr FieldDef PageSpan{"Span", 1, 51, 44};
+inline constexpr FieldDef pR{"pR", 1, 39, 39};
+inline constexpr FieldDef pW{"pW", 1, 38, 38};
+inline constexpr FieldDef pX{"pX", 1, 37, 37};
+inline constexpr FieldDef uR{"uR", 1, 35, 35};
+inline constexpr FieldDef uW{"uW", 1, 34, 34};
+inline constexpr FieldDef uX{"uX", 1, 33, 33};
+inline constexpr FieldDef PageAddr{"InputAddr", 2, 63, 12, true};
 }  // namespace evt
 
 struct EventInfo {

@@ -162,7 +162,7 @@ void SmmuBase::await_stall(unsigned p, tlm::tlm_generic_payload& gp, sc_time& de
             gp.set_dmi_allowed(false);
             return;
         }
-        // Retry: translated again, as if it had just arrived (IHI 0070 4.7.2).
+        // Retry: translated again, as if it had just arrived (IHI 0070 4.7.1).
         const std::optional<uint16_t> again = transact(p, gp, delay, accepted);
         if (!again) return;
         stag = *again;

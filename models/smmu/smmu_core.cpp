@@ -149,7 +149,7 @@ void SmmuCore::resolve_stall(const arch::Command& c) {
         const auto stag = static_cast<uint16_t>(c.get(arch::cmd::STAG));
         const auto action = arch::resume_action(c.get(arch::cmd::Action));
         // A RESUME that matches no stalled transaction (wrong STAG or SID, or
-        // one already resumed) is ignored (IHI 0070 4.7.2).
+        // one already resumed) is ignored (IHI 0070 4.7.1).
         if (!stalls_.resume(sid, stag, action, now)) {
             ++stats_.resumes_unmatched;
             return;
@@ -158,7 +158,7 @@ void SmmuCore::resolve_stall(const arch::Command& c) {
         resolved.push_back(stag);
     } else {
         // CMD_STALL_TERM: every transaction of the StreamID still stalled is
-        // terminated with an abort (IHI 0070 4.7.3).
+        // terminated with an abort (IHI 0070 4.7.2).
         resolved = stalls_.stags_of(sid);
         stats_.stall_terms += stalls_.terminate(sid, now);
     }
@@ -322,7 +322,12 @@ AtsCompletion SmmuCore::ats_translate(const TranslationRequest& req, bool nw, Cy
     return c;
 }
 
-TranslationResult SmmuCore::ats_translated(const TranslationRequest& req, Cycle arrival, Cycle* done) {
+TranslationResult SmmuCore::ats_translated(const TranslationRequest& in, Cycle arrival, Cycle* done) {
+    // This SMMU has no IDR3.PASIDTT: a Translated transaction's PASID is
+    // ignored, as if SSV were 0 (IHI 0070 3.9.1.3).
+    TranslationRequest req = in;
+    req.ssv = false;
+    req.ssid = 0;
     Cycle t = arrival + unit_.params().pipeline_cycles;
     std::optional<AtsRefusal> refused = translated_refusal(regs_.smmu_enabled(), false, nullptr);
     if (regs_.smmu_enabled() && regs_.ats_check()) {
@@ -338,10 +343,13 @@ TranslationResult SmmuCore::ats_translated(const TranslationRequest& req, Cycle 
         if (!tt.gated) refused = translated_refusal(true, true, nullptr);
     }
     TranslationResult r;
-    if (refused) {
+    // An address beyond the PA size is aborted (IHI 0070 3.9.1.1 lets an
+    // implementation abort or truncate it; this one aborts, without an event).
+    const bool beyond_pa = caps().oas < 64 && (req.iova >> caps().oas) != 0;
+    if (refused || beyond_pa) {
         ++stats_.ats_translated_aborted;
         r.outcome = TranslationResult::Outcome::Aborted;
-        if (refused->event) {
+        if (refused && refused->event) {
             r.outcome = TranslationResult::Outcome::Faulted;
             r.fault = Fault{*refused->event};
             record_fault(req, r, t);

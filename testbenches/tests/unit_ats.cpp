@@ -128,9 +128,11 @@ TEST_CASE("ats: Translation Requests are answered as IHI 0070 3.9.1.2 says", "[a
     CHECK(events[0].id() == static_cast<uint8_t>(EventId::F_BAD_ATS_TREQ));
     CHECK(events[0].get(evt::SID) == 4);
     CHECK(events[0].get(evt::InputAddr) == 0x8010'0000);
-    CHECK(events[0].get(evt::RnW) == 1);  // NW: a read-only request
+    // IHI 0070 7.3.6: R always 1, W = !NW, one STU; dw1 = Span | R << 31 (| W << 30).
+    CHECK(events[0].w[1] == ((1ull << 31) | 1));  // NW: a read-only request
+    CHECK((events[0].get(evt::AtsR) == 1 && events[0].get(evt::AtsW) == 0 && events[0].get(evt::AtsSpan) == 1));
     CHECK(events[1].get(evt::SID) == 5);
-    CHECK(events[1].get(evt::RnW) == 0);
+    CHECK(events[1].get(evt::AtsW) == 1);
 
     const SmmuStats& s = b.core.stats();
     CHECK(s.ats_requests == 8);
@@ -189,6 +191,17 @@ TEST_CASE("ats: Translated transactions are checked as IHI 0070 3.9.1.3 says", "
     CHECK(events[0].get(evt::InputAddr) == 0x2'0010'0040);
     CHECK(b.core.stats().ats_translated == 1);
     CHECK(b.core.stats().ats_translated_aborted == 3);
+    // No IDR3.PASIDTT: a Translated transaction's PASID is ignored (3.9.1.3),
+    // so the S1 device's STE (S1CDMax 0) passes it instead of C_BAD_SUBSTREAMID.
+    TranslationRequest tagged;
+    tagged.sid = 3;
+    tagged.ssv = true;
+    tagged.ssid = 5;
+    tagged.iova = 0x3'0000'0040;
+    CHECK(b.core.ats_translated(tagged).outcome == TranslationResult::Outcome::Bypassed);
+    // Beyond the PA size (OAS 48): aborted, no event (3.9.1.1).
+    CHECK(b.translated(2, uint64_t{1} << 48).outcome == TranslationResult::Outcome::Aborted);
+    CHECK(b.drv.drain_events().empty());
 }
 
 TEST_CASE("ats: the decision tables on their own", "[ats]") {
