@@ -663,3 +663,26 @@ TEST_CASE("RESUME Ac=1 retries whatever Ab says, RESUME and STALL_TERM are CERRO
     CHECK(r.prg.empty());
     CHECK(r.core.stats().pri_responses == 0);
 }
+
+TEST_CASE("A PRI queue write that aborts: GERROR.PRIQ_ABT_ERR, the request and every one while the error is "
+          "active answered ResponseFailure (IHI 0070 8.2)",
+          "[pri][robustness]") {
+    Rig r;
+    const uint32_t cr0 = static_cast<uint32_t>(r.rd(reg::CR0));
+    r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::PRIQEN.mask());
+    r.bus.mmio_write(reg::PRIQ_BASE, 8, (1ull << 50) | 1);  // beyond the 48-bit address space
+    r.bus.mmio_write(reg::CR0, 4, cr0);
+    CHECK(r.core.page_request(r.request(1, 0x1000), 0) == OutputQueue::Outcome::WriteAbort);
+    CHECK((r.rd(reg::GERROR) & gerror::PRIQ_ABT_ERR.mask()) != 0);
+    PageRequest partial = r.request(2, 0x2000, false);
+    CHECK(r.core.page_request(partial, 0) == OutputQueue::Outcome::Disabled);
+    REQUIRE(r.prg.size() == 2);
+    CHECK((r.prg[0].resp == PriResp::Failure && r.prg[0].automatic && r.prg[0].prg_index == 1));
+    CHECK((r.prg[1].resp == PriResp::Failure && r.prg[1].prg_index == 2));
+    // Acknowledged (GERRORN toggled) and a good base: requests are written again.
+    r.bus.mmio_write(reg::GERRORN, 4, r.rd(reg::GERROR));
+    r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::PRIQEN.mask());
+    r.bus.mmio_write(reg::PRIQ_BASE, 8, kRam | 1);
+    r.bus.mmio_write(reg::CR0, 4, cr0);
+    CHECK(r.core.page_request(r.request(3, 0x3000), 0) == OutputQueue::Outcome::Written);
+}
