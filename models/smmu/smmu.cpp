@@ -572,7 +572,7 @@ bool SmmuBase::mmio_access(tlm::tlm_generic_payload& gp) {
         uint64_t v = 0;
         for (unsigned i = 0; i < len; ++i) v |= uint64_t{data[i]} << (8 * i);
         WriteEffect effect;
-        st = core_.mmio_write(static_cast<uint32_t>(addr), len, v, effect);
+        st = core_.mmio_write(static_cast<uint32_t>(addr), len, v, effect, now_cycles());
         if (effect.cmdq_kick) cmdq_kick_.notify(sc_core::SC_ZERO_TIME);
         // The translation regime may change: DMI pointers go.
         namespace reg = arch::reg;

@@ -162,13 +162,32 @@ void SmmuCore::resolve_stall(const arch::Command& c) {
         resolved = stalls_.stags_of(sid);
         stats_.stall_terms += stalls_.terminate(sid, now);
     }
-    for (uint16_t stag : resolved) {
+    stalls_resolved(resolved, now);
+}
+
+void SmmuCore::stalls_resolved(const std::vector<uint16_t>& stags, Cycle now) {
+    for (uint16_t stag : stags) {
         const Cycle since = stalls_.since(stag);
         const Cycle took = now - std::min(now, since);
         stats_.stall_cycles_total += took;
         stats_.stall_cycles_max = std::max(stats_.stall_cycles_max, took);
         if (stall_listener_) stall_listener_(stag, now);
     }
+}
+
+MmioStatus SmmuCore::mmio_write(uint32_t offset, unsigned size, uint64_t value, WriteEffect& effect, Cycle now) {
+    const bool was_enabled = regs_.smmu_enabled();
+    const MmioStatus st = regs_.write(offset, size, value, effect);
+    if (stalls_.size() == 0) return st;
+    if (was_enabled && !regs_.smmu_enabled()) {
+        // Translation disabled: held transactions are terminated (IHI 0070 3.12.2).
+        const std::vector<uint16_t> stags = stalls_.terminate_all(now);
+        stats_.stall_terms += stags.size();
+        stalls_resolved(stags, now);
+    } else if (stalls_.has_deferred() && eventq_.writable()) {
+        stalls_resolved(stalls_.release_deferred(now), now);
+    }
+    return st;
 }
 
 OutputQueue::Outcome SmmuCore::page_request(const PageRequest& pr, Cycle arrival, Cycle* done) {
@@ -248,6 +267,16 @@ bool SmmuCore::record_fault(const TranslationRequest& req, TranslationResult& r,
         e.set(arch::evt::Stall, 1);
         e.set(arch::evt::STAG, *stag);
     }
+    // A stall whose event cannot be written now (EVTQEN=0, the queue full)
+    // is held without a record and retried as though it had just arrived
+    // once the queue is writable (IHI 0070 3.12.2; mmio_write).
+    if (stag && !eventq_.writable()) {
+        stalls_.defer(*stag);
+        ++stats_.stalls_deferred;
+        r.stalled = true;
+        r.stag = *stag;
+        return false;
+    }
     bool msi = false;
     // The record is written before the master sees the abort.
     unit_.port().set_cursor(&t);
@@ -262,9 +291,9 @@ bool SmmuCore::record_fault(const TranslationRequest& req, TranslationResult& r,
     }
     stats_.event_msis += msi;
     if (!stag) return o == EventQueue::Outcome::Written;
-    if (o != EventQueue::Outcome::Written) {
-        // Software can only resume what it was told of: a stall whose record
-        // was lost is terminated at once (this model's choice; docs/pri-stall.md).
+    if (o == EventQueue::Outcome::WriteAbort) {
+        // The record's write aborted (GERROR.EVTQ_ABT_ERR): software will
+        // not learn of this stall, so it is terminated.
         stalls_.drop(*stag);
         ++stats_.stalls_refused;
         return false;

@@ -53,10 +53,11 @@ struct SmmuStats {
     uint64_t pri_responses = 0, pri_responses_unmatched = 0;
     uint64_t pri_resp_cycles_total = 0, pri_resp_cycles_max = 0;
     // Stalls (models/smmu/stall): transactions held, stallable faults terminated
-    // instead (STALL_MAX reached, event not recorded), CMD_RESUME by action and
-    // without a match, transactions CMD_STALL_TERM ended, and the cycles from
-    // the stall to its RESUME / STALL_TERM.
-    uint64_t stalls = 0, stalls_refused = 0;
+    // instead (STALL_MAX reached, the event's write aborted), held without an
+    // event until the event queue was writable, CMD_RESUME by action and
+    // without a match, transactions CMD_STALL_TERM (or clearing SMMUEN)
+    // ended, and the cycles from the stall to its resolution.
+    uint64_t stalls = 0, stalls_refused = 0, stalls_deferred = 0;
     uint64_t resumes_retry = 0, resumes_abort = 0, resumes_unmatched = 0, stall_terms = 0;
     uint64_t stall_cycles_total = 0, stall_cycles_max = 0;
     // ATS (IHI 0070 3.9.1): Translation Requests by completion status, and
@@ -106,9 +107,10 @@ public:
     MmioStatus mmio_read(uint32_t offset, unsigned size, uint64_t& value) const {
         return regs_.read(offset, size, value);
     }
-    MmioStatus mmio_write(uint32_t offset, unsigned size, uint64_t value, WriteEffect& effect) {
-        return regs_.write(offset, size, value, effect);
-    }
+    // At cycle `now`. Besides the register's own effect: a write that makes
+    // the event queue writable retries the stalls that waited for it, one
+    // that clears SMMUEN aborts every held transaction (IHI 0070 3.12.2).
+    MmioStatus mmio_write(uint32_t offset, unsigned size, uint64_t value, WriteEffect& effect, Cycle now = 0);
 
     // One command off the queue, if any, starting at cycle `now`; `done` (if
     // given) receives the cycle it completes (a SYNC waits for every
@@ -197,6 +199,9 @@ private:
     // whether it was written.
     bool record_fault(const TranslationRequest& req, TranslationResult& r, Cycle& t);
     void pri_resp(const arch::Command& c);
+    // Held transactions resolved at `now` (a command, SMMUEN cleared, the
+    // event queue writable again): stall statistics, the listener told.
+    void stalls_resolved(const std::vector<uint16_t>& stags, Cycle now);
     // The automatic PRG Response to a Last request dropped on overflow.
     PrgResponse overflow_response(const PageRequest& pr);
     void resolve_stall(const arch::Command& c);

@@ -124,6 +124,7 @@ ordered_json pri_stall_json(const SmmuCore& core) {
             {"stalls",
              {{"stalled", s.stalls},
               {"refused", s.stalls_refused},
+              {"deferred", s.stalls_deferred},
               {"resumed_retry", s.resumes_retry},
               {"resumed_abort", s.resumes_abort},
               {"terminated", s.stall_terms},

@@ -106,6 +106,7 @@ struct AtMaster : sc_module {
 
 struct Observed {
     bool finished = false;  // the device's thread got to its end
+    uint64_t deferred_before_enable = 0;
     bool dma_ok = false;
     uint64_t data = 0;
     tlm::tlm_response_status status = tlm::TLM_INCOMPLETE_RESPONSE;
@@ -211,7 +212,7 @@ struct Platform : sc_module {
                                                 {{arch::cmd::SID, kStallSid}, {arch::cmd::STAG, 0x7777}, {arch::cmd::Action, 1}}));
             smmu->issue_cmd_with_sync(arch::Command::make(arch::Opcode::SYNC));
         }
-        host_ready.notify();
+        if (g_scenario != "stall_deferred") host_ready.notify();
         const bool fail = g_scenario == "stall_abort";
         iopf = std::make_unique<IopfQueue>([this, fail](const std::vector<PageFault>& group) {
             if (fail) return PageResponseCode::Failure;
@@ -219,6 +220,17 @@ struct Platform : sc_module {
             return PageResponseCode::Success;
         });
         const PageRequestPolicy policy = g_scenario == "pri_deny" ? PageRequestPolicy::Deny : PageRequestPolicy::Iopf;
+        if (g_scenario == "stall_deferred") {
+            // The event queue off while the read faults: the read is held
+            // without an event, retried once EVTQEN is back (IHI 0070 3.12.2),
+            // stalls again with its event and is served as in stall_retry.
+            const uint64_t cr0 = bus.mmio_read(arch::reg::CR0, 4);
+            bus.mmio_write(arch::reg::CR0, 4, cr0 & ~arch::cr0::EVTQEN.mask());
+            host_ready.notify();
+            wait(5, SC_US);
+            o.deferred_before_enable = smmu_dev.core().stats().stalls_deferred;
+            bus.mmio_write(arch::reg::CR0, 4, cr0);
+        }
         if (g_scenario == "stall_term") {
             // A RESUME with Ac=0, Ab=0 (Linux never sends one): Terminate,
             // RAZ/WI with IDR0.TERM_MODEL 0.
@@ -404,4 +416,15 @@ TEST_CASE("stall_term") {
     CHECK(g_o.data == 0);
     CHECK(g_o.smmu.stalls == 1);
     CHECK(g_o.smmu.resumes_retry == 0);
+}
+
+TEST_CASE("stall_deferred") {
+    // Held without an event while EVTQEN=0, then retried, stalled with its
+    // event, served: the read completes after the 5 us and the handling.
+    CHECK(g_o.deferred_before_enable == 1);
+    check_served_once();
+    CHECK(g_o.done_ns > 5000 + kHandlingNs);
+    CHECK(g_o.smmu.stalls_deferred == 1);
+    CHECK(g_o.smmu.stalls == 1);
+    CHECK(g_o.smmu.resumes_retry == 1);
 }

@@ -364,7 +364,9 @@ TEST_CASE("Stall: RESUME Abort, a RESUME for an unknown STAG or SID is ignored, 
     CHECK(r.core.stalled() == 0);
 }
 
-TEST_CASE("Stall: beyond IDR5.STALL_MAX, or with the event lost, a stallable fault terminates", "[stall][overflow]") {
+TEST_CASE("Stall: beyond IDR5.STALL_MAX a stallable fault terminates, one whose event cannot be written waits for "
+          "the event queue and is retried (IHI 0070 3.12.2)",
+          "[stall][overflow]") {
     Rig r(pri_stall_params(1));
     const TranslationResult first = r.translate(5, 0x1000);
     CHECK(first.stalled);
@@ -376,13 +378,39 @@ TEST_CASE("Stall: beyond IDR5.STALL_MAX, or with the event lost, a stallable fau
     REQUIRE(events.size() == 2);
     CHECK(events[1].get(evt::Stall) == 0);  // terminated: recorded as a plain fault
     CHECK(!fault_from_event(events[1]));    // arm_smmu_handle_event reports only stalls
-    // With the event queue off the record is lost: no stall software could resume.
     r.smmu.issue_cmd(Command::make(Opcode::STALL_TERM, {{cmd::SID, 5}}));
     r.bus.idle();
     CHECK(r.core.take_stall(first.stag)->action == ResumeAction::Abort);
-    r.bus.mmio_write(reg::CR0, 4, r.rd(reg::CR0) & ~cr0::EVTQEN.mask());
-    CHECK(!r.translate(5, 0x3000).stalled);
-    CHECK(r.core.stats().stalls_refused == 2);
+    // With the event queue off the record cannot be written: the transaction
+    // is held without one (no RESUME or STALL_TERM reaches it) ...
+    const uint32_t cr0 = static_cast<uint32_t>(r.rd(reg::CR0));
+    r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::EVTQEN.mask());
+    const uint32_t prod = static_cast<uint32_t>(r.rd(reg::EVENTQ_PROD));
+    const TranslationResult held = r.translate(5, 0x3000);
+    REQUIRE(held.stalled);
+    CHECK(r.core.stats().stalls_deferred == 1);
+    CHECK(r.rd(reg::EVENTQ_PROD) == prod);
+    r.smmu.issue_cmd(Command::make(Opcode::RESUME, {{cmd::SID, 5}, {cmd::STAG, held.stag}, {cmd::Action, 1}}));
+    r.smmu.issue_cmd(Command::make(Opcode::STALL_TERM, {{cmd::SID, 5}}));
+    r.bus.idle();
+    CHECK(!r.core.take_stall(held.stag));
+    // ... until the queue is writable again: retried as though it had just arrived.
+    r.bus.mmio_write(reg::CR0, 4, cr0);
+    REQUIRE(r.resolved.size() == 2);
+    CHECK(r.resolved.back().first == held.stag);
+    CHECK(r.core.take_stall(held.stag)->action == ResumeAction::Retry);
+    CHECK(r.core.stats().stalls_refused == 1);
+    CHECK(r.core.stalled() == 0);
+}
+
+TEST_CASE("Stall: clearing SMMUEN terminates every held transaction (IHI 0070 3.12.2)", "[stall]") {
+    Rig r;
+    const TranslationResult a = r.translate(5, 0x1000);
+    REQUIRE(a.stalled);
+    r.bus.mmio_write(reg::CR0, 4, r.rd(reg::CR0) & ~cr0::SMMUEN.mask());
+    REQUIRE(r.resolved.size() == 1);
+    CHECK(r.core.take_stall(a.stag)->action == ResumeAction::Abort);
+    CHECK(r.core.stats().stall_terms == 1);
     CHECK(r.core.stalled() == 0);
 }
 

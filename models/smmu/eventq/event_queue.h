@@ -17,6 +17,11 @@ public:
     enum class Outcome : uint8_t { Written, Disabled, Overflow, WriteAbort };
 
     OutputQueue(MemoryPort& mem, RegisterFile& regs, OutQueue kind) : mem_(mem), regs_(regs), kind_(kind) {}
+    // Enabled with room for a record: what a stall's event waits for (IHI 0070 3.12.2).
+    bool writable() const {
+        return regs_.out_enabled(kind_) &&
+               !QueuePointer::full(regs_.out_prod(kind_), regs_.out_cons(kind_), regs_.out_queue(kind_).log2size);
+    }
 
 protected:
     // Writes `dwords` words as the next record (and the MSI, when enabled).

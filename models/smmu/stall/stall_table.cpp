@@ -14,7 +14,7 @@ std::optional<uint16_t> StallTable::stall(uint32_t sid, Cycle now) {
 
 bool StallTable::resume(uint32_t sid, uint16_t stag, arch::ResumeAction a, Cycle now) {
     auto it = entries_.find(stag);
-    if (it == entries_.end() || it->second.sid != sid || it->second.resolved) return false;
+    if (it == entries_.end() || it->second.sid != sid || it->second.resolved || it->second.deferred) return false;
     it->second.resolved = true;
     it->second.action = a;
     it->second.resolved_at = now;
@@ -28,10 +28,41 @@ unsigned StallTable::terminate(uint32_t sid, Cycle now) {
     return n;
 }
 
+bool StallTable::has_deferred() const {
+    for (const auto& [stag, e] : entries_)
+        if (e.deferred && !e.resolved) return true;
+    return false;
+}
+
+namespace {
+// Resolves the unresolved entries `pick` chooses with `a`; their STAGs.
+template <class Pick>
+std::vector<uint16_t> resolve_if(std::map<uint16_t, StallTable::Entry>& entries, arch::ResumeAction a, Cycle now,
+                                 Pick pick) {
+    std::vector<uint16_t> out;
+    for (auto& [stag, e] : entries) {
+        if (e.resolved || !pick(e)) continue;
+        e.resolved = true;
+        e.action = a;
+        e.resolved_at = now;
+        out.push_back(stag);
+    }
+    return out;
+}
+}  // namespace
+
+std::vector<uint16_t> StallTable::release_deferred(Cycle now) {
+    return resolve_if(entries_, arch::ResumeAction::Retry, now, [](const Entry& e) { return e.deferred; });
+}
+
+std::vector<uint16_t> StallTable::terminate_all(Cycle now) {
+    return resolve_if(entries_, arch::ResumeAction::Abort, now, [](const Entry&) { return true; });
+}
+
 std::vector<uint16_t> StallTable::stags_of(uint32_t sid) const {
     std::vector<uint16_t> out;
     for (const auto& [stag, e] : entries_)
-        if (e.sid == sid && !e.resolved) out.push_back(stag);
+        if (e.sid == sid && !e.resolved && !e.deferred) out.push_back(stag);
     return out;
 }
 

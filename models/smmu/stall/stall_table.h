@@ -25,12 +25,23 @@ public:
         bool resolved = false;
         arch::ResumeAction action = arch::ResumeAction::Abort;
         Cycle resolved_at = 0;
+        // Held because its event could not be written: not visible to
+        // software (no RESUME or STALL_TERM reaches it), retried once the
+        // event queue is writable (IHI 0070 3.12.2).
+        bool deferred = false;
     };
 
     explicit StallTable(unsigned max) : max_(max) {}
 
     // A new stalled transaction of `sid`: its STAG, or nullopt when STALL_MAX are held.
     std::optional<uint16_t> stall(uint32_t sid, Cycle now);
+    // The stall `stag` waits for the event queue instead (Entry::deferred).
+    void defer(uint16_t stag) { entries_.at(stag).deferred = true; }
+    bool has_deferred() const;
+    // The deferred transactions, resolved Retry: their STAGs.
+    std::vector<uint16_t> release_deferred(Cycle now);
+    // SMMUEN cleared: every held transaction, deferred ones too, aborted; their STAGs.
+    std::vector<uint16_t> terminate_all(Cycle now);
     // CMD_RESUME: resolves the transaction (sid, stag) still stalled; false
     // when there is none (the command is then ignored, IHI 0070 4.7.2).
     bool resume(uint32_t sid, uint16_t stag, arch::ResumeAction a, Cycle now);
