@@ -1,7 +1,10 @@
 #include "models/memory/sparse_memory.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace smmu {
 
@@ -37,6 +40,31 @@ bool MemoryPort::write_words(uint64_t pa, const uint64_t* w, unsigned n) {
 
 SparseMemory::SparseMemory(unsigned pa_bits) : pa_bits_(std::min(pa_bits, 64u)) {}
 
+SparseMemory::~SparseMemory() {
+    for (void* c : chunks_) munmap(c, kChunkBytes);
+}
+
+SparseMemory::Page* SparseMemory::fresh_page() {
+    if (chunk_used_ == kChunkBytes) {
+        // Twice the size, trimmed to a 2 MiB-aligned chunk: a huge page needs the alignment.
+        void* m = mmap(nullptr, 2 * kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) throw std::bad_alloc();
+        const auto at = reinterpret_cast<uintptr_t>(m);
+        const uintptr_t aligned = (at + kChunkBytes - 1) & ~uintptr_t{kChunkBytes - 1};
+        if (aligned > at) munmap(m, aligned - at);
+        if (aligned + kChunkBytes < at + 2 * kChunkBytes)
+            munmap(reinterpret_cast<void*>(aligned + kChunkBytes), at + 2 * kChunkBytes - aligned - kChunkBytes);
+        void* c = reinterpret_cast<void*>(aligned);
+        // A hint only: without huge pages the chunk is faulted in 4 KiB at a time.
+        madvise(c, kChunkBytes, MADV_HUGEPAGE);
+        chunks_.push_back(c);
+        chunk_used_ = 0;
+    }
+    auto* p = reinterpret_cast<Page*>(static_cast<uint8_t*>(chunks_.back()) + chunk_used_);
+    chunk_used_ += kPageBytes;
+    return p;  // anonymous memory reads as zero
+}
+
 bool SparseMemory::in_range(uint64_t pa, uint64_t len) const {
     if (pa_bits_ >= 64) return pa + len >= pa;
     const uint64_t limit = uint64_t{1} << pa_bits_;
@@ -50,7 +78,7 @@ const SparseMemory::Page* SparseMemory::find(uint64_t page_number) const {
     // An absent page is remembered too: page() is the only way one appears,
     // and it updates what is remembered.
     r.number = page_number;
-    r.page = it == pages_.end() ? nullptr : it->second.get();
+    r.page = it == pages_.end() ? nullptr : it->second;
     return r.page;
 }
 
@@ -60,9 +88,9 @@ uint8_t* SparseMemory::page(uint64_t pa) {
     Recent& r = recent_[number % kRecent];
     if (r.number == number && r.page) return r.page->data();
     auto& slot = pages_[number];
-    if (!slot) slot = std::make_unique<Page>(Page{});
+    if (!slot) slot = fresh_page();
     r.number = number;
-    r.page = slot.get();
+    r.page = slot;
     return slot->data();
 }
 

@@ -1,12 +1,16 @@
 // Sparse physical memory: 4 KiB pages allocated on first write, so the whole
 // 52-bit physical address space costs nothing until used. Never-written bytes
-// read as zero without allocating.
+// read as zero without allocating. Pages are carved in turn from 2 MiB
+// anonymous mappings (zero-filled by the OS, transparent huge pages asked
+// for): a platform with thousands of devices touches tens of thousands of
+// pages while it is set up, and one fault per page was most of that time.
 #pragma once
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "models/memory/memory_port.h"
 
@@ -19,6 +23,9 @@ public:
 
     // Accesses at or beyond 2^pa_bits abort, as a bus with nothing mapped there would.
     explicit SparseMemory(unsigned pa_bits = 52);
+    ~SparseMemory() override;
+    SparseMemory(const SparseMemory&) = delete;
+    SparseMemory& operator=(const SparseMemory&) = delete;
 
     bool read(uint64_t pa, void* dst, unsigned len) override;
     bool write(uint64_t pa, const void* src, unsigned len) override;
@@ -40,9 +47,14 @@ public:
 private:
     using Page = std::array<uint8_t, kPageBytes>;
     const Page* find(uint64_t page_number) const;
+    // A zeroed page from the current chunk (a new chunk when it is used up).
+    Page* fresh_page();
 
+    static constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
     unsigned pa_bits_;
-    std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+    std::unordered_map<uint64_t, Page*> pages_;
+    std::vector<void*> chunks_;                      // mappings of kChunkBytes, freed with the memory
+    std::size_t chunk_used_ = kChunkBytes;           // bytes handed out of chunks_.back()
     // Pages looked up lately, direct-mapped by page number, null if absent
     // (pages are never freed, so the pointers stay good): DMA and walks come
     // back to a few pages again and again, and a hash lookup costs more.
