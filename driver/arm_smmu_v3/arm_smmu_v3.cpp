@@ -328,15 +328,16 @@ uint64_t ArmSmmuDevice::ste_address(uint32_t sid) const {
 }
 
 void ArmSmmuDevice::insert_master(ArmSmmuMaster& m) {
-    // arm_smmu_insert_master: every StreamID or none; a StreamID the master
+    // arm_smmu_insert_master (linux-6.18.y): every StreamID or none; a StreamID the master
     // lists twice counts once ("Bridged PCI devices may end up with
     // duplicated IDs").
     for (uint32_t sid : m.sids) {
         const auto [it, added] = streams_.emplace(sid, &m);
         if (!added && it->second != &m) {
             for (auto j = streams_.begin(); j != streams_.end();) j = j->second == &m ? streams_.erase(j) : std::next(j);
-            throw KernelError(-EINVAL, "arm_smmu_insert_master: StreamID " + std::to_string(sid) +
-                                           ": Aliasing StreamID unsupported (-EINVAL)");
+            char msg[96];
+            std::snprintf(msg, sizeof msg, "Aliasing StreamID 0x%x unsupported, expect DMA to be broken (-ENODEV)", sid);
+            throw KernelError(-ENODEV, std::string("arm_smmu_insert_master: ") + msg);
         }
     }
 }
@@ -507,9 +508,9 @@ void get_ste_used(const Ste& ent, Ste& used) {
     used.w[0] |= ste::Config.mask();
     const uint64_t cfg = ent.get(ste::Config);
     auto all = [&](const FieldDef& f) { used.w[f.word] |= f.mask(); };
-    if (cfg & 1) {  // S1 translates
+    if (cfg & 1) {  // S1 translates; PPAR: the PRI series' bit of the S1 STE
         for (const FieldDef& f : {ste::S1Fmt, ste::S1ContextPtr, ste::S1CDMax, ste::S1DSS, ste::S1CIR, ste::S1COR,
-                                  ste::S1CSH, ste::S1STALLD, ste::STRW, ste::EATS, ste::MEV, ste::S2VMID})
+                                  ste::S1CSH, ste::S1STALLD, ste::STRW, ste::EATS, ste::MEV, ste::S2VMID, ste::PPAR})
             all(f);
         if (ent.get(ste::S1DSS) == static_cast<uint64_t>(S1Dss::Bypass)) all(ste::SHCFG);
     }

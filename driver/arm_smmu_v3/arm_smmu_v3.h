@@ -173,7 +173,7 @@ public:
 
     // ---- Masters (smmu->streams: arm_smmu_insert_master / arm_smmu_find_master) ----
     // Registers each StreamID of `m`; a StreamID another master has already
-    // is refused (-EINVAL, "Aliasing StreamID unsupported") and nothing of
+    // is refused (-ENODEV, "Aliasing StreamID ... unsupported") and nothing of
     // `m` stays registered. `m` must outlive the fault threads' use of it.
     void insert_master(ArmSmmuMaster& m);
     // The master a StreamID belongs to; nullptr when none does.

@@ -129,7 +129,7 @@ void SmmuBase::page_request(tlm::tlm_generic_payload& gp, SmmuExtension& ext, sc
     pr.last = ext.prg_last;
     pr.prg_index = ext.prg_index & 0x1ff;
     Cycle done = 0;
-    if (core_.page_request(pr, now_cycles(delay), &done) == OutputQueue::Outcome::Written)
+    if (core_.priq_interrupts(pr, core_.page_request(pr, now_cycles(delay), &done)))
         priq_irq_.notify(time_of(done) - sc_core::sc_time_stamp());
     delay = time_of(done) - sc_core::sc_time_stamp();
     ext.event_id = 0;

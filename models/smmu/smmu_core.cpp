@@ -159,8 +159,8 @@ void SmmuCore::resolve_stall(const arch::Command& c) {
     } else {
         // CMD_STALL_TERM: every transaction of the StreamID still stalled is
         // terminated with an abort (IHI 0070 4.7.2).
-        resolved = stalls_.stags_of(sid);
-        stats_.stall_terms += stalls_.terminate(sid, now);
+        resolved = stalls_.terminate_stream(sid, now);
+        stats_.stall_terms += resolved.size();
     }
     stalls_resolved(resolved, now);
 }
@@ -185,13 +185,21 @@ MmioStatus SmmuCore::mmio_write(uint32_t offset, unsigned size, uint64_t value, 
         stats_.stall_terms += stags.size();
         stalls_resolved(stags, now);
     } else if (stalls_.has_deferred() && eventq_.writable()) {
-        stalls_resolved(stalls_.release_deferred(now), now);
+        // Retried, not resolved: no stall time is counted for them.
+        for (uint16_t stag : stalls_.release_deferred(now))
+            if (stall_listener_) stall_listener_(stag, now);
     }
     return st;
 }
 
-OutputQueue::Outcome SmmuCore::page_request(const PageRequest& pr, Cycle arrival, Cycle* done) {
+OutputQueue::Outcome SmmuCore::page_request(const PageRequest& in, Cycle arrival, Cycle* done) {
     ++stats_.page_requests;
+    // Without SubstreamIDs the SMMU records no PASID (IHI 0070 8: SSV is then 0).
+    PageRequest pr = in;
+    if (caps().ssid_bits == 0) {
+        pr.ssv = false;
+        pr.ssid = 0;
+    }
     Cycle t = arrival + unit_.params().pipeline_cycles;
     bool msi = false;
     unit_.port().set_cursor(&t);
@@ -199,19 +207,22 @@ OutputQueue::Outcome SmmuCore::page_request(const PageRequest& pr, Cycle arrival
     const OutputQueue::Outcome o =
         regs_.smmu_enabled() ? priq_.record(pr, msi) : OutputQueue::Outcome::Disabled;
     stats_.priq_msis += msi;
-    // A Stop PASID marker (L=1, R=W=0, with a PASID; IHI 0070 8) is no page
-    // request: dropped, it gets no automatic response.
-    const bool stop_marker = pr.ssv && pr.last && !pr.read && !pr.write;
+    const bool stop_marker = is_stop_marker(pr);
     std::optional<PrgResponse> automatic;
     switch (o) {
         case OutputQueue::Outcome::Written:
             ++stats_.priq_written;
-            open_groups_.emplace(std::make_pair(pr.sid, pr.prg_index), arrival);
+            // A Stop Marker opens no group (software discards it).
+            if (!stop_marker) open_groups_.emplace(std::make_pair(pr.sid, pr.prg_index), arrival);
             break;
         case OutputQueue::Outcome::Overflow:
             ++stats_.priq_dropped_overflow;
-            // IHI 0070 8.1: a dropped Last request is answered so the device asks again.
-            if (pr.last && !stop_marker) automatic = overflow_response(pr);
+            // IHI 0070 8.1: a dropped Last request is answered so the device
+            // asks again, and interrupts (6.3.36).
+            if (pr.last && !stop_marker) {
+                automatic = overflow_response(pr);
+                stats_.priq_msis += priq_.interrupt();
+            }
             break;
         case OutputQueue::Outcome::Disabled: ++stats_.priq_dropped_disabled; [[fallthrough]];
         case OutputQueue::Outcome::WriteAbort:
@@ -228,6 +239,18 @@ OutputQueue::Outcome SmmuCore::page_request(const PageRequest& pr, Cycle arrival
     }
     if (done) *done = t;
     return o;
+}
+
+bool SmmuCore::is_stop_marker(const PageRequest& pr) {
+    // The PCIe Stop PASID marker: L=1, R=W=0, with a PASID (IHI 0070 8).
+    return pr.ssv && pr.last && !pr.read && !pr.write;
+}
+
+bool SmmuCore::priq_interrupts(const PageRequest& pr, OutputQueue::Outcome o) const {
+    // IHI 0070 6.3.36: with LO, only records with L set; a Last request
+    // dropped on overflow interrupts too. LO applies to wired interrupts and MSIs.
+    if (o == OutputQueue::Outcome::Written) return !regs_.priq_irq_last_only() || pr.last;
+    return o == OutputQueue::Outcome::Overflow && pr.last && !is_stop_marker(pr);
 }
 
 PrgResponse SmmuCore::overflow_response(const PageRequest& pr) {
@@ -352,11 +375,12 @@ AtsCompletion SmmuCore::ats_translate(const TranslationRequest& req, bool nw, Cy
 }
 
 TranslationResult SmmuCore::ats_translated(const TranslationRequest& in, Cycle arrival, Cycle* done) {
-    // This SMMU has no IDR3.PASIDTT: a Translated transaction's PASID is
-    // ignored, as if SSV were 0 (IHI 0070 3.9.1.3).
+    // This SMMU has no IDR3.PASIDTT: a Translated transaction is treated as
+    // presented with PnU == 0, InD == 0 and SSV == 0 (IHI 0070 3.9.1.3).
     TranslationRequest req = in;
     req.ssv = false;
     req.ssid = 0;
+    req.privileged = req.instruction = false;
     Cycle t = arrival + unit_.params().pipeline_cycles;
     std::optional<AtsRefusal> refused = translated_refusal(regs_.smmu_enabled(), false, nullptr);
     if (regs_.smmu_enabled() && regs_.ats_check()) {

@@ -169,6 +169,9 @@ public:
     // IHI 0070 8.1 and 8.2 say (a Last one on overflow: Success; any with
     // PRIQEN=0, SMMUEN=0 or PRIQ_ABT_ERR: ResponseFailure).
     OutputQueue::Outcome page_request(const PageRequest& pr, Cycle arrival, Cycle* done = nullptr);
+    // Whether a request that ended so raises the PRI queue's (wired) interrupt.
+    bool priq_interrupts(const PageRequest& pr, OutputQueue::Outcome o) const;
+    static bool is_stop_marker(const PageRequest& pr);
     // Where PRG Responses go (the platform routes them to the device), with the cycle they leave.
     using PrgResponder = std::function<void(const PrgResponse&, Cycle)>;
     void set_prg_responder(PrgResponder r) { prg_responder_ = std::move(r); }

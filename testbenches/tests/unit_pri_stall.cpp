@@ -382,7 +382,7 @@ TEST_CASE("Stall: beyond IDR5.STALL_MAX a stallable fault terminates, one whose 
     r.bus.idle();
     CHECK(r.core.take_stall(first.stag)->action == ResumeAction::Abort);
     // With the event queue off the record cannot be written: the transaction
-    // is held without one (no RESUME or STALL_TERM reaches it) ...
+    // is held without one (its STAG was never told, so no RESUME reaches it) ...
     const uint32_t cr0 = static_cast<uint32_t>(r.rd(reg::CR0));
     r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::EVTQEN.mask());
     const uint32_t prod = static_cast<uint32_t>(r.rd(reg::EVENTQ_PROD));
@@ -391,7 +391,6 @@ TEST_CASE("Stall: beyond IDR5.STALL_MAX a stallable fault terminates, one whose 
     CHECK(r.core.stats().stalls_deferred == 1);
     CHECK(r.rd(reg::EVENTQ_PROD) == prod);
     r.smmu.issue_cmd(Command::make(Opcode::RESUME, {{cmd::SID, 5}, {cmd::STAG, held.stag}, {cmd::Action, 1}}));
-    r.smmu.issue_cmd(Command::make(Opcode::STALL_TERM, {{cmd::SID, 5}}));
     r.bus.idle();
     CHECK(!r.core.take_stall(held.stag));
     // ... until the queue is writable again: retried as though it had just arrived.
@@ -400,7 +399,37 @@ TEST_CASE("Stall: beyond IDR5.STALL_MAX a stallable fault terminates, one whose 
     CHECK(r.resolved.back().first == held.stag);
     CHECK(r.core.take_stall(held.stag)->action == ResumeAction::Retry);
     CHECK(r.core.stats().stalls_refused == 1);
+    // CMD_STALL_TERM reaches a held one too (IHI 0070 4.7.2: all of the StreamID's).
+    r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::EVTQEN.mask());
+    const TranslationResult term = r.translate(5, 0x4000);
+    REQUIRE(term.stalled);
+    r.smmu.issue_cmd(Command::make(Opcode::STALL_TERM, {{cmd::SID, 5}}));
+    r.bus.idle();
+    CHECK(r.core.take_stall(term.stag)->action == ResumeAction::Abort);
     CHECK(r.core.stalled() == 0);
+}
+
+TEST_CASE("Stall: an unacknowledged GERROR.EVTQ_ABT_ERR makes the event queue unwritable, a stall waits for the "
+          "acknowledgement (IHI 0070 7.2.1)",
+          "[stall]") {
+    Rig r;
+    const uint32_t cr0 = static_cast<uint32_t>(r.rd(reg::CR0));
+    const uint64_t base = r.bus.mmio_read(reg::EVENTQ_BASE, 8);
+    r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::EVTQEN.mask());
+    r.bus.mmio_write(reg::EVENTQ_BASE, 8, (1ull << 50) | (base & 0x1f));  // beyond the address space
+    r.bus.mmio_write(reg::CR0, 4, cr0);
+    const TranslationResult lost = r.translate(5, 0x1000);  // its record's write aborts
+    CHECK(!lost.stalled);
+    CHECK((r.rd(reg::GERROR) & gerror::EVTQ_ABT_ERR.mask()) != 0);
+    r.bus.mmio_write(reg::CR0, 4, cr0 & ~cr0::EVTQEN.mask());
+    r.bus.mmio_write(reg::EVENTQ_BASE, 8, base);
+    r.bus.mmio_write(reg::CR0, 4, cr0);
+    const TranslationResult held = r.translate(5, 0x2000);
+    REQUIRE(held.stalled);
+    CHECK(r.core.stats().stalls_deferred == 1);
+    r.bus.mmio_write(reg::GERRORN, 4, r.rd(reg::GERROR));  // acknowledged: writable again
+    REQUIRE(!r.resolved.empty());
+    CHECK(r.core.take_stall(held.stag)->action == ResumeAction::Retry);
 }
 
 TEST_CASE("Stall: clearing SMMUEN terminates every held transaction (IHI 0070 3.12.2)", "[stall]") {
@@ -614,9 +643,16 @@ TEST_CASE("PRIQ_IRQ_CFG2.LO: the PRI queue's MSI only for a request with Last se
     uint32_t data = 0;
     r.mem.read(kRam + 0x7000, &data, 4);
     CHECK(data == 0x55);
+    // The wired interrupt follows LO too.
+    CHECK(r.core.priq_interrupts(r.request(1, 0), OutputQueue::Outcome::Written));
+    CHECK(!r.core.priq_interrupts(r.request(1, 0, false), OutputQueue::Outcome::Written));
+    // A Last request dropped on overflow interrupts (IHI 0070 6.3.36), a partial one does not.
+    CHECK(r.core.priq_interrupts(r.request(1, 0), OutputQueue::Outcome::Overflow));
+    CHECK(!r.core.priq_interrupts(r.request(1, 0, false), OutputQueue::Outcome::Overflow));
     r.bus.mmio_write(reg::PRIQ_IRQ_CFG2, 4, 0);
     r.core.page_request(r.request(2, 0x3000, false), 0);
     CHECK(r.core.stats().priq_msis == 2);
+    CHECK(r.core.priq_interrupts(r.request(1, 0, false), OutputQueue::Outcome::Written));
 
     PageRequest q = r.request(3, 0x4000);
     q.exec = q.priv = true;
@@ -634,7 +670,7 @@ TEST_CASE("The fault threads find the master by StreamID: a stall or page reques
     Rig r;
     CHECK(r.smmu.find_master(6) == &r.pri_dev);
     CHECK(r.smmu.find_master(0x40) == nullptr);
-    // arm_smmu_insert_master: a StreamID of another master is -EINVAL, nothing of the new one stays.
+    // arm_smmu_insert_master: a StreamID of another master is -ENODEV, nothing of the new one stays.
     ArmSmmuMaster alias;
     alias.smmu = &r.smmu;
     alias.sids = {0x41, 6};
@@ -642,7 +678,7 @@ TEST_CASE("The fault threads find the master by StreamID: a stall or page reques
         probe_device(alias);
         FAIL("aliasing StreamID accepted");
     } catch (const KernelError& e) {
-        CHECK(e.err == -EINVAL);
+        CHECK(e.err == -ENODEV);
         CHECK(std::string(e.what()).find("Aliasing StreamID") != std::string::npos);
     }
     CHECK(r.smmu.find_master(0x41) == nullptr);
@@ -713,4 +749,37 @@ TEST_CASE("A PRI queue write that aborts: GERROR.PRIQ_ABT_ERR, the request and e
     r.bus.mmio_write(reg::PRIQ_BASE, 8, kRam | 1);
     r.bus.mmio_write(reg::CR0, 4, cr0);
     CHECK(r.core.page_request(r.request(3, 0x3000), 0) == OutputQueue::Outcome::Written);
+}
+
+TEST_CASE("PRI: a written Stop Marker opens no group, a request without SubstreamIDs at the SMMU has no PASID, a "
+          "Last request dropped on overflow sends the MSI",
+          "[pri]") {
+    Rig r(pri_stall_params(), 1);  // a 2-entry PRI queue
+    PageRequest stop = r.request(4, 0);
+    stop.ssv = true;
+    stop.ssid = 2;
+    stop.read = stop.write = false;
+    CHECK(r.core.page_request(stop, 0) == OutputQueue::Outcome::Written);
+    r.smmu.issue_cmd(Command::make(Opcode::PRI_RESP, {{cmd::SID, 6}, {cmd::PRGIndex, 4}, {cmd::PriResp, 2}}));
+    r.bus.idle();
+    CHECK(r.core.stats().pri_responses_unmatched == 1);  // the marker's index named no group
+    r.bus.mmio_write(reg::PRIQ_IRQ_CFG0, 8, kRam + 0x7000);
+    CHECK(r.core.page_request(r.request(5, 0x1000), 0) == OutputQueue::Outcome::Written);
+    const uint64_t msis = r.core.stats().priq_msis;
+    CHECK(r.core.page_request(r.request(6, 0x2000), 0) == OutputQueue::Outcome::Overflow);
+    CHECK(r.core.stats().priq_msis == msis + 1);
+
+    SmmuCoreParams no_ssid = pri_stall_params();
+    no_ssid.caps.ssid_bits = 0;
+    Rig n(no_ssid);
+    PageRequest tagged = n.request(1, 0x1000);
+    tagged.ssv = true;
+    tagged.ssid = 3;
+    tagged.exec = true;
+    n.core.page_request(tagged, 0);
+    const std::vector<PriRecord> recs = n.smmu.drain_page_requests();
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0].get(pri::SSV) == 0);
+    CHECK(recs[0].get(pri::SSID) == 0);
+    CHECK(recs[0].get(pri::EXEC) == 0);
 }

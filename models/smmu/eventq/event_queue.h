@@ -17,11 +17,11 @@ public:
     enum class Outcome : uint8_t { Written, Disabled, Overflow, WriteAbort };
 
     OutputQueue(MemoryPort& mem, RegisterFile& regs, OutQueue kind) : mem_(mem), regs_(regs), kind_(kind) {}
-    // Enabled with room for a record: what a stall's event waits for (IHI 0070 3.12.2).
-    bool writable() const {
-        return regs_.out_enabled(kind_) &&
-               !QueuePointer::full(regs_.out_prod(kind_), regs_.out_cons(kind_), regs_.out_queue(kind_).log2size);
-    }
+    // Enabled, no abort error unacknowledged, room for a record: what a
+    // stall's event waits for (IHI 0070 3.12.2, 7.2.1).
+    bool writable() const;
+    // The queue's MSI, when enabled; false when none was written.
+    bool interrupt();
 
 protected:
     // Writes `dwords` words as the next record (and the MSI, when enabled).
@@ -29,6 +29,7 @@ protected:
     Outcome write(const uint64_t* words, unsigned dwords, bool& msi_written);
 
 private:
+    bool abort_active() const;
     MemoryPort& mem_;
     RegisterFile& regs_;
     OutQueue kind_;

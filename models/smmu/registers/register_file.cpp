@@ -101,8 +101,9 @@ RegisterFile::RegisterFile(const SmmuCaps& caps, unsigned cmdq_max_log2, unsigne
     idr0::COHACC.set(&idr0_, 1);
     idr0::HYP.set(&idr0_, 1);
     idr0::ATS.set(&idr0_, caps.ats);
-    // NS1ATS 1: no Split-stage (stage 1 only) ATS, so STE.EATS 0b10 is ILLEGAL (IHI 0070 6.3.1).
-    idr0::NS1ATS.set(&idr0_, caps.ats);
+    // NS1ATS 1: no Split-stage (stage 1 only) ATS, so STE.EATS 0b10 is ILLEGAL;
+    // RES0 without ATS or without both stages (IHI 0070 6.3.1).
+    idr0::NS1ATS.set(&idr0_, caps.ats && caps.s1p && caps.s2p);
     idr0::ASID16.set(&idr0_, caps.asid16);
     idr0::MSI.set(&idr0_, 1);
     idr0::SEV.set(&idr0_, 1);

@@ -21,13 +21,6 @@ bool StallTable::resume(uint32_t sid, uint16_t stag, arch::ResumeAction a, Cycle
     return true;
 }
 
-unsigned StallTable::terminate(uint32_t sid, Cycle now) {
-    unsigned n = 0;
-    for (auto& [stag, e] : entries_)
-        if (e.sid == sid && !e.resolved) n += resume(sid, stag, arch::ResumeAction::Abort, now);
-    return n;
-}
-
 bool StallTable::has_deferred() const {
     for (const auto& [stag, e] : entries_)
         if (e.deferred && !e.resolved) return true;
@@ -59,11 +52,8 @@ std::vector<uint16_t> StallTable::terminate_all(Cycle now) {
     return resolve_if(entries_, arch::ResumeAction::Abort, now, [](const Entry&) { return true; });
 }
 
-std::vector<uint16_t> StallTable::stags_of(uint32_t sid) const {
-    std::vector<uint16_t> out;
-    for (const auto& [stag, e] : entries_)
-        if (e.sid == sid && !e.resolved && !e.deferred) out.push_back(stag);
-    return out;
+std::vector<uint16_t> StallTable::terminate_stream(uint32_t sid, Cycle now) {
+    return resolve_if(entries_, arch::ResumeAction::Abort, now, [sid](const Entry& e) { return e.sid == sid; });
 }
 
 std::optional<StallTable::Entry> StallTable::take(uint16_t stag) {

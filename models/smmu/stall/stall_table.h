@@ -2,8 +2,8 @@
 // transaction whose translation fault is stallable (F_TRANSLATION,
 // F_ADDR_SIZE, F_ACCESS, F_PERMISSION with CD.S=1 for stage 1, STE.S2S=1 for
 // stage 2) is held, its event recorded with Stall=1 and a STAG, until
-// software sends CMD_RESUME (Retry: translated again; Abort/Term: an abort
-// response) or CMD_STALL_TERM for its StreamID. The SMMU holds at most
+// software sends CMD_RESUME (IHI 0070 4.7.1: Retry: translated again; Abort:
+// an abort; Terminate: RAZ/WI) or CMD_STALL_TERM for its StreamID. The SMMU holds at most
 // IDR5.STALL_MAX of them; a fault beyond that terminates at once (the
 // architecture lets an implementation terminate rather than stall).
 #pragma once
@@ -43,17 +43,17 @@ public:
     // SMMUEN cleared: every held transaction, deferred ones too, aborted; their STAGs.
     std::vector<uint16_t> terminate_all(Cycle now);
     // CMD_RESUME: resolves the transaction (sid, stag) still stalled; false
-    // when there is none (the command is then ignored, IHI 0070 4.7.2).
+    // when there is none (the command is then ignored, IHI 0070 4.7.1).
     bool resume(uint32_t sid, uint16_t stag, arch::ResumeAction a, Cycle now);
-    // CMD_STALL_TERM: aborts every transaction of `sid` still stalled; how many.
-    unsigned terminate(uint32_t sid, Cycle now);
+    // CMD_STALL_TERM: aborts every transaction of `sid` still held, deferred
+    // ones too (IHI 0070 4.7.2); their STAGs.
+    std::vector<uint16_t> terminate_stream(uint32_t sid, Cycle now);
     // The resolution of `stag` once resolved, removing it (the STAG is free again).
     std::optional<Entry> take(uint16_t stag);
     // A stalled transaction abandoned by its holder (the STAG is free again).
     void drop(uint16_t stag) { entries_.erase(stag); }
 
-    // The StreamID's transactions still stalled, and when one stalled.
-    std::vector<uint16_t> stags_of(uint32_t sid) const;
+    // When a transaction stalled.
     Cycle since(uint16_t stag) const {
         auto it = entries_.find(stag);
         return it == entries_.end() ? 0 : it->second.since;

@@ -22,12 +22,13 @@ arch::EventRecord make_event(const TranslationRequest& req, const Fault& f) {
         // faulted at stage 2 (CLASS=TT); UNKNOWN otherwise, written as 0.
         else if (fd.name == "TTRnW") v = f.cls == FaultClass::TTD;
         else if (fd.name == "InputAddr") v = req.iova;
-        // F_BAD_ATS_TREQ: one STU asked for; R is always 1, W = !NW.
+        // F_BAD_ATS_TREQ: one STU asked for; R is always 1, W = !NW; without
+        // a PASID the request is Data and Unprivileged (IHI 0070 3.9.1).
         else if (fd.name == "Span") v = 1;
         else if (fd.name == "R") v = 1;
         else if (fd.name == "W") v = req.write;
-        else if (fd.name == "X") v = req.instruction;
-        else if (fd.name == "PRIV") v = req.privileged;
+        else if (fd.name == "X") v = req.ssv && req.instruction;
+        else if (fd.name == "PRIV") v = req.ssv && req.privileged;
         else if (fd.name == "IPA") v = f.s2 ? f.ipa : 0;
         else if (fd.name == "FetchAddr") v = f.fetch_addr;
         e.set(fd, v);
