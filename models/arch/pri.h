@@ -37,8 +37,6 @@ inline ResumeAction resume_action(uint64_t action_field) {
 }
 
 struct PriRecord : Words<2> {
-    // The L bit of a record's first word.
-    static bool last(const uint64_t* w) { return pri::L.get(w) != 0; }
     // Every field, in record order, for the decoder.
     static const std::vector<FieldDef>& fields() {
         static const std::vector<FieldDef> f{pri::SID,  pri::SSV,   pri::SSID, pri::PRIV,     pri::EXEC,

@@ -205,7 +205,8 @@ OutputQueue::Outcome SmmuCore::page_request(const PageRequest& in, Cycle arrival
     unit_.port().set_cursor(&t);
     // SMMUEN=0 denies page requests as PRIQEN=0 does (IHI 0070 3.11).
     const OutputQueue::Outcome o =
-        regs_.smmu_enabled() ? priq_.record(pr, msi) : OutputQueue::Outcome::Disabled;
+        regs_.smmu_enabled() ? priq_.record(pr, priq_interrupts(pr, OutputQueue::Outcome::Written), msi)
+                             : OutputQueue::Outcome::Disabled;
     stats_.priq_msis += msi;
     const bool stop_marker = is_stop_marker(pr);
     std::optional<PrgResponse> automatic;
@@ -217,12 +218,9 @@ OutputQueue::Outcome SmmuCore::page_request(const PageRequest& in, Cycle arrival
             break;
         case OutputQueue::Outcome::Overflow:
             ++stats_.priq_dropped_overflow;
-            // IHI 0070 8.1: a dropped Last request is answered so the device
-            // asks again, and interrupts (6.3.36).
-            if (pr.last && !stop_marker) {
-                automatic = overflow_response(pr);
-                stats_.priq_msis += priq_.interrupt();
-            }
+            // IHI 0070 8.1: a dropped Last request is answered so the device asks again.
+            if (pr.last && !stop_marker) automatic = overflow_response(pr);
+            if (priq_interrupts(pr, o)) stats_.priq_msis += priq_.interrupt();
             break;
         case OutputQueue::Outcome::Disabled: ++stats_.priq_dropped_disabled; [[fallthrough]];
         case OutputQueue::Outcome::WriteAbort:

@@ -1,10 +1,8 @@
 #include "models/smmu/eventq/event_queue.h"
 
-#include "models/arch/pri.h"
-
 namespace smmu {
 
-OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, bool& msi_written) {
+OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, bool interrupts, bool& msi_written) {
     msi_written = false;
     const bool event = kind_ == OutQueue::Event;
     // With EVTQEN=0 events are discarded (IHI 0070 7.2); PRIQEN=0 likewise
@@ -32,8 +30,7 @@ OutputQueue::Outcome OutputQueue::write(const uint64_t* words, unsigned dwords, 
         return Outcome::WriteAbort;
     }
     regs_.set_out_prod(kind_, (prod & ovflg) | QueuePointer::next(prod, q.log2size));
-    // With PRIQ_IRQ_CFG2.LO, only a request with Last set interrupts.
-    if (event || !regs_.priq_irq_last_only() || arch::PriRecord::last(words)) msi_written = interrupt();
+    if (interrupts) msi_written = interrupt();
     return Outcome::Written;
 }
 

@@ -24,9 +24,9 @@ public:
     bool interrupt();
 
 protected:
-    // Writes `dwords` words as the next record (and the MSI, when enabled).
-    // `msi_written` tells the caller.
-    Outcome write(const uint64_t* words, unsigned dwords, bool& msi_written);
+    // Writes `dwords` words as the next record (and, when `interrupts`, the
+    // MSI if enabled). `msi_written` tells the caller.
+    Outcome write(const uint64_t* words, unsigned dwords, bool interrupts, bool& msi_written);
 
 private:
     bool abort_active() const;
@@ -39,7 +39,7 @@ class EventQueue : public OutputQueue {
 public:
     EventQueue(MemoryPort& mem, RegisterFile& regs) : OutputQueue(mem, regs, OutQueue::Event) {}
     Outcome record(const arch::EventRecord& e, bool& msi_written) {
-        return write(e.w.data(), arch::EventRecord::kDwords, msi_written);
+        return write(e.w.data(), arch::EventRecord::kDwords, true, msi_written);
     }
 };
 

@@ -29,9 +29,10 @@ PageRequest page_request_from(const arch::PriRecord& r);
 class PriQueue : public OutputQueue {
 public:
     PriQueue(MemoryPort& mem, RegisterFile& regs) : OutputQueue(mem, regs, OutQueue::Pri) {}
-    Outcome record(const PageRequest& pr, bool& msi_written) {
+    // `interrupts`: whether the record, once written, interrupts (PRIQ_IRQ_CFG2.LO; SmmuCore decides).
+    Outcome record(const PageRequest& pr, bool interrupts, bool& msi_written) {
         const arch::PriRecord r = pr.record();
-        return write(r.w.data(), arch::PriRecord::kDwords, msi_written);
+        return write(r.w.data(), arch::PriRecord::kDwords, interrupts, msi_written);
     }
 };
 
