@@ -37,6 +37,14 @@ const std::vector<Syntax>& syntax() {
 }
 
 const Syntax* find(std::string_view word) {
+    // Every DMA record's device name is asked about: most are ruled out by
+    // their length alone.
+    static const uint64_t lengths = [] {
+        uint64_t m = 0;
+        for (const Syntax& s : syntax()) m |= uint64_t{1} << s.word.size();
+        return m;
+    }();
+    if (word.size() >= 64 || !(lengths >> word.size() & 1)) return nullptr;
     for (const Syntax& s : syntax())
         if (word == s.word) return &s;
     return nullptr;
