@@ -19,6 +19,15 @@ public:
     // Called between two polls (of a register or of a CMD_SYNC's MSI word):
     // lets the SMMU make progress while the CPU waits.
     virtual void idle() = 0;
+    // arm64's __cmpwait_relaxed (each turn of smp_cond_load_relaxed): a
+    // load-exclusive of the 32-bit word at `pa`; if it still reads `seen`,
+    // WFE until the word's reservation granule is written or the generic
+    // timer's event stream ticks (every 100 us, ARCH_TIMER_EVT_STREAM_PERIOD_US).
+    // A bus that cannot watch memory polls instead: idle().
+    virtual void wait_for_change(uint64_t pa, uint32_t seen) {
+        (void)pa, (void)seen;
+        idle();
+    }
     // CPU time the software spends (building commands, an ioctl's entry, a
     // VM trap): advances the CPU's clock by `ns`.
     virtual void cpu(double ns) = 0;

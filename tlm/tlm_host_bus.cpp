@@ -13,15 +13,37 @@ TlmCpu::TlmCpu(TlmForwardPort& mem, sc_time mem_access) : port_(mem) {
     port_.use_dmi(mem_access);
 }
 
-void TlmCpu::sync() {
-    sc_core::wait(local_);
+void TlmCpu::sync(const sc_time& then) {
+    sc_core::wait(local_ + then);
     local_ = sc_core::SC_ZERO_TIME;
+}
+
+uint32_t TlmCpu::load_exclusive(uint64_t pa, sc_core::sc_event& wake) {
+    uint32_t v = 0;
+    port_.load_exclusive(pa, &v, 4, wake);
+    return v;
 }
 
 double TlmCpu::now_ns() const { return static_cast<double>((sc_core::sc_time_stamp() + local_).value()) / 1000.0; }
 
 TlmHostBus::TlmHostBus(TlmCpu& cpu, TlmForwardPort& mmio, sc_time mmio_latency, std::string name)
     : cpu_(cpu), mmio_(mmio), mmio_latency_(mmio_latency), name_(std::move(name)) {}
+
+void TlmHostBus::wait_for_change(uint64_t pa, uint32_t seen) {
+    // __cmpwait_relaxed: sevl; wfe; ldxr; eor; cbnz (no wait if the word
+    // changed); wfe.
+    if (cpu_.load_exclusive(pa, monitor_) != seen) return;
+    cpu_.sync();
+    // The event stream: a wake-up event every 100 us of the generic timer
+    // (arch_timer_evtstrm_enable, ARCH_TIMER_EVT_STREAM_PERIOD_US).
+    static const sc_time kTick(100, sc_core::SC_US);
+    const uint64_t tick = kTick.value();
+    const sc_time next = sc_time::from_value(tick - sc_core::sc_time_stamp().value() % tick);
+    sc_core::wait(next, monitor_);
+    // Then a delta more: what the SMMU did at this very time (a write at an
+    // event-stream tick) is seen whatever order the kernel woke the two in.
+    sc_core::wait(sc_core::SC_ZERO_TIME);
+}
 
 uint64_t TlmHostBus::mmio_read(uint32_t offset, unsigned size) {
     uint64_t v = 0;

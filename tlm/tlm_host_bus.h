@@ -32,10 +32,13 @@ public:
     explicit TlmCpu(TlmForwardPort& mem, sc_core::sc_time mem_access = sc_core::sc_time(1, sc_core::SC_NS));
 
     MemoryPort& memory() { return port_; }
+    // A load-exclusive of the 32-bit word at `pa` (tlm/exclusive_monitor.h).
+    uint32_t load_exclusive(uint64_t pa, sc_core::sc_event& wake);
     // Software time (building a command, an ioctl's entry): added to local time.
     void spend(double ns) { local_ += sc_core::sc_time(ns, sc_core::SC_NS); }
-    // Waits out the local time (memory accesses and software since the last sync).
-    void sync();
+    // Waits out the local time (memory accesses and software since the last
+    // sync), and `then` after it, in one wait.
+    void sync(const sc_core::sc_time& then = sc_core::SC_ZERO_TIME);
     // The CPU's clock: simulated time plus local time (ns).
     double now_ns() const;
 
@@ -63,12 +66,15 @@ public:
     // mmio_latency; the SMMU's threads run. Then a delta more: the next poll
     // sees what the SMMU did at that very time (its MSI write, CONS), whatever
     // order the kernel wakes equal-time waits in (which differs between the
-    // traffic's accurate and fast modes).
+    // traffic's accurate and fast modes). One timed wait for both pauses: a
+    // CMD_SYNC's wait polls thousands of times in a busy trace.
     void idle() override {
-        cpu_.sync();
-        sc_core::wait(mmio_latency_);
+        cpu_.sync(mmio_latency_);
         sc_core::wait(sc_core::SC_ZERO_TIME);
     }
+    // WFE with the exclusive monitor on the word (the memory notifies this
+    // bus's monitor event), or to the next event-stream tick.
+    void wait_for_change(uint64_t pa, uint32_t seen) override;
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }
 
@@ -81,6 +87,7 @@ private:
     TlmCpu& cpu_;
     TlmForwardPort& mmio_;
     sc_core::sc_time mmio_latency_;
+    sc_core::sc_event monitor_;  // the exclusive monitor's wake-up
     std::string name_;
     uint64_t accesses_ = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "tlm/exclusive_monitor.h"
+
 namespace smmu {
 
 namespace {
@@ -82,6 +84,23 @@ bool TlmMemoryPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsign
     if (ok && dmi_mode_ == DmiMode::Reads && cmd == tlm::TLM_READ_COMMAND && gp.is_dmi_allowed())
         request_dmi(region(pa), cmd, pa);
     return ok;
+}
+
+bool TlmMemoryPort::load_exclusive(uint64_t pa, void* dst, unsigned len, sc_core::sc_event& wake) {
+    tlm::tlm_generic_payload& gp = gp_;
+    ExclusiveMonitorExtension ext;
+    ext.wake = &wake;
+    prepare(gp, tlm::TLM_READ_COMMAND, pa, dst, len);
+    gp.set_dmi_allowed(false);
+    gp.set_extension(&ext);
+    sc_core::sc_time local = sc_core::SC_ZERO_TIME;
+    (*socket_)->b_transport(gp, local);
+    gp.clear_extension(&ext);
+    const sc_core::sc_time& cost = dmi_mode_ == DmiMode::Cpu ? dmi_cost_ : local;
+    last_ps_ = to_ps(cost);
+    if (delay_) *delay_ += cost;
+    ++reads_;
+    return gp.is_response_ok();
 }
 
 bool TlmDebugPort::access(tlm::tlm_command cmd, uint64_t pa, void* data, unsigned len) {

@@ -47,6 +47,12 @@ public:
         return access(tlm::TLM_WRITE_COMMAND, pa, const_cast<void*>(src), len);
     }
 
+    // An exclusive load (tlm/exclusive_monitor.h): always by b_transport (the
+    // target's monitor must see it), costing what a read costs this port
+    // (in DMI CPU mode a cached load). The target notifies `wake` when the
+    // granule is next written.
+    bool load_exclusive(uint64_t pa, void* dst, unsigned len, sc_core::sc_event& wake);
+
     uint64_t last_latency_ps() const override { return last_ps_; }
     uint64_t reads() const { return reads_; }
     uint64_t writes() const { return writes_; }

@@ -260,12 +260,15 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
     const double start = bus_.now_ns();
     const uint32_t mask = QueuePointer::mask(cmdq_log2_);
     double udelay_ns = 1000;  // queue_poll: udelay(1), doubled each time
+    unsigned spin = 0;
+    uint32_t seen = 0;
     for (unsigned i = 0;; ++i) {
         if (features_.msipoll) {
             // __arm_smmu_cmdq_poll_until_msi: the SYNC's MSI writes 0 over its first word.
             uint64_t w = 0;
             bus_.memory().read64(sync_slot, w);
-            if (static_cast<uint32_t>(w) == 0) {
+            seen = static_cast<uint32_t>(w);
+            if (seen == 0) {
                 cmdq_cons_ = QueuePointer::next(sync_prod, cmdq_log2_);
                 counters_.sync_wait_ns += bus_.now_ns() - start;
                 return 0;
@@ -283,6 +286,20 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
         }
         if (i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
         if (bus_.now_ns() - start >= params_.sync_timeout_ns) break;
+        if (features_.msipoll) {
+            // smp_cond_load_relaxed(cmd, !VAL || (ret = queue_poll(&qp))) with
+            // qp.wfe = false: queue_poll spins ARM_SMMU_POLL_SPIN_COUNT turns,
+            // then udelay()s, doubling; on arm64 each turn then waits in WFE
+            // with the exclusive monitor on the word (__cmpwait_relaxed), so
+            // the CPU wakes when the MSI writes it (or at the event stream).
+            if (++spin >= kPollSpinCount) {
+                bus_.cpu(udelay_ns);
+                udelay_ns *= 2;
+                spin = 0;
+            }
+            bus_.wait_for_change(sync_slot, seen);
+            continue;
+        }
         if (i >= kMaxPolls) {
             bus_.cpu(udelay_ns);
             udelay_ns *= 2;

@@ -1,6 +1,9 @@
 #include "models/memory/memory.h"
 
+#include <algorithm>
 #include <string>
+
+#include "tlm/exclusive_monitor.h"
 
 namespace smmu {
 
@@ -40,8 +43,32 @@ bool MemoryBase::access(tlm::tlm_generic_payload& gp, bool debug) {
     return ok;
 }
 
+// An exclusive load arms the monitor for its loader (one granule each); a
+// write to an armed granule wakes its loader a delta later and disarms it.
+void MemoryBase::monitor(const tlm::tlm_generic_payload& gp) {
+    const uint64_t first = gp.get_address() / kExclusiveGranuleBytes;
+    if (gp.is_read()) {
+        const auto* ext = gp.get_extension<ExclusiveMonitorExtension>();
+        if (!ext || !ext->wake) return;
+        monitors_.erase(std::remove_if(monitors_.begin(), monitors_.end(),
+                                       [&](const Monitor& m) { return m.wake == ext->wake; }),
+                        monitors_.end());
+        monitors_.push_back(Monitor{first, ext->wake});
+        return;
+    }
+    const uint64_t last = (gp.get_address() + gp.get_data_length() - 1) / kExclusiveGranuleBytes;
+    monitors_.erase(std::remove_if(monitors_.begin(), monitors_.end(),
+                                   [&](const Monitor& m) {
+                                       if (m.granule < first || m.granule > last) return false;
+                                       m.wake->notify(sc_core::SC_ZERO_TIME);
+                                       return true;
+                                   }),
+                    monitors_.end());
+}
+
 void MemoryBase::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     if (!access(gp, false)) return;
+    if (!monitors_.empty() || gp.is_read()) monitor(gp);
     if (gp.is_read()) {
         ++reads_;
         delay += read_latency_;

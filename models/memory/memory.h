@@ -2,13 +2,17 @@
 // read/write latency), nb_transport_fw (completes at BEGIN_REQ: TLM_COMPLETED
 // with the latency annotated, IEEE 1666-2011 14.2.2), transport_dbg and DMI
 // (read-write, one 4 KiB page at a time; b_transport's DMI hint is set for a
-// page that exists). Any number of initiators bind to
+// page that exists), and a global exclusive monitor (tlm/exclusive_monitor.h:
+// an exclusive load arms it; a write by b_transport to the granule wakes the
+// loader; DMI writes bypass it, as they bypass the target). Any number of initiators bind to
 // its one multi-socket (SMMU table walks and DMA, the host CPU).
 // BasicMemory<BUSWIDTH> picks the socket's bus width; Memory is the 32-bit one.
 #pragma once
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
+
+#include <vector>
 
 #include "models/memory/sparse_memory.h"
 #include "tlm/report.h"
@@ -36,7 +40,15 @@ private:
     // Checks and performs the access; false sets the response status.
     bool access(tlm::tlm_generic_payload& gp, bool debug);
 
+    // The global exclusive monitor: one armed granule per waiter.
+    struct Monitor {
+        uint64_t granule;
+        sc_core::sc_event* wake;
+    };
+    void monitor(const tlm::tlm_generic_payload& gp);
+
     SparseMemory store_;
+    std::vector<Monitor> monitors_;
     sc_core::sc_time read_latency_, write_latency_;
     uint64_t reads_ = 0, writes_ = 0;
     bool warned_byte_enables_ = false;

@@ -17,6 +17,9 @@
 //   dmi_bounded     past SmmuBase::kMaxDmiGrants grants the oldest is withdrawn
 //   debug           transport_dbg translated across pages, no statistics moved
 //   no_extension    a port's default StreamID; a port without one warns once
+//   exclusive_monitor the memory's global exclusive monitor: an exclusive load
+//                   (tlm/exclusive_monitor.h) is woken by the next write to its
+//                   granule, only that one, only by b_transport
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -37,6 +40,7 @@
 #include "models/arch/ste.h"
 #include "models/memory/memory.h"
 #include "models/smmu/smmu.h"
+#include "tlm/exclusive_monitor.h"
 
 namespace {
 
@@ -745,6 +749,63 @@ TEST_CASE("at_targets", "[systemc]") {
     CHECK(g2.is_response_ok());
     CHECK(page1 == 0x1001);
     CHECK(mem_t == sc_time(50, SC_NS));
+}
+
+// What a CPU's WFE after a load-exclusive (arm64 __cmpwait_relaxed) relies
+// on: a write by another initiator to the reservation granule wakes it.
+TEST_CASE("exclusive_monitor", "[systemc]") {
+    smmu::Memory memory("memory", 48, sc_time(100, SC_NS), sc_time(100, SC_NS));
+    LtInitiator<32> cpu("cpu"), other("other");
+    cpu.socket.bind(memory.socket);
+    other.socket.bind(memory.socket);
+    sc_core::sc_event wake;
+    std::vector<sc_time> woken;
+    Script waiter("waiter", [&] {
+        for (;;) {
+            wait(wake);
+            woken.push_back(sc_core::sc_time_stamp());
+        }
+    });
+    uint32_t loaded = 0;
+    sc_time load_delay;
+    Script script("script", [&] {
+        uint32_t v = 0x5a5a;
+        other.access(tlm::TLM_WRITE_COMMAND, 0x1000, &v, 4, nullptr);  // before the load: no wake
+        // The exclusive load: a plain read carrying the extension.
+        tlm::tlm_generic_payload gp;
+        fill(gp, tlm::TLM_READ_COMMAND, 0x1000, &loaded, 4);
+        smmu::ExclusiveMonitorExtension ext;
+        ext.wake = &wake;
+        gp.set_extension(&ext);
+        cpu.socket->b_transport(gp, load_delay);
+        gp.clear_extension(&ext);
+        wait(sc_time(1000, SC_NS) - sc_core::sc_time_stamp());
+        other.access(tlm::TLM_WRITE_COMMAND, 0x1040, &v, 4, nullptr);  // the next granule: no wake
+        wait(sc_time(2000, SC_NS) - sc_core::sc_time_stamp());
+        other.access(tlm::TLM_WRITE_COMMAND, 0x103c, &v, 4, nullptr);  // its last word: wakes, at the write's call
+        wait(sc_time(3000, SC_NS) - sc_core::sc_time_stamp());
+        other.access(tlm::TLM_WRITE_COMMAND, 0x1000, &v, 4, nullptr);  // disarmed by the wake: none
+        // Armed again, then moved by a second exclusive load with the same event.
+        uint32_t again = 0;
+        gp.set_data_ptr(reinterpret_cast<unsigned char*>(&again));
+        gp.set_extension(&ext);
+        sc_time d;
+        cpu.socket->b_transport(gp, d);
+        gp.set_address(0x8000);
+        cpu.socket->b_transport(gp, d);
+        gp.clear_extension(&ext);
+        wait(sc_time(4000, SC_NS) - sc_core::sc_time_stamp());
+        other.access(tlm::TLM_WRITE_COMMAND, 0x1000, &v, 4, nullptr);  // the old granule: none
+        wait(sc_time(5000, SC_NS) - sc_core::sc_time_stamp());
+        other.access(tlm::TLM_WRITE_COMMAND, 0x8010, &v, 8, nullptr);  // the new one: wakes
+        sc_core::sc_stop();
+    });
+    sc_core::sc_start();
+    CHECK(loaded == 0x5a5a);
+    CHECK(load_delay == sc_time(100, SC_NS));  // an ordinary read's latency
+    REQUIRE(woken.size() == 2);
+    CHECK(woken[0] == sc_time(2000, SC_NS));
+    CHECK(woken[1] == sc_time(5000, SC_NS));
 }
 
 TEST_CASE("lt", "[systemc]") { lt_scenario<32>(); }

@@ -36,8 +36,9 @@ public:
     void wait_until(const sc_core::sc_time& at, uint64_t seq, sc_core::sc_event& wake) {
         entries_.push(Entry{at, seq, next_++, &wake});
         // A later pending notification is replaced by an earlier one (IEEE
-        // 1666-2011 5.10.8); an earlier one is kept.
-        due_.notify(at - sc_core::sc_time_stamp());
+        // 1666-2011 5.10.8); an earlier one is kept: the kernel is asked only
+        // for an earlier one.
+        if (at < due_at_) notify_due(at);
         sc_core::wait(wake);
     }
 
@@ -54,16 +55,23 @@ private:
 
     void release() {
         const sc_core::sc_time now = sc_core::sc_time_stamp();
+        due_at_ = sc_core::sc_max_time();
         while (!entries_.empty() && entries_.top().at <= now) {
             entries_.top().wake->notify(sc_core::SC_ZERO_TIME);
             entries_.pop();
         }
-        if (!entries_.empty()) due_.notify(entries_.top().at - now);
+        if (!entries_.empty()) notify_due(entries_.top().at);
+    }
+
+    void notify_due(const sc_core::sc_time& at) {
+        due_.notify(at - sc_core::sc_time_stamp());
+        due_at_ = at;
     }
 
     std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> entries_;
     uint64_t next_ = 0;
     sc_core::sc_event due_;
+    sc_core::sc_time due_at_ = sc_core::sc_max_time();  // when due_ is pending for (max: not pending)
 };
 
 }  // namespace smmu::sim
