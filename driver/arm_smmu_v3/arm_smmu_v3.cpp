@@ -267,7 +267,12 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
             // __arm_smmu_cmdq_poll_until_msi: the SYNC's MSI writes 0 over its first word.
             uint64_t w = 0;
             bus_.memory().read64(sync_slot, w);
-            seen = static_cast<uint32_t>(w);
+            const uint32_t v = static_cast<uint32_t>(w);
+            // A wake-up that left the word as it was (the event stream):
+            // where the GERROR interrupt, which also ends a WFE, would have
+            // run arm_smmu_gerror_handler (a stopped queue never writes it).
+            if (i > 0 && v == seen) check_gerror("waiting for CMD_SYNC");
+            seen = v;
             if (seen == 0) {
                 cmdq_cons_ = QueuePointer::next(sync_prod, cmdq_log2_);
                 counters_.sync_wait_ns += bus_.now_ns() - start;
@@ -284,7 +289,7 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
                 return 0;
             }
         }
-        if (i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
+        if (!features_.msipoll && i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
         if (bus_.now_ns() - start >= params_.sync_timeout_ns) break;
         if (features_.msipoll) {
             // smp_cond_load_relaxed(cmd, !VAL || (ret = queue_poll(&qp))) with
