@@ -23,7 +23,9 @@ public:
     // load-exclusive of the 32-bit word at `pa`; if it still reads `seen`,
     // WFE until the word's reservation granule is written or the generic
     // timer's event stream ticks (every 100 us, ARCH_TIMER_EVT_STREAM_PERIOD_US).
-    // A bus that cannot watch memory polls instead: idle().
+    // A bus that cannot watch memory polls instead: idle() (then every turn
+    // that finds the word unchanged also reads GERROR, and queue_poll's
+    // udelay starts after ARM_SMMU_POLL_SPIN_COUNT turns).
     virtual void wait_for_change(uint64_t pa, uint32_t seen) {
         (void)pa, (void)seen;
         idle();

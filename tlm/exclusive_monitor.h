@@ -12,6 +12,9 @@
 namespace smmu {
 
 struct ExclusiveMonitorExtension : tlm::tlm_extension<ExclusiveMonitorExtension> {
+    // Notified by the target; it must outlive the target's monitor: until the
+    // monitor fires, or the same event arms another granule (a loader that
+    // goes away first would leave the target a dangling event).
     sc_core::sc_event* wake = nullptr;
 
     tlm::tlm_extension_base* clone() const override { return new ExclusiveMonitorExtension(*this); }

@@ -31,15 +31,22 @@ TlmHostBus::TlmHostBus(TlmCpu& cpu, TlmForwardPort& mmio, sc_time mmio_latency, 
 
 void TlmHostBus::wait_for_change(uint64_t pa, uint32_t seen) {
     // __cmpwait_relaxed: sevl; wfe; ldxr; eor; cbnz (no wait if the word
-    // changed); wfe.
-    if (cpu_.load_exclusive(pa, monitor_) != seen) return;
+    // changed); wfe. The CPU's time so far (the poll's read, a udelay) is
+    // waited out first: the load-exclusive and the WFE must follow each other
+    // with no yield between, or a write landing in between would clear the
+    // monitor while nobody listens (on hardware it sets the event register
+    // and the WFE returns at once). The load's own cost is local time the
+    // sleep then absorbs.
     cpu_.sync();
+    if (cpu_.load_exclusive(pa, monitor_) != seen) return;
+    const sc_time from = sc_core::sc_time_stamp();
     // The event stream: a wake-up event every 100 us of the generic timer
     // (arch_timer_evtstrm_enable, ARCH_TIMER_EVT_STREAM_PERIOD_US).
     static const sc_time kTick(100, sc_core::SC_US);
     const uint64_t tick = kTick.value();
     const sc_time next = sc_time::from_value(tick - sc_core::sc_time_stamp().value() % tick);
     sc_core::wait(next, monitor_);
+    cpu_.slept(sc_core::sc_time_stamp() - from);
     // Then a delta more: what the SMMU did at this very time (a write at an
     // event-stream tick) is seen whatever order the kernel woke the two in.
     sc_core::wait(sc_core::SC_ZERO_TIME);

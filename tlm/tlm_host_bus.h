@@ -34,6 +34,11 @@ public:
     MemoryPort& memory() { return port_; }
     // A load-exclusive of the 32-bit word at `pa` (tlm/exclusive_monitor.h).
     uint32_t load_exclusive(uint64_t pa, sc_core::sc_event& wake);
+    // The CPU slept for `slept` (WFE): local time spent before it (a load
+    // made before sleeping) is absorbed, as far as the sleep covers it.
+    void slept(const sc_core::sc_time& slept) {
+        local_ = local_ > slept ? local_ - slept : sc_core::SC_ZERO_TIME;
+    }
     // Software time (building a command, an ioctl's entry): added to local time.
     void spend(double ns) { local_ += sc_core::sc_time(ns, sc_core::SC_NS); }
     // Waits out the local time (memory accesses and software since the last

@@ -56,6 +56,7 @@ void MemoryBase::monitor(const tlm::tlm_generic_payload& gp) {
         monitors_.push_back(Monitor{first, ext->wake});
         return;
     }
+    if (!gp.is_write() || gp.get_data_length() == 0) return;
     const uint64_t last = (gp.get_address() + gp.get_data_length() - 1) / kExclusiveGranuleBytes;
     monitors_.erase(std::remove_if(monitors_.begin(), monitors_.end(),
                                    [&](const Monitor& m) {

@@ -41,10 +41,10 @@ const Syntax* find(std::string_view word) {
     // their length alone.
     static const uint64_t lengths = [] {
         uint64_t m = 0;
-        for (const Syntax& s : syntax()) m |= uint64_t{1} << s.word.size();
+        for (const Syntax& s : syntax()) m |= s.word.size() < 64 ? uint64_t{1} << s.word.size() : 0;
         return m;
     }();
-    if (word.size() >= 64 || !(lengths >> word.size() & 1)) return nullptr;
+    if (word.size() < 64 && !(lengths >> word.size() & 1)) return nullptr;
     for (const Syntax& s : syntax())
         if (word == s.word) return &s;
     return nullptr;

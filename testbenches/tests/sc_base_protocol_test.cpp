@@ -781,6 +781,8 @@ TEST_CASE("exclusive_monitor", "[systemc]") {
         gp.clear_extension(&ext);
         wait(sc_time(1000, SC_NS) - sc_core::sc_time_stamp());
         other.access(tlm::TLM_WRITE_COMMAND, 0x1040, &v, 4, nullptr);  // the next granule: no wake
+        wait(sc_time(1500, SC_NS) - sc_core::sc_time_stamp());
+        other.access(tlm::TLM_IGNORE_COMMAND, 0x1000, &v, 4, nullptr);  // no write: no wake
         wait(sc_time(2000, SC_NS) - sc_core::sc_time_stamp());
         other.access(tlm::TLM_WRITE_COMMAND, 0x103c, &v, 4, nullptr);  // its last word: wakes, at the write's call
         wait(sc_time(3000, SC_NS) - sc_core::sc_time_stamp());

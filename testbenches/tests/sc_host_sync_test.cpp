@@ -7,6 +7,9 @@
 //   msi_wfe_stuck  a SYNC behind an illegal command never writes its MSI: the
 //                  event stream's next tick (100 us) wakes the CPU, which finds
 //                  CMDQ_CONS.ERR (the GERROR interrupt's stand-in)
+//   msi_wfe_slow_cpu the MSI lands while the CPU is still paying for its poll's
+//                  loads (a slow memory access): the load-exclusive after them
+//                  sees it, the CPU does not sleep to the event stream's tick
 //   cons_poll      IDR0.MSI 0: __arm_smmu_cmdq_poll_until_consumed reads
 //                  CMDQ_CONS until the SYNC is consumed
 #define CATCH_CONFIG_RUNNER
@@ -39,12 +42,13 @@ constexpr uint64_t kTables = 0x1000'0000;
 // A CPU that runs `body` with the driver probed and reset.
 struct Cpu : sc_core::sc_module {
     tlm_utils::simple_initiator_socket<Cpu> mmio, mem;
-    smmu::TlmCpu cpu{mem};
+    smmu::TlmCpu cpu;
     smmu::TlmHostBus bus{cpu, mmio};
     std::function<void(ArmSmmuDevice&)> body;
 
     SC_HAS_PROCESS(Cpu);
-    Cpu(sc_core::sc_module_name n, std::function<void(ArmSmmuDevice&)> b) : sc_module(n), mmio("mmio"), mem("mem"), body(std::move(b)) {
+    Cpu(sc_core::sc_module_name n, std::function<void(ArmSmmuDevice&)> b, sc_time mem_access)
+        : sc_module(n), mmio("mmio"), mem("mem"), cpu(mem, mem_access), body(std::move(b)) {
         SC_THREAD(run);
     }
     void run() {
@@ -60,8 +64,9 @@ struct Bench {
     smmu::Memory memory{"memory", 40, sc_time(50, SC_NS), sc_time(50, SC_NS)};
     smmu::Smmu smmu;
     Cpu cpu;
-    Bench(const smmu::SmmuCoreParams& p, std::function<void(ArmSmmuDevice&)> body)
-        : smmu("smmu", p), cpu("cpu", std::move(body)) {
+    Bench(const smmu::SmmuCoreParams& p, std::function<void(ArmSmmuDevice&)> body,
+          sc_time mem_access = sc_time(1, SC_NS))
+        : smmu("smmu", p), cpu("cpu", std::move(body), mem_access) {
         cpu.mmio.bind(smmu.mmio);
         cpu.mem.bind(memory.socket);
         smmu.downstream.bind(memory.socket);
@@ -95,6 +100,22 @@ TEST_CASE("msi_wfe", "[systemc]") {
     CHECK(accesses == 1);
     CHECK(waited > 0);
     CHECK(waited < took);
+}
+
+TEST_CASE("msi_wfe_slow_cpu", "[systemc]") {
+    double took = 0;
+    Bench b(
+        smmu::SmmuCoreParams{},
+        [&](ArmSmmuDevice& d) {
+            const double t0 = b.cpu.bus.now_ns();
+            d.issue_cmd_with_sync(tlbi_all());
+            took = b.cpu.bus.now_ns() - t0;
+        },
+        sc_time(2000, SC_NS));  // each CPU load or store: longer than the SYNC takes
+    sc_core::sc_start();
+    // Writing the command, the PROD write, a read of the word and the
+    // load-exclusive: a few loads' worth, far from the 100 us tick.
+    CHECK(took < 20000);
 }
 
 TEST_CASE("msi_wfe_stuck", "[systemc]") {
