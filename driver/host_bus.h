@@ -32,6 +32,18 @@ public:
     }
     // CPU time the software spends (building commands, an ioctl's entry, a
     // VM trap): advances the CPU's clock by `ns`.
+    // WFE without a monitored word (queue_poll with qp->wfe, an SMMU with
+    // IDR0.SEV): sleeps until an event, an SEV (a CMD_SYNC with CS=SEV
+    // completing) or the generic timer's event stream, and returns whether
+    // an SEV woke it (false: a tick). A bus without the SMMU's SEV polls,
+    // idle(), and counts the CPU as asleep until the next tick.
+    virtual bool wait_for_event() {
+        idle();
+        cpu(kEventStreamNs);
+        return false;
+    }
+    // ARCH_TIMER_EVT_STREAM_PERIOD_US: a WFE lasts at most this long.
+    static constexpr double kEventStreamNs = 100000;
     virtual void cpu(double ns) = 0;
     // The CPU's clock (ns): measures how long a wait lasted.
     virtual double now_ns() const = 0;

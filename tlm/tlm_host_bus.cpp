@@ -1,3 +1,4 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "tlm/tlm_host_bus.h"
 
 #include <cstdio>
@@ -40,16 +41,44 @@ void TlmHostBus::wait_for_change(uint64_t pa, uint32_t seen) {
     cpu_.sync();
     if (cpu_.load_exclusive(pa, monitor_) != seen) return;
     const sc_time from = sc_core::sc_time_stamp();
-    // The event stream: a wake-up event every 100 us of the generic timer
-    // (arch_timer_evtstrm_enable, ARCH_TIMER_EVT_STREAM_PERIOD_US).
-    static const sc_time kTick(100, sc_core::SC_US);
-    const uint64_t tick = kTick.value();
-    const sc_time next = sc_time::from_value(tick - sc_core::sc_time_stamp().value() % tick);
-    sc_core::wait(next, monitor_);
+    sc_core::wait(until_tick(), monitor_);
     cpu_.slept(sc_core::sc_time_stamp() - from);
     // Then a delta more: what the SMMU did at this very time (a write at an
     // event-stream tick) is seen whatever order the kernel woke the two in.
     sc_core::wait(sc_core::SC_ZERO_TIME);
+}
+
+// The event stream: a wake-up event every 100 us of the generic timer
+// (arch_timer_evtstrm_enable, ARCH_TIMER_EVT_STREAM_PERIOD_US).
+sc_time TlmHostBus::until_tick() const {
+    static const uint64_t tick = sc_time(kEventStreamNs, sc_core::SC_NS).value();
+    return sc_time::from_value(tick - sc_core::sc_time_stamp().value() % tick);
+}
+
+void TlmHostBus::connect_sev(const sc_core::sc_event& sev) {
+    sev_ = &sev;
+    // The event input: a method latches each SEV into the event register.
+    sc_core::sc_spawn_options o;
+    o.spawn_method();
+    o.set_sensitivity(&sev);
+    o.dont_initialize();
+    sc_core::sc_spawn([this] { event_register_ = true; }, sc_core::sc_gen_unique_name("sev"), &o);
+}
+
+bool TlmHostBus::wait_for_event() {
+    if (!sev_) return HostBus::wait_for_event();
+    cpu_.sync();
+    if (!event_register_) {
+        const sc_time from = sc_core::sc_time_stamp();
+        sc_core::wait(until_tick(), *sev_);
+        cpu_.slept(sc_core::sc_time_stamp() - from);
+        // The latch runs in the delta of the SEV, before this thread.
+    }
+    const bool sev = event_register_;
+    event_register_ = false;
+    // As wait_for_change: what the SMMU did at this time is seen.
+    sc_core::wait(sc_core::SC_ZERO_TIME);
+    return sev;
 }
 
 uint64_t TlmHostBus::mmio_read(uint32_t offset, unsigned size) {

@@ -80,6 +80,10 @@ public:
     // WFE with the exclusive monitor on the word (the memory notifies this
     // bus's monitor event), or to the next event-stream tick.
     void wait_for_change(uint64_t pa, uint32_t seen) override;
+    // The SMMU's SEV output (Smmu::sev()) to this CPU's event input; without
+    // it wait_for_event() polls.
+    void connect_sev(const sc_core::sc_event& sev);
+    bool wait_for_event() override;
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }
 
@@ -93,6 +97,12 @@ private:
     TlmForwardPort& mmio_;
     sc_core::sc_time mmio_latency_;
     sc_core::sc_event monitor_;  // the exclusive monitor's wake-up
+    // The PE's event register: an SEV sets it, a WFE clears it (and returns
+    // at once if it was set: an SEV while the CPU was busy is not lost).
+    const sc_core::sc_event* sev_ = nullptr;
+    bool event_register_ = false;
+    // The next tick of the event stream after now.
+    sc_core::sc_time until_tick() const;
     std::string name_;
     uint64_t accesses_ = 0;
 };

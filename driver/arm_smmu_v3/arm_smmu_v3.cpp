@@ -289,7 +289,8 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
                 return 0;
             }
         }
-        if (!features_.msipoll && i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
+        if (!features_.msipoll && !features_.sev && i % kGerrorPollInterval == kGerrorPollInterval - 1)
+            check_gerror("waiting for CMD_SYNC");
         if (bus_.now_ns() - start >= params_.sync_timeout_ns) break;
         if (features_.msipoll) {
             // smp_cond_load_relaxed(cmd, !VAL || (ret = queue_poll(&qp))) with
@@ -305,9 +306,19 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
             bus_.wait_for_change(sync_slot, seen);
             continue;
         }
-        if (i >= kMaxPolls) {
+        // __arm_smmu_cmdq_poll_until_consumed's queue_poll: with IDR0.SEV
+        // (qp->wfe) WFE until the SYNC's SEV (CS=SEV) or the event stream,
+        // a tick standing where the GERROR interrupt would also have ended
+        // it; else cpu_relax() for ARM_SMMU_POLL_SPIN_COUNT polls, then
+        // udelay(), doubling.
+        if (features_.sev) {
+            if (!bus_.wait_for_event()) check_gerror("waiting for CMD_SYNC");
+            continue;
+        }
+        if (++spin >= kPollSpinCount) {
             bus_.cpu(udelay_ns);
             udelay_ns *= 2;
+            spin = 0;
         }
         bus_.idle();
     }

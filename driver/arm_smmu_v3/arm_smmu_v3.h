@@ -111,11 +111,11 @@ class ArmSmmuDevice {
 public:
     // CMDQ_BATCH_ENTRIES (BITS_PER_LONG on arm64).
     static constexpr unsigned kCmdqBatchEntries = 64;
-    // Polls before a register wait is declared dead; a CMD_SYNC wait on
-    // CMDQ_CONS polls this often, then backs off as queue_poll's udelay does,
-    // until ArmSmmuParams::sync_timeout_ns (an MSI wait: kPollSpinCount).
+    // Polls before a register wait is declared dead.
     static constexpr unsigned kMaxPolls = 100000;
-    // queue_poll's ARM_SMMU_POLL_SPIN_COUNT: WFE turns before a udelay.
+    // queue_poll's ARM_SMMU_POLL_SPIN_COUNT: a CMD_SYNC wait's polls (or WFE
+    // turns) before a udelay, doubled each time, until
+    // ArmSmmuParams::sync_timeout_ns.
     static constexpr unsigned kPollSpinCount = 10;
 
     ArmSmmuDevice(HostBus& bus, TableArena& arena, ArmSmmuParams params);

@@ -643,6 +643,7 @@ void SmmuBase::cmdq_thread() {
                                     sc_core::SC_HIGH);
             wait(time_of(done) - sc_core::sc_time_stamp());
             core_.cmdq_complete(done);
+            if (core_.take_sev()) sev_.notify(sc_core::SC_ZERO_TIME);
         }
     }
 }

@@ -99,6 +99,9 @@ public:
     // host model uses them instead of polling).
     const sc_core::sc_event& evtq_irq() const { return evtq_irq_; }
     const sc_core::sc_event& priq_irq() const { return priq_irq_; }
+    // The WFE wake-up event (SEV) a CMD_SYNC with CS=SEV sends when it
+    // completes (IHI 0070 4.7.3; IDR0.SEV): to the PEs' event inputs.
+    const sc_core::sc_event& sev() const { return sev_; }
 
     // DMI grants the SMMU keeps track of (to withdraw them when their
     // translation goes); past this many the oldest is withdrawn.
@@ -197,7 +200,7 @@ private:
     TlmForwardPort* downstream_ = nullptr;
     SmmuCore core_;
     sc_core::sc_event cmdq_kick_;
-    sc_core::sc_event evtq_irq_, priq_irq_;
+    sc_core::sc_event evtq_irq_, priq_irq_, sev_;
     PrgHandler prg_handler_;
     // Per STAG held: the event its resolution notifies.
     std::map<uint16_t, std::unique_ptr<sc_core::sc_event>> stall_events_;

@@ -76,6 +76,11 @@ void SmmuCore::cmdq_complete(Cycle done) {
         unit_.port().set_cursor(nullptr);
         sync_msi_.reset();
     }
+    if (sync_sev_) {
+        sync_sev_ = false;
+        sev_ = true;
+        ++stats_.sync_sevs;
+    }
     cmdq_.complete();
 }
 
@@ -115,6 +120,10 @@ void SmmuCore::execute(const arch::Command& c) {
     if (c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Irq) && c.get(arch::cmd::MSIAddr) != 0 &&
         regs_.id_field(arch::reg::IDR0, arch::idr0::MSI))
         sync_msi_ = SyncMsi{c.get(arch::cmd::MSIAddr), static_cast<uint32_t>(c.get(arch::cmd::MSIData))};
+    // CS=SEV: a WFE wake-up event to the PEs at completion, where the system
+    // supports it (IDR0.SEV); otherwise the SYNC signals nothing.
+    sync_sev_ = c.get(arch::cmd::CS) == static_cast<uint64_t>(arch::SyncCs::Sev) &&
+                regs_.id_field(arch::reg::IDR0, arch::idr0::SEV);
 }
 
 void SmmuCore::pri_resp(const arch::Command& c) {

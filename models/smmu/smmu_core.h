@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "models/smmu/ats/ats.h"
 #include "models/smmu/cmdq/command_queue.h"
@@ -43,6 +44,7 @@ struct SmmuStats {
     uint64_t command_errors = 0;
     uint64_t invalidated_entries = 0;           // removed by CFGI_* / TLBI_*
     uint64_t sync_msis = 0;
+    uint64_t sync_sevs = 0;  // CMD_SYNCs with CS=SEV that sent a WFE wake-up event
     uint64_t syncs = 0;
     uint64_t sync_cycles_total = 0, sync_cycles_max = 0;  // from consumption to completion
     // PRI (models/smmu/priq): Page Requests received, written to the PRI queue
@@ -122,6 +124,8 @@ public:
     // written (CS=IRQ), then CMDQ_CONS moves past it, so software sees the
     // SYNC done at one time whether it polls the MSI word or CONS.
     void cmdq_complete(Cycle done);
+    // Whether a CMD_SYNC sent an SEV since the last call (the shell signals it).
+    bool take_sev() { return std::exchange(sev_, false); }
     bool cmdq_pending() const { return cmdq_.pending(); }
     // Whether the next command waiting is `op` (read without executing it).
     bool cmdq_next_is(arch::Opcode op) const;
@@ -228,6 +232,8 @@ private:
         uint32_t data = 0;
     };
     std::optional<SyncMsi> sync_msi_;
+    bool sync_sev_ = false;  // the executed CMD_SYNC sends an SEV at completion
+    bool sev_ = false;       // an SEV sent, not yet taken by the shell
     Observer observer_;
     SmmuRecorder* recorder_ = nullptr;
     std::deque<arch::Command> recent_;

@@ -70,6 +70,8 @@ public:
     // arm_smmu_setup_irqs enables them) wake the host's fault thread.
     // During elaboration.
     void connect_fault_irqs(unsigned smmu, const sc_core::sc_event& evtq, const sc_core::sc_event& priq);
+    // SMMU `smmu`'s SEV to the CPU's event input (its CMD_SYNC waits on CMDQ_CONS).
+    void connect_sev(unsigned smmu, const sc_core::sc_event& sev) { buses_.at(smmu)->connect_sev(sev); }
     // What the fault thread saw, per device (null: no fault thread).
     const HostFaults* faults() const { return faults_.get(); }
 

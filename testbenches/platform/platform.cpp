@@ -192,6 +192,7 @@ Platform::Platform(sc_core::sc_module_name name, const Config& cfg, TraceReader*
         smmus_.push_back(std::make_unique<Smmu>(cfg.smmus[i].c_str(), core_params(cfg), cfg.smmu.mmio_cycles));
         smmus_.back()->downstream.bind(memory_.socket);
         host_.mmio[i]->bind(smmus_.back()->mmio);
+        host_.connect_sev(static_cast<unsigned>(i), smmus_.back()->sev());
     }
     host_.mem.bind(memory_.socket);
     if (cfg.host.check_invalidations) {

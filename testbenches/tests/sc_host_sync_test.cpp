@@ -10,8 +10,14 @@
 //   msi_wfe_slow_cpu the MSI lands while the CPU is still paying for its poll's
 //                  loads (a slow memory access): the load-exclusive after them
 //                  sees it, the CPU does not sleep to the event stream's tick
-//   cons_poll      IDR0.MSI 0: __arm_smmu_cmdq_poll_until_consumed reads
-//                  CMDQ_CONS until the SYNC is consumed
+//   cons_sev       IDR0.MSI 0, IDR0.SEV 1: __arm_smmu_cmdq_poll_until_consumed
+//                  reads CMDQ_CONS, sleeps in WFE until the SYNC's SEV (CS=SEV),
+//                  reads it again
+//   event_register an SEV while the CPU is busy is kept in its event register:
+//                  the next WFE returns at once; without one it sleeps to the
+//                  event stream's tick
+//   cons_spin      IDR0.MSI 0, IDR0.SEV 0: CMDQ_CONS read until the SYNC is
+//                  consumed, cpu_relax() between reads, no SEV
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -43,12 +49,12 @@ constexpr uint64_t kTables = 0x1000'0000;
 struct Cpu : sc_core::sc_module {
     tlm_utils::simple_initiator_socket<Cpu> mmio, mem;
     smmu::TlmCpu cpu;
-    smmu::TlmHostBus bus{cpu, mmio};
+    smmu::TlmHostBus bus;
     std::function<void(ArmSmmuDevice&)> body;
 
     SC_HAS_PROCESS(Cpu);
-    Cpu(sc_core::sc_module_name n, std::function<void(ArmSmmuDevice&)> b, sc_time mem_access)
-        : sc_module(n), mmio("mmio"), mem("mem"), cpu(mem, mem_access), body(std::move(b)) {
+    Cpu(sc_core::sc_module_name n, std::function<void(ArmSmmuDevice&)> b, sc_time mem_access, sc_time mmio_latency)
+        : sc_module(n), mmio("mmio"), mem("mem"), cpu(mem, mem_access), bus(cpu, mmio, mmio_latency), body(std::move(b)) {
         SC_THREAD(run);
     }
     void run() {
@@ -65,11 +71,12 @@ struct Bench {
     smmu::Smmu smmu;
     Cpu cpu;
     Bench(const smmu::SmmuCoreParams& p, std::function<void(ArmSmmuDevice&)> body,
-          sc_time mem_access = sc_time(1, SC_NS))
-        : smmu("smmu", p), cpu("cpu", std::move(body), mem_access) {
+          sc_time mem_access = sc_time(1, SC_NS), sc_time mmio_latency = sc_time(10, SC_NS))
+        : smmu("smmu", p), cpu("cpu", std::move(body), mem_access, mmio_latency) {
         cpu.mmio.bind(smmu.mmio);
         cpu.mem.bind(memory.socket);
         smmu.downstream.bind(memory.socket);
+        cpu.bus.connect_sev(smmu.sev());
     }
 };
 
@@ -142,22 +149,97 @@ TEST_CASE("msi_wfe_stuck", "[systemc]") {
     CHECK(failed < 100200);
 }
 
-TEST_CASE("cons_poll", "[systemc]") {
+// An SMMU without MSIs: the driver's SYNCs signal by SEV (arm_smmu_cmdq_build_sync_cmd).
+smmu::SmmuCoreParams no_msi(bool sev) {
     smmu::SmmuCoreParams p;
     p.idr.push_back(smmu::IdrOverride{arch::reg::IDR0, arch::idr0::MSI.mask(), 0});
-    bool msipoll = true;
-    uint64_t accesses = 0, msis = 99;
-    Bench b(p, [&](ArmSmmuDevice& d) {
-        msipoll = d.features().msipoll;
-        const uint64_t a0 = b.cpu.bus.mmio_accesses();
-        d.issue_cmd_with_sync(tlbi_all());
-        accesses = b.cpu.bus.mmio_accesses() - a0;
-        msis = b.smmu.core().stats().sync_msis;
-    });
+    p.idr.push_back(smmu::IdrOverride{arch::reg::IDR0, arch::idr0::SEV.mask(), sev ? arch::idr0::SEV.mask() : 0});
+    return p;
+}
+
+// One SYNC after the reset: register accesses, SEVs sent, the time it took.
+struct SyncRun {
+    bool msipoll = true, sev = false;
+    uint64_t accesses = 0, sevs = 0, msis = 0;
+    double took = 0;
+};
+SyncRun run_sync(const smmu::SmmuCoreParams& p, sc_time mmio_latency = sc_time(10, SC_NS)) {
+    SyncRun r;
+    Bench* bench = nullptr;
+    Bench b(
+        p,
+        [&](ArmSmmuDevice& d) {
+            r.msipoll = d.features().msipoll;
+            r.sev = d.features().sev;
+            const uint64_t a0 = bench->cpu.bus.mmio_accesses(), s0 = bench->smmu.core().stats().sync_sevs;
+            const double t0 = bench->cpu.bus.now_ns();
+            d.issue_cmd_with_sync(tlbi_all());
+            r.accesses = bench->cpu.bus.mmio_accesses() - a0;
+            r.sevs = bench->smmu.core().stats().sync_sevs - s0;
+            r.msis = bench->smmu.core().stats().sync_msis;
+            r.took = bench->cpu.bus.now_ns() - t0;
+        },
+        sc_time(1, SC_NS), mmio_latency);
+    bench = &b;
     sc_core::sc_start();
-    CHECK_FALSE(msipoll);
-    CHECK(msis == 0);
-    CHECK(accesses > 2);  // CMDQ_PROD, then CMDQ_CONS until the SYNC is past
+    return r;
+}
+
+TEST_CASE("cons_sev", "[systemc]") {
+    const SyncRun r = run_sync(no_msi(true));
+    CHECK_FALSE(r.msipoll);
+    CHECK(r.sev);
+    CHECK(r.msis == 0);
+    CHECK(r.sevs == 1);
+    // CMDQ_PROD, CMDQ_CONS (not yet), WFE until the SEV, CMDQ_CONS (past).
+    CHECK(r.accesses == 3);
+    CHECK(r.took < 2000);
+}
+
+TEST_CASE("event_register", "[systemc]") {
+    struct Pe : sc_core::sc_module {
+        tlm_utils::simple_initiator_socket<Pe> mmio, mem;
+        smmu::TlmCpu cpu{mem};
+        smmu::TlmHostBus bus{cpu, mmio};
+        sc_core::sc_event sev;
+        bool first = false, second = true;
+        sc_time t_first, t_second;
+        SC_HAS_PROCESS(Pe);
+        explicit Pe(sc_core::sc_module_name n) : sc_module(n), mmio("mmio"), mem("mem") {
+            bus.connect_sev(sev);
+            SC_THREAD(source);
+            SC_THREAD(run);
+        }
+        void source() {
+            wait(sc_time(10, SC_NS));
+            sev.notify(sc_core::SC_ZERO_TIME);  // the CPU is busy until 50 ns
+        }
+        void run() {
+            bus.cpu(50);
+            first = bus.wait_for_event();
+            t_first = sc_core::sc_time_stamp();
+            second = bus.wait_for_event();
+            t_second = sc_core::sc_time_stamp();
+        }
+    };
+    smmu::Memory memory("memory", 40, sc_time(50, SC_NS), sc_time(50, SC_NS));
+    Pe pe("pe");
+    pe.mmio.bind(memory.socket);
+    pe.mem.bind(memory.socket);
+    sc_core::sc_start();
+    CHECK(pe.first);                              // the SEV at 10 ns, kept
+    CHECK(pe.t_first == sc_time(50, SC_NS));      // returned once the CPU was done
+    CHECK_FALSE(pe.second);                       // no SEV since: the event stream
+    CHECK(pe.t_second == sc_time(100, sc_core::SC_US));
+}
+
+TEST_CASE("cons_spin", "[systemc]") {
+    const SyncRun r = run_sync(no_msi(false));
+    CHECK_FALSE(r.msipoll);
+    CHECK_FALSE(r.sev);
+    CHECK(r.sevs == 0);  // CS=SEV without IDR0.SEV signals nothing
+    CHECK(r.accesses > 2);  // CMDQ_PROD, then CMDQ_CONS until the SYNC is past
+    CHECK(r.took < 2000);
 }
 
 int sc_main(int argc, char* argv[]) { return Catch::Session().run(argc, argv); }
