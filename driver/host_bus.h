@@ -23,27 +23,27 @@ public:
     // load-exclusive of the 32-bit word at `pa`; if it still reads `seen`,
     // WFE until the word's reservation granule is written or the generic
     // timer's event stream ticks (every 100 us, ARCH_TIMER_EVT_STREAM_PERIOD_US).
-    // A bus that cannot watch memory polls instead: idle() (then every turn
-    // that finds the word unchanged also reads GERROR, and queue_poll's
-    // udelay starts after ARM_SMMU_POLL_SPIN_COUNT turns).
-    virtual void wait_for_change(uint64_t pa, uint32_t seen) {
+    // False: it ended at a tick. A bus that cannot watch memory polls
+    // instead: idle() (queue_poll's udelay then starts after
+    // ARM_SMMU_POLL_SPIN_COUNT polls).
+    virtual bool wait_for_change(uint64_t pa, uint32_t seen) {
         (void)pa, (void)seen;
         idle();
+        return true;
     }
     // CPU time the software spends (building commands, an ioctl's entry, a
     // VM trap): advances the CPU's clock by `ns`.
-    // WFE without a monitored word (queue_poll with qp->wfe, an SMMU with
-    // IDR0.SEV): sleeps until an event, an SEV (a CMD_SYNC with CS=SEV
-    // completing) or the generic timer's event stream, and returns whether
-    // an SEV woke it (false: a tick). A bus without the SMMU's SEV polls,
-    // idle(), and counts the CPU as asleep until the next tick.
+    // The SMMU's SEV reaches the CPU's event input: a CMD_SYNC wait on
+    // CMDQ_CONS of an SMMU with IDR0.SEV (queue_poll with qp->wfe) then
+    // sleeps in WFE, wait_for_event(), instead of polling.
+    virtual bool has_sev() const { return false; }
+    // WFE without a monitored word: until an SEV (a CMD_SYNC with CS=SEV
+    // completing) or the generic timer's event stream; true: an SEV woke it
+    // (false: a tick). Called only when has_sev(); this default polls.
     virtual bool wait_for_event() {
         idle();
-        cpu(kEventStreamNs);
-        return false;
+        return true;
     }
-    // ARCH_TIMER_EVT_STREAM_PERIOD_US: a WFE lasts at most this long.
-    static constexpr double kEventStreamNs = 100000;
     virtual void cpu(double ns) = 0;
     // The CPU's clock (ns): measures how long a wait lasted.
     virtual double now_ns() const = 0;

@@ -30,7 +30,7 @@ double TlmCpu::now_ns() const { return static_cast<double>((sc_core::sc_time_sta
 TlmHostBus::TlmHostBus(TlmCpu& cpu, TlmForwardPort& mmio, sc_time mmio_latency, std::string name)
     : cpu_(cpu), mmio_(mmio), mmio_latency_(mmio_latency), name_(std::move(name)) {}
 
-void TlmHostBus::wait_for_change(uint64_t pa, uint32_t seen) {
+bool TlmHostBus::wait_for_change(uint64_t pa, uint32_t seen) {
     // __cmpwait_relaxed: sevl; wfe; ldxr; eor; cbnz (no wait if the word
     // changed); wfe. The CPU's time so far (the poll's read, a udelay) is
     // waited out first: the load-exclusive and the WFE must follow each other
@@ -38,14 +38,20 @@ void TlmHostBus::wait_for_change(uint64_t pa, uint32_t seen) {
     // monitor while nobody listens (on hardware it sets the event register
     // and the WFE returns at once). The load's own cost is local time the
     // sleep then absorbs.
+    if (poll_) {
+        idle();
+        return true;
+    }
     cpu_.sync();
-    if (cpu_.load_exclusive(pa, monitor_) != seen) return;
+    if (cpu_.load_exclusive(pa, monitor_) != seen) return true;
     const sc_time from = sc_core::sc_time_stamp();
     sc_core::wait(until_tick(), monitor_);
+    const bool written = monitor_.triggered();
     cpu_.slept(sc_core::sc_time_stamp() - from);
     // Then a delta more: what the SMMU did at this very time (a write at an
     // event-stream tick) is seen whatever order the kernel woke the two in.
     sc_core::wait(sc_core::SC_ZERO_TIME);
+    return written;
 }
 
 // The event stream: a wake-up event every 100 us of the generic timer
@@ -66,7 +72,6 @@ void TlmHostBus::connect_sev(const sc_core::sc_event& sev) {
 }
 
 bool TlmHostBus::wait_for_event() {
-    if (!sev_) return HostBus::wait_for_event();
     cpu_.sync();
     if (!event_register_) {
         const sc_time from = sc_core::sc_time_stamp();

@@ -79,11 +79,19 @@ public:
     }
     // WFE with the exclusive monitor on the word (the memory notifies this
     // bus's monitor event), or to the next event-stream tick.
-    void wait_for_change(uint64_t pa, uint32_t seen) override;
+    bool wait_for_change(uint64_t pa, uint32_t seen) override;
+    // A memory target without a global exclusive monitor (one that ignores
+    // tlm/exclusive_monitor.h's extension) would wake the CPU only at the
+    // event stream's ticks: for such a platform, poll the word instead
+    // (idle() between reads).
+    void poll_instead_of_wfe(bool poll = true) { poll_ = poll; }
     // The SMMU's SEV output (Smmu::sev()) to this CPU's event input; without
-    // it wait_for_event() polls.
+    // it the driver polls CMDQ_CONS (has_sev()).
     void connect_sev(const sc_core::sc_event& sev);
+    bool has_sev() const override { return sev_ != nullptr; }
     bool wait_for_event() override;
+    // ARCH_TIMER_EVT_STREAM_PERIOD_US: a WFE lasts at most this long.
+    static constexpr double kEventStreamNs = 100000;
     void cpu(double ns) override { cpu_.spend(ns); }
     double now_ns() const override { return cpu_.now_ns(); }
 
@@ -101,6 +109,7 @@ private:
     // at once if it was set: an SEV while the CPU was busy is not lost).
     const sc_core::sc_event* sev_ = nullptr;
     bool event_register_ = false;
+    bool poll_ = false;  // poll_instead_of_wfe()
     // The next tick of the event stream after now.
     sc_core::sc_time until_tick() const;
     std::string name_;

@@ -262,17 +262,14 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
     double udelay_ns = 1000;  // queue_poll: udelay(1), doubled each time
     unsigned spin = 0;
     uint32_t seen = 0;
+    const bool wfe = features_.sev && bus_.has_sev();  // queue_poll_init: qp->wfe
+    bool ticked = false;  // the last WFE ended at an event-stream tick
     for (unsigned i = 0;; ++i) {
         if (features_.msipoll) {
             // __arm_smmu_cmdq_poll_until_msi: the SYNC's MSI writes 0 over its first word.
             uint64_t w = 0;
             bus_.memory().read64(sync_slot, w);
-            const uint32_t v = static_cast<uint32_t>(w);
-            // A wake-up that left the word as it was (the event stream):
-            // where the GERROR interrupt, which also ends a WFE, would have
-            // run arm_smmu_gerror_handler (a stopped queue never writes it).
-            if (i > 0 && v == seen) check_gerror("waiting for CMD_SYNC");
-            seen = v;
+            seen = static_cast<uint32_t>(w);
             if (seen == 0) {
                 cmdq_cons_ = QueuePointer::next(sync_prod, cmdq_log2_);
                 counters_.sync_wait_ns += bus_.now_ns() - start;
@@ -289,8 +286,9 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
                 return 0;
             }
         }
-        if (!features_.msipoll && !features_.sev && i % kGerrorPollInterval == kGerrorPollInterval - 1)
-            check_gerror("waiting for CMD_SYNC");
+        // Where the GERROR interrupt (which also ends a WFE) would have run
+        // arm_smmu_gerror_handler: a stopped queue never completes the SYNC.
+        if (ticked || i % kGerrorPollInterval == kGerrorPollInterval - 1) check_gerror("waiting for CMD_SYNC");
         if (bus_.now_ns() - start >= params_.sync_timeout_ns) break;
         if (features_.msipoll) {
             // smp_cond_load_relaxed(cmd, !VAL || (ret = queue_poll(&qp))) with
@@ -303,16 +301,16 @@ int ArmSmmuDevice::wait_for_sync(uint32_t sync_prod, uint64_t sync_slot) {
                 udelay_ns *= 2;
                 spin = 0;
             }
-            bus_.wait_for_change(sync_slot, seen);
+            ticked = !bus_.wait_for_change(sync_slot, seen);
             continue;
         }
         // __arm_smmu_cmdq_poll_until_consumed's queue_poll: with IDR0.SEV
-        // (qp->wfe) WFE until the SYNC's SEV (CS=SEV) or the event stream,
-        // a tick standing where the GERROR interrupt would also have ended
-        // it; else cpu_relax() for ARM_SMMU_POLL_SPIN_COUNT polls, then
-        // udelay(), doubling.
-        if (features_.sev) {
-            if (!bus_.wait_for_event()) check_gerror("waiting for CMD_SYNC");
+        // (qp->wfe; here also the SEV wired to the CPU) WFE until the SYNC's
+        // SEV (CS=SEV) or the event stream, a tick standing where the GERROR
+        // interrupt would also have ended it; else cpu_relax() for
+        // ARM_SMMU_POLL_SPIN_COUNT polls, then udelay(), doubling.
+        if (wfe) {
+            ticked = !bus_.wait_for_event();
             continue;
         }
         if (++spin >= kPollSpinCount) {

@@ -16,6 +16,8 @@
 //   event_register an SEV while the CPU is busy is kept in its event register:
 //                  the next WFE returns at once; without one it sleeps to the
 //                  event stream's tick
+//   cons_sev_unwired IDR0.SEV but the SEV not wired to the CPU: polls
+//   msi_poll       poll_instead_of_wfe(): the MSI word polled, not waited for
 //   cons_spin      IDR0.MSI 0, IDR0.SEV 0: CMDQ_CONS read until the SYNC is
 //                  consumed, cpu_relax() between reads, no SEV
 #define CATCH_CONFIG_RUNNER
@@ -71,12 +73,12 @@ struct Bench {
     smmu::Smmu smmu;
     Cpu cpu;
     Bench(const smmu::SmmuCoreParams& p, std::function<void(ArmSmmuDevice&)> body,
-          sc_time mem_access = sc_time(1, SC_NS), sc_time mmio_latency = sc_time(10, SC_NS))
+          sc_time mem_access = sc_time(1, SC_NS), sc_time mmio_latency = sc_time(10, SC_NS), bool sev = true)
         : smmu("smmu", p), cpu("cpu", std::move(body), mem_access, mmio_latency) {
         cpu.mmio.bind(smmu.mmio);
         cpu.mem.bind(memory.socket);
         smmu.downstream.bind(memory.socket);
-        cpu.bus.connect_sev(smmu.sev());
+        if (sev) cpu.bus.connect_sev(smmu.sev());
     }
 };
 
@@ -163,7 +165,7 @@ struct SyncRun {
     uint64_t accesses = 0, sevs = 0, msis = 0;
     double took = 0;
 };
-SyncRun run_sync(const smmu::SmmuCoreParams& p, sc_time mmio_latency = sc_time(10, SC_NS)) {
+SyncRun run_sync(const smmu::SmmuCoreParams& p, bool sev_wired = true, bool poll_msi = false) {
     SyncRun r;
     Bench* bench = nullptr;
     Bench b(
@@ -171,16 +173,18 @@ SyncRun run_sync(const smmu::SmmuCoreParams& p, sc_time mmio_latency = sc_time(1
         [&](ArmSmmuDevice& d) {
             r.msipoll = d.features().msipoll;
             r.sev = d.features().sev;
-            const uint64_t a0 = bench->cpu.bus.mmio_accesses(), s0 = bench->smmu.core().stats().sync_sevs;
+            const uint64_t a0 = bench->cpu.bus.mmio_accesses(), s0 = bench->smmu.core().stats().sync_sevs,
+                           m0 = bench->smmu.core().stats().sync_msis;
             const double t0 = bench->cpu.bus.now_ns();
             d.issue_cmd_with_sync(tlbi_all());
             r.accesses = bench->cpu.bus.mmio_accesses() - a0;
             r.sevs = bench->smmu.core().stats().sync_sevs - s0;
-            r.msis = bench->smmu.core().stats().sync_msis;
+            r.msis = bench->smmu.core().stats().sync_msis - m0;
             r.took = bench->cpu.bus.now_ns() - t0;
         },
-        sc_time(1, SC_NS), mmio_latency);
+        sc_time(1, SC_NS), sc_time(10, SC_NS), sev_wired);
     bench = &b;
+    b.cpu.bus.poll_instead_of_wfe(poll_msi);
     sc_core::sc_start();
     return r;
 }
@@ -231,6 +235,25 @@ TEST_CASE("event_register", "[systemc]") {
     CHECK(pe.t_first == sc_time(50, SC_NS));      // returned once the CPU was done
     CHECK_FALSE(pe.second);                       // no SEV since: the event stream
     CHECK(pe.t_second == sc_time(100, sc_core::SC_US));
+}
+
+TEST_CASE("cons_sev_unwired", "[systemc]") {
+    // IDR0.SEV, but the SMMU's SEV reaches no CPU input: the driver polls.
+    const SyncRun r = run_sync(no_msi(true), false);
+    CHECK(r.sev);
+    CHECK(r.sevs == 1);
+    CHECK(r.accesses > 2);
+    CHECK(r.took < 2000);
+}
+
+TEST_CASE("msi_poll", "[systemc]") {
+    // TlmHostBus::poll_instead_of_wfe (a memory without an exclusive monitor):
+    // the word is read every host.mmio_latency_ns, no register read either.
+    const SyncRun r = run_sync(smmu::SmmuCoreParams{}, true, true);
+    CHECK(r.msipoll);
+    CHECK(r.msis == 1);
+    CHECK(r.accesses == 1);
+    CHECK(r.took < 2000);
 }
 
 TEST_CASE("cons_spin", "[systemc]") {
