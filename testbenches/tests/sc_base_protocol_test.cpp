@@ -799,7 +799,8 @@ TEST_CASE("exclusive_monitor", "[systemc]") {
         wait(sc_time(4000, SC_NS) - sc_core::sc_time_stamp());
         other.access(tlm::TLM_WRITE_COMMAND, 0x1000, &v, 4, nullptr);  // the old granule: none
         wait(sc_time(5000, SC_NS) - sc_core::sc_time_stamp());
-        other.access(tlm::TLM_WRITE_COMMAND, 0x8010, &v, 8, nullptr);  // the new one: wakes
+        uint64_t dword = 0x5a5a5a5a5a5a5a5aull;
+        other.access(tlm::TLM_WRITE_COMMAND, 0x8010, &dword, 8, nullptr);  // the new one: wakes
         sc_core::sc_stop();
     });
     sc_core::sc_start();
